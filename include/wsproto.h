@@ -1,0 +1,591 @@
+/*
+ * wsproto.h — libwsproto, a sans-I/O WebSocket (RFC 6455) protocol engine.
+ *
+ * The library never performs I/O, never starts threads, keeps no global
+ * mutable state and never calls abort() or exit(). The caller moves bytes
+ * between the network and the engine:
+ *
+ *   - bytes that arrived go in with ws_conn_feed(); events come out of
+ *     ws_conn_next_event() until it returns 0;
+ *   - bytes to send are produced by the ws_conn_send_*() encoders into a
+ *     buffer the caller owns, and by WS_EV_SEND events (automatic pong and
+ *     close replies) which the caller appends to its output in order.
+ *
+ * The opening handshake is a separate, stateless set of functions
+ * (ws_handshake_*): they parse or build HTTP/1.1 heads in caller buffers.
+ *
+ * Every function that can fail returns a negative WS_E* code; ws_strerror()
+ * describes it and ws_error_close_code() / ws_error_http_status() say what
+ * to send to the peer.  Read this file top to bottom: versions, errors,
+ * enums, caller-allocated structs, then functions grouped by concern.
+ */
+#ifndef WSPROTO_H
+#define WSPROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- version */
+
+#define WS_VERSION_MAJOR 0
+#define WS_VERSION_MINOR 1
+#define WS_VERSION_PATCH 0
+#define WS_VERSION_STRING "0.1.0"
+/* 0xMMmmpp, for #if comparisons. */
+#define WS_VERSION_NUM                                                         \
+    ((WS_VERSION_MAJOR << 16) | (WS_VERSION_MINOR << 8) | WS_VERSION_PATCH)
+
+#if defined(WS_BUILDING_LIBRARY) && (defined(__GNUC__) || defined(__clang__))
+#define WS_API __attribute__((visibility("default")))
+#else
+#define WS_API
+#endif
+
+/* The version of the library actually linked (WS_VERSION_STRING is the one
+ * compiled against). Returns a static string. */
+WS_API const char *ws_version(void);
+
+/* ----------------------------------------------------------------- errors */
+
+/*
+ * All errors are negative. The first group is the caller's doing; the second
+ * is the peer's (the connection has failed and must be closed with the code
+ * ws_error_close_code() gives); the third is the opening handshake's.
+ */
+enum ws_error {
+    WS_OK = 0,
+
+    /* Usage and resources. */
+    WS_EINVAL = -1,   /* invalid argument */
+    WS_ENOBUFS = -2,  /* output buffer too small: nothing was written */
+    WS_ESTATE = -3,   /* not allowed in the connection's current state */
+    WS_ENOMEM = -4,   /* the allocator failed */
+    WS_ERANDOM = -5,  /* the random source failed */
+    WS_EAGAIN = -6,   /* incomplete input: call again with more bytes */
+
+    /* Protocol violations by the peer (RFC 6455 §5, §7). */
+    WS_ERSV = -20,           /* RSV1-3 set without a negotiated extension */
+    WS_EOPCODE = -21,        /* reserved opcode */
+    WS_EMASK = -22,          /* unmasked frame to a server, masked to a client */
+    WS_ELENGTH = -23,        /* 64-bit length with top bit set, or non-minimal */
+    WS_ECONTROL_LENGTH = -24,   /* control frame payload over 125 bytes */
+    WS_ECONTROL_FRAGMENT = -25, /* control frame without FIN */
+    WS_ECONTINUATION = -26,  /* continuation frame with no message started */
+    WS_EINTERLEAVED = -27,   /* new data frame while a message is unfinished */
+    WS_ECLOSE_PAYLOAD = -28, /* close frame with a 1-byte payload */
+    WS_ECLOSE_CODE = -29,    /* close code not allowed on the wire */
+    WS_EUTF8 = -30,          /* invalid UTF-8 in a text message or reason */
+    WS_ETOOBIG = -31,        /* frame or message over the configured limit */
+
+    /* Opening handshake (server: request; client: response). */
+    WS_EHS_TOOLARGE = -40,   /* head larger than the limit */
+    WS_EHS_SYNTAX = -41,     /* not a well-formed HTTP/1.x head */
+    WS_EHS_METHOD = -42,     /* upgrade request method is not GET */
+    WS_EHS_HTTPVER = -43,    /* not HTTP/1.1 or later */
+    WS_EHS_HOST = -44,       /* missing or repeated Host */
+    WS_EHS_UPGRADE = -45,    /* Upgrade does not list "websocket" */
+    WS_EHS_CONNECTION = -46, /* Connection does not list "Upgrade" */
+    WS_EHS_VERSION = -47,    /* Sec-WebSocket-Version is not 13 */
+    WS_EHS_KEY = -48,        /* key missing, repeated, or not 16 bytes */
+    WS_EHS_STATUS = -49,     /* response status is not 101 */
+    WS_EHS_ACCEPT = -50,     /* Sec-WebSocket-Accept missing or wrong */
+    WS_EHS_PROTOCOL = -51,   /* subprotocol not one of those offered */
+    WS_EHS_EXTENSION = -52   /* extension the client did not offer */
+};
+
+/* A short English description of err. Never NULL; unknown codes give
+ * "unknown error". The string is static. */
+WS_API const char *ws_strerror(int err);
+
+/* The constant's name without the WS_ prefix ("EUTF8"). Static string. */
+WS_API const char *ws_err_name(int err);
+
+/* The close code to send the peer when err failed the connection: 1002 for
+ * protocol violations, 1007 for WS_EUTF8, 1009 for WS_ETOOBIG, 1011 for
+ * WS_ENOMEM / WS_ERANDOM. 0 for errors that are not a connection failure. */
+WS_API uint16_t ws_error_close_code(int err);
+
+/* The HTTP status to reject a handshake with: 426 for WS_EHS_VERSION, 431
+ * for WS_EHS_TOOLARGE, 400 for the other handshake errors; 0 otherwise. */
+WS_API int ws_error_http_status(int err);
+
+/* ------------------------------------------------------- protocol values */
+
+/* Frame opcodes, RFC 6455 §5.2. */
+typedef enum ws_opcode {
+    WS_OP_CONTINUATION = 0x0,
+    WS_OP_TEXT = 0x1,
+    WS_OP_BINARY = 0x2,
+    WS_OP_CLOSE = 0x8,
+    WS_OP_PING = 0x9,
+    WS_OP_PONG = 0xA
+} ws_opcode_t;
+
+/* Close status codes, RFC 6455 §7.4.1 and the IANA registry. */
+enum ws_close_code {
+    WS_CLOSE_NORMAL = 1000,
+    WS_CLOSE_GOING_AWAY = 1001,
+    WS_CLOSE_PROTOCOL_ERROR = 1002,
+    WS_CLOSE_UNSUPPORTED_DATA = 1003,
+    WS_CLOSE_NO_STATUS = 1005,  /* reported only: never on the wire */
+    WS_CLOSE_ABNORMAL = 1006,   /* reported only: never on the wire */
+    WS_CLOSE_INVALID_DATA = 1007,
+    WS_CLOSE_POLICY = 1008,
+    WS_CLOSE_TOO_BIG = 1009,
+    WS_CLOSE_MANDATORY_EXTENSION = 1010,
+    WS_CLOSE_INTERNAL_ERROR = 1011,
+    WS_CLOSE_SERVICE_RESTART = 1012,
+    WS_CLOSE_TRY_AGAIN_LATER = 1013,
+    WS_CLOSE_BAD_GATEWAY = 1014
+};
+
+/* Nonzero when code may appear in a close frame on the wire:
+ * 1000-1003, 1007-1014 and 3000-4999 (RFC 6455 §7.4, IANA registry). */
+WS_API int ws_close_code_is_valid(unsigned code);
+
+/* Largest control frame payload (RFC 6455 §5.5) and close reason. */
+#define WS_MAX_CONTROL_PAYLOAD 125
+#define WS_MAX_CLOSE_REASON 123
+/* Largest frame header: 2 + 8 (64-bit length) + 4 (mask key). */
+#define WS_MAX_HEADER_LEN 14
+
+/* ------------------------------------------------- frames (stateless) */
+
+/*
+ * The low-level layer the connection is built on, public for callers that
+ * do their own framing. RFC 6455 §5.2.
+ */
+typedef struct ws_frame_header {
+    uint8_t fin;         /* 1 = final fragment */
+    uint8_t rsv;         /* RSV1..3 as bits 2..0 (RSV1 = 4) */
+    uint8_t opcode;      /* ws_opcode_t, or a reserved value when parsed */
+    uint8_t masked;      /* 1 = mask_key is present and applies */
+    uint8_t mask_key[4];
+    uint64_t payload_len;
+} ws_frame_header_t;
+
+/* Decode the header at the start of buf[0..len).
+ * Returns the header length (2..14) on success, WS_EAGAIN when len is too
+ * short to hold it, or WS_ELENGTH for a 64-bit length with its top bit set
+ * (strict: also for a non-minimal length when strict_length is nonzero).
+ * Does not judge opcode, RSV bits or masking: the connection does that. */
+WS_API int ws_frame_header_parse(const void *buf, size_t len,
+                                 ws_frame_header_t *h, int strict_length);
+
+/* Encode h into out (WS_MAX_HEADER_LEN bytes are always enough), using the
+ * minimal length encoding. Returns the header length. */
+WS_API size_t ws_frame_header_encode(void *out, const ws_frame_header_t *h);
+
+/* XOR-mask len bytes from src into dst with key, as if the first byte were
+ * at payload offset `offset` (so a payload can be masked in pieces).
+ * dst may equal src (in place); otherwise they must not overlap. Masking is
+ * its own inverse. */
+WS_API void ws_mask(void *dst, const void *src, size_t len,
+                    const uint8_t key[4], uint64_t offset);
+
+/* ----------------------------------------------------------------- UTF-8 */
+
+/* Incremental UTF-8 validator (RFC 3629): feed a text in pieces split
+ * anywhere. Zero-initialise, or call ws_utf8_init(). */
+typedef struct ws_utf8 {
+    uint32_t state; /* private */
+} ws_utf8_t;
+
+WS_API void ws_utf8_init(ws_utf8_t *v);
+
+/* Validate the next piece. Returns 0 while everything so far can still be
+ * the start of valid UTF-8, or WS_EUTF8 as soon as a byte makes that
+ * impossible (overlong forms, surrogates, code points over U+10FFFF, stray
+ * continuation bytes, 0xC0/0xC1/0xF5-0xFF). Once it has failed it stays
+ * failed. */
+WS_API int ws_utf8_feed(ws_utf8_t *v, const void *data, size_t len);
+
+/* At the end of the text: 0 if it ended on a character boundary, else
+ * WS_EUTF8 (truncated sequence). Does not change v. */
+WS_API int ws_utf8_finish(const ws_utf8_t *v);
+
+/* One-shot: 0 if data[0..len) is complete, valid UTF-8, else WS_EUTF8. */
+WS_API int ws_utf8_validate(const void *data, size_t len);
+
+/* ----------------------------------------------------- connection options */
+
+/* Memory hooks for reassembly mode (the only place the library allocates).
+ * Same contracts as malloc/realloc/free; `user` is passed through. */
+typedef struct ws_allocator {
+    void *(*malloc)(size_t size, void *user);
+    void *(*realloc)(void *ptr, size_t size, void *user);
+    void (*free)(void *ptr, void *user);
+    void *user;
+} ws_allocator_t;
+
+/* Fill buf with len unpredictable bytes; return 0, or nonzero on failure.
+ * Used for client masking keys and handshake keys. */
+typedef int (*ws_random_fn)(void *buf, size_t len, void *user);
+
+/* The default random source: getrandom(2), falling back to /dev/urandom.
+ * `user` is ignored. Returns 0 or WS_ERANDOM. */
+WS_API int ws_random_default(void *buf, size_t len, void *user);
+
+/* Option flags for ws_options_t.flags. */
+#define WS_OPT_REASSEMBLE 0x01u     /* deliver whole messages: WS_EV_MESSAGE */
+#define WS_OPT_NO_AUTO_PONG 0x02u   /* do not answer pings by itself */
+#define WS_OPT_NO_AUTO_CLOSE 0x04u  /* do not send close replies by itself */
+#define WS_OPT_LENIENT_LENGTH 0x08u /* accept non-minimal length encodings */
+
+/* Default maximum message size in reassembly mode. */
+#define WS_DEFAULT_MAX_MESSAGE (16u * 1024u * 1024u)
+/* Reassembly buffers larger than this are released after each message. */
+#define WS_REASSEMBLY_KEEP (64u * 1024u)
+
+/*
+ * Connection options. Zero-initialise for the defaults:
+ *   max_frame   0 = no limit beyond RFC 6455's 2^63-1 bytes;
+ *   max_message 0 = WS_DEFAULT_MAX_MESSAGE with WS_OPT_REASSEMBLE,
+ *               no limit in streaming mode;
+ *   flags       0 = streaming mode, automatic pong and close replies,
+ *               minimal length encoding required (RFC 6455 §5.2 "MUST");
+ *   random      NULL = ws_random_default;
+ *   allocator   NULL = malloc/realloc/free. When set, the ws_allocator_t
+ *               must outlive the connection (it is referenced, not copied).
+ * ws_conn_init() copies the struct; it may be discarded afterwards.
+ */
+typedef struct ws_options {
+    uint64_t max_frame;
+    uint64_t max_message;
+    unsigned flags;
+    ws_random_fn random;
+    void *random_user;
+    const ws_allocator_t *allocator;
+} ws_options_t;
+
+/* -------------------------------------------------------------- events */
+
+typedef enum ws_event_type {
+    WS_EV_NONE = 0,
+    /* Streaming mode (default). A message is MESSAGE_START, one or more
+     * DATA, MESSAGE_END; every data frame gives at least one DATA event,
+     * so empty frames are visible too. */
+    WS_EV_MESSAGE_START = 1, /* opcode: WS_OP_TEXT or WS_OP_BINARY */
+    WS_EV_DATA = 2,          /* data/len: a slice of payload; flags */
+    WS_EV_MESSAGE_END = 3,   /* message complete; frames = its frame count */
+    /* Reassembly mode (WS_OPT_REASSEMBLE). */
+    WS_EV_MESSAGE = 4,       /* opcode, data/len: the whole message; frames */
+    /* Both modes. Control frames arrive whole, even between fragments. */
+    WS_EV_PING = 5,          /* data/len: ping payload (0..125 bytes) */
+    WS_EV_PONG = 6,          /* data/len: pong payload */
+    WS_EV_CLOSE = 7,         /* code (1005 when none), data/len: reason */
+    WS_EV_SEND = 8,          /* data/len: bytes the engine wants sent */
+    WS_EV_ERROR = 9          /* error: WS_E*, code: close code to send */
+} ws_event_type_t;
+
+/* Flags on WS_EV_DATA. */
+#define WS_DATA_FRAME_START 0x1u /* first slice of a frame */
+#define WS_DATA_FRAME_END 0x2u   /* last slice of a frame */
+#define WS_DATA_FIN 0x4u         /* last slice of the message */
+
+/*
+ * One event. Pointers stay valid until the next call on the same
+ * connection (ws_conn_feed, ws_conn_next_event, ws_conn_destroy). They point
+ * into the caller's fed buffer (payload unmasked in place) or into the
+ * connection's own buffers. Text payload has been validated as UTF-8 before
+ * it is delivered; a text DATA slice may end inside a character, which the
+ * next slice completes.
+ */
+typedef struct ws_event {
+    ws_event_type_t type;
+    ws_opcode_t opcode;  /* message type for MESSAGE_START/DATA/END/MESSAGE */
+    uint8_t *data;
+    size_t len;
+    unsigned flags;      /* WS_DATA_*, for WS_EV_DATA */
+    uint64_t frame_len;  /* WS_EV_DATA: payload length of the current frame */
+    uint32_t frames;     /* MESSAGE_END/MESSAGE: frames the message came in */
+    uint16_t code;       /* WS_EV_CLOSE: received code; WS_EV_ERROR: to send */
+    int error;           /* WS_EV_ERROR: the WS_E* reason */
+} ws_event_t;
+
+/* ---------------------------------------------------------- connection */
+
+typedef enum ws_role { WS_ROLE_SERVER = 0, WS_ROLE_CLIENT = 1 } ws_role_t;
+
+/* RFC 6455 §7: OPEN until a close frame is sent or received; CLOSING while
+ * one close frame is outstanding; CLOSED when both have passed (or the
+ * connection failed and its close frame was produced): close the transport.
+ * RFC 6455 §7.1.1: the server closes the TCP connection first. */
+typedef enum ws_state {
+    WS_STATE_OPEN = 0,
+    WS_STATE_CLOSING = 1,
+    WS_STATE_CLOSED = 2
+} ws_state_t;
+
+/* Who sent the first close frame. */
+typedef enum ws_closer {
+    WS_CLOSER_NONE = 0,
+    WS_CLOSER_LOCAL = 1,
+    WS_CLOSER_PEER = 2
+} ws_closer_t;
+
+/* Room for a control frame: 2-byte header, 4-byte mask key, payload. */
+#define WS_CONTROL_BUF_LEN (2 + 4 + WS_MAX_CONTROL_PAYLOAD)
+
+/*
+ * The connection state. The caller allocates it (on the stack, inside its
+ * own per-connection struct, ...); its size is a compile-time constant. The
+ * fields are private: use the functions below.
+ */
+typedef struct ws_conn {
+    uint8_t *in;               /* fed input not yet consumed */
+    size_t in_len;
+    uint64_t frame_len;        /* payload length of the frame being read */
+    uint64_t frame_left;       /* its payload bytes still to come */
+    uint64_t msg_len;          /* bytes of the current message so far */
+    uint64_t max_frame;
+    uint64_t max_message;
+    uint8_t *rbuf;             /* reassembly buffer */
+    size_t rbuf_len;
+    size_t rbuf_cap;
+    const ws_allocator_t *allocator;
+    ws_random_fn random;
+    void *random_user;
+    uint32_t msg_frames;       /* frames of the current message so far */
+    uint16_t close_code;       /* code received, or to send on failure */
+    uint8_t role;              /* ws_role_t */
+    uint8_t flags;             /* WS_OPT_* */
+    uint8_t phase;             /* what the parser expects next */
+    uint8_t pending;           /* event owed before parsing resumes */
+    uint8_t close_bits;        /* sent / received / failed / who first */
+    uint8_t frame_bits;        /* FIN, opcode of the frame being read */
+    uint8_t msg_op;            /* opcode of the unfinished message, or 0 */
+    uint8_t send_op;           /* opcode of the unfinished outgoing message */
+    uint8_t utf8_in;           /* validator state for the incoming message */
+    uint8_t utf8_out;          /* validator state for the outgoing message */
+    uint8_t hdr_len;           /* header bytes gathered in ctrl[] so far */
+    uint8_t mask_key[4];       /* of the frame being read */
+    uint8_t ctrl[WS_CONTROL_BUF_LEN]; /* partial headers, control frames */
+} ws_conn_t;
+
+/* Prepare c for a new connection in `role` (after the opening handshake).
+ * opts may be NULL for the defaults. Returns 0 or WS_EINVAL. */
+WS_API int ws_conn_init(ws_conn_t *c, ws_role_t role, const ws_options_t *opts);
+
+/* Release what the connection allocated (the reassembly buffer). c may be
+ * initialised again afterwards. Safe to call twice. */
+WS_API void ws_conn_destroy(ws_conn_t *c);
+
+/*
+ * Hand the engine `len` bytes exactly as they arrived, split anywhere. The
+ * buffer stays the caller's, but the engine reads it, and unmasks payload
+ * in place, until ws_conn_next_event() returns 0; it must stay valid and
+ * unmodified until then. Bytes after a close frame, or after the
+ * connection failed, are consumed and ignored.
+ * Returns 0, WS_EINVAL (NULL data with len > 0), or WS_ESTATE if the
+ * previous input has not been consumed yet.
+ */
+WS_API int ws_conn_feed(ws_conn_t *c, void *data, size_t len);
+
+/*
+ * Take the next event. Returns its type (> 0) with *ev filled in, or 0 when
+ * all fed input is consumed and no event is owed. A protocol violation
+ * gives one WS_EV_ERROR (then, unless WS_OPT_NO_AUTO_CLOSE, one WS_EV_SEND
+ * holding the close frame); afterwards the connection is failed and further
+ * input is ignored. Never returns a negative value.
+ */
+WS_API int ws_conn_next_event(ws_conn_t *c, ws_event_t *ev);
+
+/* OPEN, CLOSING or CLOSED, as defined above. */
+WS_API ws_state_t ws_conn_state(const ws_conn_t *c);
+
+/* Who started the closing handshake (or WS_CLOSER_NONE). */
+WS_API ws_closer_t ws_conn_closer(const ws_conn_t *c);
+
+/* Bytes needed to encode a frame with a payload of len bytes in c's role. */
+WS_API size_t ws_conn_frame_size(const ws_conn_t *c, size_t len);
+
+/*
+ * Encoders. Each writes one complete frame into out[0..cap) and returns its
+ * length, or a negative error with nothing written and the state unchanged:
+ *   WS_ENOBUFS  cap < ws_conn_frame_size(c, len);
+ *   WS_ESTATE   the call is not allowed now (data after a close frame was
+ *               sent or received, a new message while a fragmented one is
+ *               unfinished, a fragment with no message started, ...);
+ *   WS_EUTF8    text that is not valid UTF-8 (checked incrementally across
+ *               fragments, and in close reasons);
+ *   WS_EINVAL   bad arguments (control payload > 125 bytes, bad opcode);
+ *   WS_ERANDOM  client role: the random source failed.
+ * In the client role every frame is masked with a fresh key from the
+ * random source. data may be NULL when len is 0.
+ */
+
+/* A whole message in one frame. op is WS_OP_TEXT or WS_OP_BINARY. */
+WS_API ptrdiff_t ws_conn_send_message(ws_conn_t *c, ws_opcode_t op,
+                                      const void *data, size_t len, void *out,
+                                      size_t cap);
+
+/* One fragment of a message the caller sizes. The first fragment gives op
+ * (WS_OP_TEXT or WS_OP_BINARY); later ones pass WS_OP_CONTINUATION (or the
+ * same op). fin = nonzero on the last fragment. Control frames may be sent
+ * between fragments. */
+WS_API ptrdiff_t ws_conn_send_fragment(ws_conn_t *c, ws_opcode_t op, int fin,
+                                       const void *data, size_t len, void *out,
+                                       size_t cap);
+
+/* Ping and pong, payload 0..125 bytes. */
+WS_API ptrdiff_t ws_conn_send_ping(ws_conn_t *c, const void *data, size_t len,
+                                   void *out, size_t cap);
+WS_API ptrdiff_t ws_conn_send_pong(ws_conn_t *c, const void *data, size_t len,
+                                   void *out, size_t cap);
+
+/* Start (or answer) the closing handshake. code 0 sends an empty close
+ * body; otherwise code must satisfy ws_close_code_is_valid() and the reason
+ * (0..123 bytes, may be NULL when reason_len is 0) must be valid UTF-8.
+ * Allowed once per connection. */
+WS_API ptrdiff_t ws_conn_send_close(ws_conn_t *c, unsigned code,
+                                    const char *reason, size_t reason_len,
+                                    void *out, size_t cap);
+
+/* ------------------------------------------------- opening handshake */
+
+/* A slice of the caller's buffer: not NUL-terminated. */
+typedef struct ws_str {
+    const char *ptr;
+    size_t len;
+} ws_str_t;
+
+/* Default limit on the size of a request or response head. */
+#define WS_DEFAULT_MAX_HEAD 8192u
+/* Length of a Sec-WebSocket-Key (24) and -Accept (28), without the NUL. */
+#define WS_KEY_LEN 24
+#define WS_ACCEPT_LEN 28
+
+/*
+ * A parsed request head. Every ws_str_t points into the buffer that was
+ * parsed and is valid as long as that buffer is. Header values are trimmed
+ * of surrounding spaces and tabs; absent headers have ptr NULL, len 0.
+ */
+typedef struct ws_request {
+    ws_str_t method;
+    ws_str_t target;     /* as sent: path and query */
+    ws_str_t path;       /* target up to '?' */
+    ws_str_t query;      /* after '?', without it */
+    int http_minor;      /* x in HTTP/1.x */
+    int websocket;       /* 1: a valid WebSocket upgrade; 0: plain HTTP */
+    ws_str_t host;
+    ws_str_t origin;
+    ws_str_t key;        /* Sec-WebSocket-Key */
+    const char *head;    /* the whole head, for ws_header_find() */
+    size_t head_len;
+} ws_request_t;
+
+/*
+ * Server side: parse the request head at the start of buf[0..len). Call it
+ * again on the whole buffer when more bytes arrive (the result is the same
+ * for any split). max_head limits the head (0 = WS_DEFAULT_MAX_HEAD).
+ * Returns:
+ *   > 0  the head length: bytes after it belong to the WebSocket stream;
+ *        req->websocket says whether this is a valid upgrade (answer with
+ *        ws_handshake_build_response) or a plain HTTP request (no Upgrade
+ *        or Sec-WebSocket-* headers, any method: serve it yourself);
+ *   WS_EAGAIN  the head is not complete yet (nothing is judged until the
+ *              blank line that ends it has arrived);
+ *   WS_EHS_*   a malformed head or an invalid upgrade request: answer with
+ *              ws_handshake_build_reject() and close. Plain requests fail
+ *              too when Host is missing or repeated (RFC 7230 §5.4) or the
+ *              version is not HTTP/1.x.
+ * Bare LF line endings are accepted (RFC 7230 §3.5); a bare CR is not.
+ */
+WS_API int ws_handshake_parse_request(const char *buf, size_t len,
+                                      size_t max_head, ws_request_t *req);
+
+/* Find the first header called name (case-insensitive) in a parsed head
+ * (req->head / resp->head). Returns 1 and sets *value (trimmed), or 0. */
+WS_API int ws_header_find(const char *head, size_t head_len, const char *name,
+                          ws_str_t *value);
+
+/* Iterate the comma-separated tokens of every header called name (e.g.
+ * "Sec-WebSocket-Protocol"), across repeated headers, in a parsed head.
+ * Start with *iter = 0. Returns 1 with *token set, or 0 at the end. Empty
+ * list items are skipped; tokens are trimmed. */
+WS_API int ws_header_next_token(const char *head, size_t head_len,
+                                const char *name, size_t *iter,
+                                ws_str_t *token);
+
+/* The first of `supported` (a NULL-terminated list, in the server's order
+ * of preference) that the client offered in Sec-WebSocket-Protocol, or NULL.
+ * Subprotocol names compare case-sensitively (RFC 6455 §4.1). */
+WS_API const char *ws_request_select_protocol(const ws_request_t *req,
+                                              const char *const *supported);
+
+/* Build the 101 response to a valid upgrade request. protocol (may be
+ * NULL) must be one the client offered; extra_headers (may be NULL) is
+ * appended verbatim and must be complete "Name: value\r\n" lines.
+ * Returns the length written, WS_ENOBUFS, or WS_EINVAL. */
+WS_API ptrdiff_t ws_handshake_build_response(const ws_request_t *req,
+                                             const char *protocol,
+                                             const char *extra_headers,
+                                             char *out, size_t cap);
+
+/* Build the rejection for a handshake error (status from
+ * ws_error_http_status()) with a short text body. 400 and 431 carry
+ * "Connection: close"; 426 carries "Sec-WebSocket-Version: 13",
+ * "Upgrade: websocket" and "Connection: Upgrade, close" (RFC 7230 §6.7: a
+ * 426 MUST say which upgrade it wants). Returns the length written,
+ * WS_ENOBUFS, or WS_EINVAL when err is not a handshake error. */
+WS_API ptrdiff_t ws_handshake_build_reject(int err, char *out, size_t cap);
+
+/* Sec-WebSocket-Accept for a key: base64(SHA-1(key + GUID)), RFC 6455 §4.2.2.
+ * Writes WS_ACCEPT_LEN characters and a NUL into out. */
+WS_API void ws_handshake_accept_key(const char *key, size_t key_len,
+                                    char out[WS_ACCEPT_LEN + 1]);
+
+/* Client side: a fresh Sec-WebSocket-Key (16 random bytes, base64) and a
+ * NUL into key. random NULL = ws_random_default. Returns 0, WS_ERANDOM, or
+ * WS_EINVAL (key NULL). */
+WS_API int ws_handshake_generate_key(ws_random_fn random, void *random_user,
+                                     char key[WS_KEY_LEN + 1]);
+
+/* What the client asks for. Strings are NUL-terminated; must not contain
+ * CR or LF. */
+typedef struct ws_client_request {
+    const char *host;          /* Host header, e.g. "example.com:9001" */
+    const char *path;          /* request target; NULL = "/" */
+    const char *origin;        /* optional */
+    const char *protocols;     /* optional, e.g. "chat, superchat" */
+    const char *extra_headers; /* optional complete "Name: value\r\n" lines */
+} ws_client_request_t;
+
+/* Build the upgrade request with the given key (ws_handshake_generate_key).
+ * Returns the length written, WS_ENOBUFS, or WS_EINVAL. */
+WS_API ptrdiff_t ws_handshake_build_request(const ws_client_request_t *r,
+                                            const char *key, char *out,
+                                            size_t cap);
+
+/* A parsed response head; slices point into the parsed buffer. */
+typedef struct ws_response {
+    int status;          /* e.g. 101, or 404 on WS_EHS_STATUS */
+    ws_str_t reason;     /* reason phrase */
+    ws_str_t protocol;   /* Sec-WebSocket-Protocol chosen by the server */
+    const char *head;
+    size_t head_len;
+} ws_response_t;
+
+/*
+ * Client side: parse and validate the server's response to a request made
+ * with key and offering `protocols` (the same string as in the request, or
+ * NULL). Like ws_handshake_parse_request(), call it on the whole buffer as
+ * bytes arrive. Returns the head length (> 0) for a valid 101 (bytes after
+ * it are WebSocket frames), WS_EAGAIN, or a WS_EHS_* error (resp->status is
+ * set, e.g. 404 with WS_EHS_STATUS, once the whole head has arrived).
+ */
+WS_API int ws_handshake_parse_response(const char *buf, size_t len,
+                                       size_t max_head, const char *key,
+                                       const char *protocols,
+                                       ws_response_t *resp);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WSPROTO_H */
