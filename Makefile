@@ -100,7 +100,7 @@ install-test: lib
 deps:
 	bash scripts/install-deps.sh
 
-# Ordered: later steps use what earlier ones built.
+# Ordered: the library's own steps, then those the fragments add.
 check: deps
 	$(MAKE) all
 	$(MAKE) unit
@@ -108,7 +108,15 @@ check: deps
 	$(MAKE) unit-valgrind
 	$(MAKE) install-test
 	$(MAKE) demo
+	@for step in $(CHECK_STEPS); do $(MAKE) $$step || exit 1; done
 	@echo "make check: all passed"
+
+# -------------------------------------------------------------- fragments
+# Each part of the tree beyond the library brings its own fragment
+# (examples/examples.mk, fuzz/fuzz.mk, bench/bench.mk, tests/<suite>/*.mk).
+# A fragment defines its targets and appends its check steps to CHECK_STEPS.
+CHECK_STEPS :=
+include $(sort $(wildcard examples/*.mk fuzz/*.mk bench/*.mk tests/*/*.mk))
 
 # ---------------------------------------------------------------- install
 install: lib

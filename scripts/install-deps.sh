@@ -1,19 +1,15 @@
 #!/usr/bin/env bash
-# Install what the build and the tests need, only when it is missing.
-# Debian packages via apt-get (as root, or through sudo); npm modules into
-# the project's own node_modules. Safe to run again: it does nothing when
-# everything is present.
+# Install the Debian packages the build and the tests need, only those
+# missing. The lists live in scripts/deps/*.deb (one package per line, #
+# comments), one file per part of the tree, so each part declares its own.
+# Runs apt-get as root, or through sudo. Does nothing when all is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: the compilers and tools `make check` uses.
-DEB_PACKAGES=(
-    gcc make clang valgrind pkg-config binutils libc6-dev
-    libclang-rt-14-dev  # ASan/UBSan/libFuzzer runtimes for clang
-)
+mapfile -t wanted < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' scripts/deps/*.deb | tr -d ' \t' | sort -u)
 
 missing=()
-for p in "${DEB_PACKAGES[@]}"; do
+for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
         missing+=("$p")
 done
@@ -32,4 +28,4 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-echo "install-deps: all present"
+echo "install-deps: ${#wanted[@]} packages present"
