@@ -339,6 +339,14 @@ typedef enum ws_closer {
 typedef struct ws_conn {
     uint8_t *in;               /* fed input not yet consumed */
     size_t in_len;
+    /* Zero together between messages (read as one word, see conn.c). */
+    uint8_t phase;             /* what the parser expects next */
+    uint8_t pending;           /* event owed before parsing resumes */
+    uint8_t hdr_len;           /* header bytes gathered in ctrl[] so far */
+    uint8_t msg_op;            /* opcode of the unfinished message, or 0 */
+    uint8_t role;              /* ws_role_t */
+    uint8_t flags;             /* WS_OPT_*, and internal bits */
+    uint16_t close_code;       /* code received, or to send on failure */
     uint64_t frame_len;        /* payload length of the frame being read */
     uint64_t frame_left;       /* its payload bytes still to come */
     uint64_t msg_len;          /* bytes of the current message so far */
@@ -351,18 +359,11 @@ typedef struct ws_conn {
     ws_random_fn random;
     void *random_user;
     uint32_t msg_frames;       /* frames of the current message so far */
-    uint16_t close_code;       /* code received, or to send on failure */
-    uint8_t role;              /* ws_role_t */
-    uint8_t flags;             /* WS_OPT_* */
-    uint8_t phase;             /* what the parser expects next */
-    uint8_t pending;           /* event owed before parsing resumes */
     uint8_t close_bits;        /* sent / received / failed / who first */
     uint8_t frame_bits;        /* FIN, opcode of the frame being read */
-    uint8_t msg_op;            /* opcode of the unfinished message, or 0 */
     uint8_t send_op;           /* opcode of the unfinished outgoing message */
     uint8_t utf8_in;           /* validator state for the incoming message */
     uint8_t utf8_out;          /* validator state for the outgoing message */
-    uint8_t hdr_len;           /* header bytes gathered in ctrl[] so far */
     uint8_t mask_key[4];       /* of the frame being read */
     uint8_t ctrl[WS_CONTROL_BUF_LEN]; /* partial headers, control frames */
 } ws_conn_t;

@@ -54,6 +54,13 @@ ptrdiff_t ws_base64_decode(uint8_t *out, size_t cap, const char *in,
  * Returns WS_UTF8_REJECT as soon as a byte makes the text invalid. */
 uint32_t ws_utf8_run(uint32_t state, const uint8_t *p, size_t n);
 
+/* ------------------------------------------------------------ mask.c */
+
+/* ws_mask(), and nonzero when every byte written is ASCII (< 0x80): the
+ * unmask of text tells the validator what it may skip, in the same pass. */
+int ws_mask_ascii(void *dst, const void *src, size_t len,
+                  const uint8_t key[4], uint64_t offset);
+
 /* ----------------------------------------------------------- close.c */
 
 /* Parse a received close payload (RFC 6455 §5.5.1, §7.4): sets *code
@@ -87,8 +94,13 @@ enum {
     WS_PENDING_NONE = 0,
     WS_PENDING_MESSAGE_END, /* streaming: the final DATA was delivered */
     WS_PENDING_PONG,        /* automatic pong for the ping in ctrl[] */
-    WS_PENDING_CLOSE        /* automatic close frame (reply or failure) */
+    WS_PENDING_CLOSE,       /* automatic close frame (reply or failure) */
+    WS_PENDING_RELEASE,     /* free the big reassembly buffer just handed out */
+    WS_PENDING_DATA         /* streaming: a small frame's DATA, unmasked */
 };
+
+/* ws_conn_t.flags: internal bits above the WS_OPT_* ones. */
+#define WS_CF_SMALL 0x80u /* limits >= 125 bytes: small-frame path on */
 
 /* ws_conn_t.close_bits. */
 #define WS_CB_SENT 0x01u       /* our close frame was produced */

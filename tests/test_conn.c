@@ -885,6 +885,247 @@ static void zero_copy_delivery(void)
     ws_conn_destroy(&c);
 }
 
+/* ------------------------------------------------ small-frame fast path */
+
+/* The transcript lines of a one-frame message, built from its payload. */
+static void expect_message(tr_buf_t *b, int whole, ws_opcode_t op,
+                           uint8_t *p, size_t len)
+{
+    ws_event_t ev;
+    memset(&ev, 0, sizeof ev);
+    ev.opcode = op;
+    if (whole) {
+        ev.type = WS_EV_MESSAGE;
+        ev.data = p;
+        ev.len = len;
+        ev.frames = 1;
+        tr_event(b, &ev);
+        return;
+    }
+    ev.type = WS_EV_MESSAGE_START;
+    tr_event(b, &ev);
+    ev.type = WS_EV_DATA;
+    ev.data = p;
+    ev.len = len;
+    ev.frame_len = len;
+    ev.flags = WS_DATA_FRAME_START | WS_DATA_FRAME_END | WS_DATA_FIN;
+    tr_event(b, &ev);
+    ev.type = WS_EV_MESSAGE_END;
+    ev.data = NULL;
+    ev.len = 0;
+    ev.frames = 1;
+    tr_event(b, &ev);
+}
+
+/* Between messages, a final text or binary frame of up to 125 bytes takes
+ * a fast path (lib/conn.c, small_message) that unmasks whole 16-byte words
+ * in place when the input goes on past the frame, and leaves the frame to
+ * the state machine when it does not. Every length, ASCII text, other
+ * text and binary, in both modes and roles: the same events as the
+ * general path at every split, and the frames behind each one intact. */
+static void small_frames(void)
+{
+    uint8_t ascii[125], bin[125], utf[125], in[3 * 140];
+    for (size_t i = 0; i < 125; i++) {
+        ascii[i] = (uint8_t)(' ' + i % 95);
+        bin[i] = (uint8_t)(i * 37 + 0x80);
+    }
+    for (size_t len = 0; len <= 125; len++) {
+        for (size_t i = 0; i + 1 < len; i += 2) { /* U+00E9, 'x' if odd */
+            utf[i] = 0xc3;
+            utf[i + 1] = 0xa9;
+        }
+        if (len % 2)
+            utf[len - 1] = 'x';
+        int every_split = len < 4 || len % 8 == 0 || len >= 124;
+        for (int role = 0; role < 2; role++) {
+            int masked = role == WS_ROLE_SERVER;
+            size_t n = frame(in, 1, WS_OP_TEXT, masked, ascii, len);
+            n += frame(in + n, 1, WS_OP_BINARY, masked, bin, 125 - len);
+            n += frame(in + n, 1, WS_OP_TEXT, masked, utf, len);
+            for (int whole = 0; whole < 2; whole++) {
+                ws_options_t o = {.flags = whole ? WS_OPT_REASSEMBLE : 0,
+                                  .random = tr_fixed_random};
+                tr_buf_t b;
+                tr_init(&b);
+                expect_message(&b, whole, WS_OP_TEXT, ascii, len);
+                expect_message(&b, whole, WS_OP_BINARY, bin, 125 - len);
+                expect_message(&b, whole, WS_OP_TEXT, utf, len);
+                tr_printf(&b, "state=OPEN closer=NONE");
+                char *want = tr_finish(&b);
+                if (every_split) {
+                    tr_expect((ws_role_t)role, &o, in, n, want);
+                } else {
+                    char *got = tr_run((ws_role_t)role, &o, in, n, NULL, 0,
+                                       NULL);
+                    th_note("len %zu role %d whole %d", len, role, whole);
+                    CHECK_STR(got, want);
+                    free(got);
+                }
+                free(want);
+            }
+        }
+    }
+}
+
+/* Invalid text in a small frame with input behind it (the fast path)
+ * fails as on the general path; so does a frame over a limit below 125,
+ * which turns the fast path off. */
+static void small_frames_failing(void)
+{
+    static const char *bad[] = {"\xc0\xaf", "\xed\xa0\x80", "ok\xe2\x82",
+                                "\x80", "sixteen ASCII by\xf4\x90\x80\x80"};
+    uint8_t in[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t n = cf(in, 1, 1, bad[i]);
+        n += cf(in + n, 1, 2, "the frame after the bad one");
+        th_note("sequence %zu", i);
+        expect_failure(WS_ROLE_SERVER, in, n, "START text\n", WS_EUTF8);
+        tr_expect(WS_ROLE_SERVER, &WHOLE, in, n,
+                  fmt("ERROR EUTF8 1007\n%s\nstate=CLOSED closer=LOCAL",
+                      fail_send(WS_EUTF8)));
+    }
+    for (int whole = 0; whole < 2; whole++) {
+        ws_options_t o = {.max_frame = 9,
+                          .flags = whole ? WS_OPT_REASSEMBLE : 0};
+        size_t n = cf(in, 1, 2, "0123456789");
+        n += cf(in + n, 1, 2, "the frame after the big one");
+        tr_expect(WS_ROLE_SERVER, &o, in, n,
+                  fmt("ERROR ETOOBIG 1009\n%s\nstate=CLOSED closer=LOCAL",
+                      fail_send(WS_ETOOBIG)));
+        ws_options_t m = {.max_message = 124,
+                          .flags = whole ? WS_OPT_REASSEMBLE : 0};
+        uint8_t big[125];
+        memset(big, 'b', sizeof big);
+        n = frame(in, 1, 2, 1, big, 125);
+        n += cf(in + n, 1, 2, "the frame after the big one");
+        tr_expect(WS_ROLE_SERVER, &m, in, n,
+                  fmt("ERROR ETOOBIG 1009\n%s\nstate=CLOSED closer=LOCAL",
+                      fail_send(WS_ETOOBIG)));
+    }
+}
+
+/* Differential: random streams of frames of at most 124 bytes (text that
+ * is ASCII, UTF-8, or broken; binary; control frames; continuations, bad
+ * opcodes and masking, truncation), fed in random pieces, give the same
+ * transcript with the small-frame path on (no limits) as with it off
+ * (max_frame 124, which changes nothing else for such frames). */
+static uint64_t xs_state = 88172645463325252ull;
+static uint64_t xs(void)
+{
+    xs_state ^= xs_state << 13;
+    xs_state ^= xs_state >> 7;
+    xs_state ^= xs_state << 17;
+    return xs_state;
+}
+
+static size_t random_stream(uint8_t *in, int server)
+{
+    static const uint8_t b0s[] = {0x81, 0x82, 0x81, 0x82, 0x81, 0x80, 0x01,
+                                  0x02, 0x00, 0x89, 0x8A, 0x88, 0xC1, 0x83};
+    static const uint8_t utf[] = {0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f,
+                                  0x98, 0x80};
+    size_t n = 0;
+    int frames = 1 + (int)(xs() % 12);
+    for (int f = 0; f < frames; f++) {
+        uint8_t b0 = xs() % 50 ? b0s[xs() % sizeof b0s] : (uint8_t)xs();
+        size_t len = xs() % 3 ? xs() % 40 : xs() % 125;
+        int masked = xs() % 60 ? server : !server, kind = (int)(xs() % 4);
+        uint64_t k = xs();
+        uint8_t key[4];
+        memcpy(key, &k, 4);
+        in[n++] = b0;
+        in[n++] = (uint8_t)((masked ? 0x80 : 0) | len);
+        if (masked) {
+            memcpy(in + n, key, 4);
+            n += 4;
+        }
+        for (size_t i = 0; i < len; i++) {
+            uint8_t c = kind == 0   ? (uint8_t)(' ' + xs() % 95)
+                        : kind == 1 ? (uint8_t)xs()
+                        : kind == 2 ? utf[(i + (size_t)f) % 9]
+                                    : (uint8_t)(xs() % 2 ? 'a' : 0xc3);
+            if (kind == 2 && xs() % 200 == 0)
+                c = (uint8_t)xs();
+            in[n + i] = masked ? (uint8_t)(c ^ key[i & 3]) : c;
+        }
+        n += len;
+        if (xs() % 30 == 0)
+            n -= (size_t)xs() % (n < 5 ? n : 5); /* cut a frame short */
+    }
+    return n;
+}
+
+static void small_frames_differential(void)
+{
+    long iters = getenv("WS_TEST_QUICK") ? 2000 : 20000, bad = 0;
+    uint8_t in[12 * 131];
+    for (long it = 0; it < iters; it++) {
+        int server = xs() % 4 != 0;
+        size_t n = random_stream(in, server), cuts[4], nc = 0;
+        for (size_t i = 0, m = xs() % 4; i < m && n > 1; i++) {
+            size_t k = 1 + (size_t)xs() % (n - 1);
+            if (nc == 0 || k > cuts[nc - 1])
+                cuts[nc++] = k;
+        }
+        ws_options_t on = {.flags = xs() % 2 ? WS_OPT_REASSEMBLE : 0,
+                           .random = tr_fixed_random};
+        if (xs() % 4 == 0)
+            on.flags |= WS_OPT_NO_AUTO_PONG;
+        ws_options_t off = on;
+        off.max_frame = 124;
+        ws_role_t role = server ? WS_ROLE_SERVER : WS_ROLE_CLIENT;
+        char *fast = tr_run(role, &on, in, n, cuts, nc, NULL);
+        char *general = tr_run(role, &off, in, n, cuts, nc, NULL);
+        /* a cut-short frame can make the next byte a 126/127 length */
+        if (!strstr(general, "ETOOBIG") && strcmp(fast, general) != 0 &&
+            bad++ == 0) {
+            th_note("stream %ld", it);
+            CHECK_STR(fast, general);
+        }
+        free(fast);
+        free(general);
+    }
+    CHECK_INT(bad, 0);
+}
+
+/* A reassembly buffer over WS_REASSEMBLY_KEEP is released by the call
+ * after the one that delivered its message, and the next small message
+ * is delivered in place again. */
+static void big_buffer_released(void)
+{
+    struct counting_alloc ca = {.fail_after = (size_t)-1};
+    ws_allocator_t al = {ca_malloc, ca_realloc, ca_free, &ca};
+    ws_options_t o = {.flags = WS_OPT_REASSEMBLE, .allocator = &al};
+    enum { MSG = 3 * WS_REASSEMBLY_KEEP, FRAG = MSG / 3 };
+    uint8_t *payload = malloc(MSG), *in = malloc(MSG + 128);
+    ws_conn_t c;
+    ws_event_t ev;
+    memset(payload, 'p', MSG);
+    size_t n = frame(in, 0, 2, 1, payload, FRAG);
+    n += frame(in + n, 0, 0, 1, payload, FRAG);
+    n += frame(in + n, 1, 0, 1, payload, FRAG);
+    size_t small = n;
+    n += cf(in + n, 1, 1, "small");
+    n += cf(in + n, 1, 1, "and the frame after it");
+
+    CHECK_INT(ws_conn_init(&c, WS_ROLE_SERVER, &o), 0);
+    CHECK_INT(ws_conn_feed(&c, in, n), 0);
+    CHECK_INT(ws_conn_next_event(&c, &ev), WS_EV_MESSAGE);
+    CHECK_INT(ev.len, MSG);
+    CHECK_INT(ev.frames, 3);
+    CHECK_INT(ca.live, 1);
+    CHECK_INT(ws_conn_next_event(&c, &ev), WS_EV_MESSAGE);
+    CHECK_INT(ca.live, 0);
+    CHECK(ev.data == in + small + 6);
+    CHECK_BYTES(ev.data, ev.len, "small", 5);
+    CHECK_INT(ws_conn_next_event(&c, &ev), WS_EV_MESSAGE);
+    CHECK_INT(ws_conn_next_event(&c, &ev), 0);
+    ws_conn_destroy(&c);
+    free(payload);
+    free(in);
+}
+
 /* ------------------------------------------------------------ API edges */
 
 static void api_misuse(void)
@@ -957,6 +1198,10 @@ void suite_conn(void)
     RUN(reassembly_allocator);
     RUN(gigabyte_stream);
     RUN(zero_copy_delivery);
+    RUN(small_frames);
+    RUN(small_frames_failing);
+    RUN(small_frames_differential);
+    RUN(big_buffer_released);
     RUN(api_misuse);
     RUN(conn_size);
 }

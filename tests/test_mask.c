@@ -3,6 +3,7 @@
 static const char th_suite_name[] = "mask";
 
 #include "harness.h"
+#include "simd_int.h"
 #include "wsproto_int.h"
 
 #include <string.h>
@@ -130,6 +131,59 @@ static void test_involution(void)
     ws_mask(NULL, NULL, 0, key, 0);
 }
 
+/* ws_mask_ascii() (the unmask of text, lib/mask.c) writes what ws_mask()
+ * writes and says whether it was all ASCII: no high byte, or one at each
+ * position, through every kernel (scalar, SSE2, AVX2) and key phase. */
+static void test_mask_ascii(void)
+{
+    static const size_t lens[] = {0, 1, 3, 4, 7, 8, 15, 16, 17, 31, 32, 63,
+                                  64, 65, 127, 128, 255, 256, 257, 300, 1000};
+    static uint8_t src[1000], got[1000], want[1000];
+    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
+        size_t len = lens[i];
+        for (uint64_t off = 0; off < 4; off++) {
+            for (size_t hi = 0; hi <= len; hi += 1 + hi / 8) {
+                /* plain text ASCII, with byte `hi` >= 0x80 (none when
+                 * hi == len), masked as a client sends it */
+                for (size_t j = 0; j < len; j++)
+                    want[j] = (uint8_t)(j == hi ? 0x80 + j % 128 : ' ' + j % 95);
+                ref_mask(src, want, len, key, off);
+                int ascii = ws_mask_ascii(got, src, len, key, off);
+                th_note("len %zu offset %llu high byte at %zu", len,
+                        (unsigned long long)off, hi);
+                CHECK_BYTES(got, len, want, len);
+                CHECK_INT(ascii, hi == len);
+                memcpy(got, src, len);
+                CHECK_INT(ws_mask_ascii(got, got, len, key, off), hi == len);
+                CHECK_BYTES(got, len, want, len);
+            }
+        }
+    }
+}
+
+/* ws_unmask_small() (conn.c's small-frame path, lib/simd_int.h) unmasks
+ * p[0..len) in whole words reaching to ws_unmask_small_room(len): the
+ * bytes past the payload must come out unchanged. */
+static void test_unmask_small(void)
+{
+    uint8_t buf[160], want[160];
+    for (size_t len = 0; len <= 125; len++) {
+        for (size_t hi = 0; hi <= len; hi += 1 + hi / 4) {
+            size_t room = ws_unmask_small_room(len);
+            CHECK(room >= len && room < len + 16);
+            for (size_t j = 0; j < sizeof want; j++)
+                want[j] = (uint8_t)(j == hi ? 0xC3 : 'a' + j % 26);
+            memcpy(buf, want, sizeof buf);
+            ref_mask(buf, want, len, key, 0);
+            for (size_t j = len; j < room; j++) /* the next frame's bytes */
+                buf[j] = want[j] = (uint8_t)(0x81 + j);
+            th_note("len %zu high byte at %zu", len, hi);
+            CHECK_INT(ws_unmask_small(buf, len, key), hi == len);
+            CHECK_BYTES(buf, room, want, room);
+        }
+    }
+}
+
 void suite_mask(void);
 void suite_mask(void)
 {
@@ -138,4 +192,6 @@ void suite_mask(void)
     RUN(test_misaligned);
     RUN(test_pieces);
     RUN(test_involution);
+    RUN(test_mask_ascii);
+    RUN(test_unmask_small);
 }
