@@ -1,0 +1,283 @@
+/*
+ * client.c — ws:// URLs, non-blocking connect (every resolved address in
+ * turn) and the client side of the opening handshake (RFC 6455 §4.1).
+ */
+#define _GNU_SOURCE
+#include "wsx_int.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* A client connection's own endpoint, with what the handshake needs. */
+typedef struct wsx_client {
+    wsx_endpoint_t ep; /* first: wsx_conn.ep points here */
+    struct addrinfo *ai, *ai_next;
+    char *request;
+    size_t request_len;
+    char *protocols; /* offered, to check the answer against */
+    char *protocol;  /* the server's choice */
+    char key[WS_KEY_LEN + 1];
+    char target[280]; /* "host:port", for messages */
+    int err;          /* the last connect error */
+} wsx_client_t;
+
+/* ------------------------------------------------------------------ URL */
+
+int wsx_url_parse(const char *url, wsx_url_t *u)
+{
+    const char *p, *end;
+    size_t n;
+
+    memset(u, 0, sizeof *u);
+    if (strncasecmp(url, "ws://", 5) != 0)
+        return WSX_EURL;
+    p = url + 5;
+    if (*p == '[') { /* IPv6 literal */
+        end = strchr(p, ']');
+        if (!end)
+            return WSX_EURL;
+        n = (size_t)(end - p - 1);
+        p++;
+        end++;
+    } else {
+        end = p + strcspn(p, ":/?#");
+        n = (size_t)(end - p);
+    }
+    if (n == 0 || n >= sizeof u->host)
+        return WSX_EURL;
+    memcpy(u->host, p, n);
+    u->port = 80;
+    if (*end == ':') {
+        char *stop;
+        long port = strtol(end + 1, &stop, 10);
+        if (stop == end + 1 || port < 1 || port > 65535)
+            return WSX_EURL;
+        u->port = (int)port;
+        end = stop;
+    }
+    if (*end != '\0' && *end != '/' && *end != '?')
+        return WSX_EURL; /* RFC 6455 §3: no fragment; junk after the port */
+    if (strchr(end, '#'))
+        return WSX_EURL;
+    if (snprintf(u->path, sizeof u->path, "%s%s", *end == '/' ? "" : "/",
+                 end) >= (int)sizeof u->path)
+        return WSX_EURL;
+    return 0;
+}
+
+/* -------------------------------------------------------------- connect */
+
+void wsx_client_free(wsx_endpoint_t *ep)
+{
+    wsx_client_t *cl = (wsx_client_t *)ep;
+
+    if (cl->ai)
+        freeaddrinfo(cl->ai);
+    free(cl->request);
+    free(cl->protocols);
+    free(cl->protocol);
+    free(cl);
+}
+
+/* Start connecting to the next address. 0, or -1 when none is left. */
+static int try_connect(wsx_conn_t *c)
+{
+    wsx_client_t *cl = (wsx_client_t *)c->ep;
+
+    while (cl->ai_next) {
+        struct addrinfo *a = cl->ai_next;
+        cl->ai_next = a->ai_next;
+        int fd = socket(a->ai_family,
+                        SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            cl->err = errno;
+            continue;
+        }
+        if (connect(fd, a->ai_addr, a->ai_addrlen) == 0 ||
+            errno == EINPROGRESS) {
+            c->fd = fd;
+            c->evmask = 0;
+            wsx_conn_update_events(c); /* writable when connected */
+            return 0;
+        }
+        cl->err = errno;
+        close(fd);
+    }
+    return -1;
+}
+
+static int build_request(wsx_client_t *cl, const wsx_url_t *u,
+                         const wsx_client_req_t *req)
+{
+    char host[272];
+    ws_client_request_t r = {.host = host, .path = u->path};
+    size_t cap = 512 + sizeof host + strlen(u->path);
+    ptrdiff_t n;
+
+    /* RFC 6455 §4.1 item 4 / RFC 7230 §5.4: the port unless it is 80. */
+    size_t n0 = (size_t)snprintf(host, sizeof host - 8,
+                                 strchr(u->host, ':') ? "[%s]" : "%s", u->host);
+    snprintf(cl->target, sizeof cl->target, "%s:%d", host, u->port);
+    if (u->port != 80)
+        snprintf(host + n0, sizeof host - n0, ":%d", u->port);
+    if (req) {
+        r.origin = req->origin;
+        r.protocols = req->protocols;
+        r.extra_headers = req->extra_headers;
+        cap += (req->origin ? strlen(req->origin) : 0) +
+               (req->protocols ? strlen(req->protocols) : 0) +
+               (req->extra_headers ? strlen(req->extra_headers) : 0);
+        if (req->protocols && !(cl->protocols = strdup(req->protocols)))
+            return WS_ENOMEM;
+    }
+    if (ws_handshake_generate_key(NULL, NULL, cl->key) != 0)
+        return WS_ERANDOM;
+    if (!(cl->request = malloc(cap)))
+        return WS_ENOMEM;
+    n = ws_handshake_build_request(&r, cl->key, cl->request, cap);
+    if (n < 0)
+        return (int)n;
+    cl->request_len = (size_t)n;
+    return 0;
+}
+
+wsx_conn_t *wsx_connect(wsx_loop_t *loop, const char *url,
+                        const wsx_client_req_t *req, const wsx_opts_t *opts,
+                        const wsx_handler_t *h, void *ctx, int *err)
+{
+    static const wsx_handler_t no_handler;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV};
+    wsx_client_t *cl;
+    wsx_conn_t *c;
+    wsx_url_t u;
+    char port[16];
+    int r, dummy;
+
+    if (!err)
+        err = &dummy;
+    if ((r = wsx_url_parse(url, &u)) != 0) {
+        *err = r;
+        return NULL;
+    }
+    if (!(cl = calloc(1, sizeof *cl))) {
+        *err = WS_ENOMEM;
+        return NULL;
+    }
+    cl->ep.loop = loop;
+    cl->ep.h = h ? *h : no_handler;
+    wsx_opts_resolve(&cl->ep.o, opts);
+    cl->ep.ctx = ctx;
+    cl->ep.static_fd = -1;
+    if ((r = build_request(cl, &u, req)) != 0)
+        goto fail;
+    snprintf(port, sizeof port, "%d", u.port);
+    if (getaddrinfo(u.host, port, &hints, &cl->ai) != 0) {
+        cl->ai = NULL;
+        r = WSX_ECONNECT;
+        goto fail;
+    }
+    cl->ai_next = cl->ai;
+    if (!(c = wsx_conn_new(&cl->ep, -1, WSX_ST_CONNECTING))) {
+        r = WS_ENOMEM;
+        goto fail;
+    }
+    c->flags |= WSX_F_CLIENT;
+    if (try_connect(c) != 0)
+        wsx_conn_mark(c); /* reported by on_error in this round */
+    return c;
+fail:
+    wsx_client_free(&cl->ep);
+    *err = r;
+    return NULL;
+}
+
+/* The socket became writable (or no address could even be tried). */
+void wsx_client_connected(wsx_conn_t *c)
+{
+    wsx_client_t *cl = (wsx_client_t *)c->ep;
+    char msg[400];
+    int e = 0, one = 1;
+    socklen_t len = sizeof e;
+
+    while (c->fd >= 0) {
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &e, &len) != 0)
+            e = errno;
+        if (e == 0) {
+            setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            freeaddrinfo(cl->ai);
+            cl->ai = cl->ai_next = NULL;
+            c->state = WSX_ST_HANDSHAKE;
+            wsx_out_push_front(c, cl->request, cl->request_len);
+            free(cl->request);
+            cl->request = NULL;
+            wsx_conn_update_events(c);
+            return;
+        }
+        cl->err = e;
+        close(c->fd);
+        c->fd = -1;
+        if (try_connect(c) == 0)
+            return;
+    }
+    snprintf(msg, sizeof msg, "cannot connect to %s: %s", cl->target,
+             strerror(cl->err ? cl->err : ECONNREFUSED));
+    wsx_conn_lost(c, WSX_ECONNECT, msg);
+}
+
+/* ------------------------------------------------------------ handshake */
+
+void wsx_client_handshake(wsx_conn_t *c, char *buf, size_t len)
+{
+    wsx_client_t *cl = (wsx_client_t *)c->ep;
+    ws_response_t resp;
+    char msg[256];
+    int r = ws_handshake_parse_response(buf, len, 0, cl->key, cl->protocols,
+                                        &resp);
+
+    if (r == WS_EAGAIN) {
+        wsx_hs_keep(c, buf, len);
+        return;
+    }
+    if (r < 0) {
+        if (r == WS_EHS_STATUS)
+            snprintf(msg, sizeof msg,
+                     "handshake failed: server answered %d %.*s", resp.status,
+                     (int)resp.reason.len, resp.reason.ptr);
+        else
+            snprintf(msg, sizeof msg, "handshake failed: %s", ws_strerror(r));
+        wsx_hs_done(c);
+        wsx_conn_lost(c, r, msg);
+        return;
+    }
+    if (resp.protocol.ptr &&
+        !(cl->protocol = strndup(resp.protocol.ptr, resp.protocol.len))) {
+        wsx_hs_done(c);
+        wsx_conn_lost(c, WS_ENOMEM, "out of memory");
+        return;
+    }
+    c->protocol = cl->protocol;
+    if (wsx_ws_init(c, WS_ROLE_CLIENT) != 0) {
+        wsx_hs_done(c);
+        wsx_conn_lost(c, WS_EINVAL, "bad options");
+        return;
+    }
+    c->state = WSX_ST_WS;
+    c->flags |= WSX_F_OPENED;
+    c->ep->nopen++;
+    c->t0 = wsx_now32(c->ep->loop);
+    if (c->ep->h.on_open)
+        c->ep->h.on_open(c, NULL);
+    if (!(c->flags & WSX_F_DEAD) && len > (size_t)r)
+        wsx_conn_dispatch(c, (uint8_t *)buf + r, len - (size_t)r);
+    wsx_hs_done(c);
+}

@@ -1,0 +1,600 @@
+/*
+ * conn.c — one connection: reading into the loop's shared buffer, feeding
+ * the engine and calling the application, sending, flushing at the end of
+ * the round with backpressure (the queue itself is queue.c), timeouts, and
+ * the end of a connection.
+ *
+ * The end: once the WebSocket is CLOSED (or an HTTP answer is queued) the
+ * connection drains: what is queued is flushed and the server closes the
+ * TCP connection (RFC 6455 §7.1.1: the server closes first). After a
+ * clean closing handshake nothing more can come from the peer, so the
+ * socket is closed at once. Otherwise (an HTTP answer, a failed
+ * connection) the peer may still be sending, and closing with unread
+ * input would reset the connection under our last bytes: the server
+ * half-closes and reads and discards until the peer's EOF. The client
+ * waits for the server's EOF. close_timeout bounds all of it.
+ */
+#define _GNU_SOURCE
+#include "wsx_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* A partial request head plus body never needs more than this. */
+#define HS_LIMIT (WS_DEFAULT_MAX_HEAD + WSX_MAX_HTTP_BODY)
+
+#define REGISTERED 0x80u
+
+/* ------------------------------------------------------------ lifetime */
+
+wsx_conn_t *wsx_conn_new(wsx_endpoint_t *ep, int fd, int state)
+{
+    wsx_loop_t *loop = ep->loop;
+    wsx_conn_t *c = calloc(1, sizeof *c);
+
+    if (!c)
+        return NULL;
+    c->kind = WSX_IO_CONN;
+    c->state = (uint8_t)state;
+    c->fd = fd;
+    c->ep = ep;
+    c->t0 = wsx_now32(loop);
+    c->next = loop->conns;
+    if (c->next)
+        c->next->prev = c;
+    loop->conns = c;
+    loop->nconns++;
+    ep->nconns++;
+    return c;
+}
+
+void wsx_conn_free(wsx_conn_t *c)
+{
+    wsx_loop_t *loop = c->ep->loop;
+
+    if (c->fd >= 0)
+        close(c->fd);
+    wsx_out_clear(c);
+    free(c->hs);
+    ws_conn_destroy(&c->ws);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        loop->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    loop->nconns--;
+    c->ep->nconns--;
+    if (c->flags & WSX_F_CLIENT)
+        wsx_client_free(c->ep);
+    free(c);
+}
+
+void wsx_conn_mark(wsx_conn_t *c)
+{
+    wsx_loop_t *loop = c->ep->loop;
+
+    if (c->flags & WSX_F_DIRTY)
+        return;
+    c->flags |= WSX_F_DIRTY;
+    c->work_next = loop->work;
+    loop->work = c;
+}
+
+/* on_close, once, for a connection whose on_open accepted. */
+static void notify_close(wsx_conn_t *c, unsigned code, const char *reason,
+                         size_t len)
+{
+    if ((c->flags & (WSX_F_OPENED | WSX_F_NOTIFIED)) != WSX_F_OPENED)
+        return;
+    c->flags |= WSX_F_NOTIFIED;
+    c->ep->nopen--;
+    wsx_log(c, 1, "closed %u%s%.*s", code, len ? " " : "", (int)len, reason);
+    if (c->ep->h.on_close)
+        c->ep->h.on_close(c, code, reason, len);
+}
+
+void wsx_conn_kill(wsx_conn_t *c)
+{
+    static const char why[] = "connection dropped";
+
+    if (c->flags & WSX_F_DEAD)
+        return;
+    notify_close(c, WS_CLOSE_ABNORMAL, why, sizeof why - 1);
+    c->flags |= WSX_F_DEAD;
+    wsx_conn_mark(c);
+}
+
+void wsx_conn_drop(wsx_conn_t *c)
+{
+    wsx_conn_kill(c);
+}
+
+void wsx_conn_lost(wsx_conn_t *c, int err, const char *msg)
+{
+    int owed = (c->flags & (WSX_F_OPENED | WSX_F_NOTIFIED)) == WSX_F_OPENED;
+    int client_failed = (c->flags & (WSX_F_CLIENT | WSX_F_OPENED)) ==
+                        WSX_F_CLIENT;
+
+    if (c->flags & WSX_F_DEAD)
+        return;
+    wsx_log(c, owed ? 1 : 2, "%s", msg);
+    if ((owed || client_failed) && c->ep->h.on_error)
+        c->ep->h.on_error(c, err, msg);
+    notify_close(c, WS_CLOSE_ABNORMAL, msg, strlen(msg));
+    wsx_conn_kill(c);
+}
+
+void wsx_conn_finish(wsx_conn_t *c)
+{
+    if (c->flags & WSX_F_DEAD)
+        return;
+    c->state = WSX_ST_DRAIN;
+    c->t0 = wsx_now32(c->ep->loop);
+    wsx_conn_mark(c);
+}
+
+static unsigned want_events(const wsx_conn_t *c)
+{
+    unsigned ev = 0;
+
+    if (c->state == WSX_ST_CONNECTING)
+        return EPOLLOUT;
+    /* Backpressure: a peer whose queue is over high water is not read
+     * from (its own sending then stalls in TCP), except to drain at the
+     * end, when input is discarded. */
+    if (!(c->flags & WSX_F_OVER) || c->state == WSX_ST_DRAIN)
+        ev |= EPOLLIN;
+    if (c->out_head)
+        ev |= EPOLLOUT;
+    return ev;
+}
+
+void wsx_conn_update_events(wsx_conn_t *c)
+{
+    unsigned ev = want_events(c);
+    struct epoll_event e = {.events = ev, .data.ptr = c};
+
+    if (c->fd < 0 ||
+        ((c->evmask & REGISTERED) && (c->evmask & ~REGISTERED) == ev))
+        return;
+    if (epoll_ctl(c->ep->loop->epfd,
+                  (c->evmask & REGISTERED) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
+                  c->fd, &e) != 0) {
+        wsx_conn_lost(c, WSX_EIO, "epoll_ctl failed");
+        return;
+    }
+    c->evmask = (uint8_t)(ev | REGISTERED);
+}
+
+static void lost_io(wsx_conn_t *c, int err)
+{
+    char msg[128];
+
+    if (c->state == WSX_ST_DRAIN) {
+        wsx_conn_kill(c); /* the end it was heading for anyway */
+        return;
+    }
+    if (err)
+        snprintf(msg, sizeof msg, "connection lost: %s", strerror(err));
+    else if (c->state == WSX_ST_HANDSHAKE && (c->flags & WSX_F_CLIENT))
+        snprintf(msg, sizeof msg, "handshake failed: connection closed");
+    else if (c->state == WSX_ST_WS)
+        snprintf(msg, sizeof msg, "connection closed without a close frame");
+    else
+        snprintf(msg, sizeof msg, "connection closed");
+    wsx_conn_lost(c, WSX_EIO, msg);
+}
+
+void wsx_conn_flush_round(wsx_conn_t *c)
+{
+    const wsx_opts_t *o = &c->ep->o;
+
+    if (c->state == WSX_ST_CONNECTING) {
+        if (c->fd < 0) /* every address failed at once */
+            wsx_client_connected(c);
+        return;
+    }
+    if (wsx_out_flush(c) != 0) {
+        lost_io(c, errno);
+        return;
+    }
+    if ((c->flags & WSX_F_OVER) && c->out_bytes <= o->low_water) {
+        c->flags &= (uint16_t)~WSX_F_OVER;
+        if (c->ep->h.on_drain &&
+            (wsx_conn_is_open(c) || c->state == WSX_ST_RAW))
+            c->ep->h.on_drain(c);
+        if (c->flags & WSX_F_DEAD)
+            return;
+    }
+    if (c->state == WSX_ST_DRAIN && !c->out_head &&
+        !(c->flags & (WSX_F_SHUT | WSX_F_CLIENT))) {
+        if (c->flags & WSX_F_GOT_CLOSE) {
+            wsx_conn_kill(c);
+            return;
+        }
+        c->flags |= WSX_F_SHUT;
+        shutdown(c->fd, SHUT_WR);
+    }
+    wsx_conn_update_events(c);
+}
+
+void wsx_conn_writable(wsx_conn_t *c)
+{
+    if (c->state == WSX_ST_CONNECTING)
+        wsx_client_connected(c);
+    else
+        wsx_conn_flush_round(c);
+}
+
+/* --------------------------------------------------------------- input */
+
+int wsx_ws_init(wsx_conn_t *c, ws_role_t role)
+{
+    ws_options_t wo = {.max_message = c->ep->o.max_message};
+
+    if (!c->ep->h.on_data)
+        wo.flags = WS_OPT_REASSEMBLE;
+    return ws_conn_init(&c->ws, role, &wo);
+}
+
+void wsx_hs_keep(wsx_conn_t *c, const char *buf, size_t len)
+{
+    if (buf == c->hs)
+        return;
+    free(c->hs);
+    c->hs = malloc(len);
+    c->hs_len = 0;
+    if (!c->hs) {
+        wsx_conn_kill(c);
+        return;
+    }
+    memcpy(c->hs, buf, len);
+    c->hs_len = (uint32_t)len;
+}
+
+void wsx_hs_done(wsx_conn_t *c)
+{
+    free(c->hs);
+    c->hs = NULL;
+    c->hs_len = 0;
+}
+
+/* Head bytes: parsed straight from the read buffer when a head arrives
+ * whole (the usual case, no allocation), gathered in c->hs otherwise. */
+static void handshake_bytes(wsx_conn_t *c, char *data, size_t n)
+{
+    char *buf = data;
+    size_t len = n;
+
+    if (c->hs) {
+        if (n > HS_LIMIT - c->hs_len)
+            n = HS_LIMIT - c->hs_len; /* the parser refuses it by then */
+        char *p = realloc(c->hs, c->hs_len + n);
+        if (!p) {
+            wsx_conn_kill(c);
+            return;
+        }
+        memcpy(p + c->hs_len, data, n);
+        c->hs = p;
+        c->hs_len += (uint32_t)n;
+        buf = c->hs;
+        len = c->hs_len;
+    }
+    if (c->flags & WSX_F_CLIENT)
+        wsx_client_handshake(c, buf, len);
+    else
+        wsx_server_handshake(c, buf, len);
+}
+
+static void protocol_error(wsx_conn_t *c, const ws_event_t *ev)
+{
+    const char *what = ws_strerror(ev->error);
+    char msg[192];
+
+    snprintf(msg, sizeof msg, "protocol error: %s (close %u)", what, ev->code);
+    wsx_log(c, 1, "%s", msg);
+    if (wsx_conn_is_open(c) && c->ep->h.on_error)
+        c->ep->h.on_error(c, ev->error, msg);
+    notify_close(c, ev->code, what, strlen(what));
+}
+
+/* Feed bytes to the engine and hand out every event they cause; the
+ * slices point into buf, which is reused by the next read. */
+void wsx_conn_dispatch(wsx_conn_t *c, uint8_t *buf, size_t len)
+{
+    const wsx_handler_t *h = &c->ep->h;
+    ws_event_t ev;
+
+    ws_conn_feed(&c->ws, buf, len);
+    while (!(c->flags & WSX_F_DEAD) && ws_conn_next_event(&c->ws, &ev) > 0) {
+        switch (ev.type) {
+        case WS_EV_MESSAGE:
+            if (h->on_message && wsx_conn_is_open(c))
+                h->on_message(c, ev.opcode, ev.data, ev.len);
+            break;
+        case WS_EV_MESSAGE_START:
+            c->flags |= WSX_F_FIRST;
+            break;
+        case WS_EV_DATA: {
+            unsigned fl = ((c->flags & WSX_F_FIRST) ? WSX_FIRST : 0) |
+                          ((ev.flags & WS_DATA_FIN) ? WSX_FIN : 0);
+            c->flags &= (uint16_t)~WSX_F_FIRST;
+            if (h->on_data && wsx_conn_is_open(c))
+                h->on_data(c, ev.opcode, ev.data, ev.len, fl);
+            break;
+        }
+        case WS_EV_PONG:
+            if (h->on_pong && wsx_conn_is_open(c))
+                h->on_pong(c, ev.data, ev.len);
+            break;
+        case WS_EV_CLOSE:
+            c->flags |= WSX_F_GOT_CLOSE;
+            notify_close(c, ev.code, (const char *)ev.data, ev.len);
+            break;
+        case WS_EV_SEND: /* automatic pong or close frame, in order */
+            if (wsx_out_append(c, ev.data, ev.len) != 0)
+                wsx_conn_lost(c, WS_ENOMEM, "out of memory");
+            break;
+        case WS_EV_ERROR:
+            protocol_error(c, &ev);
+            break;
+        default:
+            break;
+        }
+    }
+    if (!(c->flags & WSX_F_DEAD) && c->state == WSX_ST_WS &&
+        ws_conn_state(&c->ws) == WS_STATE_CLOSED)
+        wsx_conn_finish(c);
+}
+
+void wsx_conn_readable(wsx_conn_t *c)
+{
+    wsx_loop_t *loop = c->ep->loop;
+    ssize_t n;
+
+    if (c->state == WSX_ST_CONNECTING)
+        return;
+    n = read(c->fd, loop->rbuf, WSX_READ_BUF);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n <= 0) {
+        if (c->state == WSX_ST_RAW) {
+            notify_close(c, WS_CLOSE_NORMAL, "", 0);
+            wsx_conn_finish(c);
+        } else {
+            lost_io(c, n < 0 ? errno : 0);
+        }
+        return;
+    }
+    switch (c->state) {
+    case WSX_ST_HANDSHAKE:
+        handshake_bytes(c, (char *)loop->rbuf, (size_t)n);
+        break;
+    case WSX_ST_WS:
+        if (ws_conn_state(&c->ws) == WS_STATE_OPEN) {
+            c->t0 = wsx_now32(loop); /* the idle timer restarts */
+            c->flags &= (uint16_t)~WSX_F_PING_OUT;
+        }
+        wsx_conn_dispatch(c, loop->rbuf, (size_t)n);
+        break;
+    case WSX_ST_RAW:
+        if (c->ep->h.on_raw)
+            c->ep->h.on_raw(c, loop->rbuf, (size_t)n);
+        break;
+    default: /* draining: discard */
+        break;
+    }
+}
+
+/* -------------------------------------------------------------- timers */
+
+void wsx_conn_sweep(wsx_conn_t *c)
+{
+    const wsx_opts_t *o = &c->ep->o;
+    uint32_t el = wsx_now32(c->ep->loop) - c->t0;
+    uint32_t ping = (uint32_t)o->ping_interval;
+
+    switch (c->state) {
+    case WSX_ST_CONNECTING:
+    case WSX_ST_HANDSHAKE:
+        if (o->handshake_timeout > 0 && el >= (uint32_t)o->handshake_timeout)
+            wsx_conn_lost(c, WSX_ETIMEOUT,
+                          c->state == WSX_ST_CONNECTING
+                              ? "connect timed out"
+                              : "handshake timed out");
+        break;
+    case WSX_ST_WS:
+        if (ws_conn_state(&c->ws) != WS_STATE_OPEN) {
+            if (el >= (uint32_t)o->close_timeout)
+                wsx_conn_lost(c, WSX_ETIMEOUT, "close handshake timed out");
+        } else if (ping == 0) {
+            break;
+        } else if (c->flags & (WSX_F_OVER | WSX_F_PING_OUT)) {
+            /* Silent for a whole interval after the ping (or not reading
+             * what we send): the peer is gone. */
+            if (el >= 2 * ping)
+                wsx_conn_lost(c, WSX_ETIMEOUT,
+                              (c->flags & WSX_F_OVER) ? "peer stopped reading"
+                                                      : "no answer to ping");
+        } else if (el >= ping) {
+            if (wsx_conn_ping(c, NULL, 0) == 0)
+                c->flags |= WSX_F_PING_OUT;
+        }
+        break;
+    case WSX_ST_DRAIN:
+        if (el >= (uint32_t)o->close_timeout)
+            wsx_conn_kill(c);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ------------------------------------------------------------- sending */
+
+int wsx_conn_is_open(const wsx_conn_t *c)
+{
+    return c->state == WSX_ST_WS &&
+           (c->flags & (WSX_F_OPENED | WSX_F_NOTIFIED | WSX_F_DEAD)) ==
+               WSX_F_OPENED;
+}
+
+/* Commit an encoder's result, or undo the reserve it wrote into. */
+static int commit(wsx_conn_t *c, ptrdiff_t n)
+{
+    if (n < 0) {
+        wsx_out_unreserve(c);
+        return (int)n;
+    }
+    wsx_out_commit(c, (size_t)n);
+    return 0;
+}
+
+int wsx_conn_send_fragment(wsx_conn_t *c, ws_opcode_t op, int fin,
+                           const void *data, size_t len)
+{
+    size_t need;
+    uint8_t *p;
+
+    if (!wsx_conn_is_open(c))
+        return WS_ESTATE;
+    need = ws_conn_frame_size(&c->ws, len);
+    if (!(p = wsx_out_reserve(c, need)))
+        return WS_ENOMEM;
+    return commit(c, ws_conn_send_fragment(&c->ws, op, fin, data, len, p,
+                                           need));
+}
+
+int wsx_conn_send(wsx_conn_t *c, ws_opcode_t op, const void *data, size_t len)
+{
+    size_t need;
+    uint8_t *p;
+
+    if (!wsx_conn_is_open(c))
+        return WS_ESTATE;
+    need = ws_conn_frame_size(&c->ws, len);
+    if (!(p = wsx_out_reserve(c, need)))
+        return WS_ENOMEM;
+    return commit(c, ws_conn_send_message(&c->ws, op, data, len, p, need));
+}
+
+int wsx_conn_send_text(wsx_conn_t *c, const char *text, size_t len)
+{
+    return wsx_conn_send(c, WS_OP_TEXT, text, len);
+}
+
+int wsx_conn_send_binary(wsx_conn_t *c, const void *data, size_t len)
+{
+    return wsx_conn_send(c, WS_OP_BINARY, data, len);
+}
+
+int wsx_conn_ping(wsx_conn_t *c, const void *data, size_t len)
+{
+    uint8_t *p;
+
+    if (!wsx_conn_is_open(c))
+        return WS_ESTATE;
+    if (!(p = wsx_out_reserve(c, WS_CONTROL_BUF_LEN)))
+        return WS_ENOMEM;
+    return commit(c, ws_conn_send_ping(&c->ws, data, len, p,
+                                       WS_CONTROL_BUF_LEN));
+}
+
+int wsx_conn_close(wsx_conn_t *c, unsigned code, const char *reason,
+                   size_t len)
+{
+    uint8_t *p;
+    int r;
+
+    if (!wsx_conn_is_open(c))
+        return WS_ESTATE;
+    if (!(p = wsx_out_reserve(c, WS_CONTROL_BUF_LEN)))
+        return WS_ENOMEM;
+    r = commit(c, ws_conn_send_close(&c->ws, code, reason, len, p,
+                                     WS_CONTROL_BUF_LEN));
+    if (r == 0)
+        c->t0 = wsx_now32(c->ep->loop); /* the close timeout starts */
+    return r;
+}
+
+int wsx_conn_write(wsx_conn_t *c, const void *data, size_t len)
+{
+    if (c->state != WSX_ST_RAW || (c->flags & WSX_F_DEAD))
+        return WS_ESTATE;
+    return wsx_out_append(c, data, len);
+}
+
+/* ------------------------------------------------------------ accessors */
+
+size_t wsx_conn_queued(const wsx_conn_t *c)
+{
+    return c->out_bytes;
+}
+
+const char *wsx_conn_protocol(const wsx_conn_t *c)
+{
+    return c->protocol;
+}
+
+void wsx_conn_set_data(wsx_conn_t *c, void *data)
+{
+    c->data = data;
+}
+
+void *wsx_conn_data(const wsx_conn_t *c)
+{
+    return c->data;
+}
+
+void *wsx_conn_ctx(const wsx_conn_t *c)
+{
+    return c->ep->ctx;
+}
+
+wsx_server_t *wsx_conn_server(const wsx_conn_t *c)
+{
+    return c->ep->server;
+}
+
+wsx_loop_t *wsx_conn_loop(const wsx_conn_t *c)
+{
+    return c->ep->loop;
+}
+
+const char *wsx_format_addr(const struct sockaddr *sa, char *buf, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+        snprintf(buf, cap, "[%s]:%u", host, ntohs(s6->sin6_port));
+    } else if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
+        snprintf(buf, cap, "%s:%u", host, ntohs(s4->sin_port));
+    } else {
+        snprintf(buf, cap, "?");
+    }
+    return buf;
+}
+
+const char *wsx_conn_peer(const wsx_conn_t *c, char *buf, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+
+    if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&ss, &len) != 0) {
+        snprintf(buf, cap, "?");
+        return buf;
+    }
+    return wsx_format_addr((struct sockaddr *)&ss, buf, cap);
+}

@@ -1,0 +1,376 @@
+/*
+ * server.c — listening, accepting up to a limit, and the server side of
+ * the opening handshake: an upgrade becomes a WebSocket, a plain request
+ * goes to the HTTP side (http.c), a bad head gets its 400/426/431.
+ */
+#define _GNU_SOURCE
+#include "wsx_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_CONNECTIONS 65536u
+#define ACCEPTS_PER_ROUND 64
+
+void wsx_opts_resolve(wsx_opts_t *o, const wsx_opts_t *in)
+{
+    static const wsx_opts_t defaults;
+    struct rlimit rl;
+
+    *o = in ? *in : defaults;
+    if (o->handshake_timeout == 0)
+        o->handshake_timeout = 10000;
+    if (o->close_timeout <= 0)
+        o->close_timeout = 5000;
+    if (o->ping_interval < 0)
+        o->ping_interval = 0;
+    if (o->high_water == 0)
+        o->high_water = 1024u * 1024u;
+    if (o->low_water == 0 || o->low_water >= o->high_water)
+        o->low_water = o->high_water / 4;
+    if (o->max_connections == 0)
+        o->max_connections = DEFAULT_MAX_CONNECTIONS;
+    /* Past the descriptor limit accept() fails: refuse with 503 before. */
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur > 64 && o->max_connections > rl.rlim_cur - 32)
+        o->max_connections = (unsigned)(rl.rlim_cur - 32);
+}
+
+/* ------------------------------------------------------------ listening */
+
+static int listen_on(const char *host, int port, int *err)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai, *a;
+    char name[256], service[16];
+    size_t n = strlen(host);
+    int fd = -1, one = 1;
+
+    /* "[::1]" as in URLs */
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof name) {
+        memcpy(name, host + 1, n - 2);
+        name[n - 2] = '\0';
+        host = name;
+    }
+    snprintf(service, sizeof service, "%d", port);
+    if (port < 0 || port > 65535 || getaddrinfo(host, service, &hints, &ai)) {
+        *err = EINVAL;
+        return -1;
+    }
+    *err = EADDRNOTAVAIL;
+    for (a = ai; a; a = a->ai_next) {
+        fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    0);
+        if (fd < 0) {
+            *err = errno;
+            continue;
+        }
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, a->ai_addr, a->ai_addrlen) == 0 && listen(fd, 4096) == 0)
+            break;
+        *err = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(ai);
+    return fd;
+}
+
+wsx_server_t *wsx_server_new(wsx_loop_t *loop, const char *host, int port,
+                             const wsx_opts_t *opts, const wsx_handler_t *h,
+                             void *ctx)
+{
+    static const wsx_handler_t no_handler;
+    wsx_server_t *s = calloc(1, sizeof *s);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int err = 0;
+
+    if (!s)
+        return NULL;
+    s->kind = WSX_IO_LISTEN;
+    s->fd = -1;
+    s->ep.loop = loop;
+    s->ep.h = h ? *h : no_handler;
+    wsx_opts_resolve(&s->ep.o, opts);
+    s->ep.ctx = ctx;
+    s->ep.server = s;
+    s->ep.static_fd = -1;
+    if (s->ep.o.static_dir) {
+        s->ep.static_fd = open(s->ep.o.static_dir,
+                               O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->ep.static_fd < 0) {
+            err = errno;
+            goto fail;
+        }
+    }
+    s->fd = listen_on(host, port, &err);
+    if (s->fd < 0)
+        goto fail;
+    if (getsockname(s->fd, (struct sockaddr *)&ss, &len) == 0) {
+        wsx_format_addr((struct sockaddr *)&ss, s->addr, sizeof s->addr);
+        s->port = ntohs(ss.ss_family == AF_INET6
+                            ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                            : ((struct sockaddr_in *)&ss)->sin_port);
+    }
+    if (wsx_loop_add(loop, s->fd, EPOLLIN, s) != 0) {
+        err = errno;
+        goto fail;
+    }
+    s->next = loop->servers;
+    loop->servers = s;
+    loop->nservers++;
+    return s;
+fail:
+    if (s->fd >= 0)
+        close(s->fd);
+    if (s->ep.static_fd >= 0)
+        close(s->ep.static_fd);
+    free(s);
+    errno = err;
+    return NULL;
+}
+
+int wsx_server_port(const wsx_server_t *s)
+{
+    return s->port;
+}
+
+const char *wsx_server_address(const wsx_server_t *s, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", s->addr);
+    return buf;
+}
+
+size_t wsx_server_count(const wsx_server_t *s)
+{
+    return s->ep.nopen;
+}
+
+wsx_conn_t *wsx_server_next(wsx_server_t *s, wsx_conn_t *prev)
+{
+    wsx_conn_t *c = prev ? prev->next : s->ep.loop->conns;
+
+    while (c && !(c->ep == &s->ep && wsx_conn_is_open(c)))
+        c = c->next;
+    return c;
+}
+
+void wsx_server_close(wsx_server_t *s)
+{
+    if (s->fd < 0)
+        return;
+    epoll_ctl(s->ep.loop->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+    close(s->fd);
+    s->fd = -1;
+    s->ep.loop->nservers--;
+}
+
+/* ------------------------------------------------------------ accepting */
+
+/* Over the connection limit: say so and close. The request is read (and
+ * dropped) first when it is already there, so the close is not a reset
+ * that could destroy the answer before the client reads it. */
+static void refuse_busy(wsx_server_t *s, int fd)
+{
+    static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                               "Connection: close\r\n"
+                               "Retry-After: 1\r\n"
+                               "Content-Type: text/plain\r\n"
+                               "Content-Length: 21\r\n\r\n"
+                               "too many connections\n";
+
+    if (!s->ep.o.raw && send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL) > 0) {
+        shutdown(fd, SHUT_WR);
+        if (recv(fd, s->ep.loop->rbuf, WSX_READ_BUF, MSG_DONTWAIT) < 0) {
+            (void)0; /* nothing arrived yet: the close cannot reset it */
+        }
+    }
+    close(fd);
+    if (s->ep.o.verbose)
+        fprintf(stderr, "%s: refused a connection: limit of %u reached\n",
+                program_invocation_short_name, s->ep.o.max_connections);
+}
+
+/* Out of descriptors: accept with the spare one and close at once, so the
+ * backlog does not keep the listener readable forever. */
+static void refuse_no_fd(wsx_server_t *s)
+{
+    wsx_loop_t *loop = s->ep.loop;
+    int fd;
+
+    if (loop->reserve_fd < 0)
+        return;
+    close(loop->reserve_fd);
+    fd = accept(s->fd, NULL, NULL);
+    if (fd >= 0)
+        close(fd);
+    loop->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    fprintf(stderr, "%s: out of file descriptors: refused a connection\n",
+            program_invocation_short_name);
+}
+
+void wsx_server_accept(wsx_server_t *s)
+{
+    wsx_endpoint_t *ep = &s->ep;
+    int one = 1;
+
+    for (int i = 0; i < ACCEPTS_PER_ROUND && s->fd >= 0; i++) {
+        int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE)
+                refuse_no_fd(s);
+            return;
+        }
+        if (ep->nconns >= ep->o.max_connections) {
+            refuse_busy(s, fd);
+            continue;
+        }
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        wsx_conn_t *c = wsx_conn_new(ep, fd, ep->o.raw ? WSX_ST_RAW
+                                                       : WSX_ST_HANDSHAKE);
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        wsx_conn_update_events(c);
+        wsx_log(c, 2, "connected");
+        if (ep->o.raw) {
+            c->flags |= WSX_F_OPENED;
+            ep->nopen++;
+            if (ep->h.on_open)
+                ep->h.on_open(c, NULL);
+        }
+    }
+}
+
+/* ------------------------------------------------------------ handshake */
+
+static void reject(wsx_conn_t *c, int err)
+{
+    char out[512];
+    ptrdiff_t n = ws_handshake_build_reject(err, out, sizeof out);
+
+    wsx_log(c, 1, "rejected: %d %s", ws_error_http_status(err),
+            ws_strerror(err));
+    if (n > 0)
+        wsx_out_push_front(c, out, (size_t)n);
+    wsx_conn_finish(c);
+}
+
+static void upgrade(wsx_conn_t *c, const ws_request_t *req, char *rest,
+                    size_t rest_len)
+{
+    wsx_endpoint_t *ep = c->ep;
+    char resp[1024];
+    ptrdiff_t n;
+    int status = 0;
+
+    if (ep->o.protocols)
+        c->protocol = ws_request_select_protocol(req, ep->o.protocols);
+    if (wsx_ws_init(c, WS_ROLE_SERVER) != 0) {
+        wsx_http_error(c, 500);
+        return;
+    }
+    /* Open before the 101 so that on_open may refuse, and may send: its
+     * frames are queued behind the 101, which goes first. */
+    c->state = WSX_ST_WS;
+    c->flags |= WSX_F_OPENED;
+    ep->nopen++;
+    if (ep->h.on_open)
+        status = ep->h.on_open(c, req);
+    if (c->flags & WSX_F_DEAD)
+        return;
+    if (status) {
+        c->flags &= (uint16_t)~WSX_F_OPENED;
+        ep->nopen--;
+        wsx_out_clear(c);
+        ws_conn_destroy(&c->ws);
+        c->state = WSX_ST_HANDSHAKE;
+        wsx_log(c, 1, "upgrade to %.*s refused: %d", (int)req->path.len,
+                req->path.ptr, status);
+        wsx_http_error(c, status >= 400 && status <= 599 ? status : 403);
+        return;
+    }
+    n = ws_handshake_build_response(req, c->protocol, NULL, resp, sizeof resp);
+    if (n < 0 || wsx_out_push_front(c, resp, (size_t)n) != 0) {
+        wsx_conn_lost(c, WS_ENOMEM, "cannot answer the handshake");
+        return;
+    }
+    c->t0 = wsx_now32(ep->loop);
+    wsx_log(c, 1, "open %.*s%s%s", (int)req->path.len, req->path.ptr,
+            c->protocol ? " protocol " : "", c->protocol ? c->protocol : "");
+    /* Frames that came with the head. */
+    if (rest_len)
+        wsx_conn_dispatch(c, (uint8_t *)rest, rest_len);
+}
+
+/* A plain request is handled once its body (Content-Length) is here. */
+static void plain(wsx_conn_t *c, const ws_request_t *req, char *buf,
+                  size_t len, size_t head_len)
+{
+    ws_str_t v;
+    size_t body = 0;
+
+    if (ws_header_find(req->head, req->head_len, "Transfer-Encoding", &v)) {
+        wsx_http_error(c, 501);
+        return;
+    }
+    if (ws_header_find(req->head, req->head_len, "Content-Length", &v)) {
+        if (v.len == 0 || v.len > 9) {
+            wsx_http_error(c, v.len ? 413 : 400);
+            return;
+        }
+        for (size_t i = 0; i < v.len; i++) {
+            if (v.ptr[i] < '0' || v.ptr[i] > '9') {
+                wsx_http_error(c, 400);
+                return;
+            }
+            body = body * 10 + (size_t)(v.ptr[i] - '0');
+        }
+        if (body > WSX_MAX_HTTP_BODY) {
+            wsx_http_error(c, 413);
+            return;
+        }
+    }
+    if (len - head_len < body) {
+        wsx_hs_keep(c, buf, len);
+        return;
+    }
+    wsx_http_request(c, req, buf + head_len, body);
+}
+
+void wsx_server_handshake(wsx_conn_t *c, char *buf, size_t len)
+{
+    ws_request_t req;
+    int r = ws_handshake_parse_request(buf, len, 0, &req);
+
+    if (r == WS_EAGAIN) {
+        wsx_hs_keep(c, buf, len);
+        return;
+    }
+    if (r < 0)
+        reject(c, r);
+    else if (!req.websocket)
+        plain(c, &req, buf, len, (size_t)r);
+    else
+        upgrade(c, &req, buf + r, len - (size_t)r);
+    /* Still waiting for a body: the bytes were kept. */
+    if (c->state != WSX_ST_HANDSHAKE || (c->flags & WSX_F_DEAD) ||
+        (c->flags & WSX_F_ANSWERED))
+        wsx_hs_done(c);
+}

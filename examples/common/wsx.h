@@ -1,0 +1,330 @@
+/*
+ * wsx.h — the small event loop every libwsproto example is built on.
+ *
+ * One thread, one epoll loop, non-blocking sockets; libwsproto does the
+ * protocol, this file the I/O around it:
+ *
+ *   - servers: listen (IPv4/IPv6, port 0 = any), accept up to a limit
+ *     (503 beyond it), the opening handshake, plain HTTP on the same port
+ *     (static files from a directory, or the app's own handler);
+ *   - clients: ws://host:port/path, non-blocking connect and handshake;
+ *   - per-connection output queues flushed with one writev per loop round,
+ *     and backpressure: a peer whose queue is over the high-water mark is
+ *     not read from until the queue drains below the low-water mark;
+ *   - timers: handshake timeout, idle ping and dead-peer detection, close
+ *     handshake timeout (one periodic sweep, O(1) memory per connection);
+ *   - SIGINT/SIGTERM: graceful shutdown (close 1001 to every WebSocket,
+ *     flush with a bounded wait, wsx_loop_run() returns 0);
+ *   - other descriptors (stdin) and application timers.
+ *
+ * Memory: the loop owns ONE read buffer (WSX_READ_BUF bytes). Every read
+ * goes there and all the events it causes are handled before the next
+ * read, so slices handed to callbacks (message data, request fields) are
+ * valid only during the callback. An idle connection costs one struct of
+ * a few hundred bytes; output chunks, handshake buffers and the engine's
+ * reassembly buffer exist only while they hold bytes.
+ *
+ * Errors are negative: libwsproto's WS_E* codes, or the WSX_E* below.
+ */
+#ifndef WSX_H
+#define WSX_H
+
+#include <wsproto.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WSX_READ_BUF (64u * 1024u)
+
+/* Errors of the I/O layer (libwsproto's WS_E* are used as they are). */
+enum wsx_error {
+    WSX_ECONNECT = -200, /* could not resolve or connect */
+    WSX_ETIMEOUT = -201, /* handshake, ping or close timeout */
+    WSX_EIO = -202,      /* read or write failed; connection lost */
+    WSX_EURL = -203      /* not a ws:// URL we can use */
+};
+
+/* A description of a WS_E* or WSX_E* code. Static string. */
+const char *wsx_strerror(int err);
+
+typedef struct wsx_loop wsx_loop_t;
+typedef struct wsx_server wsx_server_t;
+typedef struct wsx_conn wsx_conn_t;
+typedef struct wsx_watch wsx_watch_t;
+typedef struct wsx_timer wsx_timer_t;
+
+/* ------------------------------------------------------------ handlers */
+
+/* Flags of on_data slices. */
+#define WSX_FIRST 0x1u /* first slice of a message */
+#define WSX_FIN 0x2u   /* last slice of a message */
+
+/*
+ * What the application is told. Every callback is optional. Pointers are
+ * valid only during the call. Inside any callback the application may
+ * send on any connection, close or drop any connection, and start or stop
+ * watchers and timers; connections are freed only between loop rounds.
+ */
+typedef struct wsx_handler {
+    /* Server: a valid upgrade request arrived (req->path, req->origin,
+     * ws_header_find(req->head, ...), ws_header_next_token(...,
+     * "Sec-WebSocket-Protocol", ...)). Return 0 to accept (sends may be
+     * made right away; they follow the 101), or an HTTP status (>= 400)
+     * to refuse the upgrade with it (no on_close follows: free what you
+     * attached with wsx_conn_set_data). Client: called once the server's
+     * 101 is checked, with req NULL; the return value is ignored. */
+    int (*on_open)(wsx_conn_t *c, const ws_request_t *req);
+
+    /* A whole message (set this and not on_data: reassembly mode, up to
+     * wsx_opts_t.max_message bytes). Text is valid UTF-8. */
+    void (*on_message)(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
+                       size_t len);
+
+    /* Streaming mode (set this instead of on_message): each message comes
+     * as slices as they arrive, flags WSX_FIRST / WSX_FIN; a slice may be
+     * empty and text may end inside a character that the next completes. */
+    void (*on_data)(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len,
+                    unsigned flags);
+
+    /* A pong arrived (pings are answered by the engine by itself). */
+    void (*on_pong)(wsx_conn_t *c, const uint8_t *data, size_t len);
+
+    /* The WebSocket is over; called exactly once for every connection
+     * whose on_open accepted. code/reason: the peer's close frame (1005
+     * when it had no code), or for a failure the close code we sent
+     * (1002/1007/1009 ...) with the error's text, or 1006 when the
+     * connection ended without a close frame (lost, timed out). The
+     * connection must not be used after this returns. */
+    void (*on_close)(wsx_conn_t *c, unsigned code, const char *reason,
+                     size_t len);
+
+    /* Something failed: a protocol error by the peer (WS_E*, followed by
+     * on_close), a timeout or lost connection (WSX_E*, followed by
+     * on_close), or, for a client before on_open, a failed connect or
+     * handshake (WSX_ECONNECT, WSX_ETIMEOUT, WS_EHS_*; no on_close
+     * follows). msg is one readable line, e.g. "handshake failed: server
+     * answered 404 Not Found". */
+    void (*on_error)(wsx_conn_t *c, int err, const char *msg);
+
+    /* Server: a plain HTTP request (not an upgrade). Answer it with
+     * wsx_http_respond() and return 1, or return 0 to leave it to the
+     * static files (wsx_opts_t.static_dir) or a 404. body holds the
+     * request body (Content-Length, at most WSX_MAX_HTTP_BODY bytes). */
+    int (*on_http)(wsx_conn_t *c, const ws_request_t *req, const char *body,
+                   size_t len);
+
+    /* The output queue drained below the low-water mark after having been
+     * over the high-water mark: a producer may resume. */
+    void (*on_drain)(wsx_conn_t *c);
+
+    /* Raw mode only (wsx_opts_t.raw): bytes as they arrived. */
+    void (*on_raw)(wsx_conn_t *c, uint8_t *data, size_t len);
+} wsx_handler_t;
+
+/* ------------------------------------------------------------- options */
+
+#define WSX_MAX_HTTP_BODY (64u * 1024u)
+
+/*
+ * Options for a server or a client connection; zero-initialise for the
+ * defaults. Times are in milliseconds.
+ */
+typedef struct wsx_opts {
+    uint64_t max_message;   /* 0 = 16 MiB in reassembly mode, no limit in
+                               streaming mode */
+    int handshake_timeout;  /* 0 = 10000; < 0 = none. Also connect time */
+    int ping_interval;      /* 0 = no pings. A peer silent this long gets a
+                               ping; silent as long again, it is dropped */
+    int close_timeout;      /* 0 = 5000: wait for the peer's close reply,
+                               and for the last bytes to flush */
+    size_t high_water;      /* 0 = 1 MiB queued: stop reading the peer */
+    size_t low_water;       /* 0 = high_water / 4: resume reading */
+    /* Server only. */
+    unsigned max_connections; /* 0 = 65536 (and the descriptor limit) */
+    const char *static_dir; /* serve GET/HEAD of files from here, or NULL */
+    const char *const *protocols; /* subprotocols we speak, preferred
+                               first, NULL-terminated; NULL = none */
+    int raw;                /* plain TCP: no HTTP, no WebSocket, on_raw */
+    int verbose;            /* 1: log connections to stderr; 2: more */
+} wsx_opts_t;
+
+/* ---------------------------------------------------------------- loop */
+
+/* A new loop. Also, process-wide: SIGPIPE is ignored, RLIMIT_NOFILE is
+ * raised to its hard limit, SIGINT/SIGTERM are blocked and read through a
+ * signalfd by the loop, and (glibc) malloc keeps blocks up to 4 MiB in the
+ * heap so message buffers are reused instead of mapped anew each time.
+ * Returns NULL with errno set on failure. */
+wsx_loop_t *wsx_loop_new(void);
+
+/* Run until wsx_loop_stop(), or until nothing is left to wait for (no
+ * server, connection, active watcher or timer). Returns 0, or -1 with
+ * errno set if epoll failed. */
+int wsx_loop_run(wsx_loop_t *loop);
+
+/* Make wsx_loop_run() return after the current round. */
+void wsx_loop_stop(wsx_loop_t *loop);
+
+/* Graceful shutdown: stop listening, refuse pending handshakes, send a
+ * close with `code` (e.g. 1001 Going Away) to every open WebSocket, let
+ * the replies and queues flush for at most grace_ms, then drop whatever
+ * is left. wsx_loop_run() returns when the last connection is gone, even
+ * if timers or watchers are still active. */
+void wsx_loop_shutdown(wsx_loop_t *loop, unsigned code, int grace_ms);
+
+/* Called with the signal number on SIGINT or SIGTERM instead of the
+ * default: the first signal is wsx_loop_shutdown(loop, 1001, 2000), a
+ * second one drops everything and stops. */
+void wsx_loop_on_signal(wsx_loop_t *loop,
+                        void (*cb)(wsx_loop_t *loop, int signo, void *user),
+                        void *user);
+
+/* Milliseconds on a monotonic clock, as of the current loop round. */
+uint64_t wsx_loop_now(const wsx_loop_t *loop);
+
+/* Close everything and free the loop. */
+void wsx_loop_free(wsx_loop_t *loop);
+
+/* Watch a descriptor for reading: cb runs whenever fd is readable and
+ * should read once (the descriptor may be blocking). A regular file (which
+ * epoll cannot watch) counts as always readable. A paused watcher does not
+ * keep the loop running. Returns NULL with errno set on failure. */
+wsx_watch_t *wsx_watch_start(wsx_loop_t *loop, int fd,
+                             void (*cb)(wsx_watch_t *w, int fd, void *user),
+                             void *user);
+void wsx_watch_pause(wsx_watch_t *w);
+void wsx_watch_resume(wsx_watch_t *w);
+void wsx_watch_stop(wsx_watch_t *w); /* frees w; does not close fd */
+
+/* A timer calling cb every interval_ms (once if !repeat; it is then freed
+ * after the call). Resolution is the loop round. NULL on ENOMEM. */
+wsx_timer_t *wsx_timer_start(wsx_loop_t *loop, int interval_ms, int repeat,
+                             void (*cb)(wsx_timer_t *t, void *user),
+                             void *user);
+void wsx_timer_stop(wsx_timer_t *t); /* frees t */
+
+/* -------------------------------------------------------------- server */
+
+/*
+ * Listen on host ("127.0.0.1", "::1", "0.0.0.0", "::", "localhost", or
+ * "[::1]") and port (0 = any free port). opts and h are copied; ctx is
+ * given back by wsx_conn_ctx(). Returns NULL with errno set on failure
+ * (EADDRINUSE, EINVAL for a bad host, ...).
+ */
+wsx_server_t *wsx_server_new(wsx_loop_t *loop, const char *host, int port,
+                             const wsx_opts_t *opts, const wsx_handler_t *h,
+                             void *ctx);
+
+/* The bound port, and "HOST:PORT" ("[::1]:PORT" for IPv6) into buf. */
+int wsx_server_port(const wsx_server_t *s);
+const char *wsx_server_address(const wsx_server_t *s, char *buf, size_t cap);
+
+/* Open WebSocket connections (those between on_open and on_close). */
+size_t wsx_server_count(const wsx_server_t *s);
+
+/* Iterate the open WebSocket connections: start with prev NULL; returns
+ * NULL at the end. Safe while sending and closing from the loop body. */
+wsx_conn_t *wsx_server_next(wsx_server_t *s, wsx_conn_t *prev);
+
+/* Stop listening and close the listening socket (connections stay). */
+void wsx_server_close(wsx_server_t *s);
+
+/* ---------------------------------------------------------------- client */
+
+/* A ws:// URL taken apart. host keeps IPv6 brackets off; path includes
+ * the query. */
+typedef struct wsx_url {
+    char host[256];
+    int port;          /* default 80 */
+    char path[2048];   /* default "/" */
+} wsx_url_t;
+
+/* Returns 0 or WSX_EURL (not ws://, bad port, too long; wss:// also). */
+int wsx_url_parse(const char *url, wsx_url_t *u);
+
+/* What the client sends besides the required headers. All optional. */
+typedef struct wsx_client_req {
+    const char *origin;
+    const char *protocols;     /* "chat, superchat" */
+    const char *extra_headers; /* complete "Name: value\r\n" lines */
+} wsx_client_req_t;
+
+/*
+ * Connect to url (resolved now; every address is tried in turn) and do
+ * the opening handshake, all without blocking. Events go to h; ctx is
+ * wsx_conn_ctx(). Returns the connection, or NULL with *err set (WSX_EURL,
+ * WSX_ECONNECT when the name does not resolve, WS_EINVAL for a bad
+ * header or origin, WS_ENOMEM). A later failure is reported by on_error.
+ */
+wsx_conn_t *wsx_connect(wsx_loop_t *loop, const char *url,
+                        const wsx_client_req_t *req, const wsx_opts_t *opts,
+                        const wsx_handler_t *h, void *ctx, int *err);
+
+/* ----------------------------------------------------------- connection */
+
+/*
+ * Sending. Each call encodes one frame onto the connection's output
+ * queue; the queue is written at the end of the loop round. Returns 0 or
+ * a negative error: WS_ESTATE (not open, closing, or not allowed by RFC
+ * 6455 now), WS_EUTF8 (text that is not valid UTF-8), WS_EINVAL,
+ * WS_ENOMEM. Queued bytes are not limited here: check wsx_conn_queued()
+ * or use on_drain to pace a producer.
+ */
+int wsx_conn_send(wsx_conn_t *c, ws_opcode_t op, const void *data,
+                  size_t len);
+int wsx_conn_send_text(wsx_conn_t *c, const char *text, size_t len);
+int wsx_conn_send_binary(wsx_conn_t *c, const void *data, size_t len);
+/* One fragment: op is the message's opcode (WS_OP_TEXT or WS_OP_BINARY)
+ * on every fragment; fin nonzero on the last. */
+int wsx_conn_send_fragment(wsx_conn_t *c, ws_opcode_t op, int fin,
+                           const void *data, size_t len);
+int wsx_conn_ping(wsx_conn_t *c, const void *data, size_t len);
+
+/* Start the closing handshake (code 0 = no code; reason may be NULL).
+ * The connection ends when the peer answers, or after close_timeout. */
+int wsx_conn_close(wsx_conn_t *c, unsigned code, const char *reason,
+                   size_t len);
+
+/* Close the TCP connection without a closing handshake (on_close is
+ * called with 1006 if the WebSocket was open). */
+void wsx_conn_drop(wsx_conn_t *c);
+
+/* Raw mode: queue bytes as they are. 0 or WS_ENOMEM / WS_ESTATE. */
+int wsx_conn_write(wsx_conn_t *c, const void *data, size_t len);
+
+/* Bytes queued and not yet accepted by the kernel. */
+size_t wsx_conn_queued(const wsx_conn_t *c);
+
+/* Nonzero between on_open and on_close, while sends are allowed. */
+int wsx_conn_is_open(const wsx_conn_t *c);
+
+/* The subprotocol chosen (server: from wsx_opts_t.protocols; client: the
+ * server's answer), or NULL. */
+const char *wsx_conn_protocol(const wsx_conn_t *c);
+
+/* The peer's address as "IP:PORT" into buf; "?" if unknown. */
+const char *wsx_conn_peer(const wsx_conn_t *c, char *buf, size_t cap);
+
+/* Per-connection application data (NULL at first), and the ctx given to
+ * wsx_server_new() / wsx_connect(). */
+void wsx_conn_set_data(wsx_conn_t *c, void *data);
+void *wsx_conn_data(const wsx_conn_t *c);
+void *wsx_conn_ctx(const wsx_conn_t *c);
+wsx_server_t *wsx_conn_server(const wsx_conn_t *c); /* NULL for clients */
+wsx_loop_t *wsx_conn_loop(const wsx_conn_t *c);
+
+/* ------------------------------------------------------------------ HTTP */
+
+/*
+ * Answer a plain HTTP request (from on_http) and close the connection
+ * once it is sent. headers: extra complete "Name: value\r\n" lines, or
+ * NULL. A HEAD request gets the same head without the body. Returns 0 or
+ * WS_ENOMEM / WS_ESTATE (already answered, or not an HTTP request).
+ */
+int wsx_http_respond(wsx_conn_t *c, int status, const char *content_type,
+                     const char *headers, const void *body, size_t len);
+
+/* The standard reason phrase for status ("Not Found"), or "Unknown". */
+const char *wsx_http_reason(int status);
+
+#endif /* WSX_H */

@@ -1,0 +1,210 @@
+/*
+ * wsecho — a WebSocket echo server on libwsproto and examples/common.
+ *
+ * Every text and binary message comes back as it was received. By default
+ * messages are reassembled and echoed whole (up to --max-message); with
+ * --stream each slice is echoed as a fragment as soon as it arrives, so a
+ * message of any size passes through a fixed amount of memory. Pings are
+ * answered and closes replied to by the engine itself. With --static DIR
+ * the same port serves files to browsers.
+ */
+#define _GNU_SOURCE
+#include "wsx.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: wsecho [options]\n"
+    "\n"
+    "A WebSocket (RFC 6455) echo server: every text and binary message is\n"
+    "sent back as it was received; pings are answered; closes are replied\n"
+    "to, and then the server closes the TCP connection.\n"
+    "\n"
+    "  --host HOST             address to listen on (default 127.0.0.1;\n"
+    "                          ::1, 0.0.0.0, :: and localhost work too)\n"
+    "  --port PORT             port (default 9001; 0 = any free port)\n"
+    "  --max-message BYTES     largest message accepted; a bigger one closes\n"
+    "                          the connection with 1009 (default 16777216 in\n"
+    "                          whole-message mode, no limit with --stream)\n"
+    "  --stream                echo each piece of a message as a fragment as\n"
+    "                          soon as it arrives instead of reassembling the\n"
+    "                          message first (default: whole messages); a\n"
+    "                          message larger than memory then passes\n"
+    "  --static DIR            also serve GET/HEAD of the files in DIR on the\n"
+    "                          same port (\"/\" is DIR/index.html)\n"
+    "  --max-connections N     connections at once; more are refused with\n"
+    "                          503 (default 65536, capped by the fd limit)\n"
+    "  --handshake-timeout SEC close a connection that has not completed its\n"
+    "                          opening handshake in SEC seconds (default 10)\n"
+    "  --ping-interval SEC     ping a client silent for SEC seconds and drop\n"
+    "                          it if it stays silent SEC more (default 30;\n"
+    "                          0 = never)\n"
+    "  --close-timeout SEC     wait at most SEC seconds for a close reply and\n"
+    "                          the last bytes to flush (default 5)\n"
+    "  --verbose, -v           log connections to stderr (twice: more)\n"
+    "  --help, -h              show this help\n"
+    "\n"
+    "At startup it prints one line to stdout, \"wsecho listening on HOST:PORT\"\n"
+    "(the real port with --port 0); everything else goes to stderr.\n"
+    "SIGINT or SIGTERM closes every client with 1001 (going away), waits up\n"
+    "to 2 s for the replies and exits with status 0. Exit status 1: bad\n"
+    "usage or cannot listen.\n";
+
+/* ------------------------------------------------------------- echoing */
+
+static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
+                       size_t len)
+{
+    wsx_conn_send(c, op, data, len);
+}
+
+/* Streaming: a slice in, a fragment out. Empty slices carry nothing
+ * unless they end the message. The engine tracks whether a message is
+ * under way, so every fragment can name the message's opcode. */
+static void on_data(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len,
+                    unsigned flags)
+{
+    if (len || (flags & WSX_FIN))
+        wsx_conn_send_fragment(c, op, (flags & WSX_FIN) != 0, data, len);
+}
+
+/* ------------------------------------------------------------- options */
+
+static int parse_seconds(const char *s, int *ms)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || v < 0 || v > 86400)
+        return -1;
+    *ms = (int)(v * 1000 + 0.5);
+    return 0;
+}
+
+static int parse_size(const char *s, unsigned long long max,
+                      unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *end || errno || v > max || s[0] == '-')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static void bad(const char *opt, const char *arg)
+{
+    fprintf(stderr, "wsecho: bad value for %s: '%s' (try --help)\n", opt, arg);
+    exit(1);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"host", required_argument, NULL, 'H'},
+        {"port", required_argument, NULL, 'p'},
+        {"max-message", required_argument, NULL, 'm'},
+        {"stream", no_argument, NULL, 's'},
+        {"static", required_argument, NULL, 'd'},
+        {"max-connections", required_argument, NULL, 'c'},
+        {"handshake-timeout", required_argument, NULL, 't'},
+        {"ping-interval", required_argument, NULL, 'i'},
+        {"close-timeout", required_argument, NULL, 'T'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    wsx_opts_t opts = {.ping_interval = 30000};
+    wsx_handler_t handler = {.on_message = on_message};
+    const char *host = "127.0.0.1";
+    unsigned long long v;
+    int port = 9001, opt;
+    char addr[80];
+
+    while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'H':
+            host = optarg;
+            break;
+        case 'p':
+            if (parse_size(optarg, 65535, &v) != 0)
+                bad("--port", optarg);
+            port = (int)v;
+            break;
+        case 'm':
+            if (parse_size(optarg, UINT64_MAX, &v) != 0 || v == 0)
+                bad("--max-message", optarg);
+            opts.max_message = v;
+            break;
+        case 's':
+            handler.on_message = NULL;
+            handler.on_data = on_data;
+            break;
+        case 'd':
+            opts.static_dir = optarg;
+            break;
+        case 'c':
+            if (parse_size(optarg, 10000000, &v) != 0 || v == 0)
+                bad("--max-connections", optarg);
+            opts.max_connections = (unsigned)v;
+            break;
+        case 't':
+            if (parse_seconds(optarg, &opts.handshake_timeout) != 0)
+                bad("--handshake-timeout", optarg);
+            if (opts.handshake_timeout == 0)
+                opts.handshake_timeout = -1; /* 0 s: no timeout */
+            break;
+        case 'i':
+            if (parse_seconds(optarg, &opts.ping_interval) != 0)
+                bad("--ping-interval", optarg);
+            break;
+        case 'T':
+            if (parse_seconds(optarg, &opts.close_timeout) != 0 ||
+                opts.close_timeout == 0)
+                bad("--close-timeout", optarg);
+            break;
+        case 'v':
+            opts.verbose++;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fputs("try 'wsecho --help'\n", stderr);
+            return 1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "wsecho: unexpected argument '%s' (try --help)\n",
+                argv[optind]);
+        return 1;
+    }
+
+    wsx_loop_t *loop = wsx_loop_new();
+    if (!loop) {
+        fprintf(stderr, "wsecho: cannot start: %s\n", strerror(errno));
+        return 1;
+    }
+    wsx_server_t *srv = wsx_server_new(loop, host, port, &opts, &handler, NULL);
+    if (!srv) {
+        fprintf(stderr, "wsecho: cannot listen on %s port %d%s%s: %s\n", host,
+                port, opts.static_dir ? " serving " : "",
+                opts.static_dir ? opts.static_dir : "", strerror(errno));
+        wsx_loop_free(loop);
+        return 1;
+    }
+    printf("wsecho listening on %s\n", wsx_server_address(srv, addr, sizeof addr));
+    fflush(stdout);
+
+    /* Until SIGINT/SIGTERM: the loop's default is the graceful shutdown. */
+    int r = wsx_loop_run(loop);
+    wsx_loop_free(loop);
+    if (r != 0) {
+        fprintf(stderr, "wsecho: event loop failed: %s\n", strerror(errno));
+        return 1;
+    }
+    return 0;
+}

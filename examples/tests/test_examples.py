@@ -1,0 +1,744 @@
+#!/usr/bin/python3
+"""test_examples.py — wsecho and wscat (and so examples/common) over
+loopback: echo in both modes, a 64 MiB streamed message in bounded memory,
+static files, handshake rejects, timeouts, the connection limit,
+backpressure, pings, graceful shutdown, protocol errors, wscat against
+wsecho and against a scripted server, and memory per idle connection.
+
+  /usr/bin/python3 examples/tests/test_examples.py --wsecho PATH --wscat PATH [-k NAME]
+
+Every test is bounded in time; every process started is stopped by PID.
+Ends with "N passed, N failed"; exit status 1 if any failed.
+"""
+
+import argparse
+import os
+import resource
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wstest import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,  # noqa: E402
+                    Client, FakeServer, Fail, Server, check, close_payload, eq,
+                    frame, http, run)
+
+TESTS = []
+WSECHO = WSCAT = WSXTEST = None
+TMP = None
+NOTES = []  # measurements printed at the end
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def wsecho(*args, **kw):
+    return Server(WSECHO, args, TMP, **kw)
+
+
+def wscat_cmd(*args):
+    return [WSCAT] + list(args)
+
+
+class servers:
+    """with servers(wsecho(...)) as s: ... stops it whatever happens."""
+
+    def __init__(self, *srv):
+        self.srv = srv
+
+    def __enter__(self):
+        return self.srv[0] if len(self.srv) == 1 else self.srv
+
+    def __exit__(self, *exc):
+        for s in self.srv:
+            status = s.stop()
+            if exc[0] is None and status != 0:
+                raise Fail("wsecho exited with %r after SIGTERM; its log:\n%s"
+                           % (status, s.log_text()[-2000:]))
+        return False
+
+
+def payloads():
+    big = os.urandom(1 << 20)
+    return [
+        (OP_TEXT, b"hello"),
+        (OP_TEXT, "héllo wörld — 你好 🙂".encode()),
+        (OP_TEXT, b""),
+        (OP_BINARY, b""),
+        (OP_BINARY, os.urandom(125)),
+        (OP_BINARY, os.urandom(126)),
+        (OP_BINARY, os.urandom(65536)),
+        (OP_BINARY, big),
+        (OP_TEXT, ("ab€" * 209715).encode()),  # about 1 MiB of text
+    ]
+
+
+# ------------------------------------------------------------------ echo
+
+def echo_all(port):
+    c = Client(port, "/echo")
+    for op, p in payloads():
+        c.echo(op, p, "echo %s %d bytes" % ("text" if op == OP_TEXT else "binary", len(p)))
+    # A fragmented message with a ping in the middle comes back whole.
+    c.send_frame(OP_TEXT, b"frag", fin=False)
+    c.send_frame(OP_PING, b"mid")
+    c.send_frame(OP_CONT, "mént".encode(), fin=False)
+    c.send_frame(OP_CONT, b"ed", fin=True)
+    pongs = []
+    got = c.recv_message(pongs)
+    eq(got, (OP_TEXT, "fragménted".encode()), "fragmented echo")
+    eq(pongs, [b"mid"], "pong between fragments")
+    # Peer close: reply, then the server closes TCP (RFC 6455 §7.1.1).
+    c.send_frame(OP_CLOSE, close_payload(1000, b"bye"))
+    c.expect_close(1000, "close reply")
+    c.expect_eof("after close reply")
+    c.close()
+
+
+@test
+def echo_whole_messages():
+    with servers(wsecho()) as s:
+        echo_all(s.port)
+
+
+@test
+def echo_streaming():
+    with servers(wsecho("--stream")) as s:
+        echo_all(s.port)
+
+
+@test
+def echo_ping_pong():
+    with servers(wsecho()) as s:
+        c = Client(s.port)
+        for n in (0, 1, 125):
+            c.send_frame(OP_PING, b"p" * n)
+            eq(c.recv_frame(), (True, OP_PONG, b"p" * n), "pong of %d bytes" % n)
+        c.close()
+
+
+@test
+def echo_ipv6():
+    if not socket.has_ipv6:
+        return
+    try:
+        socket.create_server(("::1", 0), family=socket.AF_INET6).close()
+    except OSError:
+        return  # no IPv6 loopback here
+    with servers(wsecho(host="::1")) as s:
+        check(s.addr.startswith("[::1]:"), "address %r" % s.addr)
+        c = Client(s.port, host="::1")
+        c.echo(OP_TEXT, b"over IPv6")
+        c.close()
+
+
+@test
+def stream_64mib_in_bounded_memory():
+    """--stream: one 64 MiB frame passes while wsecho's RSS stays small."""
+    with servers(wsecho("--stream")) as s:
+        c = Client(s.port, timeout=30)
+        total, chunk = 64 << 20, os.urandom(1 << 20)
+        peak = [s.rss_kib()]
+        base = peak[0]
+        done = threading.Event()
+
+        def sender():
+            # Masked with a zero key, so the payload is sent as it is.
+            c.send(struct.pack("!BBQ", 0x82, 0x80 | 127, total) + b"\0\0\0\0")
+            for _ in range(total // len(chunk)):
+                c.send(chunk)
+                peak[0] = max(peak[0], s.rss_kib())
+            done.set()
+
+        t_start = time.monotonic()
+        t = threading.Thread(target=sender, daemon=True)
+        t.start()
+        got, first, op = 0, True, None
+        while got < total:
+            f = c.recv_frame()
+            check(f is not None, "EOF after %d bytes echoed" % got)
+            fin, fop, payload = f
+            if first:
+                op, first = fop, False
+            else:
+                eq(fop, OP_CONT, "continuation opcode")
+            if payload != chunk[got % len(chunk):got % len(chunk) + len(payload)] and \
+                    payload != (chunk * 2)[got % len(chunk):got % len(chunk) + len(payload)]:
+                raise Fail("echoed bytes differ at offset %d" % got)
+            got += len(payload)
+            peak[0] = max(peak[0], s.rss_kib())
+            check(not fin or got == total, "FIN after %d of %d bytes" % (got, total))
+        t.join(30)
+        check(done.is_set(), "sender did not finish")
+        eq(op, OP_BINARY, "opcode")
+        c.echo(OP_TEXT, b"still here")
+        c.close()
+        NOTES.append("%d MiB streamed message in %.2f s: wsecho RSS %d KiB before, "
+                     "peak %d KiB" % (got >> 20, time.monotonic() - t_start, base, peak[0]))
+        check(peak[0] < 8 * 1024, "RSS peaked at %d KiB" % peak[0])
+
+
+# --------------------------------------------------------------- static
+
+@test
+def static_files():
+    d = os.path.join(TMP, "www")
+    os.makedirs(os.path.join(d, "sub"), exist_ok=True)
+    index = b"<!doctype html><title>t</title>hello\n"
+    data = os.urandom(200000)
+    with open(os.path.join(d, "index.html"), "wb") as f:
+        f.write(index)
+    with open(os.path.join(d, "data.bin"), "wb") as f:
+        f.write(data)
+    with open(os.path.join(d, "a b.css"), "wb") as f:
+        f.write(b"body{}")
+    with open(os.path.join(d, "sub", "index.html"), "wb") as f:
+        f.write(b"sub")
+    with open(os.path.join(TMP, "secret.txt"), "wb") as f:
+        f.write(b"secret")
+    with servers(wsecho("--static", d)) as s:
+        def get(path, method="GET"):
+            return http(s.port, ("%s %s HTTP/1.1\r\nHost: x\r\n\r\n" % (method, path)).encode())
+
+        st, h, body = get("/")
+        eq((st, body), (200, index), "GET /")
+        eq(h.get("content-type"), "text/html; charset=utf-8", "Content-Type of /")
+        eq(h.get("content-length"), str(len(index)), "Content-Length of /")
+        st, h, body = get("/data.bin")
+        eq(st, 200, "GET /data.bin")
+        check(body == data, "data.bin body differs (%d bytes)" % len(body))
+        eq(h.get("content-type"), "application/octet-stream", "Content-Type of .bin")
+        st, h, body = get("/a%20b.css?v=1")
+        eq((st, body, h.get("content-type")), (200, b"body{}", "text/css; charset=utf-8"),
+           "percent-encoded name, query ignored")
+        eq(get("/sub/")[::2], (200, b"sub"), "directory index")
+        st, h, _ = get("/sub")
+        eq((st, h.get("location")), (301, "/sub/"), "directory without slash")
+        eq(get("/missing.html")[0], 404, "missing file")
+        for bad in ("/../secret.txt", "/sub/../../secret.txt", "/%2e%2e/secret.txt",
+                    "/..%2fsecret.txt", "/sub/%2E%2E/%2E%2E/secret.txt"):
+            st, _, body = get(bad)
+            eq(st, 403, "'..' refused: " + bad)
+            check(b"secret" not in body, "leaked via " + bad)
+        st, h, body = get("/data.bin", "HEAD")
+        eq((st, body, h.get("content-length")), (200, b"", str(len(data))), "HEAD")
+        st, h, _ = get("/", "POST")
+        eq((st, h.get("allow")), (405, "GET, HEAD"), "POST")
+        eq(get("/%zz")[0], 400, "bad escape")
+        # Without --static a plain GET is a 404, and WebSocket still works.
+    with servers(wsecho()) as s:
+        eq(http(s.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")[0], 404, "no --static")
+
+
+# ------------------------------------------------------------ handshake
+
+@test
+def handshake_rejects():
+    with servers(wsecho()) as s:
+        base = ("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\n")
+        key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        st, h, _ = http(s.port, (base + key + "Sec-WebSocket-Version: 12\r\n\r\n").encode())
+        eq(st, 426, "wrong version")
+        eq(h.get("sec-websocket-version"), "13", "426 names version 13")
+        st, _, _ = http(s.port, (base + "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        eq(st, 400, "missing key")
+        st, _, _ = http(s.port, ("POST / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                                 "Connection: Upgrade\r\n" + key +
+                                 "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+        eq(st, 400, "not GET")
+        eq(http(s.port, b"\x16\x03\x01garbage\r\n\r\n")[0], 400, "garbage")
+        st, _, _ = http(s.port, (base + key + "X-Big: " + "a" * 65536 + "\r\n\r\n").encode())
+        eq(st, 431, "64 KiB header")
+        # A head split into single bytes still works.
+        c = Client(s.port, handshake=False)
+        req = (base + key + "Sec-WebSocket-Version: 13\r\n\r\n").encode()
+        for i in range(len(req)):
+            c.send(req[i:i + 1])
+            time.sleep(0.001)
+        head = c.read_head()
+        check(head.startswith(b"HTTP/1.1 101"), "byte-by-byte handshake: %r" % head[:40])
+        c.echo(OP_TEXT, b"ok")
+        c.close()
+
+
+@test
+def handshake_timeout():
+    with servers(wsecho("--handshake-timeout", "1")) as s:
+        c = Client(s.port, handshake=False)
+        c.send(b"GET / HTTP/1.1\r\nHost: x\r\n")  # and never the end
+        t0 = time.monotonic()
+        c.sock.settimeout(5)
+        check(c.sock.recv(100) == b"", "expected EOF")
+        el = time.monotonic() - t0
+        check(0.7 < el < 2.5, "closed after %.2f s, want about 1 s" % el)
+        c.close()
+        # An open connection is not subject to it.
+        c = Client(s.port)
+        time.sleep(1.6)
+        c.echo(OP_TEXT, b"still open")
+        c.close()
+
+
+@test
+def connection_limit():
+    with servers(wsecho("--max-connections", "2")) as s:
+        a, b = Client(s.port), Client(s.port)
+        st, h, body = http(s.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        eq(st, 503, "third connection")
+        try:
+            Client(s.port)
+            raise Fail("third WebSocket accepted")
+        except Fail as e:
+            check("503" in str(e), "third WebSocket: %s" % e)
+        a.echo(OP_TEXT, b"a still works")
+        a.send_frame(OP_CLOSE, close_payload(1000))
+        a.expect_close(1000)
+        a.expect_eof()
+        a.close()
+        time.sleep(0.2)
+        c = Client(s.port)
+        c.echo(OP_TEXT, b"room again")
+        b.echo(OP_TEXT, b"b too")
+        b.close()
+        c.close()
+
+
+# --------------------------------------------------------- backpressure
+
+@test
+def backpressure_bounds_memory():
+    """A client that sends 1 MiB messages and never reads: wsecho stops
+    reading it, its memory stays bounded, others are still served."""
+    with servers(wsecho()) as s:
+        base = s.rss_kib()
+        hog = Client(s.port)
+        hog.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        hog.sock.settimeout(1.5)
+        msg = frame(OP_BINARY, os.urandom(1 << 20))
+        sent, peak = 0, base
+        deadline = time.monotonic() + 20
+        try:
+            while sent < 400 and time.monotonic() < deadline:
+                hog.send(msg)
+                sent += 1
+                peak = max(peak, s.rss_kib())
+        except socket.timeout:
+            pass  # TCP stalled: wsecho stopped reading us
+        check(sent < 400, "never stalled: %d MiB sent without reading" % sent)
+        other = Client(s.port)
+        for i in range(20):
+            other.echo(OP_BINARY, os.urandom(4096), "other client")
+            peak = max(peak, s.rss_kib())
+        other.close()
+        time.sleep(0.3)
+        peak = max(peak, s.rss_kib())
+        NOTES.append("backpressure: stalled after %d x 1 MiB; wsecho RSS %d KiB before, "
+                     "peak %d KiB" % (sent, base, peak))
+        check(peak < 24 * 1024, "RSS grew to %d KiB" % peak)
+        hog.close()
+        time.sleep(0.3)
+        c = Client(s.port)
+        c.echo(OP_TEXT, b"after the hog")
+        c.close()
+
+
+# ------------------------------------------------------------ ping/idle
+
+@test
+def idle_ping_and_dead_peer():
+    with servers(wsecho("--ping-interval", "1")) as s:
+        live, dead = Client(s.port), Client(s.port)
+        stop = threading.Event()
+
+        def answer_pings():  # recv_message answers every ping it reads
+            live.sock.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    if live.recv_message() is None:
+                        return
+                except socket.timeout:
+                    pass
+
+        t = threading.Thread(target=answer_pings, daemon=True)
+        t.start()
+        # The dead one reads but never answers: it sees a ping, then EOF.
+        dead.sock.settimeout(6)
+        t0 = time.monotonic()
+        f = dead.recv_frame()
+        check(f is not None and f[1] == OP_PING, "expected a ping, got %r" % (f,))
+        el = time.monotonic() - t0
+        check(0.7 < el < 2.5, "ping after %.2f s" % el)
+        dead.expect_eof("silent peer dropped", timeout=4)
+        check(time.monotonic() - t0 < 3.5, "dropped after %.2f s" % (time.monotonic() - t0))
+        dead.close()
+        # The live one answered its pings and is still there.
+        time.sleep(max(0.0, 3.5 - (time.monotonic() - t0)))
+        stop.set()
+        t.join(2)
+        live.sock.settimeout(5)
+        live.echo(OP_TEXT, b"alive")
+        live.close()
+
+
+# ------------------------------------------------------- protocol errors
+
+@test
+def protocol_errors_close_then_tcp_close():
+    with servers(wsecho("--max-message", "1024")) as s:
+        cases = [
+            ("unmasked frame", frame(OP_TEXT, b"x", masked=False), 1002),
+            ("RSV1", frame(OP_TEXT, b"x", rsv=4), 1002),
+            ("opcode 3", frame(3, b"x"), 1002),
+            ("invalid UTF-8", frame(OP_TEXT, b"\xed\xa0\x80"), 1007),
+            ("too big", frame(OP_BINARY, b"x" * 1025), 1009),
+            ("close code 999", frame(OP_CLOSE, close_payload(999)), 1002),
+        ]
+        for name, data, code in cases:
+            c = Client(s.port)
+            c.send(data)
+            c.expect_close(code, name)
+            c.expect_eof(name)
+            c.close()
+        c = Client(s.port)
+        c.echo(OP_BINARY, b"x" * 1024, "exactly the limit")
+        c.close()
+
+
+# ------------------------------------------------------------ shutdown
+
+@test
+def graceful_shutdown():
+    s = wsecho()
+    try:
+        polite, rude, idle_http = Client(s.port), Client(s.port), Client(s.port, handshake=False)
+        idle_http.send(b"GET / HTTP/1.1\r\n")  # half a request
+        polite.echo(OP_TEXT, b"before")
+        t0 = time.monotonic()
+        s.proc.send_signal(signal.SIGTERM)
+        polite.expect_close(1001, "polite")
+        polite.send_frame(OP_CLOSE, close_payload(1001))
+        polite.expect_eof("polite after its reply")
+        rude.expect_close(1001, "rude")  # and never answers
+        status = s.proc.wait(6)
+        el = time.monotonic() - t0
+        eq(status, 0, "exit status")
+        check(el < 4, "exit took %.2f s" % el)
+        for c in (polite, rude, idle_http):
+            c.close()
+    finally:
+        s.stop()
+
+
+# ----------------------------------------------------- wscat vs wsecho
+
+@test
+def wscat_lines_echo():
+    with servers(wsecho()) as s:
+        lines = ["hello", "", "héllo wörld 🙂", "x" * 100000, "last line without newline"]
+        st, out, err = run(wscat_cmd("ws://127.0.0.1:%d/" % s.port),
+                           ("\n".join(lines)).encode())
+        eq(st, 0, "exit status (stderr %r)" % err)
+        eq(out.decode().split("\n"), lines + [""], "lines echoed")
+        check("close 1000" in err, "close not reported: %r" % err)
+        st, out, err = run(wscat_cmd("--fragment", "3", "ws://localhost:%d/x?y=1" % s.port),
+                           b"fragmented line\r\nsecond\n")
+        eq((st, out), (0, b"fragmented line\nsecond\n"), "--fragment 3 (%s)" % err)
+
+
+@test
+def wscat_binary_and_output():
+    data = os.urandom(300000)
+    path = os.path.join(TMP, "in.bin")
+    with open(path, "wb") as f:
+        f.write(data)
+    with servers(wsecho("--stream")) as s:
+        url = "ws://127.0.0.1:%d/" % s.port
+        st, out, err = run(wscat_cmd("--binary", path, url))
+        eq(st, 0, "exit status (%s)" % err)
+        eq(out, data.hex().encode() + b"\n", "hex of the echoed file")
+        outp = os.path.join(TMP, "out.bin")
+        st, out, err = run(wscat_cmd("--binary", path, "--fragment", "1000",
+                                     "--output", outp, url), b"text too\n")
+        eq((st, out), (0, b"text too\n"), "text still on stdout (%s)" % err)
+        with open(outp, "rb") as f:
+            check(f.read() == data, "--output content differs")
+        st, out, err = run(wscat_cmd("--ping=hi there", url))
+        eq(st, 0, "--ping exit")
+        check('pong "hi there"' in err, "pong not reported: %r" % err)
+        st, out, err = run(wscat_cmd("--ping", "pay", url))
+        check('pong "pay"' in err, "--ping PAYLOAD: %r" % err)
+
+
+@test
+def wscat_exit_codes():
+    # Refused: a port nobody listens on.
+    sk = socket.socket()
+    sk.bind(("127.0.0.1", 0))
+    port = sk.getsockname()[1]
+    sk.close()
+    st, out, err = run(wscat_cmd("ws://127.0.0.1:%d/" % port))
+    eq(st, 2, "refused connection")
+    check("cannot connect" in err and "refused" in err, "message: %r" % err)
+    eq(err.count("\n"), 1, "one line")
+    # 404 on the handshake.
+    fs = FakeServer(status=404)
+    st, out, err = run(wscat_cmd("ws://127.0.0.1:%d/nothing" % fs.port))
+    fs.join()
+    eq(st, 2, "404 handshake")
+    eq(err, "wscat: handshake failed: server answered 404 Not Found\n", "404 message")
+    # Usage errors.
+    eq(run(wscat_cmd("http://x/"))[0], 1, "not ws://")
+    eq(run(wscat_cmd())[0], 1, "no URL")
+    eq(run(wscat_cmd("--fragment", "0", "ws://x/"))[0], 1, "bad --fragment")
+    st, out, _ = run(wscat_cmd("--help"))
+    check(st == 0 and b"Exit status" in out, "--help")
+    st, out, _ = run([WSECHO, "--help"])
+    check(st == 0 and b"--stream" in out, "wsecho --help")
+
+
+def run_open_stdin(cmd, timeout=10):
+    """Run with stdin left open (no EOF, so no close of our own)."""
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    try:
+        p.wait(timeout)
+        out, err = p.stdout.read(), p.stderr.read().decode(errors="replace")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        for f in (p.stdin, p.stdout, p.stderr):
+            f.close()
+    return p.returncode, out, err
+
+
+@test
+def wscat_against_scripted_server():
+    """Frames as wscat sends them: masked, fragmented, subprotocol, headers,
+    close 1000 on EOF; a protocol error from the server gives exit 3."""
+    def script(c):
+        srv = c.server
+        while True:
+            f = srv.recv_frame_unmasked(c)
+            if f is None or f[1] == OP_CLOSE:
+                break
+        c.sock.sendall(frame(OP_CLOSE, close_payload(1000, b"ok"),
+                                                  masked=False))
+
+    fs = FakeServer(script, protocol="chat")
+    st, out, err = run(wscat_cmd("--fragment", "4", "--subprotocol", "chat",
+                                 "--subprotocol", "superchat", "--origin", "http://o.example",
+                                 "--header", "X-Test: 1", "-v",
+                                 "ws://127.0.0.1:%d/p" % fs.port), b"abcdefghij\n")
+    fs.join()
+    eq(st, 0, "exit (%s)" % err)
+    check(b"Sec-WebSocket-Protocol: chat, superchat\r\n" in fs.request, "protocols header")
+    check(b"Origin: http://o.example\r\n" in fs.request, "origin header")
+    check(b"X-Test: 1\r\n" in fs.request, "extra header")
+    check(b"Host: 127.0.0.1:%d\r\n" % fs.port in fs.request, "host header")
+    eq([(f[0], f[1], f[2]) for f in fs.frames[:3]],
+       [(False, OP_TEXT, b"abcd"), (False, OP_CONT, b"efgh"), (True, OP_CONT, b"ij")],
+       "fragments")
+    eq(fs.frames[-1][1:], (OP_CLOSE, close_payload(1000)), "close 1000 on EOF")
+    check("subprotocol chat" in err and 'close 1000 "ok"' in err, "stderr %r" % err)
+
+    def bad(c):
+        c.sock.sendall(b"\x91\x01x")  # RSV1 set
+        c.server.recv_frame_unmasked(c)
+
+    fs = FakeServer(bad)
+    st, out, err = run_open_stdin(wscat_cmd("ws://127.0.0.1:%d/" % fs.port))
+    fs.join()
+    eq(st, 3, "protocol error exit")
+    check("protocol error" in err, "message %r" % err)
+    eq(fs.frames[0][1], OP_CLOSE, "wscat sent a close")
+    eq(struct.unpack("!H", fs.frames[0][2][:2])[0], 1002, "with 1002")
+
+    def drop(c):
+        c.sock.close()
+
+    fs = FakeServer(drop)
+    st, out, err = run_open_stdin(wscat_cmd("ws://127.0.0.1:%d/" % fs.port))
+    fs.join()
+    eq(st, 3, "dropped connection")
+    check("without a close frame" in err, "message %r" % err)
+
+
+@test
+def wscat_server_shutdown_and_ctrl_c():
+    with servers(wsecho()) as s:
+        url = "ws://127.0.0.1:%d/" % s.port
+        # wscat with stdin open; SIGTERM the server: wscat sees 1001, exits 0.
+        p = subprocess.Popen(wscat_cmd(url), stdin=subprocess.PIPE,
+                                           stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE)
+        p.stdin.write(b"one\n")
+        p.stdin.flush()
+        eq(p.stdout.readline(), b"one\n", "echo")
+        # Ctrl-C: clean close with 1000, exit 0.
+        q = subprocess.Popen(wscat_cmd(url), stdin=subprocess.PIPE,
+                                           stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE)
+        q.stdin.write(b"two\n")
+        q.stdin.flush()
+        eq(q.stdout.readline(), b"two\n", "echo")
+        q.send_signal(signal.SIGINT)
+        eq(q.wait(5), 0, "exit after Ctrl-C")
+        check(b"close 1000" in q.stderr.read(), "close after Ctrl-C")
+        s.proc.send_signal(signal.SIGTERM)
+        eq(p.wait(5), 0, "exit after server shutdown")
+        err = p.stderr.read().decode()
+        check('close 1001 "server shutting down"' in err, "stderr %r" % err)
+        for x in (p, q):
+            for f in (x.stdin, x.stdout, x.stderr):
+                f.close()
+        eq(s.proc.wait(5), 0, "wsecho exit")
+
+
+# ---------------------------------------------------- the loop's API
+
+@test
+def loop_api():
+    """wsxtest: on_open refusal, subprotocols, broadcast, counts, on_http
+    with a body, a timer, raw mode, and SIGTERM with a timer running."""
+    p = subprocess.Popen([WSXTEST], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        line = p.stdout.readline().decode().split()
+        check(line[:3] == ["wsxtest", "listening", "on"], "banner %r" % line)
+        port, raw = int(line[3].rsplit(":", 1)[1]), int(line[5].rsplit(":", 1)[1])
+        try:
+            Client(port, "/refused")
+            raise Fail("/refused accepted")
+        except Fail as e:
+            check("403" in str(e), "refusal: %s" % e)
+        a = Client(port, headers=["Sec-WebSocket-Protocol: chat, superchat"])
+        check(b"Sec-WebSocket-Protocol: superchat\r\n" in a.response, "protocol choice")
+        eq(a.recv_message(), (OP_TEXT, b"hello 1 superchat"), "greeting a")
+        b = Client(port, headers=["Sec-WebSocket-Protocol: chat"])
+        eq(b.recv_message(), (OP_TEXT, b"hello 2 chat"), "greeting b")
+        c = Client(port)
+        eq(c.recv_message(), (OP_TEXT, b"hello 3 -"), "greeting c")
+        a.send_frame(OP_TEXT, b"count")
+        eq(a.recv_message(), (OP_TEXT, b"count 3"), "count")
+        b.send_frame(OP_TEXT, b"all hi there")
+        for x in (a, b, c):
+            eq(x.recv_message(), (OP_TEXT, b"from 2: hi there"), "broadcast")
+        c.send_frame(OP_CLOSE, close_payload(1000))
+        c.expect_close(1000)
+        c.expect_eof()
+        time.sleep(0.1)
+        st, h, body = http(port, b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
+        eq((st, h.get("content-type"), body), (200, "application/json",
+                                               b'{"open":2,"ticking":true}'), "/status")
+        st, h, body = http(port, b"POST /echo HTTP/1.1\r\nHost: x\r\n"
+                                 b"Content-Length: 11\r\n\r\nhello" + b" world")
+        eq((st, h.get("x-echo"), body), (201, "yes", b"hello world"), "POST body")
+        eq(http(port, b"GET /other HTTP/1.1\r\nHost: x\r\n\r\n")[0], 404, "fallthrough")
+        st, _, _ = http(port, b"POST /echo HTTP/1.1\r\nHost: x\r\n"
+                              b"Content-Length: 99999999\r\n\r\n")
+        eq(st, 413, "body too large")
+        r = socket.create_connection(("127.0.0.1", raw), timeout=5)
+        r.sendall(b"raw bytes")
+        eq(r.recv(100), b"raw bytes", "raw echo")
+        r.close()
+        a.echo(OP_BINARY, b"\x00\x01", "echo")
+        p.send_signal(signal.SIGTERM)
+        for x in (a, b):
+            x.expect_close(1001, "shutdown")
+            x.send_frame(OP_CLOSE, close_payload(1001))
+        eq(p.wait(5), 0, "exit status with a timer running")
+        a.close()
+        b.close()
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stdout.close()
+
+
+# ------------------------------------------------------------- memory
+
+@test
+def memory_per_idle_connection():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    n = 1000
+    with servers(wsecho()) as s:
+        warm = [Client(s.port) for _ in range(20)]
+        for c in warm:
+            c.echo(OP_TEXT, b"warm")
+        time.sleep(0.2)
+        before = s.rss_kib()
+        conns = [Client(s.port) for _ in range(n)]
+        conns[-1].echo(OP_TEXT, b"last")
+        time.sleep(0.3)
+        after = s.rss_kib()
+        per = (after - before) * 1024.0 / n
+        NOTES.append("idle connections: RSS %d KiB with 20, %d KiB with %d more: %.0f bytes each"
+                     % (before, after, n, per))
+        check(per <= 1024, "%.0f bytes per idle connection" % per)
+        for c in warm + conns:
+            c.close()
+
+
+# --------------------------------------------------------------- runner
+
+def main():
+    global WSECHO, WSCAT, WSXTEST, TMP
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--wsecho", required=True, help="the wsecho to test")
+    ap.add_argument("--wscat", required=True, help="the wscat to test")
+    ap.add_argument("--wsxtest", required=True, help="the loop API test server")
+    ap.add_argument("-k", default="", help="run tests whose name contains this")
+    args = ap.parse_args()
+    WSECHO, WSCAT = os.path.abspath(args.wsecho), os.path.abspath(args.wscat)
+    WSXTEST = os.path.abspath(args.wsxtest)
+    TMP = tempfile.mkdtemp(prefix="wsx-test-")
+
+    def on_alarm(signo, frame):
+        raise Fail("timed out")
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    passed = failed = 0
+    for t in TESTS:
+        if args.k not in t.__name__:
+            continue
+        t0 = time.monotonic()
+        signal.alarm(90)
+        try:
+            t()
+            ok, why = True, ""
+        except Fail as e:
+            ok, why = False, str(e)
+        except Exception:
+            ok, why = False, traceback.format_exc()
+        finally:
+            signal.alarm(0)
+        el = time.monotonic() - t0
+        if ok:
+            passed += 1
+            print("ok    %-40s %5.2f s" % (t.__name__, el))
+        else:
+            failed += 1
+            print("FAIL  %-40s %5.2f s\n      %s" % (t.__name__, el, why.replace("\n", "\n      ")))
+        sys.stdout.flush()
+    for n in NOTES:
+        print("note: " + n)
+    shutil.rmtree(TMP, ignore_errors=True)
+    print("examples: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

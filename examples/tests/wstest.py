@@ -1,0 +1,348 @@
+"""wstest — helpers for the example tests: start and stop programs, a raw
+WebSocket client over a plain socket, and a small scriptable WebSocket
+server. Standard library only (run with /usr/bin/python3)."""
+
+import base64
+import hashlib
+import os
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+def eq(got, want, what):
+    if got != want:
+        g, w = repr(got), repr(want)
+        raise Fail("%s: got %s, want %s" % (what, g[:300], w[:300]))
+
+
+# ------------------------------------------------------------ processes
+
+class Server:
+    """wsecho started with --port 0; port parsed from its one stdout line."""
+
+    def __init__(self, binary, args=(), logdir="/tmp", host="127.0.0.1"):
+        self.log_path = os.path.join(logdir, "wsecho-%d.log" % time.monotonic_ns())
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [binary, "--host", host, "--port", "0"] + list(args),
+            stdout=subprocess.PIPE, stderr=self.log)
+        line = self.proc.stdout.readline().decode()
+        check(line.startswith("wsecho listening on "),
+              "wsecho did not say where it listens: %r" % line)
+        self.addr = line.split(" on ", 1)[1].strip()
+        self.port = int(self.addr.rsplit(":", 1)[1])
+        self.pid = self.proc.pid
+
+    def rss_kib(self):
+        with open("/proc/%d/status" % self.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=5.0):
+        """Signal it and wait; returns the exit status (None if killed)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                return None
+        self.proc.stdout.close()
+        self.log.close()
+        return self.proc.returncode
+
+    def log_text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+def mask(data, key):
+    if key == b"\0\0\0\0" or not data:
+        return bytes(data)
+    n = len(data)
+    k = (key * (n // 4 + 1))[:n]
+    return (int.from_bytes(data, "little") ^ int.from_bytes(k, "little")).to_bytes(n, "little")
+
+
+def frame(op, payload=b"", fin=True, masked=True, key=None, rsv=0):
+    """Encode one frame (RFC 6455 §5.2)."""
+    b0 = (0x80 if fin else 0) | (rsv << 4) | op
+    n = len(payload)
+    m = 0x80 if masked else 0
+    if n < 126:
+        head = struct.pack("!BB", b0, m | n)
+    elif n < 65536:
+        head = struct.pack("!BBH", b0, m | 126, n)
+    else:
+        head = struct.pack("!BBQ", b0, m | 127, n)
+    if not masked:
+        return head + payload
+    if key is None:
+        key = os.urandom(4)
+    return head + key + mask(payload, key)
+
+
+def close_payload(code, reason=b""):
+    return struct.pack("!H", code) + reason
+
+
+# -------------------------------------------------------------- client
+
+class Client:
+    """A WebSocket client over a raw socket, frame by frame."""
+
+    def __init__(self, port, path="/", host="127.0.0.1", headers=(),
+                 timeout=10.0, handshake=True):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = bytearray()
+        self.response = b""
+        if handshake:
+            self.handshake(path, headers)
+
+    def handshake(self, path="/", headers=()):
+        key = base64.b64encode(os.urandom(16))
+        req = (b"GET " + path.encode() + b" HTTP/1.1\r\nHost: localhost\r\n"
+               b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+               b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n")
+        for h in headers:
+            req += h.encode() + b"\r\n"
+        self.sock.sendall(req + b"\r\n")
+        head = self.read_head()
+        self.response = head
+        check(head.startswith(b"HTTP/1.1 101 "), "no 101: %r" % head[:200])
+        accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
+        check(b"Sec-WebSocket-Accept: " + accept in head, "bad accept: %r" % head)
+
+    def read_head(self):
+        while b"\r\n\r\n" not in self.buf:
+            d = self.sock.recv(65536)
+            if not d:
+                raise Fail("connection closed during the handshake: %r" % bytes(self.buf))
+            self.buf += d
+        i = self.buf.index(b"\r\n\r\n") + 4
+        head = bytes(self.buf[:i])
+        del self.buf[:i]
+        return head
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def send_frame(self, op, payload=b"", fin=True, **kw):
+        self.sock.sendall(frame(op, payload, fin, **kw))
+
+    def _need(self, n):
+        while len(self.buf) < n:
+            d = self.sock.recv(max(65536, n - len(self.buf)))
+            if not d:
+                return False
+            self.buf += d
+        return True
+
+    def recv_frame(self):
+        """(fin, opcode, payload), or None at EOF."""
+        if not self._need(2):
+            return None
+        b0, b1 = self.buf[0], self.buf[1]
+        n, pos = b1 & 0x7F, 2
+        if n == 126:
+            if not self._need(4):
+                return None
+            n, pos = struct.unpack("!H", self.buf[2:4])[0], 4
+        elif n == 127:
+            if not self._need(10):
+                return None
+            n, pos = struct.unpack("!Q", self.buf[2:10])[0], 10
+        check(not (b1 & 0x80), "server frame is masked")
+        if not self._need(pos + n):
+            return None
+        payload = bytes(self.buf[pos:pos + n])
+        del self.buf[:pos + n]
+        return (bool(b0 & 0x80), b0 & 0x0F, payload)
+
+    def recv_message(self, pongs=None):
+        """(opcode, payload) of the next data message or control frame
+        (pings are answered; pongs collected when a list is given)."""
+        op, parts = None, []
+        while True:
+            f = self.recv_frame()
+            if f is None:
+                return None
+            fin, fop, payload = f
+            if fop == OP_PING:
+                self.send_frame(OP_PONG, payload)
+                continue
+            if fop == OP_PONG and pongs is not None:
+                pongs.append(payload)
+                continue
+            if fop >= 8:
+                return (fop, payload)
+            if op is None:
+                op = fop
+            parts.append(payload)
+            if fin:
+                return (op, b"".join(parts))
+
+    def echo(self, op, payload, what="echo"):
+        self.send_frame(op, payload)
+        got = self.recv_message()
+        check(got is not None, "%s: connection closed" % what)
+        eq(got[0], op, "%s: opcode" % what)
+        if got[1] != payload:
+            raise Fail("%s: %d bytes back, %d sent, differ" % (what, len(got[1]), len(payload)))
+
+    def expect_close(self, code, what="close"):
+        got = self.recv_message()
+        check(got is not None, "%s: EOF instead of a close frame" % what)
+        eq(got[0], OP_CLOSE, "%s: frame type" % what)
+        check(len(got[1]) >= 2, "%s: close without a code" % what)
+        eq(struct.unpack("!H", got[1][:2])[0], code, "%s: close code" % what)
+        return got[1][2:]
+
+    def expect_eof(self, what="eof", timeout=5.0):
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                f = self.recv_frame()
+                if f is None:
+                    return
+                check(f[1] == OP_PING, "%s: frame %r instead of EOF" % (what, f[:2]))
+        except socket.timeout:
+            raise Fail("%s: server did not close the TCP connection" % what)
+        except ConnectionResetError:
+            raise Fail("%s: connection reset instead of closed" % what)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def http(port, request, host="127.0.0.1", timeout=5.0):
+    """Send raw bytes, read to EOF; returns (status, headers dict, body)."""
+    s = socket.create_connection((host, port), timeout=timeout)
+    s.sendall(request)
+    data = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1]) if lines and len(lines[0].split()) > 1 else 0
+    headers = {}
+    for l in lines[1:]:
+        k, _, v = l.partition(b":")
+        headers[k.strip().lower().decode()] = v.strip().decode()
+    return status, headers, body
+
+
+# -------------------------------------------------------- test server
+
+class FakeServer:
+    """A one-connection WebSocket server in a thread, for testing clients.
+    script(conn) runs with a connected ServerConn after the handshake;
+    status != 101 answers the handshake with that status instead."""
+
+    def __init__(self, script=None, status=101, protocol=None):
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(4)
+        self.lsock.settimeout(10)
+        self.port = self.lsock.getsockname()[1]
+        self.script, self.status, self.protocol = script, status, protocol
+        self.request = b""
+        self.frames = []
+        self.error = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            s, _ = self.lsock.accept()
+            s.settimeout(10)
+            c = Client.__new__(Client)
+            c.sock, c.buf = s, bytearray()
+            self.request = c.read_head()
+            if self.status != 101:
+                body = b"nope\n"
+                s.sendall(b"HTTP/1.1 %d Not Found\r\nContent-Length: %d\r\n"
+                          b"Connection: close\r\n\r\n" % (self.status, len(body)) + body)
+                s.close()
+                return
+            key = [l.split(b":", 1)[1].strip() for l in self.request.split(b"\r\n")
+                   if l.lower().startswith(b"sec-websocket-key:")][0]
+            accept = base64.b64encode(hashlib.sha1(key + GUID).digest())
+            resp = (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                    b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n")
+            if self.protocol:
+                resp += b"Sec-WebSocket-Protocol: " + self.protocol.encode() + b"\r\n"
+            s.sendall(resp + b"\r\n")
+            c.server = self
+            if self.script:
+                self.script(c)
+            s.close()
+        except Exception as e:  # reported by the test
+            self.error = e
+        finally:
+            self.lsock.close()
+
+    def recv_frame_unmasked(self, c):
+        """Read a client frame, unmask it, and remember it."""
+        if not c._need(2):
+            return None
+        b0, b1 = c.buf[0], c.buf[1]
+        n, pos = b1 & 0x7F, 2
+        if n == 126:
+            c._need(4)
+            n, pos = struct.unpack("!H", c.buf[2:4])[0], 4
+        elif n == 127:
+            c._need(10)
+            n, pos = struct.unpack("!Q", c.buf[2:10])[0], 10
+        if not (b1 & 0x80):
+            raise Fail("client frame not masked")
+        c._need(pos + 4 + n)
+        key = bytes(c.buf[pos:pos + 4])
+        payload = mask(bytes(c.buf[pos + 4:pos + 4 + n]), key)
+        del c.buf[:pos + 4 + n]
+        f = (bool(b0 & 0x80), b0 & 0x0F, payload)
+        self.frames.append(f)
+        return f
+
+    def join(self, timeout=10):
+        self.thread.join(timeout)
+        if self.error:
+            raise self.error
+
+
+def run(cmd, input=b"", timeout=20, env=None):
+    """Run a command; returns (exit status, stdout, stderr)."""
+    p = subprocess.run(cmd, input=input, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout, env=env)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
