@@ -356,6 +356,14 @@ static void run_timers(wsx_loop_t *loop)
 
 /* ------------------------------------------------------------ the loop */
 
+void wsx_loop_before_flush(wsx_loop_t *loop,
+                           void (*cb)(wsx_loop_t *loop, void *user),
+                           void *user)
+{
+    loop->before_flush = cb;
+    loop->before_flush_user = user;
+}
+
 /* Free what was stopped during the round. */
 static void reap(wsx_loop_t *loop)
 {
@@ -383,6 +391,8 @@ static void reap(wsx_loop_t *loop)
  * the application (on_drain, on_close), which can queue more work. */
 static void end_round(wsx_loop_t *loop)
 {
+    if (loop->before_flush && loop->work)
+        loop->before_flush(loop, loop->before_flush_user);
     while (loop->work) {
         wsx_conn_t *c = loop->work;
         loop->work = c->work_next;

@@ -126,6 +126,8 @@ struct wsx_loop {
     unsigned nfree_chunks, nservers, nconns, nwatches_active;
     void (*on_signal)(wsx_loop_t *loop, int signo, void *user);
     void *signal_user;
+    void (*before_flush)(wsx_loop_t *loop, void *user);
+    void *before_flush_user;
 };
 
 /* Loop time in ms since the loop started, wrapping (compare differences). */

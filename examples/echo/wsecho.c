@@ -45,6 +45,10 @@ static const char usage[] =
     "                          0 = never)\n"
     "  --close-timeout SEC     wait at most SEC seconds for a close reply and\n"
     "                          the last bytes to flush (default 5)\n"
+    "  --subprotocol NAME      accept subprotocol NAME when a client offers it\n"
+    "                          (repeatable, first given is preferred; by\n"
+    "                          default none is chosen, which some clients that\n"
+    "                          offer one refuse)\n"
     "  --verbose, -v           log connections to stderr (twice: more)\n"
     "  --help, -h              show this help\n"
     "\n"
@@ -114,11 +118,14 @@ int main(int argc, char **argv)
         {"handshake-timeout", required_argument, NULL, 't'},
         {"ping-interval", required_argument, NULL, 'i'},
         {"close-timeout", required_argument, NULL, 'T'},
+        {"subprotocol", required_argument, NULL, 'P'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     wsx_opts_t opts = {.ping_interval = 30000};
     wsx_handler_t handler = {.on_message = on_message};
+    static const char *protocols[17];
+    size_t nprotocols = 0;
     const char *host = "127.0.0.1";
     unsigned long long v;
     int port = 9001, opt;
@@ -165,6 +172,12 @@ int main(int argc, char **argv)
             if (parse_seconds(optarg, &opts.close_timeout) != 0 ||
                 opts.close_timeout == 0)
                 bad("--close-timeout", optarg);
+            break;
+        case 'P':
+            if (nprotocols == 16 || !*optarg)
+                bad("--subprotocol", optarg);
+            protocols[nprotocols++] = optarg;
+            opts.protocols = protocols;
             break;
         case 'v':
             opts.verbose++;

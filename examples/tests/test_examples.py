@@ -127,6 +127,22 @@ def echo_ping_pong():
 
 
 @test
+def echo_subprotocol():
+    """--subprotocol: the first of ours the client offers is chosen; none
+    when the client offers none of ours, or nothing."""
+    with servers(wsecho("--subprotocol", "chat", "--subprotocol", "echo")) as s:
+        for offer, want in (("superchat, echo, chat", b"chat"),
+                            ("echo", b"echo"), ("other", None), (None, None)):
+            c = Client(s.port, headers=["Sec-WebSocket-Protocol: " + offer]
+                       if offer else [])
+            got = [l.split(b":", 1)[1].strip() for l in c.response.split(b"\r\n")
+                   if l.lower().startswith(b"sec-websocket-protocol:")]
+            eq(got, [want] if want else [], "protocol chosen for %r" % offer)
+            c.echo(OP_TEXT, b"hi")
+            c.close()
+
+
+@test
 def echo_ipv6():
     if not socket.has_ipv6:
         return
