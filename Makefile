@@ -116,7 +116,7 @@ check: deps
 # (examples/examples.mk, fuzz/fuzz.mk, bench/bench.mk, tests/<suite>/*.mk).
 # A fragment defines its targets and appends its check steps to CHECK_STEPS.
 CHECK_STEPS :=
-include $(sort $(wildcard examples/*.mk fuzz/*.mk bench/*.mk tests/*/*.mk))
+include $(sort $(wildcard examples/*.mk examples/*/*.mk fuzz/*.mk bench/*.mk tests/*/*.mk))
 
 # ---------------------------------------------------------------- install
 install: lib
