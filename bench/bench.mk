@@ -18,10 +18,33 @@ $(B)/bench:
 $(B)/bench/parsebench: bench/parsebench.c $(STATIC) include/wsproto.h | $(B)/bench
 	$(CC) -Iinclude $(BENCH_DEFS) $(WARN) $(CFLAGS) $< $(STATIC) $(BENCH_LIBS) -o $@
 
-bench: $(B)/bench/parsebench
-	$(B)/bench/parsebench
+# The load table: wsecho against tcpecho (the same event loop, raw mode),
+# both driven by wsload. bench/run_load.sh starts and stops the servers.
+# Fragments are included in sorted order, bench/ before examples/, so the
+# names examples/examples.mk defines are empty when these prerequisites
+# are read: its outputs are named here (recipes expand later, so
+# $(WSX_CPPFLAGS) and $(WSX_LIB) are fine in them).
+BENCH_WSX_LIB := $(B)/examples/libwsx.a
+BENCH_WSECHO  := $(B)/examples/echo/wsecho
+BENCH_WSX_HDRS := $(wildcard examples/common/*.h) include/wsproto.h
 
-bench-smoke: $(B)/bench/parsebench
+$(B)/bench/tcpecho: bench/tcpecho.c $(BENCH_WSX_LIB) $(STATIC) $(BENCH_WSX_HDRS) | $(B)/bench
+	$(CC) $(WSX_CPPFLAGS) $(WARN) $(CFLAGS) $< $(WSX_LIB) $(STATIC) -o $@
+
+$(B)/bench/wsload: bench/wsload.c $(STATIC) include/wsproto.h | $(B)/bench
+	$(CC) -Iinclude $(WARN) $(CFLAGS) $< $(STATIC) -o $@
+
+BENCH_LOAD := $(B)/bench/wsload $(B)/bench/tcpecho $(BENCH_WSECHO)
+RUN_LOAD   := sh bench/run_load.sh --wsload $(B)/bench/wsload \
+              --tcpecho $(B)/bench/tcpecho --wsecho $(BENCH_WSECHO)
+
+bench: $(B)/bench/parsebench $(BENCH_LOAD)
+	$(B)/bench/parsebench
+	@echo
+	$(RUN_LOAD)
+
+bench-smoke: $(B)/bench/parsebench $(BENCH_LOAD)
 	$(B)/bench/parsebench --smoke
+	$(RUN_LOAD) --smoke
 
 CHECK_STEPS += bench-smoke

@@ -95,6 +95,7 @@ wsx_loop_t *wsx_loop_new(void)
         return NULL;
     loop->epfd = loop->sigfd = loop->reserve_fd = -1;
     loop->sig_kind = WSX_IO_SIGNAL;
+    wsx_pool_init(loop);
     loop->rbuf = malloc(WSX_READ_BUF);
     loop->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (!loop->rbuf || loop->epfd < 0)
@@ -161,6 +162,7 @@ void wsx_loop_free(wsx_loop_t *loop)
         loop->free_chunks = ch->next;
         free(ch);
     }
+    wsx_pool_clear(loop);
     if (loop->sigfd >= 0)
         close(loop->sigfd);
     if (loop->reserve_fd >= 0)

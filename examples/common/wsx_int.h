@@ -110,6 +110,10 @@ struct wsx_timer {
     wsx_timer_t *next;
 };
 
+/* Large reassembly buffers kept for reuse by the loop (alloc.c). */
+#define WSX_POOL_BLOCKS 16
+struct wsx_block;
+
 struct wsx_loop {
     int epfd, sigfd, reserve_fd;
     uint8_t sig_kind; /* WSX_IO_SIGNAL: the signalfd's epoll tag */
@@ -124,6 +128,10 @@ struct wsx_loop {
     wsx_timer_t *timers;
     wsx_chunk_t *free_chunks;
     unsigned nfree_chunks, nservers, nconns, nwatches_active;
+    ws_allocator_t allocator; /* the engines' reassembly buffers */
+    struct wsx_block *pool[WSX_POOL_BLOCKS];
+    unsigned npool;
+    size_t pool_bytes;
     void (*on_signal)(wsx_loop_t *loop, int signo, void *user);
     void *signal_user;
     void (*before_flush)(wsx_loop_t *loop, void *user);
@@ -140,6 +148,10 @@ static inline uint32_t wsx_now32(const wsx_loop_t *loop)
 int wsx_loop_add(wsx_loop_t *loop, int fd, unsigned events, void *ptr);
 void wsx_log(const wsx_conn_t *c, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* ----------------------------------------------------------- alloc.c */
+void wsx_pool_init(wsx_loop_t *loop);  /* fills loop->allocator */
+void wsx_pool_clear(wsx_loop_t *loop); /* frees the pooled blocks */
 
 /* ------------------------------------------------------------ conn.c */
 wsx_conn_t *wsx_conn_new(wsx_endpoint_t *ep, int fd, int state);

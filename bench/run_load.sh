@@ -1,0 +1,274 @@
+#!/bin/sh
+# run_load.sh — the load table of `make bench`: wsecho and, in the same run,
+# tcpecho (the same event loop in raw mode, no protocol: the ceiling), both
+# driven by bench/wsload over loopback, the server on CPU 0 and wsload on
+# CPU 1. Prints Markdown tables (see bench/PERFORMANCE.md).
+#
+#   sh bench/run_load.sh --wsload PATH --tcpecho PATH --wsecho PATH
+#                        [--smoke] [--time SEC] [--runs N] [--idle N]
+#
+# Each server is started with --port 0, its port read from the line it
+# prints, and it is stopped by its PID when it is no longer needed or when
+# the script ends, however it ends. --smoke: a second of small load and a
+# hundred idle connections against each server, checking only that every
+# message came back in order and every connection was held (no timings).
+set -eu
+
+time=3 runs=5 idle=10000 smoke=0 warmup=0.5
+wsload= tcpecho= wsecho=
+while [ $# -gt 0 ]; do
+    case $1 in
+    --wsload) wsload=$2; shift 2 ;;
+    --tcpecho) tcpecho=$2; shift 2 ;;
+    --wsecho) wsecho=$2; shift 2 ;;
+    --time) time=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --idle) idle=$2; shift 2 ;;
+    --smoke) smoke=1; shift ;;
+    *) echo "usage: run_load.sh --wsload PATH --tcpecho PATH --wsecho PATH" \
+            "[--smoke] [--time SEC] [--runs N] [--idle N]" >&2; exit 2 ;;
+    esac
+done
+for b in "$wsload" "$tcpecho" "$wsecho"; do
+    [ -x "$b" ] || { echo "run_load: not an executable: '$b'" >&2; exit 2; }
+done
+if [ "$smoke" = 1 ]; then
+    time=0.5 runs=1 idle=100 warmup=0.2
+fi
+
+tmp=$(mktemp -d)
+pids=
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null || :; done
+    for p in $pids; do wait "$p" 2>/dev/null || :; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Server on CPU 0, wsload on CPU 1, when there are two CPUs to pin to.
+pin= cpu_opt= pinned="not pinned (fewer than 2 CPUs or no taskset)"
+if [ "$(getconf _NPROCESSORS_ONLN)" -ge 2 ] && command -v taskset >/dev/null
+then
+    pin="taskset -c 0" cpu_opt="--cpu 1"
+    pinned="server on CPU 0, wsload on CPU 1"
+fi
+
+# start NAME PROGRAM [ARGS]: run a server, wait for "NAME listening on
+# 127.0.0.1:PORT"; sets $pid and $port. taskset execs the program, so $!
+# is the server itself.
+start() {
+    name=$1
+    shift
+    $pin "$@" --host 127.0.0.1 --port 0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    pid=$!
+    pids="$pids $pid"
+    tries=0
+    while :; do
+        port=$(sed -n "s/^$name listening on 127\.0\.0\.1:\([0-9][0-9]*\)\$/\1/p" \
+            "$tmp/$name.out")
+        [ -n "$port" ] && return 0
+        if ! kill -0 "$pid" 2>/dev/null || [ $tries -ge 100 ]; then
+            echo "run_load: $name did not start:" >&2
+            cat "$tmp/$name.err" >&2
+            exit 1
+        fi
+        tries=$((tries + 1))
+        sleep 0.05
+    done
+}
+
+# stop PID: SIGTERM, wait, forget.
+stop() {
+    kill "$1" 2>/dev/null || :
+    wait "$1" 2>/dev/null || :
+    rest=
+    for p in $pids; do [ "$p" = "$1" ] || rest="$rest $p"; done
+    pids=$rest
+}
+
+# load TAG SERVER_PID ARGS...: one wsload run; its key=value line, tagged,
+# goes to $tmp/results. A failed run (errors, no server) ends the script.
+load() {
+    tag=$1
+    spid=$2
+    shift 2
+    if ! "$wsload" $cpu_opt --spin --kv --pid "$spid" "$@" >"$tmp/one" \
+        2>"$tmp/one.err"; then
+        echo "run_load: wsload $* failed:" >&2
+        cat "$tmp/one.err" "$tmp/one" >&2
+        exit 1
+    fi
+    echo "$tag $(cat "$tmp/one")" >>"$tmp/results"
+}
+
+# How busy other processes keep the CPUs (over 1 s, before any of ours
+# runs): on a shared machine the figures below mean little.
+cpu_busy() {
+    awk '/^cpu / { idle = $5 + $6; t = 0; for (i = 2; i <= NF; i++) t += $i;
+                   print t, idle }' /proc/stat
+}
+busy=0
+if [ "$smoke" = 0 ]; then
+    set -- $(cpu_busy)
+    t0=$1 i0=$2
+    sleep 1
+    set -- $(cpu_busy)
+    busy=$(( (($1 - t0) - ($2 - i0)) * 100 / (($1 - t0) > 0 ? ($1 - t0) : 1) ))
+fi
+
+: >"$tmp/results"
+if [ "$smoke" = 1 ]; then
+    workloads="4:4:4K"
+else
+    workloads="1:1:16 100:1:16 100:1:4K 10:1:1M"
+fi
+
+start wsecho "$wsecho"
+ws_pid=$pid ws_port=$port
+start tcpecho "$tcpecho"
+tcp_pid=$pid tcp_port=$port
+
+# The servers' runs take turns (ws first on odd runs, tcp first on even),
+# so a slow spell of a shared machine falls on both sides of a ratio.
+w=0
+for spec in $workloads; do
+    w=$((w + 1))
+    c=${spec%%:*} rest=${spec#*:}
+    inflight=${rest%%:*} size=${rest#*:}
+    args="-c $c -w $inflight -s $size -d $time --warmup $warmup"
+    r=1
+    while [ $r -le "$runs" ]; do
+        if [ $((r % 2)) = 1 ]; then order="ws tcp"; else order="tcp ws"; fi
+        for s in $order; do
+            if [ $s = ws ]; then
+                load "load $w ws" "$ws_pid" --port "$ws_port" $args
+            else
+                load "load $w tcp" "$tcp_pid" --port "$tcp_port" --raw $args
+            fi
+        done
+        r=$((r + 1))
+    done
+done
+stop "$ws_pid"
+stop "$tcp_pid"
+
+# Idle connections against fresh servers, so that memory freed by the load
+# runs cannot be reused for connections and hide their cost.
+hold=2
+[ "$smoke" = 1 ] && hold=0.2
+start wsecho "$wsecho"
+load "idle ws" "$pid" --port "$port" --idle "$idle" --hold "$hold"
+stop "$pid"
+start tcpecho "$tcpecho"
+load "idle tcp" "$pid" --port "$port" --raw --idle "$idle" --hold "$hold"
+stop "$pid"
+
+if [ "$smoke" = 1 ]; then
+    awk '{ for (i = 3; i <= NF; i++) if ($i ~ /^(mode|msgs|held|errors)=/) \
+           printf "%s ", $i; printf "(%s)\n", $1 }' "$tmp/results" |
+        sed 's/^/run_load: smoke: /'
+    echo "run_load: smoke: every echo came back in order, every connection held"
+    exit 0
+fi
+
+model=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
+echo "loadbench: wsecho against tcpecho, loopback, ${model:-unknown CPU}," \
+    "$(date -u +%Y-%m-%d)"
+echo "$pinned; wsload polls without sleeping (--spin);" \
+    "each figure: median of $runs runs of $time s after a $warmup s warm-up"
+if [ "$busy" -ge 10 ]; then
+    echo "WARNING: other processes kept the CPUs $busy % busy just before" \
+        "the run: these figures are not reliable (they share the cores)"
+fi
+echo
+awk -v idle="$idle" -f - "$tmp/results" <<'EOF'
+function kv(key,    i, a) {
+    for (i = 1; i <= NF; i++) {
+        split($i, a, "=")
+        if (a[1] == key) return a[2]
+    }
+    return ""
+}
+function add(k, v) { n[k]++; val[k, n[k]] = v + 0 }
+function median(k,    i, j, t, m, x) {
+    m = n[k]
+    for (i = 1; i <= m; i++) x[i] = val[k, i]
+    for (i = 2; i <= m; i++)
+        for (j = i; j > 1 && x[j - 1] > x[j]; j--) {
+            t = x[j]; x[j] = x[j - 1]; x[j - 1] = t
+        }
+    return m % 2 ? x[(m + 1) / 2] : (x[m / 2] + x[m / 2 + 1]) / 2
+}
+function si(v) {
+    if (v >= 1e6) return sprintf("%.2f M", v / 1e6)
+    if (v >= 1e3) return sprintf("%.1f k", v / 1e3)
+    return sprintf("%.0f", v)
+}
+function us(v) { return v >= 100 ? sprintf("%.0f", v) : sprintf("%.1f", v) }
+function size(b) {
+    if (b >= 1048576) return (b / 1048576) " MiB"
+    if (b >= 1024) return (b / 1024) " KiB"
+    return b " B"
+}
+function mib(b) { return sprintf("%.1f MiB", b / 1048576) }
+function thousands(v,    s) {
+    s = sprintf("%d", v)
+    while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($| )/, " &", s)
+    return s
+}
+$1 == "load" {
+    k = $2 SUBSEP $3
+    name[$2] = kv("conns") " × " size(kv("size"))
+    if (kv("inflight") != 1) name[$2] = name[$2] " × " kv("inflight")
+    if ($2 > nw) nw = $2
+    add(k SUBSEP "msg", kv("msg_s")); add(k SUBSEP "mb", kv("mb_s"))
+    add(k SUBSEP "p50", kv("p50_us")); add(k SUBSEP "p99", kv("p99_us"))
+    add(k SUBSEP "cpu", kv("server_cpu")); add(k SUBSEP "self", kv("self_cpu"))
+}
+$1 == "idle" {
+    s = $2
+    held[s] = kv("held"); errs[s] = kv("errors"); rss0[s] = kv("rss_before")
+    rss1[s] = kv("rss_idle"); per[s] = kv("per_conn")
+}
+END {
+    print "| workload | wsecho msg/s | wsecho MB/s | wsecho p50 / p99 µs | tcpecho msg/s | tcpecho MB/s | tcpecho p50 / p99 µs | ours/ceiling msg/s | server CPU % ws / tcp |"
+    print "|---|--:|--:|--:|--:|--:|--:|--:|--:|"
+    for (w = 1; w <= nw; w++) {
+        a = w SUBSEP "ws" SUBSEP; b = w SUBSEP "tcp" SUBSEP
+        ws = median(a "msg"); tcp = median(b "msg")
+        ratio[w] = tcp > 0 ? ws / tcp : 0
+        printf "| %s | %s | %.2f | %s / %s | %s | %.2f | %s / %s | %.2f | %.0f / %.0f |\n",
+            name[w], si(ws), median(a "mb"), us(median(a "p50")),
+            us(median(a "p99")), si(tcp), median(b "mb"),
+            us(median(b "p50")), us(median(b "p99")), ratio[w],
+            median(a "cpu"), median(b "cpu")
+    }
+    print ""
+    print "Workload: connections × message size, one message in flight on each connection (the next is sent when its echo is back). wsecho: binary messages, one masked frame each, echoed whole. tcpecho: the same bytes unframed. MB/s: 10^6 bytes of payload echoed per second. Server CPU: the server's user + system time over the run (100 = one core busy)."
+    print ""
+    printf "| %s idle connections | held | errors | server VmRSS before | with the connections | per connection |\n", thousands(idle)
+    print "|---|--:|--:|--:|--:|--:|"
+    split("ws tcp", order, " ")
+    for (i = 1; i <= 2; i++) {
+        s = order[i]
+        printf "| %s | %s | %s | %s | %s | %.0f B |\n",
+            s == "ws" ? "wsecho" : "tcpecho", thousands(held[s]), errs[s],
+            mib(rss0[s]), mib(rss1[s]), per[s]
+    }
+    print ""
+    print "Each server fresh; N connections opened (WebSocket handshake for wsecho), held 2 s, then one message echoed on each. Per connection: (VmRSS with them − VmRSS before) / N; the kernel's socket memory is not in VmRSS."
+    print ""
+    print "| target | wanted | this run | |"
+    print "|---|--:|--:|---|"
+    target("100 × 16 B, wsecho/tcpecho msg/s", ">=", 0.9, ratio[2], "%.2f")
+    target("100 × 4 KiB, wsecho/tcpecho msg/s", ">=", 0.9, ratio[3], "%.2f")
+    target("10 × 1 MiB, wsecho/tcpecho msg/s", ">=", 0.7, ratio[4], "%.2f")
+    target("wsecho memory per idle connection, bytes", "<=", 1024, per["ws"], "%.0f")
+    target("idle WebSocket connections held without error", ">=", idle, errs["ws"] == 0 ? held["ws"] : 0, "%d")
+}
+function target(what, cmp, want, got, fmt) {
+    ok = cmp == ">=" ? got >= want : got <= want
+    printf "| %s | %s %s | " fmt " | %s |\n", what, cmp, want, got, ok ? "met" : "NOT met"
+}
+EOF
