@@ -1,0 +1,303 @@
+'use strict';
+// The messenger's browser client (web/client.html + client.js) in headless
+// Chromium (Debian chromium, driven by npm playwright-core from
+// tests/interop/node_modules): two pages served by messenger-server
+// associate as two IDs and exchange messages through the UI.
+//
+//   NODE_PATH=tests/interop/node_modules \
+//   node browser.js --port P --server-pid PID --profile DIR
+//
+// Run by test_messenger.py, which has filled client 23's buffer (100
+// messages) beforehand and checks afterwards what the page sent to 24. At
+// the end the page's server is sent SIGTERM (the page must show it).
+// Prints one JSON line per case: {"case", "ok", "msg"}.
+
+let chromium;
+try {
+  ({ chromium } = require('playwright-core'));
+} catch (e) {
+  process.stderr.write(`browser.js: cannot load playwright-core (${e.message}); `
+    + 'set NODE_PATH to tests/interop/node_modules (make messenger-test runs npm ci there)\n');
+  process.exit(2);
+}
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'];
+
+function args() {
+  const a = {};
+  const v = process.argv.slice(2);
+  for (let i = 0; i + 1 < v.length; i += 2) a[v[i].replace(/^--/, '').replace(/-/g, '_')] = v[i + 1];
+  return a;
+}
+
+function check(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+function eq(got, want, what) {
+  if (got !== want) throw new Error(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+}
+
+function report(kase, ok, msg = '') {
+  process.stdout.write(JSON.stringify({ case: kase, ok, msg }) + '\n');
+}
+
+let failed = false;
+async function run(kase, fn, timeoutMs = 15000) {
+  if (failed) { // later cases build on earlier ones
+    report(kase, false, 'not run: an earlier case failed');
+    return;
+  }
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timeout after ${timeoutMs / 1000} s`)), timeoutMs);
+  });
+  try {
+    await Promise.race([fn(), timeout]);
+    report(kase, true);
+  } catch (e) {
+    failed = true;
+    report(kase, false, (e && e.message ? e.message : String(e)).split('\n')[0]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const utf8Len = (s) => Buffer.byteLength(s, 'utf8');
+
+// The UI, one page.
+class UI {
+  constructor(page, name) {
+    this.page = page;
+    this.name = name;
+    this.pageErrors = [];
+    page.on('pageerror', (e) => this.pageErrors.push(e.message));
+  }
+
+  text(sel) { return this.page.textContent(sel); }
+
+  logLines(kind) {
+    return this.page.$$eval(`#log li${kind ? '.' + kind : ''}`, (els) => els.map((e) => e.textContent));
+  }
+
+  inbox() { return this.page.$$eval('#inbox li', (els) => els.map((e) => e.textContent)); }
+
+  async disabled(sel) { return this.page.$eval(sel, (e) => e.disabled); }
+
+  async errorShown() {
+    return this.page.$eval('#error', (e) => (e.hidden ? null : e.textContent));
+  }
+
+  // A background tab gets no animation frames, and Playwright waits for
+  // frames before it clicks: bring the page we act on to the front.
+  async front() {
+    if (UI.front !== this) {
+      await this.page.bringToFront();
+      UI.front = this;
+    }
+  }
+
+  // Run action, then wait for the next received packet's log line.
+  async roundTrip(action) {
+    const before = (await this.logLines('received')).length;
+    await this.front();
+    await action();
+    await this.page.waitForFunction((n) => document.querySelectorAll('#log li.received').length > n,
+      before, { timeout: 5000 });
+    const lines = await this.logLines('received');
+    eq(lines.length, before + 1, `${this.name}: one reply`);
+    return lines[lines.length - 1];
+  }
+
+  async associate(id) {
+    await this.front();
+    await this.page.fill('#client-id', String(id));
+    return this.roundTrip(() => this.page.click('#associate'));
+  }
+
+  async send(to, text) {
+    await this.front();
+    await this.page.fill('#to', String(to));
+    await this.page.fill('#text', text);
+    return this.roundTrip(() => this.page.click('#send'));
+  }
+
+  async get() {
+    const reply = await this.roundTrip(() => this.page.click('#get'));
+    return { reply, top: (await this.inbox())[0] };
+  }
+}
+
+(async () => {
+  const a = args();
+  const origin = `http://127.0.0.1:${a.port}`;
+  const wsUrl = `ws://127.0.0.1:${a.port}/`;
+  let ctx;
+  try {
+    ctx = await chromium.launchPersistentContext(a.profile, {
+      executablePath: CHROMIUM, headless: true, args: FLAGS, timeout: 30000,
+    });
+  } catch (e) {
+    report('launch headless chromium', false, e.message.split('\n')[0]);
+    process.exit(0);
+  }
+  const A = new UI(await ctx.newPage(), 'page A');
+  const B = new UI(await ctx.newPage(), 'page B');
+
+  await run('pages served by the server at / connect to its own host:port', async () => {
+    for (const ui of [A, B]) {
+      const resp = await ui.page.goto(`${origin}/`, { timeout: 10000 });
+      check(resp && resp.status() === 200, `GET / status ${resp && resp.status()}`);
+      eq(await ui.page.title(), 'Messenger', 'title');
+      await ui.page.waitForFunction((u) => document.getElementById('status').textContent
+        === `Connected to ${u}`, wsUrl, { timeout: 5000 });
+      eq(await ui.page.$eval('#status', (e) => e.className), 'status connected', '#status class');
+      eq(await ui.disabled('#associate'), false, '#associate enabled once connected');
+      eq(await ui.disabled('#send'), true, '#send disabled before association');
+      eq(await ui.disabled('#get'), true, '#get disabled before association');
+      eq(await ui.text('#me'), 'Not associated.', '#me');
+      check((await ui.logLines('note')).includes(`connected to ${wsUrl}`), 'log: connected');
+    }
+  });
+
+  await run('page A associates as 21', async () => {
+    const r = await A.associate(21);
+    eq(r, 'ASSOCIATIONSUCCESS for 21  [00 01 00 15 00]', 'log line of the reply');
+    check((await A.logLines('sent')).includes('ASSOCIATE as 21  [00 00 15 00 00]'), 'log of ASSOCIATE');
+    eq(await A.text('#me'), 'You are client 21.', '#me');
+    eq(await A.disabled('#associate'), true, '#associate disabled once associated');
+    eq(await A.disabled('#get'), false, '#get enabled');
+  });
+
+  await run('page B asking for 21 gets ASSOCIATIONFAILED, shown in #error', async () => {
+    const r = await B.associate(21);
+    eq(r, 'ASSOCIATIONFAILED for 21  [00 02 00 15 00]', 'log line');
+    const err = await B.errorShown();
+    check(err && err.includes('Could not associate as 21'), `#error: ${err}`);
+    eq(await B.text('#me'), 'Not associated.', '#me');
+    eq(await B.disabled('#associate'), false, '#associate usable again');
+    eq(await B.disabled('#get'), true, '#get still disabled');
+  });
+
+  await run('page B associates as 22', async () => {
+    eq(await B.associate(22), 'ASSOCIATIONSUCCESS for 22  [00 01 00 16 00]', 'log line');
+    eq(await B.text('#me'), 'You are client 22.', '#me');
+  });
+
+  await run('the byte counter counts UTF-8 bytes and refuses more than 254', async () => {
+    await A.front();
+    await A.page.fill('#to', '22');
+    const cases = [
+      ['', 0], ['abc', 3], ['é'.repeat(127), 254], ['é'.repeat(127) + 'a', 255],
+      ['€'.repeat(84) + 'ab', 254], ['€'.repeat(85), 255], ['😀'.repeat(63) + 'é', 254],
+      ['😀'.repeat(64), 256], ['x'.repeat(254), 254], ['x'.repeat(253) + 'é', 255],
+    ];
+    for (const [s, n] of cases) {
+      eq(utf8Len(s), n, 'test data');
+      await A.page.fill('#text', s);
+      eq(await A.text('#byte-count'), String(n), `#byte-count for ${n} bytes`);
+      const over = await A.page.$eval('#byte-count', (e) => e.parentElement.classList.contains('over'));
+      eq(over, n > 254, `"over" marker at ${n} bytes`);
+      if (s !== '') eq(await A.disabled('#send'), n > 254, `#send disabled at ${n} bytes`);
+    }
+    // Submitting anyway (Enter, a script) is refused without a packet.
+    await A.page.fill('#text', '€'.repeat(85));
+    const sent = (await A.logLines('sent')).length;
+    await A.page.$eval('#send-form', (f) => f.requestSubmit());
+    const err = await A.errorShown();
+    check(err && err.includes('255 bytes') && err.includes('254'), `#error: ${err}`);
+    eq((await A.logLines('sent')).length, sent, 'no packet sent');
+    eq(await A.page.$eval('#text', (e) => e.value), '€'.repeat(85), 'the text is kept');
+  });
+
+  const hello = 'héllo wörld ✓ 日本語 😀';
+  await run('A sends to 22, B gets it (multi-byte UTF-8)', async () => {
+    const r = await A.send(22, hello);
+    eq(r, 'POSITIVEACK for 21  [01 02 00 15 00]', 'reply');
+    const sent = await A.logLines('sent');
+    const n = utf8Len(hello);
+    check(sent[sent.length - 1].startsWith(`PUSH from 21 to 22 "${hello}" (${n} bytes)  [02 01 15 16 ${n.toString(16)}`),
+      `log of PUSH: ${sent[sent.length - 1]}`);
+    check((await A.logLines('note')).includes('message to 22 stored on the server'), 'note');
+    eq(await A.page.$eval('#text', (e) => e.value), '', 'text cleared after sending');
+    const g = await B.get();
+    check(g.reply.startsWith(`GETRESPONSE from 21 "${hello}"  [02 00 15 16 ${n.toString(16)}`), `reply: ${g.reply}`);
+    eq(g.top, `from 21:${hello}`, 'inbox');
+    eq(await B.page.$eval('#inbox li:first-child .from', (e) => e.textContent), 'from 21:', 'sender shown');
+  });
+
+  await run('B gets again: buffer empty', async () => {
+    const g = await B.get();
+    eq(g.reply, 'BUFFEREMPTY for 22  [01 01 00 16 00]', 'reply');
+    eq(g.top, 'buffer empty', 'inbox');
+  });
+
+  await run('254-byte multi-byte message goes through intact', async () => {
+    const s = '😀'.repeat(50) + 'é'.repeat(27);
+    eq(utf8Len(s), 254, 'test data');
+    eq(await A.send(22, s), 'POSITIVEACK for 21  [01 02 00 15 00]', 'reply');
+    const g = await B.get();
+    eq(g.top, `from 21:${s}`, 'inbox');
+  });
+
+  await run('FIFO: three messages come out oldest first', async () => {
+    for (const m of ['one', 'two', 'three']) eq(await A.send(22, m), 'POSITIVEACK for 21  [01 02 00 15 00]', m);
+    const got = [];
+    for (let i = 0; i < 3; i++) got.push((await B.get()).top);
+    eq(JSON.stringify(got), JSON.stringify(['from 21:one', 'from 21:two', 'from 21:three']), 'order');
+    eq((await B.inbox()).slice(0, 3).join('|'), 'from 21:three|from 21:two|from 21:one', 'newest on top');
+  });
+
+  await run('B replies to 21, A gets it', async () => {
+    eq(await B.send(21, 'réponse'), 'POSITIVEACK for 22  [01 02 00 16 00]', 'reply');
+    eq((await A.get()).top, 'from 22:réponse', 'A inbox');
+  });
+
+  await run('a full buffer (23 holds 100) shows BUFFERFULL in #error', async () => {
+    eq(await A.send(23, 'no room'), 'BUFFERFULL for 21  [01 03 00 15 00]', 'reply');
+    const err = await A.errorShown();
+    check(err && err.includes("Client 23's buffer is full"), `#error: ${err}`);
+  });
+
+  await run('a message for offline 24 (checked by the test afterwards)', async () => {
+    eq(await A.send(24, 'für Python ✓'), 'POSITIVEACK for 21  [01 02 00 15 00]', 'reply');
+  });
+
+  await run('bad IDs are refused by the page', async () => {
+    await A.front();
+    await A.page.fill('#to', '256');
+    await A.page.fill('#text', 'x');
+    const sent = (await A.logLines('sent')).length;
+    await A.page.click('#send'); // the form's own validation stops it
+    eq(await A.page.$eval('#to', (e) => e.matches(':invalid')), true, '#to 256 is invalid');
+    await A.page.$eval('#to', (e) => { e.type = 'text'; e.value = '1e2'; });
+    await A.page.$eval('#send-form', (f) => f.requestSubmit()); // and client.js's
+    const err = await A.errorShown();
+    check(err && err.includes('from 0 to 255'), `#error: ${err}`);
+    eq((await A.logLines('sent')).length, sent, 'no packet sent');
+  });
+
+  await run('no page errors', async () => {
+    const errs = A.pageErrors.concat(B.pageErrors);
+    check(errs.length === 0, errs.join('; '));
+  });
+
+  await run('the server stops (SIGTERM): status shows it, controls disabled', async () => {
+    process.kill(Number(a.server_pid), 'SIGTERM');
+    for (const ui of [A, B]) {
+      await ui.page.waitForFunction(() => document.getElementById('status').textContent
+        .startsWith('Disconnected (closed 1001'), null, { timeout: 5000 });
+      eq(await ui.page.$eval('#status', (e) => e.className), 'status disconnected', '#status class');
+      eq(await ui.disabled('#send'), true, '#send disabled');
+      eq(await ui.disabled('#get'), true, '#get disabled');
+      eq(await ui.text('#me'), 'Not associated.', '#me');
+      const err = await ui.errorShown();
+      check(err && err.includes('associate again'), `#error: ${err}`);
+    }
+  });
+
+  await ctx.close();
+  process.exit(0);
+})();
