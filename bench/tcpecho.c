@@ -13,11 +13,9 @@
 #define _GNU_SOURCE
 #include "wsx.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 static const char usage[] =
     "usage: tcpecho [options]\n"
@@ -42,18 +40,15 @@ static void on_raw(wsx_conn_t *c, uint8_t *data, size_t len)
         wsx_conn_drop(c);
 }
 
-static unsigned long parse_num(const char *opt, const char *s,
-                               unsigned long max)
+static unsigned parse_num(const char *opt, const char *s, unsigned max)
 {
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (end == s || *end || errno || v > max || s[0] == '-') {
+    unsigned long long v;
+    if (wsx_parse_uint(s, max, &v) != 0) {
         fprintf(stderr, "tcpecho: bad value for %s: '%s' (try --help)\n", opt,
                 s);
         exit(1);
     }
-    return v;
+    return (unsigned)v;
 }
 
 int main(int argc, char **argv)
@@ -69,7 +64,6 @@ int main(int argc, char **argv)
     wsx_handler_t handler = {.on_raw = on_raw};
     const char *host = "127.0.0.1";
     int port = 9002, opt;
-    char addr[80];
 
     while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
         switch (opt) {
@@ -81,7 +75,7 @@ int main(int argc, char **argv)
             break;
         case 'c':
             opts.max_connections =
-                (unsigned)parse_num("--max-connections", optarg, 10000000);
+                parse_num("--max-connections", optarg, 10000000);
             break;
         case 'v':
             opts.verbose++;
@@ -100,27 +94,5 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    wsx_loop_t *loop = wsx_loop_new();
-    if (!loop) {
-        fprintf(stderr, "tcpecho: cannot start: %s\n", strerror(errno));
-        return 1;
-    }
-    wsx_server_t *srv = wsx_server_new(loop, host, port, &opts, &handler, NULL);
-    if (!srv) {
-        fprintf(stderr, "tcpecho: cannot listen on %s port %d: %s\n", host,
-                port, strerror(errno));
-        wsx_loop_free(loop);
-        return 1;
-    }
-    printf("tcpecho listening on %s\n",
-           wsx_server_address(srv, addr, sizeof addr));
-    fflush(stdout);
-
-    int r = wsx_loop_run(loop);
-    wsx_loop_free(loop);
-    if (r != 0) {
-        fprintf(stderr, "tcpecho: event loop failed: %s\n", strerror(errno));
-        return 1;
-    }
-    return 0;
+    return wsx_serve("tcpecho", host, port, &opts, &handler, NULL, NULL);
 }

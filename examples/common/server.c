@@ -374,3 +374,36 @@ void wsx_server_handshake(wsx_conn_t *c, char *buf, size_t len)
         (c->flags & WSX_F_ANSWERED))
         wsx_hs_done(c);
 }
+
+int wsx_serve(const char *name, const char *host, int port,
+              const wsx_opts_t *opts, const wsx_handler_t *h, void *ctx,
+              void (*setup)(wsx_loop_t *loop, void *ctx))
+{
+    char addr[sizeof ((wsx_server_t *)0)->addr];
+    wsx_loop_t *loop = wsx_loop_new();
+
+    if (!loop) {
+        fprintf(stderr, "%s: cannot start: %s\n", name, strerror(errno));
+        return 1;
+    }
+    wsx_server_t *srv = wsx_server_new(loop, host, port, opts, h, ctx);
+    if (!srv) {
+        fprintf(stderr, "%s: cannot listen on %s port %d: %s\n", name, host,
+                port, strerror(errno));
+        wsx_loop_free(loop);
+        return 1;
+    }
+    if (setup)
+        setup(loop, ctx);
+    printf("%s listening on %s\n", name,
+           wsx_server_address(srv, addr, sizeof addr));
+    fflush(stdout);
+
+    int r = wsx_loop_run(loop);
+    wsx_loop_free(loop);
+    if (r != 0) {
+        fprintf(stderr, "%s: event loop failed: %s\n", name, strerror(errno));
+        return 1;
+    }
+    return 0;
+}

@@ -229,6 +229,18 @@ wsx_server_t *wsx_server_new(wsx_loop_t *loop, const char *host, int port,
 int wsx_server_port(const wsx_server_t *s);
 const char *wsx_server_address(const wsx_server_t *s, char *buf, size_t cap);
 
+/*
+ * The whole life of a server program after its options: a loop, a server
+ * on host:port, setup(loop, ctx) if not NULL (to install hooks such as
+ * wsx_loop_before_flush), the line "NAME listening on HOST:PORT" on stdout
+ * (flushed: scripts wait for it to learn the port), then the loop until
+ * SIGINT/SIGTERM end it gracefully. Failures are reported on stderr,
+ * prefixed with name. Returns the exit status: 0, or 1.
+ */
+int wsx_serve(const char *name, const char *host, int port,
+              const wsx_opts_t *opts, const wsx_handler_t *h, void *ctx,
+              void (*setup)(wsx_loop_t *loop, void *ctx));
+
 /* Open WebSocket connections (those between on_open and on_close). */
 size_t wsx_server_count(const wsx_server_t *s);
 
@@ -336,5 +348,16 @@ int wsx_http_respond(wsx_conn_t *c, int status, const char *content_type,
 
 /* The standard reason phrase for status ("Not Found"), or "Unknown". */
 const char *wsx_http_reason(int status);
+
+/* ----------------------------------------------------------- options */
+
+/* A whole string that is a decimal number in [0, max]: no sign, no
+ * spaces, nothing after it. 0, or -1 (and *out untouched). */
+int wsx_parse_uint(const char *s, unsigned long long max,
+                   unsigned long long *out);
+
+/* Seconds, fractions allowed, in [0, 86400], into milliseconds (rounded).
+ * 0, or -1. */
+int wsx_parse_seconds(const char *s, int *ms);
 
 #endif /* WSX_H */

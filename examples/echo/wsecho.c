@@ -11,11 +11,9 @@
 #define _GNU_SOURCE
 #include "wsx.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 static const char usage[] =
     "usage: wsecho [options]\n"
@@ -78,28 +76,6 @@ static void on_data(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len,
 
 /* ------------------------------------------------------------- options */
 
-static int parse_seconds(const char *s, int *ms)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || v < 0 || v > 86400)
-        return -1;
-    *ms = (int)(v * 1000 + 0.5);
-    return 0;
-}
-
-static int parse_size(const char *s, unsigned long long max,
-                      unsigned long long *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || *end || errno || v > max || s[0] == '-')
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static void bad(const char *opt, const char *arg)
 {
     fprintf(stderr, "wsecho: bad value for %s: '%s' (try --help)\n", opt, arg);
@@ -129,7 +105,6 @@ int main(int argc, char **argv)
     const char *host = "127.0.0.1";
     unsigned long long v;
     int port = 9001, opt;
-    char addr[80];
 
     while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
         switch (opt) {
@@ -137,12 +112,12 @@ int main(int argc, char **argv)
             host = optarg;
             break;
         case 'p':
-            if (parse_size(optarg, 65535, &v) != 0)
+            if (wsx_parse_uint(optarg, 65535, &v) != 0)
                 bad("--port", optarg);
             port = (int)v;
             break;
         case 'm':
-            if (parse_size(optarg, UINT64_MAX, &v) != 0 || v == 0)
+            if (wsx_parse_uint(optarg, UINT64_MAX, &v) != 0 || v == 0)
                 bad("--max-message", optarg);
             opts.max_message = v;
             break;
@@ -154,22 +129,22 @@ int main(int argc, char **argv)
             opts.static_dir = optarg;
             break;
         case 'c':
-            if (parse_size(optarg, 10000000, &v) != 0 || v == 0)
+            if (wsx_parse_uint(optarg, 10000000, &v) != 0 || v == 0)
                 bad("--max-connections", optarg);
             opts.max_connections = (unsigned)v;
             break;
         case 't':
-            if (parse_seconds(optarg, &opts.handshake_timeout) != 0)
+            if (wsx_parse_seconds(optarg, &opts.handshake_timeout) != 0)
                 bad("--handshake-timeout", optarg);
             if (opts.handshake_timeout == 0)
                 opts.handshake_timeout = -1; /* 0 s: no timeout */
             break;
         case 'i':
-            if (parse_seconds(optarg, &opts.ping_interval) != 0)
+            if (wsx_parse_seconds(optarg, &opts.ping_interval) != 0)
                 bad("--ping-interval", optarg);
             break;
         case 'T':
-            if (parse_seconds(optarg, &opts.close_timeout) != 0 ||
+            if (wsx_parse_seconds(optarg, &opts.close_timeout) != 0 ||
                 opts.close_timeout == 0)
                 bad("--close-timeout", optarg);
             break;
@@ -196,28 +171,6 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    wsx_loop_t *loop = wsx_loop_new();
-    if (!loop) {
-        fprintf(stderr, "wsecho: cannot start: %s\n", strerror(errno));
-        return 1;
-    }
-    wsx_server_t *srv = wsx_server_new(loop, host, port, &opts, &handler, NULL);
-    if (!srv) {
-        fprintf(stderr, "wsecho: cannot listen on %s port %d%s%s: %s\n", host,
-                port, opts.static_dir ? " serving " : "",
-                opts.static_dir ? opts.static_dir : "", strerror(errno));
-        wsx_loop_free(loop);
-        return 1;
-    }
-    printf("wsecho listening on %s\n", wsx_server_address(srv, addr, sizeof addr));
-    fflush(stdout);
-
     /* Until SIGINT/SIGTERM: the loop's default is the graceful shutdown. */
-    int r = wsx_loop_run(loop);
-    wsx_loop_free(loop);
-    if (r != 0) {
-        fprintf(stderr, "wsecho: event loop failed: %s\n", strerror(errno));
-        return 1;
-    }
-    return 0;
+    return wsx_serve("wsecho", host, port, &opts, &handler, NULL, NULL);
 }

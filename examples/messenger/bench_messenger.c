@@ -296,6 +296,16 @@ static void watchdog(wsx_timer_t *t, void *user)
     }
 }
 
+/* An option's whole-number value, at most max, into *out; 0 or -1. */
+static int number(const char *s, int max, int *out)
+{
+    unsigned long long v;
+    if (wsx_parse_uint(s, (unsigned long long)max, &v) != 0)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -319,25 +329,25 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0}};
     static bench_t b;
     const char *host = "127.0.0.1";
-    int port = 0, base = 0, opt;
+    int port = 0, base = 0, ms = 2000, bad = 0, opt;
 
     b.n = 1;
-    b.duration = 2.0;
     b.payload = 32;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (opt) {
         case 'h': host = optarg; break;
-        case 'p': port = atoi(optarg); break;
-        case 'n': b.n = atoi(optarg); break;
-        case 'd': b.duration = atof(optarg); break;
-        case 's': b.payload = atoi(optarg); break;
-        case 'i': base = atoi(optarg); break;
+        case 'p': bad |= number(optarg, 65535, &port); break;
+        case 'n': bad |= number(optarg, 256, &b.n); break;
+        case 'd': bad |= wsx_parse_seconds(optarg, &ms); break;
+        case 's': bad |= number(optarg, MAX_PAYLOAD, &b.payload); break;
+        case 'i': bad |= number(optarg, 255, &base); break;
         case 'H': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
     }
-    if (port <= 0 || port > 65535 || b.n < 1 || b.n > 256 || base < 0 || base + b.n > 256 ||
-        b.payload < 4 || b.payload > MAX_PAYLOAD || b.duration <= 0 || optind != argc) {
+    b.duration = ms / 1000.0;
+    if (bad || port == 0 || b.n < 1 || base + b.n > 256 || b.payload < 4 ||
+        ms == 0 || optind != argc) {
         usage(stderr);
         return 1;
     }

@@ -85,14 +85,12 @@ static void finish(client_t *cl, int code)
 
 static int parse_id(const char *s, int *id)
 {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (!*s || *end || v < 0 || v > 255)
+    unsigned long long v;
+    if (wsx_parse_uint(s, 255, &v) != 0)
         return -1;
     *id = (int)v;
     return 0;
 }
-
 /* The next space-separated word of *s (NUL-terminated in place), or NULL;
  * *s moves past it and one separator. */
 static char *next_word(char **s)

@@ -236,6 +236,12 @@ static void before_flush(wsx_loop_t *loop, void *user)
     }
 }
 
+/* wsx_serve's setup, for --fsync batch. */
+static void batch_commit(wsx_loop_t *loop, void *ctx)
+{
+    wsx_loop_before_flush(loop, before_flush, ctx);
+}
+
 static void store_warning(void *ctx, const char *msg)
 {
     (void)ctx;
@@ -272,11 +278,9 @@ static void usage(FILE *f)
 
 static int parse_port(const char *arg)
 {
-    char *end;
-    long v = strtol(arg, &end, 10);
-    return *arg && !*end && v >= 0 && v <= 65535 ? (int)v : -1;
+    unsigned long long v;
+    return wsx_parse_uint(arg, 65535, &v) == 0 ? (int)v : -1;
 }
-
 static void default_web_dir(char *out, size_t cap)
 {
     char exe[PATH_MAX];
@@ -342,31 +346,14 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    wsx_loop_t *loop = wsx_loop_new();
-    if (!loop) {
-        perror("messenger-server: event loop");
-        return 1;
-    }
     wsx_handler_t h = {.on_open = on_open, .on_message = on_message,
                        .on_close = on_close, .on_http = on_http};
     /* Packets are at most 259 bytes; anything bigger is answered with
      * UNKNOWNERROR like any malformed packet, up to a sane bound. */
     wsx_opts_t o = {.max_message = 64 * 1024, .static_dir = s.web_dir,
                     .ping_interval = 30000, .verbose = s.verbose};
-    wsx_server_t *srv = wsx_server_new(loop, host, port, &o, &h, &s);
-    if (!srv) {
-        fprintf(stderr, "messenger-server: cannot listen on %s:%d: %s\n", host, port,
-                strerror(errno));
-        return 1;
-    }
-    if (s.fsync_mode == STORE_FSYNC_BATCH)
-        wsx_loop_before_flush(loop, before_flush, &s);
-
-    char addr[128];
-    printf("messenger-server listening on %s\n", wsx_server_address(srv, addr, sizeof addr));
-    fflush(stdout);
-    r = wsx_loop_run(loop);
-    wsx_loop_free(loop);
+    r = wsx_serve("messenger-server", host, port, &o, &h, &s,
+                  s.fsync_mode == STORE_FSYNC_BATCH ? batch_commit : NULL);
     store_close(s.store);
-    return r == 0 ? 0 : 1;
+    return r;
 }

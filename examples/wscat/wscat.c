@@ -368,11 +368,10 @@ static char *append(char *list, const char *item, const char *sep)
 
 static int seconds(const char *s)
 {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || v <= 0 || v > 86400)
+    int ms;
+    if (wsx_parse_seconds(s, &ms) != 0 || ms == 0)
         die_usage("bad number of seconds '%s'", s);
-    return (int)(v * 1000 + 0.5);
+    return ms;
 }
 
 int main(int argc, char **argv)
@@ -396,7 +395,8 @@ int main(int argc, char **argv)
     wsx_handler_t h = {.on_open = on_open, .on_message = on_message,
                        .on_pong = on_pong, .on_close = on_close,
                        .on_error = on_error, .on_drain = on_drain};
-    char *protocols = NULL, *headers = NULL, *end;
+    char *protocols = NULL, *headers = NULL;
+    unsigned long long num;
     int opt, err;
 
     while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -410,9 +410,9 @@ int main(int argc, char **argv)
                 die_usage("cannot open --output file '%s'", optarg);
             break;
         case 'f':
-            app.fragment = strtoul(optarg, &end, 10);
-            if (*end || optarg[0] == '-' || app.fragment == 0)
+            if (wsx_parse_uint(optarg, SIZE_MAX, &num) != 0 || num == 0)
                 die_usage("bad --fragment size '%s'", optarg);
+            app.fragment = (size_t)num;
             break;
         case 'P':
             protocols = append(protocols, optarg, ", ");
@@ -433,9 +433,9 @@ int main(int argc, char **argv)
                 die_usage("--ping payload '%s' is over 125 bytes", app.ping);
             break;
         case 'm':
-            opts.max_message = strtoull(optarg, &end, 10);
-            if (*end || optarg[0] == '-' || opts.max_message == 0)
+            if (wsx_parse_uint(optarg, UINT64_MAX, &num) != 0 || num == 0)
                 die_usage("bad --max-message '%s'", optarg);
+            opts.max_message = num;
             break;
         case 't':
             opts.handshake_timeout = seconds(optarg);
