@@ -1,0 +1,58 @@
+# fuzz/fuzz.mk — libFuzzer targets (see fuzz/README.md). Included by the
+# top Makefile.
+#   make fuzz                       build every target into build/fuzz/
+#   make fuzz-smoke                 run each from its seed corpus for
+#                                   FUZZ_SMOKE_TIME seconds (a check step)
+#   make fuzz-run TARGET=t [FUZZ_TIME=s] [FUZZ_JOBS=n]
+#                                   fuzz one target for longer
+#   make fuzz-repro TARGET=t FILE=f replay one input (a crash file)
+
+FUZZ_CC      ?= clang
+FUZZ_TARGETS := frame_stream handshake utf8 roundtrip api
+FUZZ_B       := $(B)/fuzz
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_B)/%)
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer
+FUZZ_CFLAGS  ?= -O1 -g
+FUZZ_FLAGS   := $(WARN) $(FUZZ_CFLAGS) $(FUZZ_SAN) -Iinclude -Ilib -Ifuzz
+FUZZ_LIB_OBJS := $(LIB_SRCS:lib/%.c=$(FUZZ_B)/lib/%.o)
+
+# Seconds per target for fuzz-smoke: 5 targets x 45 s stays near 4 minutes.
+FUZZ_SMOKE_TIME ?= 45
+FUZZ_TIME ?= 600
+FUZZ_JOBS ?= 1
+
+.PHONY: fuzz fuzz-smoke fuzz-run fuzz-repro fuzz-corpus
+CHECK_STEPS += fuzz-smoke
+
+fuzz: $(FUZZ_BINS)
+
+$(FUZZ_B) $(FUZZ_B)/lib:
+	mkdir -p $@
+
+# The library compiled with the targets' instrumentation (coverage and
+# sanitizers); the fuzzer's own main() is linked only into the targets.
+$(FUZZ_B)/lib/%.o: lib/%.c include/wsproto.h $(wildcard lib/*.h) | $(FUZZ_B)/lib
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -DWS_BUILDING_LIBRARY \
+	    -c $< -o $@
+
+$(FUZZ_BINS): $(FUZZ_B)/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_LIB_OBJS) | $(FUZZ_B)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJS) -o $@
+
+# Fails on any crash, leak, sanitizer report, timeout (-timeout seconds on
+# one input) or out-of-memory (-rss_limit_mb). New inputs go to a temporary
+# directory: the seed corpora in the tree are only read.
+fuzz-smoke: fuzz
+	sh fuzz/run.sh smoke $(FUZZ_SMOKE_TIME) $(FUZZ_TARGETS)
+
+fuzz-run: fuzz
+	@test -n "$(TARGET)" || { echo "usage: make fuzz-run TARGET=<$(FUZZ_TARGETS)>"; exit 2; }
+	FUZZ_JOBS=$(FUZZ_JOBS) sh fuzz/run.sh long $(FUZZ_TIME) $(TARGET)
+
+fuzz-repro: fuzz
+	@test -n "$(TARGET)" -a -n "$(FILE)" || { echo "usage: make fuzz-repro TARGET=<target> FILE=<crash file>"; exit 2; }
+	$(FUZZ_B)/$(TARGET) -runs=1 $(FILE)
+
+# Regenerate the seed corpora (needs python3; the result is committed).
+fuzz-corpus:
+	python3 fuzz/gen_corpus.py
