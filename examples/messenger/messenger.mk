@@ -51,7 +51,7 @@ MSG_NODE_MODULES := tests/interop/node_modules/.installed
 messenger-test: messenger $(MSG_B)/test_store $(MSG_NODE_MODULES)
 	$(MSG_B)/test_store
 	$(EX_PYTHON) examples/messenger/tests/test_messenger.py \
-	    --server $(MSG_SRV) --client $(MSG_CLI)
+	    --server $(MSG_SRV) --client $(MSG_CLI) --no-skip
 
 messenger-bench: messenger $(MSG_B)/bench_messenger
 	sh examples/messenger/tests/bench.sh $(MSG_SRV) $(MSG_B)/bench_messenger

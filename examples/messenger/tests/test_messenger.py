@@ -9,7 +9,7 @@ client on scripted stdin, and the browser client in headless Chromium
 
   /usr/bin/python3 examples/messenger/tests/test_messenger.py \\
       --server build/examples/messenger/messenger-server \\
-      --client build/examples/messenger/messenger-client [-k NAME]
+      --client build/examples/messenger/messenger-client [-k NAME] [--no-skip]
 
 Standard library only. Every server gets --port 0 and a fresh data
 directory; every process started is stopped by its PID; every test is
@@ -1055,6 +1055,8 @@ def main():
     ap.add_argument("--server", required=True)
     ap.add_argument("--client", required=True)
     ap.add_argument("-k", default="", help="run tests whose name contains this")
+    ap.add_argument("--no-skip", action="store_true",
+                    help="a test that cannot run (no browser, no node) fails")
     args = ap.parse_args()
     SERVER, CLIENT = os.path.abspath(args.server), os.path.abspath(args.client)
     TMP = tempfile.mkdtemp(prefix="messenger-test-")
@@ -1073,7 +1075,7 @@ def main():
             t()
             ok, why = True, ""
         except Skip as e:
-            ok, why = None, str(e)
+            ok, why = (False if args.no_skip else None), str(e)
         except Fail as e:
             ok, why = False, str(e)
         except Exception:
