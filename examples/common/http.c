@@ -233,7 +233,9 @@ static void serve_static(wsx_conn_t *c, const ws_request_t *req)
         fd = index;
         name = "index.html";
     }
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    /* "/file.txt/" names a directory that is not there. */
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (dir && name == rel)) {
         status = fd < 0 && errno == EACCES ? 403 : 404;
         if (fd >= 0)
             close(fd);

@@ -240,6 +240,7 @@ def static_files():
         st, h, _ = get("/sub")
         eq((st, h.get("location")), (301, "/sub/"), "directory without slash")
         eq(get("/missing.html")[0], 404, "missing file")
+        eq(get("/data.bin/")[0], 404, "a file asked for as a directory")
         for bad in ("/../secret.txt", "/sub/../../secret.txt", "/%2e%2e/secret.txt",
                     "/..%2fsecret.txt", "/sub/%2E%2E/%2E%2E/secret.txt"):
             st, _, body = get(bad)
