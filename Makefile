@@ -53,7 +53,7 @@ $(B) $(B)/lib $(B)/tests $(B)/asan/lib $(B)/asan/tests:
 # Each tests/test_<name>.c holds suite_<name>(); suites.h lists them all.
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TEST_HELPERS := tests/harness.c tests/transcript.c
-TEST_DEPS := tests/harness.h tests/transcript.h include/wsproto.h $(wildcard lib/*.h)
+TEST_DEPS := tests/harness.h tests/transcript.h tests/rfc_samples.h include/wsproto.h $(wildcard lib/*.h)
 
 $(B)/tests/suites.h: $(TEST_SRCS) | $(B)/tests
 	printf '%s\n' $(patsubst tests/test_%.c,'SUITE(%)',$(TEST_SRCS)) > $@

@@ -365,18 +365,23 @@ static void check_response_for(const ws_request_t *req, unsigned pick)
     free(out);
 }
 
+/* A copy of buf[0..len) at the very end of a heap block (*tail, to be
+ * freed), so that a parser reading one byte too far is caught by ASan. */
+static const char *at_heap_tail(const char *buf, size_t len, uint8_t **tail)
+{
+    *tail = malloc(len ? len : 1);
+    FZ_CHECK(*tail != NULL, "out of memory");
+    return (const char *)fz_at_tail(*tail, len ? len : 1, buf, len);
+}
+
 static void check_request(const char *buf, size_t len, size_t max_head,
                           unsigned mode, fz_rng_t *rng)
 {
     ws_request_t req;
-    size_t lim = max_head ? max_head : WS_DEFAULT_MAX_HEAD;
-    if (lim > len)
-        lim = len;
-    size_t end = ref_head_end(buf, lim);
     size_t eff = max_head ? max_head : WS_DEFAULT_MAX_HEAD;
-    uint8_t *tail = malloc(len ? len : 1);
-    FZ_CHECK(tail != NULL, "out of memory");
-    const char *whole = (const char *)fz_at_tail(tail, len ? len : 1, buf, len);
+    size_t end = ref_head_end(buf, eff < len ? eff : len);
+    uint8_t *tail;
+    const char *whole = at_heap_tail(buf, len, &tail);
 
     int r = ws_handshake_parse_request(whole, len, max_head, &req);
     if (end == 0) {
@@ -454,14 +459,10 @@ static void check_response(const char *buf, size_t len, size_t max_head,
 {
     ws_response_t resp, keep;
     const char *offer = OFFERS[mode & 3];
-    size_t lim = max_head ? max_head : WS_DEFAULT_MAX_HEAD;
-    if (lim > len)
-        lim = len;
-    size_t end = ref_head_end(buf, lim);
     size_t eff = max_head ? max_head : WS_DEFAULT_MAX_HEAD;
-    uint8_t *tail = malloc(len ? len : 1);
-    FZ_CHECK(tail != NULL, "out of memory");
-    const char *whole = (const char *)fz_at_tail(tail, len ? len : 1, buf, len);
+    size_t end = ref_head_end(buf, eff < len ? eff : len);
+    uint8_t *tail;
+    const char *whole = at_heap_tail(buf, len, &tail);
 
     int r = ws_handshake_parse_response(whole, len, max_head, RFC_KEY, offer,
                                         &resp);

@@ -6,37 +6,13 @@
 static const char th_suite_name[] = "handshake";
 
 #include "harness.h"
+#include "rfc_samples.h"
 #include "wsproto.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 void suite_handshake(void);
-
-#define CHECK_SLICE(s, lit) CHECK_BYTES((s).ptr, (s).len, (lit), strlen(lit))
-
-/* RFC 6455 §1.2: the sample client handshake. */
-#define SAMPLE_REQUEST                                                         \
-    "GET /chat HTTP/1.1\r\n"                                                   \
-    "Host: server.example.com\r\n"                                             \
-    "Upgrade: websocket\r\n"                                                   \
-    "Connection: Upgrade\r\n"                                                  \
-    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"                          \
-    "Origin: http://example.com\r\n"                                           \
-    "Sec-WebSocket-Protocol: chat, superchat\r\n"                              \
-    "Sec-WebSocket-Version: 13\r\n"                                            \
-    "\r\n"
-
-/* RFC 6455 §1.2 / §1.3: the server's answer to it. */
-#define SAMPLE_KEY "dGhlIHNhbXBsZSBub25jZQ=="
-#define SAMPLE_ACCEPT "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
-#define SAMPLE_RESPONSE                                                        \
-    "HTTP/1.1 101 Switching Protocols\r\n"                                     \
-    "Upgrade: websocket\r\n"                                                   \
-    "Connection: Upgrade\r\n"                                                  \
-    "Sec-WebSocket-Accept: " SAMPLE_ACCEPT "\r\n"                              \
-    "Sec-WebSocket-Protocol: chat\r\n"                                         \
-    "\r\n"
 
 /* Building blocks for request variants. */
 #define RL "GET /chat HTTP/1.1\r\n"

@@ -6,6 +6,7 @@
 static const char th_suite_name[] = "handshake_client";
 
 #include "harness.h"
+#include "rfc_samples.h"
 #include "wsproto.h"
 
 #include <stdio.h>
@@ -14,19 +15,6 @@ static const char th_suite_name[] = "handshake_client";
 
 void suite_handshake_client(void);
 
-#define CHECK_SLICE(s, lit) CHECK_BYTES((s).ptr, (s).len, (lit), strlen(lit))
-
-/* RFC 6455 §1.3: the sample key and its accept value; §1.2: the server's
- * handshake, which selects the "chat" subprotocol. */
-#define SAMPLE_KEY "dGhlIHNhbXBsZSBub25jZQ=="
-#define SAMPLE_ACCEPT "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
-#define SAMPLE_RESPONSE                                                        \
-    "HTTP/1.1 101 Switching Protocols\r\n"                                     \
-    "Upgrade: websocket\r\n"                                                   \
-    "Connection: Upgrade\r\n"                                                  \
-    "Sec-WebSocket-Accept: " SAMPLE_ACCEPT "\r\n"                              \
-    "Sec-WebSocket-Protocol: chat\r\n"                                         \
-    "\r\n"
 #define END "\r\n"
 
 /* ------------------------------------------------------------ helpers */

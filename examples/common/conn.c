@@ -459,8 +459,10 @@ static int commit(wsx_conn_t *c, ptrdiff_t n)
     return 0;
 }
 
-int wsx_conn_send_fragment(wsx_conn_t *c, ws_opcode_t op, int fin,
-                           const void *data, size_t len)
+/* One frame through the engine's encoder, straight into the output queue:
+ * a fragment (fin as given) or, with whole set, a whole message. */
+static int send_frame(wsx_conn_t *c, ws_opcode_t op, int fin, int whole,
+                      const void *data, size_t len)
 {
     size_t need;
     uint8_t *p;
@@ -470,21 +472,20 @@ int wsx_conn_send_fragment(wsx_conn_t *c, ws_opcode_t op, int fin,
     need = ws_conn_frame_size(&c->ws, len);
     if (!(p = wsx_out_reserve(c, need)))
         return WS_ENOMEM;
-    return commit(c, ws_conn_send_fragment(&c->ws, op, fin, data, len, p,
-                                           need));
+    return commit(c, whole ? ws_conn_send_message(&c->ws, op, data, len, p, need)
+                           : ws_conn_send_fragment(&c->ws, op, fin, data, len,
+                                                   p, need));
+}
+
+int wsx_conn_send_fragment(wsx_conn_t *c, ws_opcode_t op, int fin,
+                           const void *data, size_t len)
+{
+    return send_frame(c, op, fin, 0, data, len);
 }
 
 int wsx_conn_send(wsx_conn_t *c, ws_opcode_t op, const void *data, size_t len)
 {
-    size_t need;
-    uint8_t *p;
-
-    if (!wsx_conn_is_open(c))
-        return WS_ESTATE;
-    need = ws_conn_frame_size(&c->ws, len);
-    if (!(p = wsx_out_reserve(c, need)))
-        return WS_ENOMEM;
-    return commit(c, ws_conn_send_message(&c->ws, op, data, len, p, need));
+    return send_frame(c, op, 1, 1, data, len);
 }
 
 int wsx_conn_send_text(wsx_conn_t *c, const char *text, size_t len)

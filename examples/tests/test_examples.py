@@ -23,12 +23,11 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wstest import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,  # noqa: E402
-                    Client, FakeServer, Fail, Server, check, close_payload, eq,
-                    frame, http, run)
+                    Client, FakeServer, Fail, Runner, Server, check,
+                    close_payload, eq, frame, http, run)
 
 TESTS = []
 WSECHO = WSCAT = WSXTEST = None
@@ -722,39 +721,11 @@ def main():
     WSECHO, WSCAT = os.path.abspath(args.wsecho), os.path.abspath(args.wscat)
     WSXTEST = os.path.abspath(args.wsxtest)
     TMP = tempfile.mkdtemp(prefix="wsx-test-")
-
-    def on_alarm(signo, frame):
-        raise Fail("timed out")
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    passed = failed = 0
-    for t in TESTS:
-        if args.k not in t.__name__:
-            continue
-        t0 = time.monotonic()
-        signal.alarm(90)
-        try:
-            t()
-            ok, why = True, ""
-        except Fail as e:
-            ok, why = False, str(e)
-        except Exception:
-            ok, why = False, traceback.format_exc()
-        finally:
-            signal.alarm(0)
-        el = time.monotonic() - t0
-        if ok:
-            passed += 1
-            print("ok    %-40s %5.2f s" % (t.__name__, el))
-        else:
-            failed += 1
-            print("FAIL  %-40s %5.2f s\n      %s" % (t.__name__, el, why.replace("\n", "\n      ")))
-        sys.stdout.flush()
-    for n in NOTES:
-        print("note: " + n)
+    runner = Runner("examples")
+    runner.notes = NOTES
+    status = runner.run(TESTS, args.k, deadline=90)
     shutil.rmtree(TMP, ignore_errors=True)
-    print("examples: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return status
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import threading
 import time
+import traceback
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
@@ -29,6 +31,71 @@ def eq(got, want, what):
     if got != want:
         g, w = repr(got), repr(want)
         raise Fail("%s: got %s, want %s" % (what, g[:300], w[:300]))
+
+
+class Skip(Exception):
+    """A test that cannot run here (a missing browser, ...)."""
+
+
+# --------------------------------------------------------------- runner
+
+class Runner:
+    """Runs test functions one by one, each under a SIGALRM deadline, and
+    prints one line per case ("ok", "FAIL" with the reason, "SKIP"), the
+    notes, and "NAME: N passed, N failed". A test may report sub-cases of
+    its own with report(). no_skip: a skipped test counts as failed."""
+
+    def __init__(self, name, no_skip=False):
+        self.name, self.no_skip = name, no_skip
+        self.notes = []
+        self.passed = self.failed = self.skipped = 0
+
+    def report(self, case, ok, why="", seconds=None):
+        t = "" if seconds is None else " %5.2f s" % seconds
+        if ok is None:
+            self.skipped += 1
+            print("SKIP  %-44s %s" % (case, why))
+        elif ok:
+            self.passed += 1
+            print("ok    %-44s%s" % (case, t))
+        else:
+            self.failed += 1
+            print("FAIL  %-44s%s\n      %s" % (case, t, why.replace("\n", "\n      ")))
+        sys.stdout.flush()
+
+    def run(self, tests, k="", deadline=90, after_each=None):
+        """Run the tests whose name contains k; returns the exit status."""
+        def on_alarm(signo, frm):
+            raise Fail("timed out after %d s" % deadline)
+
+        signal.signal(signal.SIGALRM, on_alarm)
+        t_all = time.monotonic()
+        for t in tests:
+            if k not in t.__name__:
+                continue
+            t0 = time.monotonic()
+            signal.alarm(deadline)
+            try:
+                t()
+                ok, why = True, ""
+            except Skip as e:
+                ok, why = (False if self.no_skip else None), str(e)
+            except Fail as e:
+                ok, why = False, str(e)
+            except Exception:
+                ok, why = False, traceback.format_exc()
+            finally:
+                signal.alarm(0)
+                if after_each:
+                    after_each()
+            self.report(t.__name__, ok, why, time.monotonic() - t0)
+        for n in self.notes:
+            print("note: " + n)
+        if self.skipped:
+            print("note: %d skipped, not counted as passed" % self.skipped)
+        print("note: %.1f s in all" % (time.monotonic() - t_all))
+        print("%s: %d passed, %d failed" % (self.name, self.passed, self.failed))
+        return 1 if self.failed else 0
 
 
 # ------------------------------------------------------------ processes

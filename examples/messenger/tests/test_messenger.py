@@ -30,41 +30,27 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "examples", "tests"))
-from wstest import (OP_BINARY, OP_CLOSE, OP_TEXT, Client, Fail, check,  # noqa: E402
-                    close_payload, eq, frame)
+from wstest import (OP_BINARY, OP_CLOSE, OP_TEXT, Client, Fail, Runner,  # noqa: E402
+                    Skip, check, close_payload, eq, frame)
 
 SERVER = CLIENT = None
 TMP = None
 TESTS = []
-NOTES = []
 OPEN_CLIENTS = []  # closed before a server is stopped, so it need not wait for them
-COUNTS = {"passed": 0, "failed": 0, "skipped": 0}
-
-
-def report(case, ok, why="", seconds=None):
-    """One line per case: ok / FAIL / SKIP."""
-    t = "" if seconds is None else " %5.2f s" % seconds
-    if ok is None:
-        COUNTS["skipped"] += 1
-        print("SKIP  %-44s %s" % (case, why))
-    elif ok:
-        COUNTS["passed"] += 1
-        print("ok    %-44s%s" % (case, t))
-    else:
-        COUNTS["failed"] += 1
-        print("FAIL  %-44s%s\n      %s" % (case, t, why.replace("\n", "\n      ")))
-    sys.stdout.flush()
+RUNNER = Runner("messenger")
+NOTES = RUNNER.notes
+report = RUNNER.report
 
 
 def close_clients():
     while OPEN_CLIENTS:
         OPEN_CLIENTS.pop().close()
+
 
 NODE_MODULES = os.path.join(ROOT, "tests", "interop", "node_modules")
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -73,10 +59,6 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 def test(fn):
     TESTS.append(fn)
     return fn
-
-
-class Skip(Exception):
-    pass
 
 
 # ------------------------------------------------------------- packets
@@ -1061,37 +1043,10 @@ def main():
     SERVER, CLIENT = os.path.abspath(args.server), os.path.abspath(args.client)
     TMP = tempfile.mkdtemp(prefix="messenger-test-")
 
-    def on_alarm(signo, frm):
-        raise Fail("timed out")
-
-    signal.signal(signal.SIGALRM, on_alarm)
-    t_all = time.monotonic()
-    for t in TESTS:
-        if args.k not in t.__name__:
-            continue
-        t0 = time.monotonic()
-        signal.alarm(75)
-        try:
-            t()
-            ok, why = True, ""
-        except Skip as e:
-            ok, why = (False if args.no_skip else None), str(e)
-        except Fail as e:
-            ok, why = False, str(e)
-        except Exception:
-            ok, why = False, traceback.format_exc()
-        finally:
-            signal.alarm(0)
-            close_clients()
-        report(t.__name__, ok, why, time.monotonic() - t0)
-    for n in NOTES:
-        print("note: " + n)
-    if COUNTS["skipped"]:
-        print("note: %d skipped, not counted as passed" % COUNTS["skipped"])
-    print("note: %.1f s in all" % (time.monotonic() - t_all))
+    RUNNER.no_skip = args.no_skip
+    status = RUNNER.run(TESTS, args.k, deadline=75, after_each=close_clients)
     shutil.rmtree(TMP, ignore_errors=True)
-    print("messenger: %d passed, %d failed" % (COUNTS["passed"], COUNTS["failed"]))
-    return 1 if COUNTS["failed"] else 0
+    return status
 
 
 if __name__ == "__main__":
