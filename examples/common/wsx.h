@@ -141,7 +141,8 @@ typedef struct wsx_opts {
     size_t low_water;       /* 0 = high_water / 4: resume reading */
     /* Server only. */
     unsigned max_connections; /* 0 = 65536 (and the descriptor limit) */
-    const char *static_dir; /* serve GET/HEAD of files from here, or NULL */
+    const char *static_dir; /* serve GET/HEAD of files from here, or NULL;
+                             * symbolic links under it are not followed */
     const char *const *protocols; /* subprotocols we speak, preferred
                                first, NULL-terminated; NULL = none */
     int raw;                /* plain TCP: no HTTP, no WebSocket, on_raw */

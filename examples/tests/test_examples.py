@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """test_examples.py — wsecho and wscat (and so examples/common) over
 loopback: echo in both modes, a 64 MiB streamed message in bounded memory,
-static files, handshake rejects, timeouts, the connection limit,
+static files (symbolic links refused, the 301's Location, 503 out of
+descriptors),
+handshake rejects, timeouts, the connection limit,
 backpressure, pings, graceful shutdown, protocol errors, wscat against
 wsecho and against a scripted server, and memory per idle connection.
 
@@ -204,22 +206,45 @@ def stream_64mib_in_bounded_memory():
 
 # --------------------------------------------------------------- static
 
+def make_files(root, files):
+    """files: {path relative to root: bytes}; directories made as needed.
+    Returns root."""
+    for rel, data in files.items():
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+    return root
+
+
+def get_raw(port, path, method="GET", extra=b""):
+    """The whole answer, unparsed, to a one-line request."""
+    return http_raw(port, ("%s %s HTTP/1.1\r\nHost: x\r\n" % (method, path))
+                    .encode() + extra + b"\r\n")
+
+
+def http_raw(port, request, timeout=5.0):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(request)
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                return data
+            data += d
+    finally:
+        s.close()
+
+
 @test
 def static_files():
-    d = os.path.join(TMP, "www")
-    os.makedirs(os.path.join(d, "sub"), exist_ok=True)
     index = b"<!doctype html><title>t</title>hello\n"
     data = os.urandom(200000)
-    with open(os.path.join(d, "index.html"), "wb") as f:
-        f.write(index)
-    with open(os.path.join(d, "data.bin"), "wb") as f:
-        f.write(data)
-    with open(os.path.join(d, "a b.css"), "wb") as f:
-        f.write(b"body{}")
-    with open(os.path.join(d, "sub", "index.html"), "wb") as f:
-        f.write(b"sub")
-    with open(os.path.join(TMP, "secret.txt"), "wb") as f:
-        f.write(b"secret")
+    d = make_files(os.path.join(TMP, "www"), {
+        "index.html": index, "data.bin": data, "a b.css": b"body{}",
+        "sub/index.html": b"sub"})
+    make_files(TMP, {"secret.txt": b"secret"})
     with servers(wsecho("--static", d)) as s:
         def get(path, method="GET"):
             return http(s.port, ("%s %s HTTP/1.1\r\nHost: x\r\n\r\n" % (method, path)).encode())
@@ -253,6 +278,106 @@ def static_files():
         # Without --static a plain GET is a 404, and WebSocket still works.
     with servers(wsecho()) as s:
         eq(http(s.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")[0], 404, "no --static")
+
+
+def get(port, path):
+    """(status, headers, body) of GET path."""
+    return http(port, ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+
+
+@test
+def static_symlinks_refused():
+    """Every symbolic link under --static is refused with 404, whether it
+    leads out (a file link to /etc/passwd, a directory link to /etc, a
+    relative link up) or stays inside: files are opened one component at
+    a time with O_NOFOLLOW, so no link is ever followed."""
+    d = make_files(os.path.join(TMP, "links"), {
+        "plain.txt": b"plain", "sub/index.html": b"sub index"})
+    make_files(TMP, {"outside.txt": b"outside"})
+    links = {"p": "/etc/passwd", "etc": "/etc", "up": "..",
+             "out.txt": "../outside.txt", "alias.txt": "plain.txt",
+             "subalias": "sub", "abs.txt": os.path.join(d, "plain.txt")}
+    for name, target in links.items():
+        os.symlink(target, os.path.join(d, name))
+    os.symlink("../plain.txt", os.path.join(d, "sub", "back.txt"))
+    with servers(wsecho("--static", d)) as s:
+        eq(get(s.port, "/plain.txt")[::2], (200, b"plain"), "a plain file")
+        for path in ("/p", "/etc/passwd", "/etc/", "/etc", "/etc/hostname",
+                     "/up/outside.txt", "/up/links/plain.txt", "/out.txt",
+                     "/alias.txt", "/subalias/", "/subalias/index.html",
+                     "/subalias", "/abs.txt", "/sub/back.txt"):
+            st, _, body = get(s.port, path)
+            eq(st, 404, "symlink refused: " + path)
+            check(b"root:" not in body and b"outside" not in body
+                  and b"plain" not in body, "leaked via " + path)
+        eq(get(s.port, "/sub/")[::2], (200, b"sub index"),
+           "the real directory")
+
+
+@test
+def static_redirect_location():
+    """The 301 for a directory names the normalised path: never '//host',
+    escaped again, the query kept; a long encoded path still gets a whole
+    head (or a 414)."""
+    d = make_files(os.path.join(TMP, "redir"), {
+        "sub/index.html": b"", "a b/c/index.html": b""})
+    with servers(wsecho("--static", d)) as s:
+        for path, want in (("//sub", "/sub/"), ("///sub", "/sub/"),
+                           ("/./sub", "/sub/"), ("/sub/.", "/sub/"),
+                           ("/.", "/"), ("//a%20b//c", "/a%20b/c/"),
+                           ("/sub?x=1&y=%2F", "/sub/?x=1&y=%2F"),
+                           ("/" + "%2e%2f" * 300 + "sub", "/sub/")):
+            raw = get_raw(s.port, path)
+            head, sep, _ = raw.partition(b"\r\n\r\n")
+            check(sep, "no blank line after the head for %s: %r"
+                  % (path[:40], raw[-80:]))
+            lines = head.split(b"\r\n")
+            eq(lines[0], b"HTTP/1.1 301 Moved Permanently",
+               "status of " + path[:40])
+            loc = [l for l in lines if l.lower().startswith(b"location:")]
+            eq(loc, [b"Location: " + want.encode()],
+               "Location for " + path[:40])
+        # Longer than a path may be once decoded: a complete 414.
+        raw = get_raw(s.port, "/" + "%2e%2f" * 600 + "sub")
+        check(raw.startswith(b"HTTP/1.1 414 ") and b"\r\n\r\n" in raw,
+              "very long path: %r" % raw[:60])
+
+
+@test
+def static_out_of_descriptors_503():
+    """Out of descriptors when opening an existing file: 503 with
+    Retry-After, and files are served again once descriptors are free."""
+    d = make_files(os.path.join(TMP, "fds"), {"f.txt": b"file"})
+
+    def low_limit():  # soft and hard: wsx raises the soft one to the hard
+        resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+
+    req = b"GET /f.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+    with servers(wsecho("--static", d, preexec_fn=low_limit)) as s:
+        eq(http(s.port, req)[::2], (200, b"file"), "before")
+        idle, first = [], None
+        try:
+            # One more idle WebSocket each round, until a request for the
+            # file no longer gets it: the first such answer must be a 503.
+            for _ in range(60):
+                idle.append(Client(s.port))
+                raw = http_raw(s.port, req)
+                if not raw.startswith(b"HTTP/1.1 200 "):
+                    first = raw
+                    break
+                time.sleep(0.02)  # the probe's descriptor is closed
+            check(first is not None, "never ran out of descriptors")
+            head = first.partition(b"\r\n\r\n")[0]
+            check(head.startswith(b"HTTP/1.1 503 Service Unavailable\r\n"),
+                  "out of descriptors: %r" % first[:80])
+            check(b"\r\nRetry-After: 1" in head, "no Retry-After: %r" % head)
+            idle[0].echo(OP_TEXT, b"others still served")
+        finally:
+            for c in idle:
+                c.close()
+        time.sleep(0.3)
+        eq(http(s.port, req)[::2], (200, b"file"), "after the release")
+
 
 
 # ------------------------------------------------------------ handshake

@@ -103,12 +103,13 @@ class Runner:
 class Server:
     """wsecho started with --port 0; port parsed from its one stdout line."""
 
-    def __init__(self, binary, args=(), logdir="/tmp", host="127.0.0.1"):
+    def __init__(self, binary, args=(), logdir="/tmp", host="127.0.0.1",
+                 preexec_fn=None):
         self.log_path = os.path.join(logdir, "wsecho-%d.log" % time.monotonic_ns())
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [binary, "--host", host, "--port", "0"] + list(args),
-            stdout=subprocess.PIPE, stderr=self.log)
+            stdout=subprocess.PIPE, stderr=self.log, preexec_fn=preexec_fn)
         line = self.proc.stdout.readline().decode()
         check(line.startswith("wsecho listening on "),
               "wsecho did not say where it listens: %r" % line)
