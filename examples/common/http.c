@@ -111,6 +111,55 @@ void wsx_http_error(wsx_conn_t *c, int status)
                                   : NULL);
 }
 
+/* How many fields called name the head has. Its lines were checked by
+ * ws_handshake_parse_request: after the request line each is
+ * "token:value", so a field's name is the start of a line. */
+static unsigned count_fields(const ws_request_t *req, const char *name)
+{
+    const char *p = req->head, *end = req->head + req->head_len;
+    const char *nl = memchr(p, '\n', req->head_len);
+    size_t n = strlen(name);
+    unsigned count = 0;
+
+    while (nl && (p = nl + 1) < end) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        if ((size_t)(end - p) > n && p[n] == ':' &&
+            strncasecmp(p, name, n) == 0)
+            count++;
+    }
+    return count;
+}
+
+/*
+ * RFC 7230 §3.3.3 (4): a recipient may accept a Content-Length repeated
+ * with equal values; we do not. A second Content-Length field, or a list
+ * ("5, 5"), is a 400 whatever the values, so that a proxy in front of us
+ * can never take the body to end elsewhere (request smuggling). The value
+ * is 1*DIGIT (§3.3.2).
+ */
+int wsx_http_body_length(const ws_request_t *req, size_t *len)
+{
+    ws_str_t v;
+    size_t body = 0;
+
+    *len = 0;
+    if (!ws_header_find(req->head, req->head_len, "Content-Length", &v))
+        return 0;
+    if (v.len == 0 || count_fields(req, "Content-Length") != 1)
+        return 400;
+    for (size_t i = 0; i < v.len; i++) {
+        if (v.ptr[i] < '0' || v.ptr[i] > '9')
+            return 400;
+        if (body > WSX_MAX_HTTP_BODY) /* before it could overflow */
+            return 413;
+        body = body * 10 + (size_t)(v.ptr[i] - '0');
+    }
+    if (body > WSX_MAX_HTTP_BODY)
+        return 413;
+    *len = body;
+    return 0;
+}
+
 /* ---------------------------------------------------------- static files */
 
 static const char *content_type(const char *name)

@@ -324,28 +324,16 @@ static void plain(wsx_conn_t *c, const ws_request_t *req, char *buf,
                   size_t len, size_t head_len)
 {
     ws_str_t v;
-    size_t body = 0;
+    size_t body;
+    int status;
 
     if (ws_header_find(req->head, req->head_len, "Transfer-Encoding", &v)) {
         wsx_http_error(c, 501);
         return;
     }
-    if (ws_header_find(req->head, req->head_len, "Content-Length", &v)) {
-        if (v.len == 0 || v.len > 9) {
-            wsx_http_error(c, v.len ? 413 : 400);
-            return;
-        }
-        for (size_t i = 0; i < v.len; i++) {
-            if (v.ptr[i] < '0' || v.ptr[i] > '9') {
-                wsx_http_error(c, 400);
-                return;
-            }
-            body = body * 10 + (size_t)(v.ptr[i] - '0');
-        }
-        if (body > WSX_MAX_HTTP_BODY) {
-            wsx_http_error(c, 413);
-            return;
-        }
+    if ((status = wsx_http_body_length(req, &body)) != 0) {
+        wsx_http_error(c, status);
+        return;
     }
     if (len - head_len < body) {
         wsx_hs_keep(c, buf, len);

@@ -197,5 +197,8 @@ void wsx_client_free(wsx_endpoint_t *ep);
 void wsx_http_request(wsx_conn_t *c, const ws_request_t *req,
                       const char *body, size_t len);
 void wsx_http_error(wsx_conn_t *c, int status);
+/* A plain request's body length (0 without Content-Length): 0, or the
+ * status to answer with (400 bad or repeated, 413 too long). */
+int wsx_http_body_length(const ws_request_t *req, size_t *len);
 
 #endif /* WSX_INT_H */

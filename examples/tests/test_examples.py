@@ -2,7 +2,7 @@
 """test_examples.py — wsecho and wscat (and so examples/common) over
 loopback: echo in both modes, a 64 MiB streamed message in bounded memory,
 static files (symbolic links refused, the 301's Location, 503 out of
-descriptors),
+descriptors, repeated Content-Length),
 handshake rejects, timeouts, the connection limit,
 backpressure, pings, graceful shutdown, protocol errors, wscat against
 wsecho and against a scripted server, and memory per idle connection.
@@ -377,6 +377,29 @@ def static_out_of_descriptors_503():
                 c.close()
         time.sleep(0.3)
         eq(http(s.port, req)[::2], (200, b"file"), "after the release")
+
+
+@test
+def content_length_repeated_400():
+    """RFC 7230 §3.3.3: more than one Content-Length, or a list value
+    (even of equal numbers), is a 400, as are values that are not 1*DIGIT."""
+    d = make_files(os.path.join(TMP, "cl"), {"f.txt": b"file"})
+    with servers(wsecho("--static", d)) as s:
+        base = b"GET /f.txt HTTP/1.1\r\nHost: x\r\n"
+        eq(http(s.port, base + b"Content-Length: 5\r\n\r\nhello")[::2],
+           (200, b"file"), "one Content-Length")
+        cl5 = b"Content-Length: 5\r\n"
+        for name, head in (
+                ("twice the same", cl5 + cl5),
+                ("two values", cl5 + b"Content-Length: 0\r\n"),
+                ("apart", cl5 + b"X-A: b\r\ncontent-length: 5\r\n"),
+                ("a list", b"Content-Length: 5, 5\r\n"),
+                ("a second one empty", cl5 + b"Content-Length:\r\n"),
+                ("a sign", b"Content-Length: +5\r\n"),
+                ("empty", b"Content-Length:\r\n")):
+            st, _, body = http(s.port, base + head + b"\r\nhello")
+            eq(st, 400, "Content-Length " + name)
+            check(b"file" not in body, "served with Content-Length " + name)
 
 
 
