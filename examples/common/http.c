@@ -162,6 +162,21 @@ int wsx_http_body_length(const ws_request_t *req, size_t *len)
 
 /* ---------------------------------------------------------- static files */
 
+int wsx_http_check_static(const char *prog, const char *what, const char *dir)
+{
+    int fd;
+
+    if (!dir)
+        return 0;
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "%s: %s %s: %s\n", prog, what, dir, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
 static const char *content_type(const char *name)
 {
     static const char *const types[][2] = {

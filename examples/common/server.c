@@ -368,9 +368,12 @@ int wsx_serve(const char *name, const char *host, int port,
               void (*setup)(wsx_loop_t *loop, void *ctx))
 {
     char addr[sizeof ((wsx_server_t *)0)->addr];
-    wsx_loop_t *loop = wsx_loop_new();
+    wsx_loop_t *loop;
 
-    if (!loop) {
+    if (opts && wsx_http_check_static(name, "static directory",
+                                      opts->static_dir) != 0)
+        return 1;
+    if (!(loop = wsx_loop_new())) {
         fprintf(stderr, "%s: cannot start: %s\n", name, strerror(errno));
         return 1;
     }

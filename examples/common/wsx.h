@@ -350,6 +350,11 @@ int wsx_http_respond(wsx_conn_t *c, int status, const char *content_type,
 /* The standard reason phrase for status ("Not Found"), or "Unknown". */
 const char *wsx_http_reason(int status);
 
+/* For a program's start, before it listens: 0 when dir is NULL or opens
+ * as a directory; otherwise prints "PROG: WHAT DIR: reason" to stderr
+ * (what names the option, e.g. "--static") and returns -1. */
+int wsx_http_check_static(const char *prog, const char *what, const char *dir);
+
 /* ----------------------------------------------------------- options */
 
 /* A whole string that is a decimal number in [0, max]: no sign, no

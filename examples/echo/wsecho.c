@@ -172,6 +172,8 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    if (wsx_http_check_static("wsecho", "--static", opts.static_dir) != 0)
+        return 1;
     /* Until SIGINT/SIGTERM: the loop's default is the graceful shutdown. */
     return wsx_serve("wsecho", host, port, &opts, &handler, NULL, NULL);
 }

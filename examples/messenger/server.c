@@ -339,6 +339,8 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    if (wsx_http_check_static("messenger-server", "--web", s.web_dir) != 0)
+        return 1;
     const char *why = NULL;
     int r = store_open(&s.store, data_dir, s.fsync_mode, store_warning, NULL, &why);
     if (r < 0) {

@@ -2,7 +2,7 @@
 """test_examples.py — wsecho and wscat (and so examples/common) over
 loopback: echo in both modes, a 64 MiB streamed message in bounded memory,
 static files (symbolic links refused, the 301's Location, 503 out of
-descriptors, repeated Content-Length),
+descriptors, repeated Content-Length, a missing --static directory),
 handshake rejects, timeouts, the connection limit,
 backpressure, pings, graceful shutdown, protocol errors, wscat against
 wsecho and against a scripted server, and memory per idle connection.
@@ -401,6 +401,19 @@ def content_length_repeated_400():
             eq(st, 400, "Content-Length " + name)
             check(b"file" not in body, "served with Content-Length " + name)
 
+
+@test
+def static_dir_missing():
+    """A --static directory that is not there (or not a directory) is named
+    on stderr, before listening, and the exit status is 1."""
+    f = os.path.join(make_files(TMP, {"plain-file": b"x"}), "plain-file")
+    for path, why in ((os.path.join(TMP, "nowhere"),
+                       "No such file or directory"),
+                      (f, "Not a directory")):
+        st, out, err = run([WSECHO, "--port", "0", "--static", path])
+        eq(st, 1, "exit status for " + path)
+        eq(out, b"", "nothing on stdout")
+        eq(err, "wsecho: --static %s: %s\n" % (path, why), "stderr")
 
 
 # ------------------------------------------------------------ handshake

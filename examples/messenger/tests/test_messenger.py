@@ -973,6 +973,20 @@ def cli_errors():
         eq(MClient(s.port, 22).get_all(), [(21, b"x")], "message survived the kill")
 
 
+@test
+def web_dir_missing():
+    """--web naming no directory: said on stderr, exit 1, before listening
+    and before the data directory is created."""
+    web, data = os.path.join(TMP, "no-web"), os.path.join(TMP, "no-data")
+    p = subprocess.run([SERVER, "--port", "0", "--web", web,
+                        "--data-dir", data], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=10)
+    eq((p.returncode, p.stdout), (1, b""), "exit status and stdout")
+    eq(p.stderr.decode(), "messenger-server: --web %s: No such file or "
+       "directory\n" % web, "stderr")
+    check(not os.path.exists(data), "the data directory was created")
+
+
 # ============================================================ browser
 
 @test
