@@ -53,6 +53,29 @@ static void put_payload(tr_buf_t *b, const uint8_t *p, size_t len)
     tr_printf(b, "]");
 }
 
+const char *tr_fail_send(int err, unsigned code)
+{
+    static char line[512];
+    uint8_t f[2 + 125];
+    const char *reason = ws_strerror(err);
+    size_t rlen = strlen(reason), len = 4 + rlen;
+    tr_buf_t b;
+
+    if (!code)
+        code = ws_error_close_code(err);
+    f[0] = 0x88;
+    f[1] = (uint8_t)(rlen + 2);
+    f[2] = (uint8_t)(code >> 8);
+    f[3] = (uint8_t)code;
+    memcpy(f + 4, reason, rlen);
+    tr_init(&b);
+    tr_printf(&b, "SEND");
+    put_payload(&b, f, len);
+    snprintf(line, sizeof line, "%s", b.s);
+    free(tr_finish(&b));
+    return line;
+}
+
 static const char *op_name(ws_opcode_t op)
 {
     return op == WS_OP_TEXT ? "text" : op == WS_OP_BINARY ? "binary" : "?";
