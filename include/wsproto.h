@@ -721,6 +721,62 @@ WS_API ptrdiff_t ws_handshake_build_response(const ws_request_t *req,
                                              const char *extra_headers,
                                              char *out, size_t cap);
 
+/* The same, accepting extensions: `extensions` (may be NULL) is the value
+ * of the response's Sec-WebSocket-Extensions header, e.g.
+ * "permessage-deflate; server_no_context_takeover". It must be a
+ * well-formed ext-list (RFC 6455 §9.1) and name only extensions the
+ * client offered (§9.1: the server MUST NOT choose others); WS_EINVAL
+ * otherwise. */
+WS_API ptrdiff_t ws_handshake_build_response_ext(const ws_request_t *req,
+                                                 const char *protocol,
+                                                 const char *extensions,
+                                                 const char *extra_headers,
+                                                 char *out, size_t cap);
+
+/* ------------------------------------------- extension negotiation */
+
+/* Parameters kept per extension; more make ws_ext_offer_t.truncated. */
+#define WS_EXT_MAX_PARAMS 8
+
+/* One parameter: `name` or `name=value`. value.ptr is NULL when there is
+ * no value. A quoted-string value is given without its quotes and still
+ * escaped (quoted = 1): ws_ext_param_value() unescapes it. */
+typedef struct ws_ext_param {
+    ws_str_t name;
+    ws_str_t value;
+    int quoted;
+} ws_ext_param_t;
+
+/* One extension of a Sec-WebSocket-Extensions list: an offer in a request,
+ * or what the server accepted in a response. Slices point into the head. */
+typedef struct ws_ext_offer {
+    ws_str_t name;
+    size_t nparams;
+    ws_ext_param_t params[WS_EXT_MAX_PARAMS];
+    int truncated; /* it had more than WS_EXT_MAX_PARAMS parameters (the
+                      first ones are here): decline such an offer */
+} ws_ext_offer_t;
+
+/*
+ * Iterate the extensions in every Sec-WebSocket-Extensions header of a
+ * parsed head (req->head / resp->head), in order, across repeated headers
+ * (RFC 6455 §9.1: ext-list = 1#extension; extension = token *(";" param);
+ * param = token ["=" (token | quoted-string)], with optional whitespace
+ * around the separators, empty list elements ignored). Start with
+ * *iter = 0. Returns 1 with *offer set, 0 at the end, or WS_EHS_SYNTAX
+ * for a malformed list (the iteration then ends; decline everything or
+ * refuse the handshake). Several offers of one extension (alternatives
+ * in the client's order of preference) come as several items.
+ */
+WS_API int ws_header_next_extension(const char *head, size_t head_len,
+                                    size_t *iter, ws_ext_offer_t *offer);
+
+/* The value of p, unescaped (RFC 7230 §3.2.6 quoted-pair), NUL-terminated
+ * into out. Returns its length (0 when p has no value), or WS_ENOBUFS
+ * when cap is not more than that (out is then left untouched). */
+WS_API ptrdiff_t ws_ext_param_value(const ws_ext_param_t *p, char *out,
+                                    size_t cap);
+
 /* Build the rejection for a handshake error (status from
  * ws_error_http_status()) with a short text body. 400 and 431 carry
  * "Connection: close"; 426 carries "Sec-WebSocket-Version: 13",
@@ -748,6 +804,9 @@ typedef struct ws_client_request {
     const char *origin;        /* optional */
     const char *protocols;     /* optional, e.g. "chat, superchat" */
     const char *extra_headers; /* optional complete "Name: value\r\n" lines */
+    const char *extensions;    /* optional Sec-WebSocket-Extensions offer,
+                                  an ext-list, e.g. "permessage-deflate;
+                                  client_max_window_bits" */
 } ws_client_request_t;
 
 /* Build the upgrade request with the given key (ws_handshake_generate_key).
@@ -761,6 +820,8 @@ typedef struct ws_response {
     int status;          /* e.g. 101, or 404 on WS_EHS_STATUS */
     ws_str_t reason;     /* reason phrase */
     ws_str_t protocol;   /* Sec-WebSocket-Protocol chosen by the server */
+    ws_str_t extensions; /* first Sec-WebSocket-Extensions header's value;
+                            read all with ws_header_next_extension() */
     const char *head;
     size_t head_len;
 } ws_response_t;
@@ -777,6 +838,17 @@ WS_API int ws_handshake_parse_response(const char *buf, size_t len,
                                        size_t max_head, const char *key,
                                        const char *protocols,
                                        ws_response_t *resp);
+
+/* The same for a request that offered `extensions` (the ext-list sent in
+ * Sec-WebSocket-Extensions, or NULL). The response may accept only
+ * extensions named there, each at most once, in a well-formed list;
+ * otherwise WS_EHS_EXTENSION (RFC 6455 §4.1 item 5). The caller then
+ * reads the accepted parameters with ws_header_next_extension(). */
+WS_API int ws_handshake_parse_response_ext(const char *buf, size_t len,
+                                           size_t max_head, const char *key,
+                                           const char *protocols,
+                                           const char *extensions,
+                                           ws_response_t *resp);
 
 #ifdef __cplusplus
 }
