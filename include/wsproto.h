@@ -315,7 +315,7 @@ typedef struct ws_ext_io {
  * one): a constant table of hooks plus a state the caller provides
  * (ws_options_t.extension_state, or allocated by the caller with the
  * connection's allocator). Set ws_options_t.extension only after the
- * handshake negotiated it (ws_extension_offer_next() on the server,
+ * handshake negotiated it (ws_header_next_extension() on the server,
  * ws_handshake_parse_response_ext() on the client).
  *
  * Rules the engine applies, so an extension has no special case in it:
