@@ -66,65 +66,57 @@ static size_t mixed_stream(uint8_t *in, int masked)
 
 /* ---------------------------------------------------------- receive */
 
+/* What mixed_stream() gives, streaming or whole, with the role's pong and
+ * close reply. */
+static const char *mixed_want(int whole, const char *pong, const char *close)
+{
+    static char w[1024];
+    if (whole)
+        snprintf(w, sizeof w,
+                 "MESSAGE text frames=1 rsv=4 [48 69]\n"
+                 "PING [70]\n"
+                 "SEND [%s]\n"
+                 "MESSAGE text frames=3 rsv=4 [48 69 21]\n"
+                 "MESSAGE text frames=1 [6f 6b]\n"
+                 "CLOSE 1000 ''\n"
+                 "SEND [%s]\n"
+                 "state=CLOSED closer=PEER", pong, close);
+    else
+        snprintf(w, sizeof w,
+                 "START text rsv=4\n"
+                 "XDATA text rsv=4 FIN [48 69]\n"
+                 "END text frames=1\n"
+                 "START text rsv=4\n"
+                 "PING [70]\n"
+                 "SEND [%s]\n"
+                 "XDATA text rsv=4 FIN [48 69 21]\n"
+                 "END text frames=3\n"
+                 "START text\n"
+                 "DATA text frame=2 FS FE FIN [6f 6b]\n"
+                 "END text frames=1\n"
+                 "CLOSE 1000 ''\n"
+                 "SEND [%s]\n"
+                 "state=CLOSED closer=PEER", pong, close);
+    return w;
+}
+
 static void receive_both_roles_both_modes(void)
 {
     nibble_t st = {0};
     uint8_t in[256];
     ws_options_t stream = ext_opts(&nibble_ext, &st, 0, 0);
     ws_options_t whole = ext_opts(&nibble_ext, &st, WS_OPT_REASSEMBLE, 0);
+    static const char spong[] = "8a 01 70", sclose[] = "88 02 03 e8";
+    static const char cpong[] = "8a 81 37 fa 21 3d 47",
+                      cclose[] = "88 82 37 fa 21 3d 34 12";
 
     size_t n = mixed_stream(in, 1);
-    tr_expect(WS_ROLE_SERVER, &stream, in, n,
-              "START text rsv=4\n"
-              "XDATA text rsv=4 FIN [48 69]\n"
-              "END text frames=1\n"
-              "START text rsv=4\n"
-              "PING [70]\n"
-              "SEND [8a 01 70]\n"
-              "XDATA text rsv=4 FIN [48 69 21]\n"
-              "END text frames=3\n"
-              "START text\n"
-              "DATA text frame=2 FS FE FIN [6f 6b]\n"
-              "END text frames=1\n"
-              "CLOSE 1000 ''\n"
-              "SEND [88 02 03 e8]\n"
-              "state=CLOSED closer=PEER");
-    tr_expect(WS_ROLE_SERVER, &whole, in, n,
-              "MESSAGE text frames=1 rsv=4 [48 69]\n"
-              "PING [70]\n"
-              "SEND [8a 01 70]\n"
-              "MESSAGE text frames=3 rsv=4 [48 69 21]\n"
-              "MESSAGE text frames=1 [6f 6b]\n"
-              "CLOSE 1000 ''\n"
-              "SEND [88 02 03 e8]\n"
-              "state=CLOSED closer=PEER");
-
+    tr_expect(WS_ROLE_SERVER, &stream, in, n, mixed_want(0, spong, sclose));
+    tr_expect(WS_ROLE_SERVER, &whole, in, n, mixed_want(1, spong, sclose));
     /* The client reads unmasked frames and masks its replies. */
     n = mixed_stream(in, 0);
-    tr_expect(WS_ROLE_CLIENT, &stream, in, n,
-              "START text rsv=4\n"
-              "XDATA text rsv=4 FIN [48 69]\n"
-              "END text frames=1\n"
-              "START text rsv=4\n"
-              "PING [70]\n"
-              "SEND [8a 81 37 fa 21 3d 47]\n"
-              "XDATA text rsv=4 FIN [48 69 21]\n"
-              "END text frames=3\n"
-              "START text\n"
-              "DATA text frame=2 FS FE FIN [6f 6b]\n"
-              "END text frames=1\n"
-              "CLOSE 1000 ''\n"
-              "SEND [88 82 37 fa 21 3d 34 12]\n"
-              "state=CLOSED closer=PEER");
-    tr_expect(WS_ROLE_CLIENT, &whole, in, n,
-              "MESSAGE text frames=1 rsv=4 [48 69]\n"
-              "PING [70]\n"
-              "SEND [8a 81 37 fa 21 3d 47]\n"
-              "MESSAGE text frames=3 rsv=4 [48 69 21]\n"
-              "MESSAGE text frames=1 [6f 6b]\n"
-              "CLOSE 1000 ''\n"
-              "SEND [88 82 37 fa 21 3d 34 12]\n"
-              "state=CLOSED closer=PEER");
+    tr_expect(WS_ROLE_CLIENT, &stream, in, n, mixed_want(0, cpong, cclose));
+    tr_expect(WS_ROLE_CLIENT, &whole, in, n, mixed_want(1, cpong, cclose));
 }
 
 /* A decoded message bigger than one WS_EXT_CHUNK output slice, and an

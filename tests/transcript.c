@@ -81,9 +81,7 @@ static const char *op_name(ws_opcode_t op)
     return op == WS_OP_TEXT ? "text" : op == WS_OP_BINARY ? "binary" : "?";
 }
 
-/* Slices of a message an extension decoded have no frame boundaries: they
- * are merged up to the message's end. */
-static void decoded_slice(tr_buf_t *b, const ws_event_t *ev)
+static void append_slice(tr_buf_t *b, const ws_event_t *ev)
 {
     if (b->frame_data_len + ev->len > b->frame_data_cap) {
         b->frame_data_cap = (b->frame_data_len + ev->len) * 2 + 16;
@@ -92,6 +90,13 @@ static void decoded_slice(tr_buf_t *b, const ws_event_t *ev)
     if (ev->len)
         memcpy(b->frame_data + b->frame_data_len, ev->data, ev->len);
     b->frame_data_len += ev->len;
+}
+
+/* Slices of a message an extension decoded have no frame boundaries: they
+ * are merged up to the message's end. */
+static void decoded_slice(tr_buf_t *b, const ws_event_t *ev)
+{
+    append_slice(b, ev);
     b->in_frame = 1;
     if (ev->flags & (WS_DATA_FRAME_START | WS_DATA_FRAME_END))
         tr_printf(b, "FRAME-FLAGS-ON-DECODED\n");
@@ -117,13 +122,7 @@ static void data_slice(tr_buf_t *b, const ws_event_t *ev)
         b->opcode = ev->opcode;
         b->frame_data_len = 0;
     }
-    if (b->frame_data_len + ev->len > b->frame_data_cap) {
-        b->frame_data_cap = (b->frame_data_len + ev->len) * 2 + 16;
-        b->frame_data = realloc(b->frame_data, b->frame_data_cap);
-    }
-    if (ev->len)
-        memcpy(b->frame_data + b->frame_data_len, ev->data, ev->len);
-    b->frame_data_len += ev->len;
+    append_slice(b, ev);
     if (ev->frame_len != b->frame_len || ev->opcode != b->opcode)
         tr_printf(b, "INCONSISTENT-SLICE\n");
     if (!(ev->flags & WS_DATA_FRAME_END))
