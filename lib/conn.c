@@ -528,7 +528,7 @@ static int read_data_whole(ws_conn_impl_t *c, ws_event_t *ev)
         return WS_STEP_AGAIN;
     }
     if (c->msg_op == WS_OP_TEXT && c->utf8_in != WS_UTF8_ACCEPT)
-        return ws_conn_fail(c, WS_EUTF8, ev); /* final frame empty, text truncated */
+        return ws_conn_fail(c, WS_EUTF8, ev); /* empty last frame: truncated */
     return ws_conn_deliver(c, ev, c->rbuf, c->rbuf_len);
 }
 
@@ -557,7 +557,8 @@ static int close_received(ws_conn_impl_t *c, ws_event_t *ev)
     c->in_len = 0;
     release_rbuf(c);
 
-    ws_emit_bytes(c, ev, WS_EV_CLOSE, payload + (len ? 2 : 0), len ? len - 2 : 0);
+    ws_emit_bytes(c, ev, WS_EV_CLOSE, payload + (len ? 2 : 0),
+                  len ? len - 2 : 0);
     ev->code = code;
     c->frame_len = code == WS_CLOSE_NO_STATUS ? 0 : 2; /* reply payload */
     return WS_EV_CLOSE;

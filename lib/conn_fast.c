@@ -110,9 +110,10 @@ static inline int small_message(ws_conn_impl_t *c, ws_event_t *ev)
     } else if (2 + len > c->in_len) {
         return ws_conn_next_slow(c, ev);
     }
-    /* What b0 and b1 were recognised as: FIN, no RSV, opcode 1 or 2, the
-     * role's masking, a 7-bit length. */
-    ws_frame_header_t h = {.fin = 1, .rsv = 0, .opcode = (uint8_t)(b0 - 0x80u),
+    /* What b0 and b1 were recognised as: FIN, no RSV, opcode 1 or 2 (said
+     * so the compiler can see it), the role's masking, a 7-bit length. */
+    ws_frame_header_t h = {.fin = 1, .rsv = 0,
+                           .opcode = (b0 & 1) ? WS_OP_TEXT : WS_OP_BINARY,
                            .masked = key_len != 0, .payload_len = len};
     int err = ws_conn_check_header(c, &h);
     if (err)

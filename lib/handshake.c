@@ -301,7 +301,8 @@ WS_API int ws_header_next_token(const char *head, size_t head_len,
     name_len = strlen(name);
     if (*iter == 0) {
         next = ws_hs_first_field(head, head_len);
-        if (!ws_hs_find_field(head, head_len, &next, name, name_len, &pos, &end))
+        if (!ws_hs_find_field(head, head_len, &next, name, name_len, &pos,
+                              &end))
             goto done;
     } else {
         pos = *iter;
@@ -312,7 +313,8 @@ WS_API int ws_header_next_token(const char *head, size_t head_len,
             *iter = pos;
             return 1;
         }
-        if (!ws_hs_find_field(head, head_len, &next, name, name_len, &pos, &end))
+        if (!ws_hs_find_field(head, head_len, &next, name, name_len, &pos,
+                              &end))
             break;
     }
 done:
