@@ -290,8 +290,8 @@ static void bomb_stops_at_limit(void)
     CHECK_INT(err, 0);
     CHECK_INT(detonate(0, 40000, 40, &err, &produced), 40000);
     CHECK_INT(err, 0);
-    /* The reassembly default, 16 MiB, stops an unbounded one too: 64
-     * bytes of 1000-fold, under a 16 KiB limit. */
+    /* 64 bytes of 1000-fold against a 16 KiB limit: stopped at the
+     * limit, more than one output chunk in. */
     CHECK_INT(detonate(WS_OPT_REASSEMBLE, 16384, 64, &err, &produced), 0);
     CHECK_INT(err, WS_ETOOBIG);
     CHECK(produced <= 16384 + 1);
@@ -399,6 +399,40 @@ static void send_fragments_round_trip(void)
               "state=OPEN closer=NONE");
 }
 
+/* A decoder that breaks the contract (returns "more" with input and room
+ * left, or "done" before the message's end) fails the connection with its
+ * fail_code rather than hanging or losing bytes. */
+static int lazy_decode(void *state, ws_ext_io_t *io)
+{
+    (void)state;
+    (void)io;
+    return 0;
+}
+
+static int eager_decode(void *state, ws_ext_io_t *io)
+{
+    (void)state;
+    io->in_len = 0;
+    return 1;
+}
+
+static void contract_violations(void)
+{
+    ws_extension_t x = {.name = "x-broken", .rsv = WS_RSV1,
+                        .fail_code = 4000, .decode = lazy_decode};
+    uint8_t in[64];
+    char want[512];
+    ws_options_t o = ext_opts(&x, NULL, WS_OPT_REASSEMBLE, 0);
+    snprintf(want, sizeof want, "ERROR EEXTENSION 4000\n%s\nstate=CLOSED "
+             "closer=LOCAL", tr_fail_send(WS_EEXTENSION, 4000));
+    size_t n = th_frame(in, 0xC2, 1, "abc", 3);
+    tr_expect(WS_ROLE_SERVER, &o, in, n, want);
+    x.decode = eager_decode;
+    n = th_frame(in, 0x42, 1, "abc", 3);
+    n += th_frame(in + n, 0x80, 1, "d", 1);
+    tr_expect(WS_ROLE_SERVER, &o, in, n, want);
+}
+
 static void bad_extension_tables(void)
 {
     ws_conn_t c;
@@ -429,5 +463,6 @@ void suite_conn_ext(void)
     RUN(bomb_stops_at_limit);
     RUN(send_transformed);
     RUN(send_fragments_round_trip);
+    RUN(contract_violations);
     RUN(bad_extension_tables);
 }
