@@ -32,6 +32,7 @@ typedef struct server {
     store_t *store;
     wsx_conn_t *owner[STORE_RECEIVERS]; /* the connection holding each ID */
     char web_dir[PATH_MAX];
+    const char *data_dir;
     int verbose;
     store_fsync_t fsync_mode;
 } server_t;
@@ -244,8 +245,22 @@ static void batch_commit(wsx_loop_t *loop, void *ctx)
 
 static void store_warning(void *ctx, const char *msg)
 {
-    (void)ctx;
-    fprintf(stderr, "messenger-server: warning: %s\n", msg);
+    const server_t *s = ctx;
+    fprintf(stderr, "messenger-server: warning: %s/%s: %s\n", s->data_dir,
+            STORE_LOG_NAME, msg);
+}
+
+/* What the start found in the log, when there was one (a damaged log has
+ * been reported by store_warning already). */
+static void report_replay(const store_t *store, const char *data_dir)
+{
+    const log_replay_t *r = store_replay(store);
+    if (r->version == 0 || r->nranges)
+        return;
+    fprintf(stderr, "messenger-server: %s/%s: recovered %llu record%s, lost 0%s\n",
+            data_dir, STORE_LOG_NAME, (unsigned long long)r->records,
+            r->records == 1 ? "" : "s",
+            r->version == 1 ? "; rewritten from format 1 to format 2" : "");
 }
 
 /* ---------------------------------------------------------------- main */
@@ -340,11 +355,14 @@ int main(int argc, char **argv)
     }
 
     const char *why = NULL;
-    int r = store_open(&s.store, data_dir, s.fsync_mode, store_warning, NULL, &why);
+    s.data_dir = data_dir;
+    int r = store_open(&s.store, data_dir, s.fsync_mode, store_warning, &s,
+                       &why);
     if (r < 0) {
         fprintf(stderr, "messenger-server: %s: %s (%s)\n", data_dir, why, strerror(-r));
         return 1;
     }
+    report_replay(s.store, data_dir);
 
     wsx_handler_t h = {.on_open = on_open, .on_message = on_message,
                        .on_close = on_close, .on_http = on_http};
