@@ -37,9 +37,13 @@ typedef struct server {
     store_fsync_t fsync_mode;
 } server_t;
 
-/* Per connection: the ID it associated with, or NO_ID. */
+/* Per connection: the ID it associated with (or NO_ID), and the message
+ * coming in: its first MAX_PACKET bytes and its whole length. */
 typedef struct client {
     int id;
+    ws_opcode_t op;
+    uint64_t len;
+    uint8_t packet[MAX_PACKET];
 } client_t;
 
 static void logf_(const server_t *s, wsx_conn_t *c, const char *fmt, ...)
@@ -171,13 +175,33 @@ static int on_open(wsx_conn_t *c, const ws_request_t *req)
     return 0;
 }
 
-static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len)
+/* Messages arrive in slices (streaming mode), so that one of any size
+ * costs no more memory than a packet: the bytes past MAX_PACKET are only
+ * counted, and such a message is malformed like any other (PROTOCOL.md,
+ * "Errors"), answered with UNKNOWNERROR on a connection that stays open. */
+static void on_data(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len,
+                    unsigned flags)
 {
     server_t *s = wsx_conn_ctx(c);
-    if (op != WS_OP_BINARY)
+    client_t *me = wsx_conn_data(c);
+
+    if (flags & WSX_FIRST) {
+        me->op = op;
+        me->len = 0;
+    }
+    if (me->len < MAX_PACKET) {
+        size_t room = MAX_PACKET - (size_t)me->len;
+        memcpy(me->packet + me->len, data, len < room ? len : room);
+    }
+    me->len += len;
+    if (!(flags & WSX_FIN))
+        return;
+    if (me->op != WS_OP_BINARY)
         unknown_error(s, c, "text message");
+    else if (me->len > MAX_PACKET)
+        unknown_error(s, c, "packet longer than 259 bytes");
     else
-        on_packet(s, c, data, len);
+        on_packet(s, c, me->packet, (size_t)me->len);
 }
 
 static void on_close(wsx_conn_t *c, unsigned code, const char *reason, size_t len)
@@ -364,12 +388,11 @@ int main(int argc, char **argv)
     }
     report_replay(s.store, data_dir);
 
-    wsx_handler_t h = {.on_open = on_open, .on_message = on_message,
+    wsx_handler_t h = {.on_open = on_open, .on_data = on_data,
                        .on_close = on_close, .on_http = on_http};
-    /* Packets are at most 259 bytes; anything bigger is answered with
-     * UNKNOWNERROR like any malformed packet, up to a sane bound. */
-    wsx_opts_t o = {.max_message = 64 * 1024, .static_dir = s.web_dir,
-                    .ping_interval = 30000, .verbose = s.verbose};
+    /* No bound on a message's size: on_data keeps only a packet's worth. */
+    wsx_opts_t o = {.static_dir = s.web_dir, .ping_interval = 30000,
+                    .verbose = s.verbose};
     r = wsx_serve("messenger-server", host, port, &o, &h, &s,
                   s.fsync_mode == STORE_FSYNC_BATCH ? batch_commit : NULL);
     store_close(s.store);
