@@ -1013,6 +1013,19 @@ def load_200_clients():
                      % (n * per, total_acked, n * per - total_acked, total_acked + n, el))
 
 
+@test
+def default_data_dir_ignored():
+    """The README runs the server from the top of the tree, which creates
+    ./messenger-data: git must not offer to commit it."""
+    git = shutil.which("git")
+    if not git or subprocess.run([git, "-C", ROOT, "rev-parse", "--is-inside-work-tree"],
+                                 capture_output=True).returncode != 0:
+        raise Skip("not a git checkout")
+    for path in ("messenger-data/messenger.log", "messenger-data/messenger.log.damaged-x"):
+        p = subprocess.run([git, "-C", ROOT, "check-ignore", "-q", "--no-index", path])
+        eq(p.returncode, 0, "git check-ignore %s" % path)
+
+
 # ================================================================ CLI
 
 def cli(port, ident, stdin, args=(), timeout=15):
