@@ -360,4 +360,26 @@ int wsx_parse_uint(const char *s, unsigned long long max,
  * 0, or -1. */
 int wsx_parse_seconds(const char *s, int *ms);
 
+/* ------------------------------------------------------------- input */
+
+/*
+ * Read an input descriptor (stdin) from the loop, whatever it is: cb runs
+ * whenever fd is readable and should read once (the descriptor may be
+ * blocking). Unlike wsx_watch_start(), this also takes what epoll refuses
+ * (/dev/null and other always-ready devices, regular files): cb then runs
+ * every round (a 1 ms timer), and the read sees the data or the end of
+ * input at once. A paused input does not keep the loop running. Returns
+ * NULL with errno set on failure (EBADF for a closed fd, ENOMEM). Stop it
+ * (which frees it; fd stays open) before wsx_loop_free(); stopping it
+ * inside cb is allowed.
+ */
+typedef struct wsx_input wsx_input_t;
+
+wsx_input_t *wsx_input_start(wsx_loop_t *loop, int fd,
+                             void (*cb)(wsx_input_t *in, int fd, void *user),
+                             void *user);
+void wsx_input_pause(wsx_input_t *in);
+void wsx_input_resume(wsx_input_t *in);
+void wsx_input_stop(wsx_input_t *in);
+
 #endif /* WSX_H */

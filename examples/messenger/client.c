@@ -30,7 +30,7 @@ enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_CONNECT = 2, EXIT_LOST = 3 };
 typedef struct client {
     wsx_loop_t *loop;
     wsx_conn_t *conn;
-    wsx_watch_t *input;
+    wsx_input_t *input;
     int id;
     int verbose;
     int associated;
@@ -65,7 +65,7 @@ static void send_packet(client_t *cl, int type, int code, int receiver,
     trace(cl, "->", p, HEADER + len);
     cl->waiting = 1;
     if (cl->input)
-        wsx_watch_pause(cl->input);
+        wsx_input_pause(cl->input);
     wsx_conn_send_binary(cl->conn, p, HEADER + len);
 }
 
@@ -76,7 +76,7 @@ static void finish(client_t *cl, int code)
     if (wsx_conn_is_open(cl->conn))
         wsx_conn_close(cl->conn, WS_CLOSE_NORMAL, NULL, 0);
     if (cl->input) {
-        wsx_watch_stop(cl->input);
+        wsx_input_stop(cl->input);
         cl->input = NULL;
     }
 }
@@ -158,13 +158,13 @@ static void run_commands(client_t *cl)
     if (cl->quit || (cl->input_done && !memchr(cl->line, '\n', cl->line_len)))
         finish(cl, EXIT_OK);
     else if (cl->input && cl->associated)
-        wsx_watch_resume(cl->input);
+        wsx_input_resume(cl->input);
 }
 
-static void on_stdin(wsx_watch_t *w, int fd, void *user)
+static void on_stdin(wsx_input_t *in, int fd, void *user)
 {
     client_t *cl = user;
-    (void)w;
+    (void)in;
     if (cl->line_len == sizeof cl->line) { /* a line longer than the buffer */
         cl->line_too_long = 1;
         cl->line_len = 0;
@@ -176,7 +176,7 @@ static void on_stdin(wsx_watch_t *w, int fd, void *user)
         /* A last line without its newline still counts. */
         if (cl->line_len && cl->line_len < sizeof cl->line)
             cl->line[cl->line_len++] = '\n';
-        wsx_watch_stop(cl->input);
+        wsx_input_stop(cl->input);
         cl->input = NULL;
         cl->input_done = 1;
         if (cl->associated)
@@ -264,7 +264,7 @@ static void on_close(wsx_conn_t *c, unsigned code, const char *reason, size_t le
         cl->exit_code = EXIT_LOST;
     }
     if (cl->input) {
-        wsx_watch_stop(cl->input);
+        wsx_input_stop(cl->input);
         cl->input = NULL;
     }
     wsx_loop_stop(cl->loop);
@@ -340,15 +340,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "messenger-client: %s: %s\n", url, wsx_strerror(err));
         return err == WSX_EURL ? EXIT_USAGE : EXIT_CONNECT;
     }
-    /* Commands are read once associated (the watcher starts paused by the
+    /* Commands are read once associated (the input starts paused by the
      * ASSOCIATE in flight). */
-    cl.input = wsx_watch_start(cl.loop, STDIN_FILENO, on_stdin, &cl);
+    cl.input = wsx_input_start(cl.loop, STDIN_FILENO, on_stdin, &cl);
     if (!cl.input) {
         perror("messenger-client: stdin");
         return EXIT_USAGE;
     }
-    wsx_watch_pause(cl.input);
+    wsx_input_pause(cl.input);
     wsx_loop_run(cl.loop);
+    wsx_input_stop(cl.input);
     wsx_loop_free(cl.loop);
     return cl.exit_code;
 }

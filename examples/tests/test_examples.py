@@ -471,6 +471,36 @@ def wscat_lines_echo():
         eq((st, out), (0, b"fragmented line\nsecond\n"), "--fragment 3 (%s)" % err)
 
 
+def run_stdin_from(cmd, path, timeout=20):
+    """Run with stdin opened on path (a file, /dev/null)."""
+    with open(path, "rb") as f:
+        p = subprocess.run(cmd, stdin=f, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+@test
+def wscat_stdin_devnull_and_files():
+    """stdin that epoll cannot watch: /dev/null is an empty input (a clean
+    close at once), a regular file is sent line by line, to its end."""
+    with servers(wsecho()) as s:
+        url = "ws://127.0.0.1:%d/" % s.port
+        st, out, err = run_stdin_from(wscat_cmd(url), "/dev/null")
+        eq((st, out, err), (0, b"", "wscat: close 1000\n"), "stdin /dev/null")
+        lines = ["line %d " % i + "y" * (i % 300) for i in range(2000)]
+        path = os.path.join(TMP, "lines.txt")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        check(os.path.getsize(path) > 3 * 65536, "a file of several reads")
+        st, out, err = run_stdin_from(wscat_cmd(url), path)
+        eq((st, err), (0, "wscat: close 1000\n"), "stdin a regular file")
+        eq(out.decode().split("\n"), lines + [""], "every line of the file echoed")
+        empty = os.path.join(TMP, "empty.txt")
+        open(empty, "w").close()
+        eq(run_stdin_from(wscat_cmd(url), empty), (0, b"", "wscat: close 1000\n"),
+           "stdin an empty file")
+
+
 @test
 def wscat_binary_and_output():
     data = os.urandom(300000)

@@ -67,7 +67,7 @@ static const char usage[] =
 
 typedef struct app {
     wsx_conn_t *conn;
-    wsx_watch_t *in;
+    wsx_input_t *in;
     char *line;         /* the unfinished line from stdin */
     size_t line_len, line_cap;
     unsigned long lineno;
@@ -120,7 +120,7 @@ static void send_line(char *line, size_t len)
 static void start_close(void)
 {
     if (app.in) {
-        wsx_watch_stop(app.in);
+        wsx_input_stop(app.in);
         app.in = NULL;
     }
     if (app.conn && wsx_conn_is_open(app.conn))
@@ -128,13 +128,13 @@ static void start_close(void)
 }
 
 /* stdin is readable: one read (it may be a blocking terminal or file). */
-static void on_stdin(wsx_watch_t *w, int fd, void *user)
+static void on_stdin(wsx_input_t *in, int fd, void *user)
 {
     char buf[64 * 1024];
     ssize_t n = read(fd, buf, sizeof buf);
     char *p = buf, *nl;
 
-    (void)w;
+    (void)in;
     (void)user;
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
@@ -173,14 +173,14 @@ static void on_stdin(wsx_watch_t *w, int fd, void *user)
     }
     /* Backpressure: stop reading stdin until the server takes our data. */
     if (wsx_conn_queued(app.conn) > 1024 * 1024)
-        wsx_watch_pause(app.in);
+        wsx_input_pause(app.in);
 }
 
 static void on_drain(wsx_conn_t *c)
 {
     (void)c;
     if (app.in)
-        wsx_watch_resume(app.in);
+        wsx_input_resume(app.in);
 }
 
 /* ----------------------------------------------------------- receiving */
@@ -249,9 +249,9 @@ static int on_open(wsx_conn_t *c, const ws_request_t *req)
         app.ping_sent = wsx_loop_now(wsx_conn_loop(c));
         wsx_conn_ping(c, app.ping, strlen(app.ping));
     }
-    app.in = wsx_watch_start(wsx_conn_loop(c), 0, on_stdin, NULL);
+    app.in = wsx_input_start(wsx_conn_loop(c), 0, on_stdin, NULL);
     if (!app.in) {
-        fprintf(stderr, "wscat: cannot watch stdin: %s\n", strerror(errno));
+        fprintf(stderr, "wscat: cannot read stdin: %s\n", strerror(errno));
         start_close();
     }
     return 0;
@@ -265,7 +265,7 @@ static void on_error(wsx_conn_t *c, int err, const char *msg)
     app.failed = 1;
     app.status = app.opened ? EXIT_PROTOCOL : EXIT_CONNECT;
     if (app.in) {
-        wsx_watch_stop(app.in);
+        wsx_input_stop(app.in);
         app.in = NULL;
     }
 }
@@ -286,7 +286,7 @@ static void on_close(wsx_conn_t *c, unsigned code, const char *reason,
                          : EXIT_PROTOCOL;
     }
     if (app.in) {
-        wsx_watch_stop(app.in);
+        wsx_input_stop(app.in);
         app.in = NULL;
     }
     app.conn = NULL;
@@ -479,6 +479,7 @@ int main(int argc, char **argv)
     app.status = EXIT_PROTOCOL; /* until a close says otherwise */
     if (wsx_loop_run(loop) != 0)
         fprintf(stderr, "wscat: event loop failed: %s\n", strerror(errno));
+    wsx_input_stop(app.in);
     wsx_loop_free(loop);
     free(protocols);
     free(headers);

@@ -1099,6 +1099,32 @@ def cli_scripted():
         check("too long" in err or "at most 254" in err, "very long line: stderr %r" % err)
 
 
+def cli_stdin_from(port, ident, path, timeout=15):
+    with open(path, "rb") as f:
+        p = subprocess.run([CLIENT, "--url", "ws://127.0.0.1:%d/" % port, "--id", str(ident)],
+                           stdin=f, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=timeout)
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+@test
+def cli_stdin_devnull_and_file():
+    """stdin that epoll cannot watch: /dev/null associates and ends
+    cleanly; a script in a regular file runs to its end."""
+    with MServer() as s:
+        eq(cli_stdin_from(s.port, 5, "/dev/null"), (0, "associated as 5\n", ""),
+           "stdin /dev/null")
+        path = os.path.join(TMP, "script.txt")
+        with open(path, "w") as f:
+            f.write("".join("send 6 line %d\n" % i for i in range(300)) + "get\n")
+        code, out, err = cli_stdin_from(s.port, 5, path)
+        eq((code, out, err), (0, "associated as 5\n" + "sent\n" * 100 +
+                              "not sent: the receiver's buffer is full\n" * 200 +
+                              "buffer empty\n", ""), "stdin a regular file")
+        eq(MClient(s.port, 6).get_all(limit=300),
+           [(5, b"line %d" % i) for i in range(100)], "the first 100 stored, the rest BUFFERFULL")
+
+
 @test
 def cli_errors():
     with MServer() as s:
