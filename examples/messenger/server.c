@@ -281,7 +281,8 @@ static void report_replay(const store_t *store, const char *data_dir)
     const log_replay_t *r = store_replay(store);
     if (r->version == 0 || r->nranges)
         return;
-    fprintf(stderr, "messenger-server: %s/%s: recovered %llu record%s, lost 0%s\n",
+    fprintf(stderr,
+            "messenger-server: %s/%s: recovered %llu record%s, lost 0%s\n",
             data_dir, STORE_LOG_NAME, (unsigned long long)r->records,
             r->records == 1 ? "" : "s",
             r->version == 1 ? "; rewritten from format 1 to format 2" : "");

@@ -228,7 +228,9 @@ static void tail_damage(log_replay_t *r, const uint8_t *p, size_t n,
     }
     r->lost += count;
     r->tail_damaged = q != n || count == 0;
-    r->lost_most = r->lost + (r->tail_damaged ? 1 + (n - q) / LOG_TAKE_SIZE : 0);
+    r->lost_most = r->lost;
+    if (r->tail_damaged)
+        r->lost_most += 1 + (n - q) / LOG_TAKE_SIZE;
     add_range(r, pos, n);
 }
 
