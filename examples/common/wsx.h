@@ -275,8 +275,10 @@ typedef struct wsx_client_req {
  * Connect to url (resolved now; every address is tried in turn) and do
  * the opening handshake, all without blocking. Events go to h; ctx is
  * wsx_conn_ctx(). Returns the connection, or NULL with *err set (WSX_EURL,
- * WSX_ECONNECT when the name does not resolve, WS_EINVAL for a bad
- * header or origin, WS_ENOMEM). A later failure is reported by on_error.
+ * WS_EINVAL for a bad header or origin, WS_ENOMEM). A later failure is
+ * reported by on_error, a name that does not resolve included
+ * (WSX_ECONNECT, "cannot connect to HOST:PORT: the name did not resolve
+ * (Name or service not known)").
  */
 wsx_conn_t *wsx_connect(wsx_loop_t *loop, const char *url,
                         const wsx_client_req_t *req, const wsx_opts_t *opts,
@@ -381,5 +383,10 @@ wsx_input_t *wsx_input_start(wsx_loop_t *loop, int fd,
 void wsx_input_pause(wsx_input_t *in);
 void wsx_input_resume(wsx_input_t *in);
 void wsx_input_stop(wsx_input_t *in);
+
+/* Why wsx_url_parse() refuses url, as a phrase for an error message ("the
+ * port must be a number from 1 to 65535"), or NULL if it does not. Static
+ * string. */
+const char *wsx_url_problem(const char *url);
 
 #endif /* WSX_H */

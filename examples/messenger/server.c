@@ -316,6 +316,16 @@ static void usage(FILE *f)
 "SIGTERM closes every client with 1001 and exits 0.\n");
 }
 
+/* A usage error: one line, then where to find more. Returns 1. */
+static int try_help(const char *unexpected)
+{
+    if (unexpected)
+        fprintf(stderr, "messenger-server: unexpected argument '%s'\n",
+                unexpected);
+    fputs("try 'messenger-server --help'\n", stderr);
+    return 1;
+}
+
 static int parse_port(const char *arg)
 {
     unsigned long long v;
@@ -354,8 +364,9 @@ int main(int argc, char **argv)
         case 'h': host = optarg; break;
         case 'p':
             if ((port = parse_port(optarg)) < 0) {
-                fprintf(stderr, "messenger-server: bad port '%s'\n", optarg);
-                return 1;
+                fprintf(stderr, "messenger-server: bad port '%s': a number "
+                                "from 0 to 65535\n", optarg);
+                return try_help(NULL);
             }
             break;
         case 'd': data_dir = optarg; break;
@@ -364,20 +375,19 @@ int main(int argc, char **argv)
             else if (!strcmp(optarg, "batch")) s.fsync_mode = STORE_FSYNC_BATCH;
             else if (!strcmp(optarg, "never")) s.fsync_mode = STORE_FSYNC_NEVER;
             else {
-                fprintf(stderr, "messenger-server: --fsync is always, batch or never\n");
-                return 1;
+                fprintf(stderr, "messenger-server: --fsync is always, batch "
+                                "or never, not '%s'\n", optarg);
+                return try_help(NULL);
             }
             break;
         case 'w': snprintf(s.web_dir, sizeof s.web_dir, "%s", optarg); break;
         case 'v': s.verbose = 1; break;
         case 'H': usage(stdout); return 0;
-        default: usage(stderr); return 1;
+        default: return try_help(NULL); /* getopt said what */
         }
     }
-    if (optind != argc) {
-        usage(stderr);
-        return 1;
-    }
+    if (optind != argc)
+        return try_help(argv[optind]);
 
     const char *why = NULL;
     s.data_dir = data_dir;

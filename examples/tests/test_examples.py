@@ -552,6 +552,47 @@ def wscat_exit_codes():
     check(st == 0 and b"--stream" in out, "wsecho --help")
 
 
+@test
+def wscat_error_messages():
+    """Each usage error names the option or part of the URL that is wrong,
+    and why; a name that does not resolve says so (and so does wsecho)."""
+    for args, want in [
+            (["--header", "NoColon"], "bad --header 'NoColon': it must be 'Name: value'"),
+            (["--header", "X-A: 1", "--header", "Bad Name: 2"],
+             "bad --header 'Bad Name: 2': it must be 'Name: value'"),
+            (["--origin", "http://a b"], "bad --origin 'http://a b': printable characters only, "
+                                         "no spaces"),
+            (["--subprotocol", "chat room"], "bad --subprotocol 'chat room': it must be a token "
+                                             "(letters, digits and !#$%&'*+-.^_`|~)")]:
+        eq(run(wscat_cmd(*args + ["ws://127.0.0.1:1/"])),
+           (1, b"", "wscat: %s (try --help)\n" % want), " ".join(args))
+    for url, why in [("ws://127.0.0.1:99999/", "the port must be a number from 1 to 65535"),
+                     ("ws://127.0.0.1:abc/", "the port must be a number from 1 to 65535"),
+                     ("ws://127.0.0.1:/", "the port must be a number from 1 to 65535"),
+                     ("wss://127.0.0.1/", "wss:// (WebSocket over TLS) is not supported"),
+                     ("http://127.0.0.1/", "it does not start with ws://"),
+                     ("ws://[::1/", "an IPv6 address needs its closing ']'"),
+                     ("ws:///path", "there is no host"),
+                     ("ws://h/#top", "a fragment (#...) is not allowed (RFC 6455 \u00a73)"),
+                     ("ws://h/a b", "its path holds characters that cannot be sent (spaces, "
+                                    "controls)")]:
+        eq(run(wscat_cmd(url)), (1, b"", "wscat: bad URL '%s': %s (try --help)\n" % (url, why)), url)
+    eq(run(wscat_cmd("--binary", "/nonexistent", "ws://127.0.0.1:1/")),
+       (1, b"", "wscat: cannot read --binary file '/nonexistent': No such file or directory\n"),
+       "--binary of a missing file")
+    eq(run(wscat_cmd("ws://example.invalid:1/")),
+       (2, b"", "wscat: cannot connect to example.invalid:1: the name did not resolve "
+                "(Name or service not known)\n"), "a name that does not resolve")
+    for prog in (WSCAT, WSECHO):
+        st, out, err = run([prog, "--bogus"])
+        name = os.path.basename(prog)
+        eq((st, out, err.splitlines()[1:]), (1, b"", ["try '%s --help'" % name]),
+           name + " --bogus: one line, then try --help")
+    st, out, err = run([WSECHO, "--host", "example.invalid", "--port", "0"])
+    eq((st, err), (1, "wsecho: cannot listen on example.invalid port 0: the name did not "
+                      "resolve (Name or service not known)\n"), "wsecho --host example.invalid")
+
+
 def run_open_stdin(cmd, timeout=10):
     """Run with stdin left open (no EOF, so no close of our own)."""
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -319,6 +319,28 @@ static void die_usage(const char *fmt, const char *arg)
     exit(EXIT_USAGE);
 }
 
+/* Would the library send this part of a request? The check wsx_connect()
+ * makes, asked one option at a time so that the error can name it. */
+static int request_part_ok(ws_client_request_t part)
+{
+    static const char key[] = "dGhlIHNhbXBsZSBub25jZQ=="; /* RFC 6455 §1.3 */
+    part.host = "h";
+    return ws_handshake_build_request(&part, key, NULL, 0) != WS_EINVAL;
+}
+
+static void die_file(const char *what, const char *path)
+{
+    fprintf(stderr, "wscat: %s '%s': %s\n", what, path, strerror(errno));
+    exit(EXIT_USAGE);
+}
+
+static void bad_url(const char *url)
+{
+    fprintf(stderr, "wscat: bad URL '%s': %s (try --help)\n", url,
+            wsx_url_problem(url));
+    exit(EXIT_USAGE);
+}
+
 static char *read_file(const char *path, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -403,11 +425,11 @@ int main(int argc, char **argv)
         switch (opt) {
         case 'b':
             if (!(app.file = read_file(optarg, &app.file_len)))
-                die_usage("cannot read --binary file '%s'", optarg);
+                die_file("cannot read --binary file", optarg);
             break;
         case 'o':
             if (!(app.output = fopen(optarg, "ab")))
-                die_usage("cannot open --output file '%s'", optarg);
+                die_file("cannot open --output file", optarg);
             break;
         case 'f':
             if (wsx_parse_uint(optarg, SIZE_MAX, &num) != 0 || num == 0)
@@ -415,13 +437,23 @@ int main(int argc, char **argv)
             app.fragment = (size_t)num;
             break;
         case 'P':
+            if (!request_part_ok((ws_client_request_t){.protocols = optarg}))
+                die_usage("bad --subprotocol '%s': it must be a token "
+                          "(letters, digits and !#$%%&'*+-.^_`|~)", optarg);
             protocols = append(protocols, optarg, ", ");
             break;
         case 'O':
+            if (!request_part_ok((ws_client_request_t){.origin = optarg}))
+                die_usage("bad --origin '%s': printable characters only, "
+                          "no spaces", optarg);
             req.origin = optarg;
             break;
         case 'H':
             headers = append(headers, optarg, "\r\n");
+            if (!request_part_ok((ws_client_request_t){.extra_headers =
+                                                           headers}))
+                die_usage("bad --header '%s': it must be 'Name: value'",
+                          optarg);
             break;
         case 'p':
             /* "--ping PAYLOAD": take the next word unless it is the URL */
@@ -468,12 +500,12 @@ int main(int argc, char **argv)
     app.conn = wsx_connect(loop, argv[optind], &req, &opts, &h, NULL, &err);
     if (!app.conn) {
         if (err == WSX_EURL)
-            die_usage("not a ws://host[:port][/path] URL: '%s'", argv[optind]);
-        if (err == WS_EINVAL)
-            die_usage("%s", "bad --origin, --subprotocol or --header");
+            bad_url(argv[optind]);
+        if (err == WS_EINVAL) /* the options were checked: the URL's path */
+            die_usage("bad URL '%s': its path holds characters that cannot "
+                      "be sent (spaces, controls)", argv[optind]);
         fprintf(stderr, "wscat: cannot connect to %s: %s\n", argv[optind],
-                err == WSX_ECONNECT ? "cannot resolve the host"
-                                    : wsx_strerror(err));
+                wsx_strerror(err));
         return EXIT_CONNECT;
     }
     app.status = EXIT_PROTOCOL; /* until a close says otherwise */

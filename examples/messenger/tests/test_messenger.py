@@ -1014,6 +1014,33 @@ def load_200_clients():
 
 
 @test
+def server_usage_errors():
+    """One line saying what is wrong, then where to find more."""
+    more = "try 'messenger-server --help'\n"
+
+    def server(*args):
+        p = subprocess.run([SERVER, "--data-dir", os.path.join(TMP, "usage")] + list(args),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=10)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+    code, out, err = server("--bogus")
+    eq((code, out, err.splitlines()[1:]), (1, "", [more.strip()]), "unknown option")
+    check("unrecognized option '--bogus'" in err, "unknown option: %r" % err)
+    eq(server("extra"), (1, "", "messenger-server: unexpected argument 'extra'\n" + more),
+       "extra argument")
+    eq(server("--port", "70000"),
+       (1, "", "messenger-server: bad port '70000': a number from 0 to 65535\n" + more), "bad port")
+    eq(server("--fsync", "sometimes"),
+       (1, "", "messenger-server: --fsync is always, batch or never, not 'sometimes'\n" + more),
+       "bad --fsync")
+    eq(server("--host", "example.invalid", "--port", "0"),
+       (1, "", "messenger-server: cannot listen on example.invalid port 0: the name did not "
+               "resolve (Name or service not known)\n"), "a host that does not resolve")
+    st, out, _ = server("--help")
+    check(st == 0 and out.startswith("usage: messenger-server"), "--help")
+
+
+@test
 def default_data_dir_ignored():
     """The README runs the server from the top of the tree, which creates
     ./messenger-data: git must not offer to commit it."""
@@ -1051,19 +1078,24 @@ def cli_scripted():
                   "send 300 x\n"
                   "send six x\n"
                   "send\n"
+                  "send 6\n"
+                  "send 6 \n"
                   "get\r\n"
                   "getall\n"
                   "quit\n"
                   "send 6 after quit\n")
         code, out, err = cli(s.port, 5, script.encode())
-        eq(code, 0, "exit status (stderr %r)" % err)
+        eq(code, 4, "exit status after failed commands (stderr %r)" % err)
         eq(out, "associated as 5\nsent\nbuffer empty\nsent\nsent\nfrom 5: to myself\n"
                 "0 messages\n", "stdout")
-        for want in ("error: unknown command 'frobnicate' (send, get, getall, quit)",
-                     "error: the message is 255 bytes; at most 254 fit",
-                     "error: usage: send <to 0-255> <text>"):
-            check(want in err, "stderr lacks %r: %r" % (want, err))
-        eq(err.count("usage: send"), 3, "three bad sends")
+        eq(err, "error: unknown command 'frobnicate' (send, get, getall, quit)\n"
+                "error: the message is 255 bytes; at most 254 fit\n"
+                "error: the receiver must be a number from 0 to 255, not '300'\n"
+                "error: the receiver must be a number from 0 to 255, not 'six'\n"
+                "error: usage: send <to 0-255> <text>\n"
+                "error: nothing to send to 6: send <to> <text> (the text cannot be empty)\n"
+                "error: nothing to send to 6: send <to> <text> (the text cannot be empty)\n",
+           "stderr: one line per failed command")
         r = MClient(s.port, 6)
         eq(r.get_all(), [(5, b"hello world"), (5, e254.encode())], "what 6 received")
         r.close_clean()
@@ -1090,12 +1122,12 @@ def cli_scripted():
         for k in range(100):
             a.expect(PUSH(7, 11, b"%d" % k), ACK(7), "fill 11")
         code, out, err = cli(s.port, 12, b"send 11 one too many\nsend 13 fine\n")
-        eq((code, out), (0, "associated as 12\nnot sent: the receiver's buffer is full\nsent\n"),
-           "BUFFERFULL")
+        eq((code, out), (4, "associated as 12\nnot sent: the receiver's buffer is full\nsent\n"),
+           "BUFFERFULL: a failed command")
 
         # A line longer than the client's line buffer is ignored whole.
         code, out, err = cli(s.port, 12, b"send 13 " + b"y" * 10000 + b"\nget\n")
-        eq((code, out), (0, "associated as 12\nbuffer empty\n"), "very long line")
+        eq((code, out), (4, "associated as 12\nbuffer empty\n"), "very long line")
         check("too long" in err or "at most 254" in err, "very long line: stderr %r" % err)
 
 
@@ -1118,7 +1150,7 @@ def cli_stdin_devnull_and_file():
         with open(path, "w") as f:
             f.write("".join("send 6 line %d\n" % i for i in range(300)) + "get\n")
         code, out, err = cli_stdin_from(s.port, 5, path)
-        eq((code, out, err), (0, "associated as 5\n" + "sent\n" * 100 +
+        eq((code, out, err), (4, "associated as 5\n" + "sent\n" * 100 +
                               "not sent: the receiver's buffer is full\n" * 200 +
                               "buffer empty\n", ""), "stdin a regular file")
         eq(MClient(s.port, 6).get_all(limit=300),
@@ -1129,14 +1161,28 @@ def cli_stdin_devnull_and_file():
 def cli_errors():
     with MServer() as s:
         for bad in ("256", "-1", "abc", "", "1x"):
-            code, out, err = cli(s.port, bad, b"")
-            eq((code, out), (1, ""), "--id %r" % bad)
-            check("--id is a number from 0 to 255" in err, "--id %r: stderr %r" % (bad, err))
-        code, out, err = cli(s.port, None, b"")
-        eq((code, out), (1, ""), "no --id")
-        check(err.startswith("usage:"), "no --id: %r" % err)
-        code, out, err = cli(None, 1, b"", args=["--url", "http://127.0.0.1/"])
-        eq((code, out), (1, ""), "not a ws:// URL")
+            eq(cli(s.port, bad, b""),
+               (1, "", "messenger-client: --id is a number from 0 to 255, not '%s'\n"
+                       "try 'messenger-client --help'\n" % bad), "--id %r" % bad)
+        # Usage errors: one line saying what, then where to find more.
+        more = "try 'messenger-client --help'\n"
+        eq(cli(s.port, None, b""), (1, "", "messenger-client: --id N is required\n" + more),
+           "no --id")
+        code, out, err = cli(s.port, 1, b"", args=["--bogus"])
+        eq((code, out, err.splitlines()[1:]), (1, "", [more.strip()]), "unknown option")
+        check("unrecognized option '--bogus'" in err.splitlines()[0], "unknown option: %r" % err)
+        eq(cli(s.port, 1, b"", args=["extra"]),
+           (1, "", "messenger-client: unexpected argument 'extra'\n" + more), "extra argument")
+        for url, why in [("http://127.0.0.1/", "it does not start with ws://"),
+                         ("ws://127.0.0.1:99999/", "the port must be a number from 1 to 65535"),
+                         ("ws://127.0.0.1:0/", "the port must be a number from 1 to 65535"),
+                         ("ws://127.0.0.1:80x/", "the port must be a number from 1 to 65535"),
+                         ("wss://127.0.0.1/", "wss:// (WebSocket over TLS) is not supported")]:
+            eq(cli(None, 1, b"", args=["--url", url]),
+               (1, "", "messenger-client: bad --url '%s': %s\n%s" % (url, why, more)), url)
+        eq(cli(None, 1, b"", args=["--url", "ws://example.invalid:%d/" % s.port]),
+           (2, "", "messenger-client: cannot connect to example.invalid:%d: the name did "
+                   "not resolve (Name or service not known)\n" % s.port), "a name that does not resolve")
 
         holder = MClient(s.port, 20)
         code, out, err = cli(s.port, 20, b"get\n")
