@@ -217,21 +217,17 @@ static void on_close(wsx_conn_t *c, unsigned code, const char *reason, size_t le
     wsx_conn_set_data(c, NULL);
 }
 
-/* "/" is the browser client; other paths fall through to the web files. */
-static int on_http(wsx_conn_t *c, const ws_request_t *req, const char *body,
-                   size_t len)
+/* Answer with one file of the web directory, read whole. */
+static void serve_web_file(wsx_conn_t *c, const server_t *s, const char *name,
+                           const char *type)
 {
-    server_t *s = wsx_conn_ctx(c);
     char path[PATH_MAX + 16];
-    (void)body, (void)len;
-    if (!(req->path.len == 1 && req->path.ptr[0] == '/'))
-        return 0;
-    snprintf(path, sizeof path, "%s/client.html", s->web_dir);
+    snprintf(path, sizeof path, "%s/%s", s->web_dir, name);
     FILE *f = fopen(path, "rb");
     if (!f) {
         static const char msg[] = "the browser client is not installed\n";
         wsx_http_respond(c, 404, "text/plain", NULL, msg, sizeof msg - 1);
-        return 1;
+        return;
     }
     char *page = malloc(MAX_PAGE);
     size_t n = page ? fread(page, 1, MAX_PAGE, f) : 0;
@@ -239,11 +235,28 @@ static int on_http(wsx_conn_t *c, const ws_request_t *req, const char *body,
     if (!page) {
         static const char oom[] = "out of memory\n";
         wsx_http_respond(c, 500, NULL, NULL, oom, sizeof oom - 1);
-        return 1;
+        return;
     }
-    wsx_http_respond(c, 200, "text/html; charset=utf-8",
-                     "Cache-Control: no-cache\r\n", page, n);
+    wsx_http_respond(c, 200, type, "Cache-Control: no-cache\r\n", page, n);
     free(page);
+}
+
+/* "/" is the browser client, and /favicon.ico (asked for by browsers that
+ * ignore the page's <link rel="icon">) its icon; other paths fall through
+ * to the web files. */
+static int on_http(wsx_conn_t *c, const ws_request_t *req, const char *body,
+                   size_t len)
+{
+    static const char ico[] = "/favicon.ico";
+    server_t *s = wsx_conn_ctx(c);
+    (void)body, (void)len;
+    if (req->path.len == 1 && req->path.ptr[0] == '/')
+        serve_web_file(c, s, "client.html", "text/html; charset=utf-8");
+    else if (req->path.len == sizeof ico - 1 &&
+             !memcmp(req->path.ptr, ico, sizeof ico - 1))
+        serve_web_file(c, s, "favicon.svg", "image/svg+xml");
+    else
+        return 0;
     return 1;
 }
 

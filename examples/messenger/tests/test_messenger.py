@@ -1239,16 +1239,21 @@ def browser():
             f.expect(PUSH(99, 23, b"%d" % k), ACK(99), "fill 23")
         f.close_clean()
         profile = tempfile.mkdtemp(prefix="chromium-", dir=TMP)
+        # Screenshots of every step, kept as test artefacts.
+        shots = os.path.join(ROOT, "build", "examples", "messenger", "browser-shots")
+        shutil.rmtree(shots, ignore_errors=True)
+        os.makedirs(shots)
         env = dict(os.environ, NODE_PATH=NODE_MODULES, CHROMIUM=CHROMIUM)
         p = subprocess.Popen([node, os.path.join(HERE, "browser.js"), "--port", str(s.port),
-                              "--server-pid", str(s.pid), "--profile", profile],
+                              "--server-pid", str(s.pid), "--profile", profile,
+                              "--server", SERVER, "--data-dir", s.dir, "--shots", shots],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         try:
-            out, err = p.communicate(timeout=60)
+            out, err = p.communicate(timeout=90)
         except subprocess.TimeoutExpired:
             p.kill()
             out, err = p.communicate()
-            raise Fail("browser.js did not finish in 60 s; stderr: %s" % err.decode()[-1000:])
+            raise Fail("browser.js did not finish in 90 s; stderr: %s" % err.decode()[-1000:])
         results = 0
         for line in out.decode(errors="replace").splitlines():
             try:
@@ -1263,7 +1268,9 @@ def browser():
                 report("browser: " + r["case"], r["ok"], r.get("msg", ""))
         check(p.returncode == 0 and results,
               "browser.js exit %d, stderr: %s" % (p.returncode, err.decode()[-2000:]))
-        # The page SIGTERMed the server at its end: a graceful exit.
+        NOTES.append("browser screenshots: %s/*.png (%d)" % (
+            os.path.relpath(shots, ROOT), len(os.listdir(shots))))
+        # The page SIGTERMed the server: a graceful exit.
         try:
             s.proc.wait(10)
         except subprocess.TimeoutExpired:
