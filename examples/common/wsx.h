@@ -362,7 +362,7 @@ int wsx_parse_uint(const char *s, unsigned long long max,
  * 0, or -1. */
 int wsx_parse_seconds(const char *s, int *ms);
 
-/* ------------------------------------------------------------- input */
+/* ------------------------ input, URL messages (stdin.c, url_problem.c) */
 
 /*
  * Read an input descriptor (stdin) from the loop, whatever it is: cb runs

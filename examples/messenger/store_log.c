@@ -7,8 +7,9 @@
  * the next place where a whole valid record begins, and the sequence
  * numbers on either side of the gap say how many records fell into it.
  * A candidate is taken only if its successor (or the end of the log)
- * follows on from it: a record-shaped run of bytes inside a damaged
- * record's payload does not chain on into the real log.
+ * follows on from it, or if its number fits the gap: a record-shaped run
+ * of bytes inside a damaged record's payload passes neither unless its
+ * author knew its place and number in the log.
  */
 #define _GNU_SOURCE
 #include "store_log.h"
@@ -193,17 +194,21 @@ static int chains(const uint8_t *p, size_t left, uint32_t seq)
     return d == REC_SHORT || (d == REC_OK && next.seq == seq + 1);
 }
 
-/* The first offset at or after from where resynchronisation may resume
- * (a record with seq >= min_seq that chains on), or n. */
-static size_t resync(const uint8_t *p, size_t n, size_t from, uint32_t min_seq,
+/* The first offset after a bad record at pos where replay may resume, or
+ * n: a whole record numbered expect or later that either chains on, or
+ * whose number fits the gap (each record lost in [pos, q) took at least
+ * LOG_TAKE_SIZE bytes of it) — the latter for damage close behind. */
+static size_t resync(const uint8_t *p, size_t n, size_t pos, uint32_t expect,
                      log_rec_t *rec, size_t *size)
 {
-    for (size_t q = from; q < n; q++) {
+    for (size_t q = pos + 1; q < n; q++) {
         const uint8_t *s = memchr(p + q, SYNC0, n - q);
         if (!s)
             break;
         q = (size_t)(s - p);
-        if (decode(s, n - q, rec, size) == REC_OK && rec->seq >= min_seq &&
+        if (decode(s, n - q, rec, size) != REC_OK || rec->seq < expect)
+            continue;
+        if (rec->seq - expect <= (q - pos) / LOG_TAKE_SIZE ||
             chains(s + *size, n - q - *size, rec->seq))
             return q;
     }
@@ -249,7 +254,7 @@ static int replay_v2(const uint8_t *p, size_t n, size_t pos, uint32_t expect,
             return 0;
         }
         if (d == REC_BAD || rec.seq != expect) {
-            size_t q = resync(p, n, pos + 1, expect, &rec, &size);
+            size_t q = resync(p, n, pos, expect, &rec, &size);
             if (q == n) {
                 tail_damage(r, p, n, pos);
                 return 0;

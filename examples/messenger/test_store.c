@@ -456,6 +456,115 @@ static void damage_twice(void)
     free(p);
 }
 
+/* Damage two records apart: the one between them is kept, although the
+ * record after it is damaged too. */
+static void damage_close_behind(void)
+{
+    size_t off[N_MSGS + 1];
+    uint8_t *p;
+    size_t n = fill_300(&p, off);
+    p[off[10] + 12] ^= 1;
+    p[off[12] + 12] ^= 1;
+    write_log(p, n);
+    store_t *s = open_store(STORE_FSYNC_NEVER);
+    const log_replay_t *r = store_replay(s);
+    CHECK_INT(r->records, N_MSGS - 2);
+    CHECK_INT(r->lost, 2);
+    CHECK_INT(r->nranges, 2);
+    check_copy(s, p, n);
+    char text[64];
+    msg_text(11, text, sizeof text);
+    for (int i = 2; i < 11; i += 3) {
+        char t[64];
+        msg_text(i, t, sizeof t);
+        expect_take(s, 2, i, t);
+    }
+    expect_take(s, 2, 11, text); /* record 11, between the two */
+    store_close(s);
+    free(p);
+}
+
+/* Random damage, 300 times: one to four places flipped, zeroed (up to
+ * 4 KiB) or cut off at the end. Whatever replay makes of it, it must not
+ * invent or reorder: each receiver gets a subsequence of what was sent to
+ * it, every record not touched by the damage among it, and the counts add
+ * up. */
+static void damage_random(void)
+{
+    size_t off[N_MSGS + 1];
+    uint8_t *orig;
+    size_t n = fill_300(&orig, off);
+    uint8_t *p = malloc(n);
+    uint32_t seed = 2026;
+    char text[64];
+
+    for (int round = 0; round < 300; round++) {
+        size_t len = n;
+        int touched[N_MSGS] = {0};
+        memcpy(p, orig, n);
+        for (int k = 0, sites = 1 + round % 4; k < sites; k++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t at = (seed >> 8) % n, run = 1 + (seed >> 4) % 4096;
+            int how = (int)(seed >> 28) % 3;
+            if (how == 2 && k == 0) { /* cut the end off */
+                len = at;
+                run = n - at;
+            } else if (how == 1) {
+                memset(p + at, 0, at + run > n ? n - at : run);
+            } else {
+                p[at] ^= (uint8_t)(1 + (seed >> 20) % 255);
+                run = 1;
+            }
+            for (int i = 0; i < N_MSGS; i++)
+                touched[i] |= off[i] < at + run && off[i + 1] > at;
+        }
+        write_log(p, len);
+        warnings[0] = '\0';
+        store_t *s = NULL;
+        const char *msg = NULL;
+        int r = store_open(&s, dir, STORE_FSYNC_NEVER, collect_warning, NULL,
+                           &msg);
+        th_note("round %d", round);
+        if (r == -EINVAL) { /* nothing valid left at all */
+            for (int i = 0; i < N_MSGS; i++)
+                CHECK(touched[i]);
+            continue;
+        }
+        if (!CHECK_INT(r, 0))
+            continue;
+        const log_replay_t *rp = store_replay(s);
+        CHECK(rp->records + rp->lost <= N_MSGS);
+        CHECK(!rp->tail_damaged || rp->lost_most >= rp->lost);
+        uint64_t got = 0;
+        for (int id = 0; id < 3; id++) {
+            store_msg_t m;
+            int i = id;
+            while (store_take(s, (uint8_t)id, &m) == 1) {
+                got++;
+                for (; i < N_MSGS; i += 3) { /* the next message that fits */
+                    msg_text(i, text, sizeof text);
+                    if (m.len == strlen(text) && !memcmp(m.data, text, m.len))
+                        break;
+                    CHECK(touched[i]); /* skipped: it must have been hit */
+                }
+                CHECK(i < N_MSGS);
+                i += 3;
+            }
+            for (; i < N_MSGS; i += 3)
+                CHECK(touched[i]);
+        }
+        CHECK_INT(got, rp->records);
+        if (store_damaged_copy(s)) {
+            char path[400];
+            snprintf(path, sizeof path, "%s/%s", dir, store_damaged_copy(s));
+            unlink(path);
+        }
+        store_close(s);
+    }
+    free(p);
+    free(orig);
+}
+
 /* A log of the first format (PROTOCOL.md, "Format 1"): read, then
  * rewritten in the current one. CRCs are zlib's crc32. */
 static void format1_migrated(void)
@@ -671,6 +780,8 @@ void suite_store(void)
     RUN(lost_take_repaired);
     RUN(damage_anywhere);
     RUN(damage_twice);
+    RUN(damage_close_behind);
+    RUN(damage_random);
     RUN(format1_migrated);
     RUN(not_a_log);
     RUN(compaction);
