@@ -580,17 +580,21 @@ def wscat_error_messages():
     eq(run(wscat_cmd("--binary", "/nonexistent", "ws://127.0.0.1:1/")),
        (1, b"", "wscat: cannot read --binary file '/nonexistent': No such file or directory\n"),
        "--binary of a missing file")
-    eq(run(wscat_cmd("ws://example.invalid:1/")),
-       (2, b"", "wscat: cannot connect to example.invalid:1: the name did not resolve "
-                "(Name or service not known)\n"), "a name that does not resolve")
+    # The resolver's words in brackets vary with the system.
+    st, out, err = run(wscat_cmd("ws://example.invalid:1/"))
+    eq((st, out), (2, b""), "a name that does not resolve")
+    check(err.startswith("wscat: cannot connect to example.invalid:1: the name did not resolve (")
+          and err.endswith(")\n") and err.count("\n") == 1, "unresolved name: %r" % err)
     for prog in (WSCAT, WSECHO):
         st, out, err = run([prog, "--bogus"])
         name = os.path.basename(prog)
         eq((st, out, err.splitlines()[1:]), (1, b"", ["try '%s --help'" % name]),
            name + " --bogus: one line, then try --help")
     st, out, err = run([WSECHO, "--host", "example.invalid", "--port", "0"])
-    eq((st, err), (1, "wsecho: cannot listen on example.invalid port 0: the name did not "
-                      "resolve (Name or service not known)\n"), "wsecho --host example.invalid")
+    eq(st, 1, "wsecho --host example.invalid")
+    check(err.startswith("wsecho: cannot listen on example.invalid port 0: the name did not "
+                         "resolve (") and err.endswith(")\n") and err.count("\n") == 1,
+          "wsecho --host example.invalid: %r" % err)
 
 
 def run_open_stdin(cmd, timeout=10):

@@ -1033,9 +1033,11 @@ def server_usage_errors():
     eq(server("--fsync", "sometimes"),
        (1, "", "messenger-server: --fsync is always, batch or never, not 'sometimes'\n" + more),
        "bad --fsync")
-    eq(server("--host", "example.invalid", "--port", "0"),
-       (1, "", "messenger-server: cannot listen on example.invalid port 0: the name did not "
-               "resolve (Name or service not known)\n"), "a host that does not resolve")
+    code, out, err = server("--host", "example.invalid", "--port", "0")
+    eq((code, out), (1, ""), "a host that does not resolve")
+    check(err.startswith("messenger-server: cannot listen on example.invalid port 0: the name "
+                         "did not resolve (") and err.endswith(")\n") and err.count("\n") == 1,
+          "a host that does not resolve: %r" % err)
     st, out, _ = server("--help")
     check(st == 0 and out.startswith("usage: messenger-server"), "--help")
 
@@ -1180,9 +1182,13 @@ def cli_errors():
                          ("wss://127.0.0.1/", "wss:// (WebSocket over TLS) is not supported")]:
             eq(cli(None, 1, b"", args=["--url", url]),
                (1, "", "messenger-client: bad --url '%s': %s\n%s" % (url, why, more)), url)
-        eq(cli(None, 1, b"", args=["--url", "ws://example.invalid:%d/" % s.port]),
-           (2, "", "messenger-client: cannot connect to example.invalid:%d: the name did "
-                   "not resolve (Name or service not known)\n" % s.port), "a name that does not resolve")
+        # The resolver's own words in brackets vary with the system (no DNS
+        # at all says "Temporary failure in name resolution").
+        code, out, err = cli(None, 1, b"", args=["--url", "ws://example.invalid:%d/" % s.port])
+        eq((code, out), (2, ""), "a name that does not resolve")
+        check(err.startswith("messenger-client: cannot connect to example.invalid:%d: the name "
+                             "did not resolve (" % s.port) and err.endswith(")\n")
+              and err.count("\n") == 1, "a name that does not resolve: %r" % err)
 
         holder = MClient(s.port, 20)
         code, out, err = cli(s.port, 20, b"get\n")
@@ -1249,11 +1255,11 @@ def browser():
                               "--server", SERVER, "--data-dir", s.dir, "--shots", shots],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         try:
-            out, err = p.communicate(timeout=90)
+            out, err = p.communicate(timeout=100)
         except subprocess.TimeoutExpired:
             p.kill()
             out, err = p.communicate()
-            raise Fail("browser.js did not finish in 90 s; stderr: %s" % err.decode()[-1000:])
+            raise Fail("browser.js did not finish in 100 s; stderr: %s" % err.decode()[-1000:])
         results = 0
         for line in out.decode(errors="replace").splitlines():
             try:
@@ -1298,7 +1304,9 @@ def main():
     TMP = tempfile.mkdtemp(prefix="messenger-test-")
 
     RUNNER.no_skip = args.no_skip
-    status = RUNNER.run(TESTS, args.k, deadline=75, after_each=close_clients)
+    # The browser test (two pages and a server restart) is the longest:
+    # about 25 s alone, more on a loaded machine.
+    status = RUNNER.run(TESTS, args.k, deadline=120, after_each=close_clients)
     shutil.rmtree(TMP, ignore_errors=True)
     return status
 
