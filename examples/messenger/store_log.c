@@ -251,6 +251,7 @@ static int replay_v2(const uint8_t *p, size_t n, size_t pos, uint32_t expect,
         if (d == REC_SHORT) { /* a write cut short by a crash */
             add_range(r, pos, n);
             r->lost++;
+            r->torn = 1;
             return 0;
         }
         if (d == REC_BAD || rec.seq != expect) {
@@ -284,6 +285,7 @@ static int replay_v1(const uint8_t *p, size_t n, log_apply_fn apply, void *ctx,
         int d = decode_v1(p + pos, n - pos, &rec, &size);
         if (d != REC_OK) {
             r->lost = 1;
+            r->torn = d == REC_SHORT;
             r->tail_damaged = d == REC_BAD;
             r->lost_most = r->tail_damaged ? 1 + (n - pos) / V1_TAKE_SIZE : 1;
             add_range(r, pos, n);
@@ -350,7 +352,11 @@ void log_replay_describe(const log_replay_t *r, char *buf, size_t cap)
                 (unsigned long long)r->range[i].end - 1);
         if (r->nranges > LOG_RANGES)
             PUT(" and %zu more ranges", r->nranges - LOG_RANGES);
-        PUT("; %llu bytes)", (unsigned long long)r->damaged);
+        PUT("; %llu bytes", (unsigned long long)r->damaged);
+        if (r->torn)
+            PUT("; the last record is cut short, as a crash while it was "
+                "written leaves it");
+        PUT(")");
     }
 #undef PUT
 }
