@@ -325,8 +325,11 @@ static void usage(FILE *f)
 "  --verbose          log every association, push and get to stderr\n"
 "  --help             this text\n"
 "\n"
-"On start it prints 'messenger-server listening on HOST:PORT'. SIGINT or\n"
-"SIGTERM closes every client with 1001 and exits 0.\n");
+"On start it replays the log and says on stderr what it recovered (a\n"
+"damaged log is replayed around the damage and kept as\n"
+"DIR/messenger.log.damaged-<time>), then prints 'messenger-server\n"
+"listening on HOST:PORT'. SIGINT or SIGTERM closes every client with 1001\n"
+"and exits 0. A packet over 259 bytes, of any size, gets UNKNOWNERROR.\n");
 }
 
 /* A usage error: one line, then where to find more. Returns 1. */
