@@ -272,6 +272,8 @@ class UI {
     const g = await B.get();
     eq(g.last, `from 21:${s}`, 'inbox');
     eq(await B.text('#inbox-status'), '', 'no stale "No messages waiting"');
+    eq(await B.page.$eval('#inbox', (e) => e.scrollWidth <= e.clientWidth), true,
+      'a long word wraps inside the inbox instead of running out of it');
   });
 
   await run('FIFO: three messages come out oldest first', async () => {
