@@ -329,14 +329,51 @@ def api_seeds():
     api("10-key-fails", 10, b"\x01")
 
 
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for x in data:
+        c ^= x
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82F63B78 & -(c & 1))
+    return c ^ 0xFFFFFFFF
+
+
+def log_record(seq, body):
+    """A messenger log record (examples/messenger/PROTOCOL.md)."""
+    head = b"\xff\xa5" + struct.pack("<HI", len(body), seq) + body
+    return head + struct.pack("<I", crc32c(head))
+
+
+def store_log_seeds():
+    import zlib
+    recs = [log_record(i, bytes([1, i % 7, i % 3]) + b"message %d" % i + b"~" * (i % 40))
+            for i in range(40)]
+    recs[20] = log_record(20, b"\x02\x01")
+    log = b"WSMLOG2\n" + b"".join(recs)
+    write("store_log", "whole", log)
+    write("store_log", "empty-log", b"WSMLOG2\n")
+    write("store_log", "torn-tail", log[:-5])
+    write("store_log", "flipped-byte", log[:300] + bytes([log[300] ^ 0x40]) + log[301:])
+    write("store_log", "zeroed-page", log[:512] + bytes(512) + log[1024:])
+    write("store_log", "header-gone", bytes(8) + log[8:])
+    write("store_log", "biggest-record", b"WSMLOG2\n" + log_record(0, b"\x01\x00\xff" + b"z" * 254))
+
+    def v1(body):
+        return body + struct.pack("<I", zlib.crc32(body))
+    write("store_log", "format1", b"WSMLOG1\n" + v1(b"\x01\x01\x02\x02hi") +
+          v1(b"\x01\x03\x02\x02yo") + v1(b"\x02\x02"))
+    write("store_log", "not-a-log", b"precious user data\n")
+
+
 def main():
-    for t in ("frame_stream", "handshake", "utf8", "roundtrip", "api"):
+    for t in ("frame_stream", "handshake", "utf8", "roundtrip", "api", "store_log"):
         shutil.rmtree(os.path.join(HERE, "corpus", t), ignore_errors=True)
     frame_stream()
     handshake()
     utf8()
     roundtrip()
     api_seeds()
+    store_log_seeds()
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ typedef struct wsx_client {
     char key[WS_KEY_LEN + 1];
     char target[280]; /* "host:port", for messages */
     int err;          /* the last connect error */
+    int gai_err;      /* why the name did not resolve (getaddrinfo) */
 } wsx_client_t;
 
 /* ------------------------------------------------------------------ URL */
@@ -181,11 +182,10 @@ wsx_conn_t *wsx_connect(wsx_loop_t *loop, const char *url,
     if ((r = build_request(cl, &u, req)) != 0)
         goto fail;
     snprintf(port, sizeof port, "%d", u.port);
-    if (getaddrinfo(u.host, port, &hints, &cl->ai) != 0) {
+    /* A name that does not resolve is reported by on_error, with the
+     * reason, like an address that refuses. */
+    if ((cl->gai_err = getaddrinfo(u.host, port, &hints, &cl->ai)) != 0)
         cl->ai = NULL;
-        r = WSX_ECONNECT;
-        goto fail;
-    }
     cl->ai_next = cl->ai;
     if (!(c = wsx_conn_new(&cl->ep, -1, WSX_ST_CONNECTING))) {
         r = WS_ENOMEM;
@@ -229,8 +229,13 @@ void wsx_client_connected(wsx_conn_t *c)
         if (try_connect(c) == 0)
             return;
     }
-    snprintf(msg, sizeof msg, "cannot connect to %s: %s", cl->target,
-             strerror(cl->err ? cl->err : ECONNREFUSED));
+    if (cl->gai_err)
+        snprintf(msg, sizeof msg,
+                 "cannot connect to %s: the name did not resolve (%s)",
+                 cl->target, gai_strerror(cl->gai_err));
+    else
+        snprintf(msg, sizeof msg, "cannot connect to %s: %s", cl->target,
+                 strerror(cl->err ? cl->err : ECONNREFUSED));
     wsx_conn_lost(c, WSX_ECONNECT, msg);
 }
 

@@ -276,8 +276,10 @@ typedef struct wsx_client_req {
  * Connect to url (resolved now; every address is tried in turn) and do
  * the opening handshake, all without blocking. Events go to h; ctx is
  * wsx_conn_ctx(). Returns the connection, or NULL with *err set (WSX_EURL,
- * WSX_ECONNECT when the name does not resolve, WS_EINVAL for a bad
- * header or origin, WS_ENOMEM). A later failure is reported by on_error.
+ * WS_EINVAL for a bad header or origin, WS_ENOMEM). A later failure is
+ * reported by on_error, a name that does not resolve included
+ * (WSX_ECONNECT, "cannot connect to HOST:PORT: the name did not resolve
+ * (Name or service not known)").
  */
 wsx_conn_t *wsx_connect(wsx_loop_t *loop, const char *url,
                         const wsx_client_req_t *req, const wsx_opts_t *opts,
@@ -365,5 +367,32 @@ int wsx_parse_uint(const char *s, unsigned long long max,
 /* Seconds, fractions allowed, in [0, 86400], into milliseconds (rounded).
  * 0, or -1. */
 int wsx_parse_seconds(const char *s, int *ms);
+
+/* ------------------------ input, URL messages (stdin.c, url_problem.c) */
+
+/*
+ * Read an input descriptor (stdin) from the loop, whatever it is: cb runs
+ * whenever fd is readable and should read once (the descriptor may be
+ * blocking). Unlike wsx_watch_start(), this also takes what epoll refuses
+ * (/dev/null and other always-ready devices, regular files): cb then runs
+ * every round (a 1 ms timer), and the read sees the data or the end of
+ * input at once. A paused input does not keep the loop running. Returns
+ * NULL with errno set on failure (EBADF for a closed fd, ENOMEM). Stop it
+ * (which frees it; fd stays open) before wsx_loop_free(); stopping it
+ * inside cb is allowed.
+ */
+typedef struct wsx_input wsx_input_t;
+
+wsx_input_t *wsx_input_start(wsx_loop_t *loop, int fd,
+                             void (*cb)(wsx_input_t *in, int fd, void *user),
+                             void *user);
+void wsx_input_pause(wsx_input_t *in);
+void wsx_input_resume(wsx_input_t *in);
+void wsx_input_stop(wsx_input_t *in);
+
+/* Why wsx_url_parse() refuses url, as a phrase for an error message ("the
+ * port must be a number from 1 to 65535"), or NULL if it does not. Static
+ * string. */
+const char *wsx_url_problem(const char *url);
 
 #endif /* WSX_H */

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,12 +26,18 @@
 #define MAX_PAYLOAD 254
 #define LINE_MAX_LEN 4096
 
-enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_CONNECT = 2, EXIT_LOST = 3 };
+enum {
+    EXIT_OK = 0,
+    EXIT_USAGE = 1,
+    EXIT_CONNECT = 2,
+    EXIT_LOST = 3,
+    EXIT_FAILED = 4 /* the session ran, but some command failed */
+};
 
 typedef struct client {
     wsx_loop_t *loop;
     wsx_conn_t *conn;
-    wsx_watch_t *input;
+    wsx_input_t *input;
     int id;
     int verbose;
     int associated;
@@ -39,6 +46,7 @@ typedef struct client {
     int quit;           /* "quit" read: close when nothing is waiting */
     int input_done;     /* end of input: close once every line has run */
     int exit_code;
+    unsigned failed;    /* commands that failed, here or at the server */
     char line[LINE_MAX_LEN];
     size_t line_len;
     int line_too_long;
@@ -65,7 +73,7 @@ static void send_packet(client_t *cl, int type, int code, int receiver,
     trace(cl, "->", p, HEADER + len);
     cl->waiting = 1;
     if (cl->input)
-        wsx_watch_pause(cl->input);
+        wsx_input_pause(cl->input);
     wsx_conn_send_binary(cl->conn, p, HEADER + len);
 }
 
@@ -76,12 +84,27 @@ static void finish(client_t *cl, int code)
     if (wsx_conn_is_open(cl->conn))
         wsx_conn_close(cl->conn, WS_CLOSE_NORMAL, NULL, 0);
     if (cl->input) {
-        wsx_watch_stop(cl->input);
+        wsx_input_stop(cl->input);
         cl->input = NULL;
     }
 }
 
 /* ---------------------------------------------------------------- commands */
+
+/* A command that failed: "error: ..." on stderr, and a non-zero exit. */
+static void command_failed(client_t *cl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void command_failed(client_t *cl, const char *fmt, ...)
+{
+    va_list ap;
+    cl->failed++;
+    fputs("error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
 
 static int parse_id(const char *s, int *id)
 {
@@ -111,17 +134,21 @@ static void command(client_t *cl, char *line)
         return; /* blank line */
     if (!strcmp(cmd, "send")) {
         char *to_s = next_word(&rest);
-        int to;
-        if (!to_s || parse_id(to_s, &to) != 0) {
-            fprintf(stderr, "error: usage: send <to 0-255> <text>\n");
-            return;
-        }
         size_t len = strlen(rest); /* the text: the rest of the line */
-        if (len > MAX_PAYLOAD) {
-            fprintf(stderr, "error: the message is %zu bytes; at most %d fit\n", len, MAX_PAYLOAD);
-            return;
-        }
-        send_packet(cl, 2, 1, to, rest, len);
+        int to;
+        if (!to_s)
+            command_failed(cl, "usage: send <to 0-255> <text>");
+        else if (parse_id(to_s, &to) != 0)
+            command_failed(cl, "the receiver must be a number from 0 to "
+                               "255, not '%s'", to_s);
+        else if (len == 0)
+            command_failed(cl, "nothing to send to %d: send <to> <text> "
+                               "(the text cannot be empty)", to);
+        else if (len > MAX_PAYLOAD)
+            command_failed(cl, "the message is %zu bytes; at most %d fit",
+                           len, MAX_PAYLOAD);
+        else
+            send_packet(cl, 2, 1, to, rest, len);
     } else if (!strcmp(cmd, "get")) {
         send_packet(cl, 1, 0, 0, NULL, 0);
     } else if (!strcmp(cmd, "getall")) {
@@ -130,7 +157,8 @@ static void command(client_t *cl, char *line)
     } else if (!strcmp(cmd, "quit")) {
         cl->quit = 1;
     } else {
-        fprintf(stderr, "error: unknown command '%s' (send, get, getall, quit)\n", cmd);
+        command_failed(cl, "unknown command '%s' (send, get, getall, quit)",
+                       cmd);
     }
 }
 
@@ -146,7 +174,7 @@ static void run_commands(client_t *cl)
         if (n && cl->line[n - 1] == '\r')
             cl->line[n - 1] = '\0';
         if (cl->line_too_long)
-            fprintf(stderr, "error: line too long, ignored\n");
+            command_failed(cl, "line too long, ignored");
         else
             command(cl, cl->line);
         cl->line_too_long = 0;
@@ -158,13 +186,13 @@ static void run_commands(client_t *cl)
     if (cl->quit || (cl->input_done && !memchr(cl->line, '\n', cl->line_len)))
         finish(cl, EXIT_OK);
     else if (cl->input && cl->associated)
-        wsx_watch_resume(cl->input);
+        wsx_input_resume(cl->input);
 }
 
-static void on_stdin(wsx_watch_t *w, int fd, void *user)
+static void on_stdin(wsx_input_t *in, int fd, void *user)
 {
     client_t *cl = user;
-    (void)w;
+    (void)in;
     if (cl->line_len == sizeof cl->line) { /* a line longer than the buffer */
         cl->line_too_long = 1;
         cl->line_len = 0;
@@ -176,7 +204,7 @@ static void on_stdin(wsx_watch_t *w, int fd, void *user)
         /* A last line without its newline still counts. */
         if (cl->line_len && cl->line_len < sizeof cl->line)
             cl->line[cl->line_len++] = '\n';
-        wsx_watch_stop(cl->input);
+        wsx_input_stop(cl->input);
         cl->input = NULL;
         cl->input_done = 1;
         if (cl->associated)
@@ -200,10 +228,12 @@ static void on_reply(client_t *cl, const uint8_t *p, size_t n)
         finish(cl, EXIT_CONNECT);
         return;
     } else if (type == 0 && code == 3) {
+        cl->failed++;
         printf("error: the server answered UNKNOWNERROR\n");
     } else if (type == 1 && code == 2) {
         printf("sent\n");
     } else if (type == 1 && code == 3) {
+        cl->failed++;
         printf("not sent: the receiver's buffer is full\n");
     } else if (type == 2 && code == 0) {
         printf("from %d: %.*s\n", p[2], (int)(n - HEADER), (const char *)p + HEADER);
@@ -220,6 +250,7 @@ static void on_reply(client_t *cl, const uint8_t *p, size_t n)
             printf("buffer empty\n");
         cl->getall = 0;
     } else {
+        cl->failed++;
         printf("error: unexpected packet %d/%d from the server\n", type, code);
     }
     fflush(stdout);
@@ -264,7 +295,7 @@ static void on_close(wsx_conn_t *c, unsigned code, const char *reason, size_t le
         cl->exit_code = EXIT_LOST;
     }
     if (cl->input) {
-        wsx_watch_stop(cl->input);
+        wsx_input_stop(cl->input);
         cl->input = NULL;
     }
     wsx_loop_stop(cl->loop);
@@ -279,7 +310,7 @@ static void usage(FILE *f)
 "\n"
 "Associates with the messenger server as client N (0-255), then reads\n"
 "commands from stdin, one per line:\n"
-"  send <to> <text>   push <text> (UTF-8, at most 254 bytes) to client <to>\n"
+"  send <to> <text>   push <text> (UTF-8, 1 to 254 bytes) to client <to>\n"
 "  get                fetch the oldest message waiting for you\n"
 "  getall             fetch messages until the buffer is empty\n"
 "  quit               close and exit (end of input does the same)\n"
@@ -292,8 +323,22 @@ static void usage(FILE *f)
 "  --verbose    print every packet sent (->) and received (<-) to stderr\n"
 "  --help       this text\n"
 "\n"
-"Exit status: 0 done, 1 usage, 2 cannot connect or associate, 3 connection\n"
-"lost or closed by the server.\n");
+"Exit status: 0 every command done, 1 usage, 2 cannot connect or\n"
+"associate, 3 connection lost or closed by the server, 4 some command\n"
+"failed (a bad command, BUFFERFULL, UNKNOWNERROR; each said on stderr or\n"
+"stdout as it happened).\n");
+}
+
+/* One line, then where to find more. */
+static int bad_usage(const char *fmt, const char *arg)
+{
+    if (fmt) {
+        fputs("messenger-client: ", stderr);
+        fprintf(stderr, fmt, arg);
+        fputc('\n', stderr);
+    }
+    fputs("try 'messenger-client --help'\n", stderr);
+    return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -312,20 +357,19 @@ int main(int argc, char **argv)
         switch (opt) {
         case 'u': url = optarg; break;
         case 'i':
-            if (parse_id(optarg, &cl.id) != 0) {
-                fprintf(stderr, "messenger-client: --id is a number from 0 to 255\n");
-                return EXIT_USAGE;
-            }
+            if (parse_id(optarg, &cl.id) != 0)
+                return bad_usage("--id is a number from 0 to 255, not '%s'",
+                                 optarg);
             break;
         case 'v': cl.verbose = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        default: return bad_usage(NULL, NULL); /* getopt said what */
         }
     }
-    if (cl.id < 0 || optind != argc) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
+    if (optind != argc)
+        return bad_usage("unexpected argument '%s'", argv[optind]);
+    if (cl.id < 0)
+        return bad_usage("%s", "--id N is required");
 
     cl.loop = wsx_loop_new();
     if (!cl.loop) {
@@ -336,19 +380,27 @@ int main(int argc, char **argv)
                        .on_error = on_error, .on_close = on_close};
     wsx_opts_t o = {.max_message = 64 * 1024};
     cl.conn = wsx_connect(cl.loop, url, NULL, &o, &h, &cl, &err);
+    if (!cl.conn && err == WSX_EURL) {
+        fprintf(stderr, "messenger-client: bad --url '%s': %s\n", url,
+                wsx_url_problem(url));
+        return bad_usage(NULL, NULL);
+    }
     if (!cl.conn) {
         fprintf(stderr, "messenger-client: %s: %s\n", url, wsx_strerror(err));
-        return err == WSX_EURL ? EXIT_USAGE : EXIT_CONNECT;
+        return EXIT_CONNECT;
     }
-    /* Commands are read once associated (the watcher starts paused by the
+    /* Commands are read once associated (the input starts paused by the
      * ASSOCIATE in flight). */
-    cl.input = wsx_watch_start(cl.loop, STDIN_FILENO, on_stdin, &cl);
+    cl.input = wsx_input_start(cl.loop, STDIN_FILENO, on_stdin, &cl);
     if (!cl.input) {
         perror("messenger-client: stdin");
         return EXIT_USAGE;
     }
-    wsx_watch_pause(cl.input);
+    wsx_input_pause(cl.input);
     wsx_loop_run(cl.loop);
+    wsx_input_stop(cl.input);
     wsx_loop_free(cl.loop);
+    if (cl.exit_code == EXIT_OK && cl.failed)
+        return EXIT_FAILED;
     return cl.exit_code;
 }

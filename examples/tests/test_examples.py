@@ -632,6 +632,36 @@ def wscat_lines_echo():
         eq((st, out), (0, b"fragmented line\nsecond\n"), "--fragment 3 (%s)" % err)
 
 
+def run_stdin_from(cmd, path, timeout=20):
+    """Run with stdin opened on path (a file, /dev/null)."""
+    with open(path, "rb") as f:
+        p = subprocess.run(cmd, stdin=f, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+@test
+def wscat_stdin_devnull_and_files():
+    """stdin that epoll cannot watch: /dev/null is an empty input (a clean
+    close at once), a regular file is sent line by line, to its end."""
+    with servers(wsecho()) as s:
+        url = "ws://127.0.0.1:%d/" % s.port
+        st, out, err = run_stdin_from(wscat_cmd(url), "/dev/null")
+        eq((st, out, err), (0, b"", "wscat: close 1000\n"), "stdin /dev/null")
+        lines = ["line %d " % i + "y" * (i % 300) for i in range(2000)]
+        path = os.path.join(TMP, "lines.txt")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        check(os.path.getsize(path) > 3 * 65536, "a file of several reads")
+        st, out, err = run_stdin_from(wscat_cmd(url), path)
+        eq((st, err), (0, "wscat: close 1000\n"), "stdin a regular file")
+        eq(out.decode().split("\n"), lines + [""], "every line of the file echoed")
+        empty = os.path.join(TMP, "empty.txt")
+        open(empty, "w").close()
+        eq(run_stdin_from(wscat_cmd(url), empty), (0, b"", "wscat: close 1000\n"),
+           "stdin an empty file")
+
+
 @test
 def wscat_binary_and_output():
     data = os.urandom(300000)
@@ -681,6 +711,51 @@ def wscat_exit_codes():
     check(st == 0 and b"Exit status" in out, "--help")
     st, out, _ = run([WSECHO, "--help"])
     check(st == 0 and b"--stream" in out, "wsecho --help")
+
+
+@test
+def wscat_error_messages():
+    """Each usage error names the option or part of the URL that is wrong,
+    and why; a name that does not resolve says so (and so does wsecho)."""
+    for args, want in [
+            (["--header", "NoColon"], "bad --header 'NoColon': it must be 'Name: value'"),
+            (["--header", "X-A: 1", "--header", "Bad Name: 2"],
+             "bad --header 'Bad Name: 2': it must be 'Name: value'"),
+            (["--origin", "http://a b"], "bad --origin 'http://a b': printable characters only, "
+                                         "no spaces"),
+            (["--subprotocol", "chat room"], "bad --subprotocol 'chat room': it must be a token "
+                                             "(letters, digits and !#$%&'*+-.^_`|~)")]:
+        eq(run(wscat_cmd(*args + ["ws://127.0.0.1:1/"])),
+           (1, b"", "wscat: %s (try --help)\n" % want), " ".join(args))
+    for url, why in [("ws://127.0.0.1:99999/", "the port must be a number from 1 to 65535"),
+                     ("ws://127.0.0.1:abc/", "the port must be a number from 1 to 65535"),
+                     ("ws://127.0.0.1:/", "the port must be a number from 1 to 65535"),
+                     ("wss://127.0.0.1/", "wss:// (WebSocket over TLS) is not supported"),
+                     ("http://127.0.0.1/", "it does not start with ws://"),
+                     ("ws://[::1/", "an IPv6 address needs its closing ']'"),
+                     ("ws:///path", "there is no host"),
+                     ("ws://h/#top", "a fragment (#...) is not allowed (RFC 6455 \u00a73)"),
+                     ("ws://h/a b", "its path holds characters that cannot be sent (spaces, "
+                                    "controls)")]:
+        eq(run(wscat_cmd(url)), (1, b"", "wscat: bad URL '%s': %s (try --help)\n" % (url, why)), url)
+    eq(run(wscat_cmd("--binary", "/nonexistent", "ws://127.0.0.1:1/")),
+       (1, b"", "wscat: cannot read --binary file '/nonexistent': No such file or directory\n"),
+       "--binary of a missing file")
+    # The resolver's words in brackets vary with the system.
+    st, out, err = run(wscat_cmd("ws://example.invalid:1/"))
+    eq((st, out), (2, b""), "a name that does not resolve")
+    check(err.startswith("wscat: cannot connect to example.invalid:1: the name did not resolve (")
+          and err.endswith(")\n") and err.count("\n") == 1, "unresolved name: %r" % err)
+    for prog in (WSCAT, WSECHO):
+        st, out, err = run([prog, "--bogus"])
+        name = os.path.basename(prog)
+        eq((st, out, err.splitlines()[1:]), (1, b"", ["try '%s --help'" % name]),
+           name + " --bogus: one line, then try --help")
+    st, out, err = run([WSECHO, "--host", "example.invalid", "--port", "0"])
+    eq(st, 1, "wsecho --host example.invalid")
+    check(err.startswith("wsecho: cannot listen on example.invalid port 0: the name did not "
+                         "resolve (") and err.endswith(")\n") and err.count("\n") == 1,
+          "wsecho --host example.invalid: %r" % err)
 
 
 def run_open_stdin(cmd, timeout=10):

@@ -67,7 +67,7 @@ static const char usage[] =
 
 typedef struct app {
     wsx_conn_t *conn;
-    wsx_watch_t *in;
+    wsx_input_t *in;
     char *line;         /* the unfinished line from stdin */
     size_t line_len, line_cap;
     unsigned long lineno;
@@ -120,7 +120,7 @@ static void send_line(char *line, size_t len)
 static void start_close(void)
 {
     if (app.in) {
-        wsx_watch_stop(app.in);
+        wsx_input_stop(app.in);
         app.in = NULL;
     }
     if (app.conn && wsx_conn_is_open(app.conn))
@@ -128,13 +128,13 @@ static void start_close(void)
 }
 
 /* stdin is readable: one read (it may be a blocking terminal or file). */
-static void on_stdin(wsx_watch_t *w, int fd, void *user)
+static void on_stdin(wsx_input_t *in, int fd, void *user)
 {
     char buf[64 * 1024];
     ssize_t n = read(fd, buf, sizeof buf);
     char *p = buf, *nl;
 
-    (void)w;
+    (void)in;
     (void)user;
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
@@ -173,14 +173,14 @@ static void on_stdin(wsx_watch_t *w, int fd, void *user)
     }
     /* Backpressure: stop reading stdin until the server takes our data. */
     if (wsx_conn_queued(app.conn) > 1024 * 1024)
-        wsx_watch_pause(app.in);
+        wsx_input_pause(app.in);
 }
 
 static void on_drain(wsx_conn_t *c)
 {
     (void)c;
     if (app.in)
-        wsx_watch_resume(app.in);
+        wsx_input_resume(app.in);
 }
 
 /* ----------------------------------------------------------- receiving */
@@ -249,9 +249,9 @@ static int on_open(wsx_conn_t *c, const ws_request_t *req)
         app.ping_sent = wsx_loop_now(wsx_conn_loop(c));
         wsx_conn_ping(c, app.ping, strlen(app.ping));
     }
-    app.in = wsx_watch_start(wsx_conn_loop(c), 0, on_stdin, NULL);
+    app.in = wsx_input_start(wsx_conn_loop(c), 0, on_stdin, NULL);
     if (!app.in) {
-        fprintf(stderr, "wscat: cannot watch stdin: %s\n", strerror(errno));
+        fprintf(stderr, "wscat: cannot read stdin: %s\n", strerror(errno));
         start_close();
     }
     return 0;
@@ -265,7 +265,7 @@ static void on_error(wsx_conn_t *c, int err, const char *msg)
     app.failed = 1;
     app.status = app.opened ? EXIT_PROTOCOL : EXIT_CONNECT;
     if (app.in) {
-        wsx_watch_stop(app.in);
+        wsx_input_stop(app.in);
         app.in = NULL;
     }
 }
@@ -286,7 +286,7 @@ static void on_close(wsx_conn_t *c, unsigned code, const char *reason,
                          : EXIT_PROTOCOL;
     }
     if (app.in) {
-        wsx_watch_stop(app.in);
+        wsx_input_stop(app.in);
         app.in = NULL;
     }
     app.conn = NULL;
@@ -316,6 +316,28 @@ static void die_usage(const char *fmt, const char *arg)
     fputs("wscat: ", stderr);
     fprintf(stderr, fmt, arg);
     fputs(" (try --help)\n", stderr);
+    exit(EXIT_USAGE);
+}
+
+/* Would the library send this part of a request? The check wsx_connect()
+ * makes, asked one option at a time so that the error can name it. */
+static int request_part_ok(ws_client_request_t part)
+{
+    static const char key[] = "dGhlIHNhbXBsZSBub25jZQ=="; /* RFC 6455 §1.3 */
+    part.host = "h";
+    return ws_handshake_build_request(&part, key, NULL, 0) != WS_EINVAL;
+}
+
+static void die_file(const char *what, const char *path)
+{
+    fprintf(stderr, "wscat: %s '%s': %s\n", what, path, strerror(errno));
+    exit(EXIT_USAGE);
+}
+
+static void bad_url(const char *url)
+{
+    fprintf(stderr, "wscat: bad URL '%s': %s (try --help)\n", url,
+            wsx_url_problem(url));
     exit(EXIT_USAGE);
 }
 
@@ -403,11 +425,11 @@ int main(int argc, char **argv)
         switch (opt) {
         case 'b':
             if (!(app.file = read_file(optarg, &app.file_len)))
-                die_usage("cannot read --binary file '%s'", optarg);
+                die_file("cannot read --binary file", optarg);
             break;
         case 'o':
             if (!(app.output = fopen(optarg, "ab")))
-                die_usage("cannot open --output file '%s'", optarg);
+                die_file("cannot open --output file", optarg);
             break;
         case 'f':
             if (wsx_parse_uint(optarg, SIZE_MAX, &num) != 0 || num == 0)
@@ -415,13 +437,23 @@ int main(int argc, char **argv)
             app.fragment = (size_t)num;
             break;
         case 'P':
+            if (!request_part_ok((ws_client_request_t){.protocols = optarg}))
+                die_usage("bad --subprotocol '%s': it must be a token "
+                          "(letters, digits and !#$%%&'*+-.^_`|~)", optarg);
             protocols = append(protocols, optarg, ", ");
             break;
         case 'O':
+            if (!request_part_ok((ws_client_request_t){.origin = optarg}))
+                die_usage("bad --origin '%s': printable characters only, "
+                          "no spaces", optarg);
             req.origin = optarg;
             break;
         case 'H':
             headers = append(headers, optarg, "\r\n");
+            if (!request_part_ok((ws_client_request_t){.extra_headers =
+                                                           headers}))
+                die_usage("bad --header '%s': it must be 'Name: value'",
+                          optarg);
             break;
         case 'p':
             /* "--ping PAYLOAD": take the next word unless it is the URL */
@@ -468,17 +500,18 @@ int main(int argc, char **argv)
     app.conn = wsx_connect(loop, argv[optind], &req, &opts, &h, NULL, &err);
     if (!app.conn) {
         if (err == WSX_EURL)
-            die_usage("not a ws://host[:port][/path] URL: '%s'", argv[optind]);
-        if (err == WS_EINVAL)
-            die_usage("%s", "bad --origin, --subprotocol or --header");
+            bad_url(argv[optind]);
+        if (err == WS_EINVAL) /* the options were checked: the URL's path */
+            die_usage("bad URL '%s': its path holds characters that cannot "
+                      "be sent (spaces, controls)", argv[optind]);
         fprintf(stderr, "wscat: cannot connect to %s: %s\n", argv[optind],
-                err == WSX_ECONNECT ? "cannot resolve the host"
-                                    : wsx_strerror(err));
+                wsx_strerror(err));
         return EXIT_CONNECT;
     }
     app.status = EXIT_PROTOCOL; /* until a close says otherwise */
     if (wsx_loop_run(loop) != 0)
         fprintf(stderr, "wscat: event loop failed: %s\n", strerror(errno));
+    wsx_input_stop(app.in);
     wsx_loop_free(loop);
     free(protocols);
     free(headers);
