@@ -24,7 +24,7 @@ int wsx_conn_send_frame(wsx_conn_t *c, wsx_frame_t *f)
         return WS_EINVAL; /* a client's frames are masked, each its own */
     if (!may_send_frame(c))
         return WS_ESTATE;
-    if (wsx_queue_frame(&c->out, f) != 0)
+    if (wsx_queue_frame(&c->out, &c->ep->loop->chunks, f) != 0)
         return WS_ENOMEM;
     wsx_out_account(c, f->len);
     return 0;

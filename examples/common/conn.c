@@ -267,7 +267,7 @@ int wsx_out_append(wsx_conn_t *c, const void *data, size_t len)
 
 int wsx_out_file(wsx_conn_t *c, int fd, off_t off, size_t len)
 {
-    int r = wsx_queue_file(&c->out, fd, off, len);
+    int r = wsx_queue_file(&c->out, &c->ep->loop->chunks, fd, off, len);
 
     if (r == 0)
         wsx_out_account(c, len);

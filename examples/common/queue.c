@@ -19,6 +19,7 @@
 #define CHUNK_SIZE (16u * 1024u)
 #define CHUNK_CAP (CHUNK_SIZE - sizeof(wsx_chunk_t))
 #define MAX_FREE_CHUNKS 64
+#define MAX_FREE_REFS 4096
 #define MAX_IOV 64
 /* A file chunk through a transport without sendfile: read this much. */
 #define FILE_COPY (16u * 1024u)
@@ -54,42 +55,65 @@ static wsx_chunk_t *chunk_alloc(wsx_chunk_pool_t *p, size_t need)
 }
 
 /* A chunk that holds no bytes of its own (a file or a shared frame). */
-static wsx_chunk_t *chunk_ref(uint8_t kind, size_t len)
+static wsx_chunk_t *chunk_ref(wsx_chunk_pool_t *p, uint8_t kind, size_t len)
 {
-    wsx_chunk_t *ch = calloc(1, sizeof *ch);
+    wsx_chunk_t *ch = p->free_refs;
 
-    if (!ch)
+    if (ch) {
+        p->free_refs = ch->next;
+        p->nfree_refs--;
+    } else if (!(ch = malloc(sizeof *ch))) {
         return NULL;
+    }
+    memset(ch, 0, sizeof *ch);
     ch->kind = kind;
     ch->end = len;
     ch->fd = -1;
     return ch;
 }
 
+static int keep(wsx_chunk_t **list, unsigned *n, unsigned max,
+                wsx_chunk_t *ch)
+{
+    if (*n >= max)
+        return 0;
+    ch->next = *list;
+    *list = ch;
+    ++*n;
+    return 1;
+}
+
 static void chunk_free(wsx_chunk_pool_t *p, wsx_chunk_t *ch)
 {
+    int kept;
+
     if (ch->kind == WSX_CH_FILE)
         close(ch->fd);
     if (ch->kind == WSX_CH_FRAME)
         wsx_frame_release(ch->frame);
-    if (ch->kind == WSX_CH_MEM && ch->cap == CHUNK_CAP &&
-        p->nfree < MAX_FREE_CHUNKS) {
-        ch->next = p->free;
-        p->free = ch;
-        p->nfree++;
-    } else {
+    if (ch->kind != WSX_CH_MEM)
+        kept = keep(&p->free_refs, &p->nfree_refs, MAX_FREE_REFS, ch);
+    else
+        kept = ch->cap == CHUNK_CAP &&
+               keep(&p->free, &p->nfree, MAX_FREE_CHUNKS, ch);
+    if (!kept)
+        free(ch);
+}
+
+static void free_list(wsx_chunk_t **list, unsigned *n)
+{
+    while (*list) {
+        wsx_chunk_t *ch = *list;
+        *list = ch->next;
         free(ch);
     }
+    *n = 0;
 }
 
 void wsx_chunk_pool_clear(wsx_chunk_pool_t *p)
 {
-    while (p->free) {
-        wsx_chunk_t *ch = p->free;
-        p->free = ch->next;
-        free(ch);
-    }
-    p->nfree = 0;
+    free_list(&p->free, &p->nfree);
+    free_list(&p->free_refs, &p->nfree_refs);
 }
 
 static void link_tail(wsx_queue_t *q, wsx_chunk_t *ch)
@@ -139,9 +163,10 @@ void wsx_queue_unreserve(wsx_queue_t *q, wsx_chunk_pool_t *p)
     chunk_free(p, t);
 }
 
-int wsx_queue_file(wsx_queue_t *q, int fd, off_t off, size_t len)
+int wsx_queue_file(wsx_queue_t *q, wsx_chunk_pool_t *p, int fd, off_t off,
+                   size_t len)
 {
-    wsx_chunk_t *ch = chunk_ref(WSX_CH_FILE, len);
+    wsx_chunk_t *ch = chunk_ref(p, WSX_CH_FILE, len);
 
     if (!ch)
         return WS_ENOMEM;
@@ -152,9 +177,9 @@ int wsx_queue_file(wsx_queue_t *q, int fd, off_t off, size_t len)
     return 0;
 }
 
-int wsx_queue_frame(wsx_queue_t *q, wsx_frame_t *f)
+int wsx_queue_frame(wsx_queue_t *q, wsx_chunk_pool_t *p, wsx_frame_t *f)
 {
-    wsx_chunk_t *ch = chunk_ref(WSX_CH_FRAME, f->len);
+    wsx_chunk_t *ch = chunk_ref(p, WSX_CH_FRAME, f->len);
 
     if (!ch)
         return WS_ENOMEM;

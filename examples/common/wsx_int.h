@@ -118,10 +118,12 @@ typedef struct wsx_chunk {
     unsigned char data[];
 } wsx_chunk_t;
 
-/* Free 16 KiB chunks kept for reuse, one list per loop. */
+/* Free chunks kept for reuse, one pool per loop: 16 KiB memory chunks,
+ * and the small ones that refer to a file or a shared frame (a broadcast
+ * to N connections takes N of them). */
 typedef struct wsx_chunk_pool {
-    wsx_chunk_t *free;
-    unsigned nfree;
+    wsx_chunk_t *free, *free_refs;
+    unsigned nfree, nfree_refs;
 } wsx_chunk_pool_t;
 
 typedef struct wsx_queue {
@@ -141,8 +143,10 @@ struct wsx_frame {
 uint8_t *wsx_queue_reserve(wsx_queue_t *q, wsx_chunk_pool_t *p, size_t need);
 void wsx_queue_commit(wsx_queue_t *q, size_t n);
 void wsx_queue_unreserve(wsx_queue_t *q, wsx_chunk_pool_t *p);
-int wsx_queue_file(wsx_queue_t *q, int fd, off_t off, size_t len);
-int wsx_queue_frame(wsx_queue_t *q, wsx_frame_t *f); /* takes a ref */
+int wsx_queue_file(wsx_queue_t *q, wsx_chunk_pool_t *p, int fd, off_t off,
+                   size_t len);
+int wsx_queue_frame(wsx_queue_t *q, wsx_chunk_pool_t *p,
+                    wsx_frame_t *f); /* takes a reference */
 void wsx_queue_clear(wsx_queue_t *q, wsx_chunk_pool_t *p);
 void wsx_chunk_pool_clear(wsx_chunk_pool_t *p);
 /* Write as much as the transport takes (one writev, or one sendfile).
