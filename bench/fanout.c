@@ -40,8 +40,8 @@
 enum { MODE_COPY, MODE_SHARED };
 
 typedef struct result {
-    double seconds;     /* first send to the client's last byte */
-    double user, sys;   /* the server's CPU time meanwhile */
+    double seconds;   /* first send to the client's last byte */
+    double user, sys; /* the server's CPU time meanwhile */
 } result_t;
 
 typedef struct run {
@@ -116,8 +116,7 @@ static int client_conn(int port)
 
 /* Open n connections, then read until `expect` bytes came in all, and say
  * so on report. Exits. */
-static void run_client(int port, int n, unsigned long long expect,
-                       int report)
+static void run_client(int port, int n, unsigned long long expect, int report)
 {
     static uint8_t buf[64 * 1024];
     struct epoll_event evs[256];
@@ -218,8 +217,11 @@ static int measure(int mode, int conns, int messages, size_t size,
 {
     static const wsx_handler_t h;
     wsx_opts_t o = {.max_connections = (unsigned)conns + 16};
-    run_t r = {.mode = mode, .conns = conns, .messages = messages,
-               .size = size, .payload = payload};
+    run_t r = {.mode = mode,
+               .conns = conns,
+               .messages = messages,
+               .size = size,
+               .payload = payload};
     int pipefd[2], status = 1, ok = -1;
     size_t frame = frame_len(size);
     pid_t pid;
@@ -280,8 +282,8 @@ static void usage(FILE *to)
                 "  --smoke: 50 connections, 20 messages, one run\n");
 }
 
-static int parse(int argc, char **argv, int *conns, int *messages,
-                 size_t *size, int *runs)
+static int parse(int argc, char **argv, int *conns, int *messages, size_t *size,
+                 int *runs)
 {
     static const struct option longopts[] = {
         {"conns", required_argument, NULL, 'c'},
@@ -300,8 +302,9 @@ static int parse(int argc, char **argv, int *conns, int *messages,
         case 's':
             if (wsx_parse_uint(optarg, 100000, &v) != 0 || v == 0) {
                 fprintf(stderr, "fanout: --%s needs a number 1..100000\n",
-                        opt == 'c' ? "conns" : opt == 'm' ? "messages"
-                                                          : "size");
+                        opt == 'c'   ? "conns"
+                        : opt == 'm' ? "messages"
+                                     : "size");
                 return 2;
             }
             if (opt == 'c')
@@ -365,8 +368,8 @@ int main(int argc, char **argv)
         payload[i] = (char)('a' + i % 26);
     for (int i = 0; i < runs; i++) {
         for (int mode = MODE_COPY; mode <= MODE_SHARED; mode++) {
-            if (measure(mode, conns, messages, size, payload,
-                        &all[mode][i]) != 0) {
+            if (measure(mode, conns, messages, size, payload, &all[mode][i]) !=
+                0) {
                 fprintf(stderr, "fanout: the %s run failed\n",
                         mode == MODE_COPY ? "per-connection" : "shared");
                 return 1;
@@ -377,7 +380,8 @@ int main(int argc, char **argv)
     res[1] = median(all[1], runs);
     double total = (double)conns * messages;
     printf("fan-out: %d text messages of %zu bytes to each of %d loopback "
-           "connections (median of %d)\n\n", messages, size, conns, runs);
+           "connections (median of %d)\n\n",
+           messages, size, conns, runs);
     printf("%-28s %16s %16s %8s\n", "", "encode per conn", "shared frame",
            "gain");
     row("delivered msg/s", total / res[0].seconds, total / res[1].seconds);

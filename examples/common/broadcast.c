@@ -53,8 +53,7 @@ int wsx_server_broadcast(wsx_server_t *s, ws_opcode_t op, const void *data,
 
     if (!f)
         return err;
-    for (wsx_conn_t *c = wsx_server_next(s, NULL); c;
-         c = wsx_server_next(s, c))
+    for (wsx_conn_t *c = wsx_server_next(s, NULL); c; c = wsx_server_next(s, c))
         if (wsx_conn_send_frame(c, f) == 0)
             sent++;
     wsx_frame_release(f);

@@ -12,8 +12,7 @@
 wsx_frame_t *wsx_frame_new(ws_opcode_t op, const void *data, size_t len,
                            int *err)
 {
-    ws_frame_header_t h = {.fin = 1, .opcode = (uint8_t)op,
-                           .payload_len = len};
+    ws_frame_header_t h = {.fin = 1, .opcode = (uint8_t)op, .payload_len = len};
     uint8_t head[WS_MAX_HEADER_LEN];
     wsx_frame_t *f;
     size_t hlen;

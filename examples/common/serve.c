@@ -54,7 +54,7 @@ int wsx_serve(const char *name, const char *host, int port,
               const wsx_opts_t *opts, const wsx_handler_t *h, void *ctx,
               void (*setup)(wsx_loop_t *loop, void *ctx))
 {
-    char addr[sizeof ((wsx_server_t *)0)->addr];
+    char addr[sizeof((wsx_server_t *)0)->addr];
     wsx_loop_t *loop = NULL;
 
     if (wsx_process_setup() != 0 || !(loop = wsx_loop_new())) {

@@ -12,8 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static ssize_t tcp_read(wsx_conn_t *c, uint8_t *buf, size_t cap,
-                        uint8_t **data)
+static ssize_t tcp_read(wsx_conn_t *c, uint8_t *buf, size_t cap, uint8_t **data)
 {
     *data = buf;
     return read(c->fd, buf, cap);
@@ -22,8 +21,7 @@ static ssize_t tcp_read(wsx_conn_t *c, uint8_t *buf, size_t cap,
 static ssize_t tcp_writev(wsx_conn_t *c, struct iovec *iov, int iovcnt)
 {
     /* MSG_NOSIGNAL: a peer gone away is EPIPE here, not a SIGPIPE. */
-    struct msghdr m = {.msg_iov = iov,
-                       .msg_iovlen = (size_t)iovcnt};
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)iovcnt};
 
     return iovcnt ? sendmsg(c->fd, &m, MSG_NOSIGNAL) : 0;
 }

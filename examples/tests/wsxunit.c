@@ -38,17 +38,17 @@ static void fail(int line, const char *fmt, ...)
     failures++;
 }
 
-#define CHECK(cond)                                                         \
-    do {                                                                    \
-        if (!(cond))                                                        \
-            fail(__LINE__, "%s", #cond);                                    \
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            fail(__LINE__, "%s", #cond);                                       \
     } while (0)
 
-#define CHECK_EQ(a, b)                                                      \
-    do {                                                                    \
-        long long a_ = (long long)(a), b_ = (long long)(b);                 \
-        if (a_ != b_)                                                       \
-            fail(__LINE__, "%s == %s: %lld, expected %lld", #a, #b, a_, b_); \
+#define CHECK_EQ(a, b)                                                         \
+    do {                                                                       \
+        long long a_ = (long long)(a), b_ = (long long)(b);                    \
+        if (a_ != b_)                                                          \
+            fail(__LINE__, "%s == %s: %lld, expected %lld", #a, #b, a_, b_);   \
     } while (0)
 
 /* Bytes compared exactly; the first difference is printed. */
@@ -62,9 +62,10 @@ static void check_bytes(int line, const void *got, size_t got_len,
         i++;
     if (i == got_len && i == want_len)
         return;
-    fail(line, "bytes differ at %zu (got %zu bytes, expected %zu): "
-         "got 0x%02x, expected 0x%02x", i, got_len, want_len,
-         i < got_len ? g[i] : 0, i < want_len ? w[i] : 0);
+    fail(line,
+         "bytes differ at %zu (got %zu bytes, expected %zu): "
+         "got 0x%02x, expected 0x%02x",
+         i, got_len, want_len, i < got_len ? g[i] : 0, i < want_len ? w[i] : 0);
 }
 #define CHECK_BYTES(g, gl, w, wl) check_bytes(__LINE__, g, gl, w, wl)
 
@@ -191,7 +192,9 @@ static int peer_open(wsx_loop_t *loop, peer_t *p, int port, int rcvbuf)
 static size_t client_frame(uint8_t *out, ws_opcode_t op, const void *data,
                            size_t len)
 {
-    ws_frame_header_t h = {.fin = 1, .opcode = (uint8_t)op, .masked = 1,
+    ws_frame_header_t h = {.fin = 1,
+                           .opcode = (uint8_t)op,
+                           .masked = 1,
                            .mask_key = {0x37, 0xfa, 0x21, 0x3d},
                            .payload_len = len};
     size_t hl = ws_frame_header_encode(out, &h);
@@ -341,8 +344,7 @@ static void bp_drain(wsx_conn_t *c)
     b->queued_at_drain = wsx_conn_queued(c);
 }
 
-static void bp_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
-                       size_t len)
+static void bp_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len)
 {
     bp_t *b = wsx_conn_ctx(c);
     (void)op;
@@ -354,8 +356,8 @@ static void bp_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
 static void test_backpressure(void)
 {
     wsx_opts_t o = {.high_water = 64 * 1024, .low_water = 16 * 1024};
-    wsx_handler_t h = {.on_open = bp_open, .on_drain = bp_drain,
-                       .on_message = bp_message};
+    wsx_handler_t h = {
+        .on_open = bp_open, .on_drain = bp_drain, .on_message = bp_message};
     static peer_t p;
     static uint8_t want[200 * 1028];
     uint8_t msg[16];
@@ -470,8 +472,8 @@ static void test_accept(void)
 {
     static const char *const protocols[] = {"chat", "superchat", NULL};
     wsx_opts_t o = {.protocols = protocols};
-    wsx_handler_t h = {.on_upgrade = acc_upgrade, .on_open = acc_open,
-                       .on_close = acc_close};
+    wsx_handler_t h = {
+        .on_upgrade = acc_upgrade, .on_open = acc_open, .on_close = acc_close};
     acc_log_t l = {0};
     static peer_t p;
     wsx_loop_t *loop = wsx_loop_new();
@@ -544,8 +546,8 @@ static void cl_open(wsx_conn_t *c, const ws_response_t *resp)
     if (!resp)
         return;
     CHECK_EQ(resp->status, 101);
-    snprintf(l->protocol, sizeof l->protocol, "%.*s",
-             (int)resp->protocol.len, resp->protocol.ptr);
+    snprintf(l->protocol, sizeof l->protocol, "%.*s", (int)resp->protocol.len,
+             resp->protocol.ptr);
     if (ws_header_find(resp->head, resp->head_len, "X-Room", &v))
         snprintf(l->header, sizeof l->header, "%.*s", (int)v.len, v.ptr);
     wsx_conn_close(c, WS_CLOSE_NORMAL, NULL, 0);
@@ -652,8 +654,14 @@ static void test_broadcast(void)
     wsx_conn_drop(conns[1]);
     run_rounds(loop, 3);
     peer_wait(loop, &p[0], 14, 2000);
-    CHECK_BYTES(p[0].buf, p[0].len, "\x01\x02" "ab" "\x80\x01" "c" "\x81\x05"
-                "hello", 14);
+    CHECK_BYTES(p[0].buf, p[0].len,
+                "\x01\x02"
+                "ab"
+                "\x80\x01"
+                "c"
+                "\x81\x05"
+                "hello",
+                14);
     CHECK_EQ(wsx_frame_refs(f), 1);
     wsx_frame_release(f); /* the last reference: freed (ASan checks) */
 
@@ -693,8 +701,7 @@ static void test_broadcast_client(void)
     int r = 1, err;
     char url[64];
 
-    snprintf(url, sizeof url, "ws://127.0.0.1:%d/", s ? wsx_server_port(s)
-                                                       : 1);
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/", s ? wsx_server_port(s) : 1);
     CHECK(wsx_connect(loop, url, NULL, NULL, &ch, &r, &err) != NULL);
     for (int i = 0; i < 200 && r == 1; i++)
         wsx_loop_run_once(loop, 5);
@@ -797,8 +804,7 @@ static int dr_open(wsx_conn_t *c)
     return (c->tr_data = calloc(1, sizeof(dribble_t))) ? 0 : -1;
 }
 
-static ssize_t dr_read(wsx_conn_t *c, uint8_t *buf, size_t cap,
-                       uint8_t **data)
+static ssize_t dr_read(wsx_conn_t *c, uint8_t *buf, size_t cap, uint8_t **data)
 {
     dribble_t *d = c->tr_data;
     size_t n;
@@ -847,10 +853,13 @@ static unsigned dr_pending(const wsx_conn_t *c)
     return d && d->start < d->end ? WSX_TR_READ : 0;
 }
 
-static const wsx_transport_t dribble_transport = {
-    .name = "dribble", .open = dr_open, .read = dr_read,
-    .writev = dr_writev, .shutdown = dr_shutdown, .close = dr_close,
-    .pending = dr_pending};
+static const wsx_transport_t dribble_transport = {.name = "dribble",
+                                                  .open = dr_open,
+                                                  .read = dr_read,
+                                                  .writev = dr_writev,
+                                                  .shutdown = dr_shutdown,
+                                                  .close = dr_close,
+                                                  .pending = dr_pending};
 
 static void echo_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
                          size_t len)
@@ -904,8 +913,7 @@ static void test_buffering_transport(void)
     CHECK(p.eof && e != NULL);
     CHECK(memcmp(p.buf, "HTTP/1.1 200 ", 13) == 0);
     if (e)
-        CHECK_BYTES(e, p.len - (size_t)(e - (char *)p.buf), file,
-                    sizeof file);
+        CHECK_BYTES(e, p.len - (size_t)(e - (char *)p.buf), file, sizeof file);
     close(p.fd);
 out:
     wsx_loop_free(loop);
