@@ -69,7 +69,8 @@ enum {
 /*
  * The one place a connection's bytes meet the socket. Plain TCP is
  * wsx_tcp_transport; a TLS transport (memory BIOs) fills in the same
- * table and keeps its own buffers in c->tr_data.
+ * table and keeps its own buffers in c->tr_data. An endpoint's tr (set by
+ * wsx_server_new and wsx_connect) is what its new connections get.
  *
  *   open      after accept/connect (NULL: nothing to set up). 0 or -1.
  *   read      the next input bytes: *data points at them, either into
@@ -82,7 +83,7 @@ enum {
  *   sendfile  NULL when the transport must see the bytes (TLS): file
  *             chunks are then read into memory and go through writev.
  *   shutdown  end our sending side (TCP: SHUT_WR; TLS: close_notify).
- *   close     free c->tr_data and close c->fd.
+ *   close     free c->tr_data (NULL if open failed) and close c->fd.
  *   pending   NULL, or WSX_TR_* bits: input already buffered (the loop
  *             keeps reading without waiting for epoll: no stall on
  *             decrypted bytes), output not yet on the wire.
