@@ -1,8 +1,9 @@
 /*
  * wsxunit — unit tests of the event loop (examples/common) on its own:
  * the output queue, timers, backpressure marks, the accept callback,
- * broadcast frames shared by queues, a UDP socket in the loop, and a
- * transport that buffers input itself and has no sendfile.
+ * broadcast frames shared by queues, a UDP socket in the loop, a
+ * transport that buffers input itself and has no sendfile, and a loop
+ * without process-wide side effects.
  *
  * White-box: it includes wsx_int.h to look at queues, flags and epoll
  * masks. Every socket is on loopback with a port the kernel picked; every
@@ -15,10 +16,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -833,7 +836,7 @@ static ssize_t dr_writev(wsx_conn_t *c, struct iovec *iov, int iovcnt)
     one = iov[0];
     if (one.iov_len > 1000)
         one.iov_len = 1000;
-    return write(c->fd, one.iov_base, one.iov_len);
+    return send(c->fd, one.iov_base, one.iov_len, MSG_NOSIGNAL);
 }
 
 static int dr_shutdown(wsx_conn_t *c)
@@ -921,6 +924,36 @@ out:
     rmdir(dir);
 }
 
+/* ------------------------------------------------------------ process */
+
+/* A loop changes nothing process-wide; wsx_process_setup does, when a
+ * program asks. (Last: it changes this process for good.) */
+static void test_process_setup(void)
+{
+    sigset_t before, after;
+    struct sigaction pipe_before, pipe_after;
+    struct rlimit rl;
+
+    sigprocmask(SIG_BLOCK, NULL, &before);
+    sigaction(SIGPIPE, NULL, &pipe_before);
+    wsx_loop_t *loop = wsx_loop_new();
+    CHECK(loop != NULL);
+    sigprocmask(SIG_BLOCK, NULL, &after);
+    sigaction(SIGPIPE, NULL, &pipe_after);
+    CHECK_EQ(sigismember(&after, SIGINT), sigismember(&before, SIGINT));
+    CHECK_EQ(sigismember(&after, SIGTERM), sigismember(&before, SIGTERM));
+    CHECK(pipe_after.sa_handler == pipe_before.sa_handler);
+    wsx_loop_free(loop);
+
+    CHECK_EQ(wsx_process_setup(), 0);
+    sigprocmask(SIG_BLOCK, NULL, &after);
+    sigaction(SIGPIPE, NULL, &pipe_after);
+    CHECK(sigismember(&after, SIGINT) == 1);
+    CHECK(sigismember(&after, SIGTERM) == 1);
+    CHECK(pipe_after.sa_handler == SIG_IGN);
+    CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur == rl.rlim_max);
+}
+
 /* ---------------------------------------------------------------- main */
 
 static const struct {
@@ -936,6 +969,7 @@ static const struct {
     {"broadcast: refused on a client connection", test_broadcast_client},
     {"watch: a UDP echo in the loop", test_udp_watch},
     {"transport: buffered input, no sendfile", test_buffering_transport},
+    {"process: no side effects until wsx_process_setup", test_process_setup},
 };
 
 int main(void)
