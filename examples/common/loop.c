@@ -243,7 +243,8 @@ void wsx_watch_pause(wsx_watch_t *w)
 
 void wsx_watch_resume(wsx_watch_t *w)
 {
-    wsx_watch_set(w, w->resume);
+    if (!w->events) /* resuming what is not paused changes nothing */
+        wsx_watch_set(w, w->resume);
 }
 
 void wsx_watch_stop(wsx_watch_t *w)
