@@ -924,6 +924,65 @@ out:
     rmdir(dir);
 }
 
+/* -------------------------------------------------------------- alloc */
+
+static void count_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
+                          size_t len)
+{
+    size_t *got = wsx_conn_ctx(c);
+    (void)op;
+    (void)data;
+    *got += len;
+}
+
+/* Send one masked binary message of len bytes and wait until the server
+ * has counted it. */
+static void deliver(wsx_loop_t *loop, peer_t *p, size_t len, size_t *got)
+{
+    static uint8_t payload[200000], frame[200016];
+    size_t want = *got + len,
+           n = client_frame(frame, WS_OP_BINARY, payload, len);
+
+    CHECK(send(p->fd, frame, n, 0) == (ssize_t)n);
+    for (int i = 0; i < 400 && *got < want; i++)
+        wsx_loop_run_once(loop, 5);
+    CHECK_EQ(*got, want);
+    run_rounds(loop, 2);
+}
+
+/* The engine keeps reassembly buffers up to WSX_RBUF_KEEP and frees
+ * larger ones after the message: into the loop's pool, which hands the
+ * block back for the next large message. */
+static void test_reassembly_pool(void)
+{
+    wsx_handler_t h = {.on_message = count_message};
+    static peer_t p;
+    size_t got = 0;
+    wsx_loop_t *loop = wsx_loop_new();
+    wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, NULL, &h, &got);
+
+    CHECK(s != NULL);
+    if (!s || peer_open(loop, &p, wsx_server_port(s), 0) != 0) {
+        fail(__LINE__, "no WebSocket");
+        wsx_loop_free(loop);
+        return;
+    }
+    deliver(loop, &p, 1000, &got);
+    CHECK_EQ(loop->npool, 0); /* small: the engine kept it */
+    deliver(loop, &p, 150000, &got);
+    /* large: released into the pool (with the blocks it outgrew) */
+    CHECK(loop->npool >= 1);
+    CHECK(loop->pool_bytes >= 150000);
+    unsigned blocks = loop->npool;
+    size_t pooled = loop->pool_bytes;
+    deliver(loop, &p, 150000, &got);
+    /* the same blocks, taken and given back: nothing new allocated */
+    CHECK_EQ(loop->npool, blocks);
+    CHECK_EQ(loop->pool_bytes, pooled);
+    close(p.fd);
+    wsx_loop_free(loop);
+}
+
 /* ------------------------------------------------------------ process */
 
 /* A loop changes nothing process-wide; wsx_process_setup does, when a
@@ -969,6 +1028,7 @@ static const struct {
     {"broadcast: refused on a client connection", test_broadcast_client},
     {"watch: a UDP echo in the loop", test_udp_watch},
     {"transport: buffered input, no sendfile", test_buffering_transport},
+    {"alloc: large reassembly buffers go to the pool", test_reassembly_pool},
     {"process: no side effects until wsx_process_setup", test_process_setup},
 };
 
