@@ -332,9 +332,12 @@ int wsx_conn_open(wsx_conn_t *c, const ws_response_t *resp, uint8_t *rest,
                   size_t rest_len)
 {
     wsx_endpoint_t *ep = c->ep;
-    ws_options_t wo = {.max_message = ep->o.max_message,
-                       .allocator = &ep->loop->allocator};
+    ws_options_t wo;
 
+    ws_options_init(&wo);
+    wo.max_message = ep->o.max_message;
+    wo.allocator = &ep->loop->allocator;
+    wo.rbuf_keep = WSX_RBUF_KEEP; /* the pool (alloc.c) takes the rest */
     if (!ep->h.on_data)
         wo.flags = WS_OPT_REASSEMBLE;
     if (ws_conn_init(&c->ws, ep->ops->role, &wo) != 0)

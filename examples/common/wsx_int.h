@@ -247,11 +247,12 @@ struct wsx_timer {
     wsx_timer_t *next;
 };
 
-/* Large reassembly buffers kept for reuse by the loop (alloc.c). The
- * engine is told to keep buffers up to WSX_RBUF_KEEP itself; larger ones
- * it frees after each message, into this pool. */
+/* Large reassembly buffers kept for reuse by the loop (alloc.c). Every
+ * engine is told (ws_options_t.rbuf_keep) to keep a buffer of up to
+ * WSX_RBUF_KEEP bytes itself and to free a larger one after each message:
+ * into this pool, which is what makes the two policies one. */
 #define WSX_POOL_BLOCKS 16
-#define WSX_RBUF_KEEP WS_REASSEMBLY_KEEP
+#define WSX_RBUF_KEEP (64u * 1024u)
 struct wsx_block;
 
 struct wsx_loop {
