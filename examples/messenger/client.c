@@ -37,7 +37,7 @@ enum {
 typedef struct client {
     wsx_loop_t *loop;
     wsx_conn_t *conn;
-    wsx_input_t *input;
+    wsx_watch_t *input;
     int id;
     int verbose;
     int associated;
@@ -73,7 +73,7 @@ static void send_packet(client_t *cl, int type, int code, int receiver,
     trace(cl, "->", p, HEADER + len);
     cl->waiting = 1;
     if (cl->input)
-        wsx_input_pause(cl->input);
+        wsx_watch_pause(cl->input);
     wsx_conn_send_binary(cl->conn, p, HEADER + len);
 }
 
@@ -84,7 +84,7 @@ static void finish(client_t *cl, int code)
     if (wsx_conn_is_open(cl->conn))
         wsx_conn_close(cl->conn, WS_CLOSE_NORMAL, NULL, 0);
     if (cl->input) {
-        wsx_input_stop(cl->input);
+        wsx_watch_stop(cl->input);
         cl->input = NULL;
     }
 }
@@ -186,11 +186,13 @@ static void run_commands(client_t *cl)
     if (cl->quit || (cl->input_done && !memchr(cl->line, '\n', cl->line_len)))
         finish(cl, EXIT_OK);
     else if (cl->input && cl->associated)
-        wsx_input_resume(cl->input);
+        wsx_watch_resume(cl->input);
 }
 
-static void on_stdin(wsx_input_t *in, int fd, void *user)
+static void on_stdin(wsx_watch_t *in, int fd, unsigned ready,
+                     void *user)
 {
+    (void)ready;
     client_t *cl = user;
     (void)in;
     if (cl->line_len == sizeof cl->line) { /* a line longer than the buffer */
@@ -204,7 +206,7 @@ static void on_stdin(wsx_input_t *in, int fd, void *user)
         /* A last line without its newline still counts. */
         if (cl->line_len && cl->line_len < sizeof cl->line)
             cl->line[cl->line_len++] = '\n';
-        wsx_input_stop(cl->input);
+        wsx_watch_stop(cl->input);
         cl->input = NULL;
         cl->input_done = 1;
         if (cl->associated)
@@ -258,12 +260,11 @@ static void on_reply(client_t *cl, const uint8_t *p, size_t n)
     run_commands(cl);
 }
 
-static int on_open(wsx_conn_t *c, const ws_request_t *req)
+static void on_open(wsx_conn_t *c, const ws_response_t *resp)
 {
     client_t *cl = wsx_conn_ctx(c);
-    (void)req;
+    (void)resp;
     send_packet(cl, 0, 0, 0, NULL, 0); /* ASSOCIATE as cl->id */
-    return 0;
 }
 
 static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len)
@@ -295,7 +296,7 @@ static void on_close(wsx_conn_t *c, unsigned code, const char *reason, size_t le
         cl->exit_code = EXIT_LOST;
     }
     if (cl->input) {
-        wsx_input_stop(cl->input);
+        wsx_watch_stop(cl->input);
         cl->input = NULL;
     }
     wsx_loop_stop(cl->loop);
@@ -371,7 +372,7 @@ int main(int argc, char **argv)
     if (cl.id < 0)
         return bad_usage("%s", "--id N is required");
 
-    cl.loop = wsx_loop_new();
+    cl.loop = wsx_process_setup() == 0 ? wsx_loop_new() : NULL;
     if (!cl.loop) {
         perror("messenger-client");
         return EXIT_CONNECT;
@@ -391,14 +392,15 @@ int main(int argc, char **argv)
     }
     /* Commands are read once associated (the input starts paused by the
      * ASSOCIATE in flight). */
-    cl.input = wsx_input_start(cl.loop, STDIN_FILENO, on_stdin, &cl);
+    cl.input = wsx_watch_start(cl.loop, STDIN_FILENO, WSX_READABLE,
+                               on_stdin, &cl);
     if (!cl.input) {
         perror("messenger-client: stdin");
         return EXIT_USAGE;
     }
-    wsx_input_pause(cl.input);
+    wsx_watch_pause(cl.input);
     wsx_loop_run(cl.loop);
-    wsx_input_stop(cl.input);
+    wsx_watch_stop(cl.input);
     wsx_loop_free(cl.loop);
     if (cl.exit_code == EXIT_OK && cl.failed)
         return EXIT_FAILED;

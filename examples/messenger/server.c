@@ -164,10 +164,11 @@ static void on_packet(server_t *s, wsx_conn_t *c, const uint8_t *p, size_t n)
 
 /* ---------------------------------------------------------------- events */
 
-static int on_open(wsx_conn_t *c, const ws_request_t *req)
+static int on_upgrade(wsx_conn_t *c, const ws_request_t *req,
+                      wsx_accept_t *acc)
 {
     client_t *me = malloc(sizeof *me);
-    (void)req;
+    (void)req, (void)acc;
     if (!me)
         return 503;
     me->id = NO_ID;
@@ -417,7 +418,7 @@ int main(int argc, char **argv)
     }
     report_replay(s.store, data_dir);
 
-    wsx_handler_t h = {.on_open = on_open, .on_data = on_data,
+    wsx_handler_t h = {.on_upgrade = on_upgrade, .on_data = on_data,
                        .on_close = on_close, .on_http = on_http};
     /* No bound on a message's size: on_data keeps only a packet's worth. */
     wsx_opts_t o = {.static_dir = s.web_dir, .ping_interval = 30000,

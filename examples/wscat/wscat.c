@@ -67,7 +67,7 @@ static const char usage[] =
 
 typedef struct app {
     wsx_conn_t *conn;
-    wsx_input_t *in;
+    wsx_watch_t *in;
     char *line;         /* the unfinished line from stdin */
     size_t line_len, line_cap;
     unsigned long lineno;
@@ -120,7 +120,7 @@ static void send_line(char *line, size_t len)
 static void start_close(void)
 {
     if (app.in) {
-        wsx_input_stop(app.in);
+        wsx_watch_stop(app.in);
         app.in = NULL;
     }
     if (app.conn && wsx_conn_is_open(app.conn))
@@ -128,8 +128,10 @@ static void start_close(void)
 }
 
 /* stdin is readable: one read (it may be a blocking terminal or file). */
-static void on_stdin(wsx_input_t *in, int fd, void *user)
+static void on_stdin(wsx_watch_t *in, int fd, unsigned ready,
+                     void *user)
 {
+    (void)ready;
     char buf[64 * 1024];
     ssize_t n = read(fd, buf, sizeof buf);
     char *p = buf, *nl;
@@ -173,14 +175,14 @@ static void on_stdin(wsx_input_t *in, int fd, void *user)
     }
     /* Backpressure: stop reading stdin until the server takes our data. */
     if (wsx_conn_queued(app.conn) > 1024 * 1024)
-        wsx_input_pause(app.in);
+        wsx_watch_pause(app.in);
 }
 
 static void on_drain(wsx_conn_t *c)
 {
     (void)c;
     if (app.in)
-        wsx_input_resume(app.in);
+        wsx_watch_resume(app.in);
 }
 
 /* ----------------------------------------------------------- receiving */
@@ -229,9 +231,9 @@ static void on_pong(wsx_conn_t *c, const uint8_t *data, size_t len)
             (int)len, (const char *)data, len, ms);
 }
 
-static int on_open(wsx_conn_t *c, const ws_request_t *req)
+static void on_open(wsx_conn_t *c, const ws_response_t *resp)
 {
-    (void)req;
+    (void)resp;
     app.opened = 1;
     if (app.verbose)
         fprintf(stderr, "wscat: connected%s%s\n",
@@ -249,12 +251,12 @@ static int on_open(wsx_conn_t *c, const ws_request_t *req)
         app.ping_sent = wsx_loop_now(wsx_conn_loop(c));
         wsx_conn_ping(c, app.ping, strlen(app.ping));
     }
-    app.in = wsx_input_start(wsx_conn_loop(c), 0, on_stdin, NULL);
+    app.in = wsx_watch_start(wsx_conn_loop(c), 0, WSX_READABLE, on_stdin,
+                             NULL);
     if (!app.in) {
         fprintf(stderr, "wscat: cannot read stdin: %s\n", strerror(errno));
         start_close();
     }
-    return 0;
 }
 
 static void on_error(wsx_conn_t *c, int err, const char *msg)
@@ -265,7 +267,7 @@ static void on_error(wsx_conn_t *c, int err, const char *msg)
     app.failed = 1;
     app.status = app.opened ? EXIT_PROTOCOL : EXIT_CONNECT;
     if (app.in) {
-        wsx_input_stop(app.in);
+        wsx_watch_stop(app.in);
         app.in = NULL;
     }
 }
@@ -286,7 +288,7 @@ static void on_close(wsx_conn_t *c, unsigned code, const char *reason,
                          : EXIT_PROTOCOL;
     }
     if (app.in) {
-        wsx_input_stop(app.in);
+        wsx_watch_stop(app.in);
         app.in = NULL;
     }
     app.conn = NULL;
@@ -491,7 +493,7 @@ int main(int argc, char **argv)
     req.protocols = protocols;
     req.extra_headers = headers;
 
-    wsx_loop_t *loop = wsx_loop_new();
+    wsx_loop_t *loop = wsx_process_setup() == 0 ? wsx_loop_new() : NULL;
     if (!loop) {
         fprintf(stderr, "wscat: cannot start: %s\n", strerror(errno));
         return EXIT_CONNECT;
@@ -511,7 +513,7 @@ int main(int argc, char **argv)
     app.status = EXIT_PROTOCOL; /* until a close says otherwise */
     if (wsx_loop_run(loop) != 0)
         fprintf(stderr, "wscat: event loop failed: %s\n", strerror(errno));
-    wsx_input_stop(app.in);
+    wsx_watch_stop(app.in);
     wsx_loop_free(loop);
     free(protocols);
     free(headers);
