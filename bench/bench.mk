@@ -1,6 +1,6 @@
 # bench/bench.mk — the benchmarks, included by the top Makefile.
 #   make bench        build and run them; prints the tables of
-#                     bench/PERFORMANCE.md (three to four minutes)
+#                     bench/PERFORMANCE.md (four to five minutes)
 #   make bench-smoke  build them and run each briefly (a couple of seconds)
 #                     so they cannot rot; asserts no timing
 # wslay (Debian libwslay-dev, scripts/deps/bench.deb) is the library we are
@@ -14,6 +14,11 @@ BENCH_LIBS  := $(if $(BENCH_WSLAY),-lwslay)
 
 $(B)/bench:
 	mkdir -p $@
+
+# The DEFLATE codec against zlib (levels 1 and 6; zlib1g-dev,
+# scripts/deps/deflate.deb). It reaches the codec's private header.
+$(B)/bench/deflatebench: bench/deflatebench.c tests/deflate/corpus.h lib/deflate.h $(STATIC) | $(B)/bench
+	$(CC) -Ilib -Itests/deflate $(WARN) $(CFLAGS) $< $(STATIC) -lz -o $@
 
 $(B)/bench/parsebench: bench/parsebench.c $(STATIC) include/wsproto.h | $(B)/bench
 	$(CC) -Iinclude $(BENCH_DEFS) $(WARN) $(CFLAGS) $< $(STATIC) $(BENCH_LIBS) -o $@
@@ -38,13 +43,16 @@ BENCH_LOAD := $(B)/bench/wsload $(B)/bench/tcpecho $(BENCH_WSECHO)
 RUN_LOAD   := sh bench/run_load.sh --wsload $(B)/bench/wsload \
               --tcpecho $(B)/bench/tcpecho --wsecho $(BENCH_WSECHO)
 
-bench: $(B)/bench/parsebench $(BENCH_LOAD)
+bench: $(B)/bench/parsebench $(B)/bench/deflatebench $(BENCH_LOAD)
 	$(B)/bench/parsebench
+	@echo
+	$(B)/bench/deflatebench
 	@echo
 	$(RUN_LOAD)
 
-bench-smoke: $(B)/bench/parsebench $(BENCH_LOAD)
+bench-smoke: $(B)/bench/parsebench $(B)/bench/deflatebench $(BENCH_LOAD)
 	$(B)/bench/parsebench --smoke
+	$(B)/bench/deflatebench --smoke
 	$(RUN_LOAD) --smoke
 
 CHECK_STEPS += bench-smoke

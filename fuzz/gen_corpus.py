@@ -329,14 +329,52 @@ def api_seeds():
     api("10-key-fails", 10, b"\x01")
 
 
+# --------------------------------------------------------------- inflate
+# [mode][seed] raw DEFLATE stream: mode bits 0-2 window bits 8 + (mode & 7)
+def infl(name, stream, bits=15, seed=0):
+    write("inflate", name, bytes([bits - 8, seed]) + stream)
+
+
+def raw_deflate(data, level=6, wbits=15, strategy=0, flush=True):
+    import zlib
+    c = zlib.compressobj(level, zlib.DEFLATED, -wbits, 8, strategy)
+    out = c.compress(data)
+    return out + (c.flush(zlib.Z_SYNC_FLUSH) if flush else c.flush())
+
+
+def inflate_seeds():
+    import zlib
+    h = bytes.fromhex
+    # RFC 7692 §7.2.3 examples, with the 00 00 ff ff the receiver adds.
+    infl("rfc7692-hello", h("f248cdc9c90700") + h("0000ffff"))
+    infl("rfc7692-stored", h("000500faff48656c6c6f00") + h("0000ffff"))
+    infl("rfc7692-bfinal", h("f348cdc9c9070000") + h("0000ffff"))
+    infl("rfc7692-two-blocks", h("f2480500000000ffffcac9c90700"))
+    infl("rfc7692-shared", h("f248cdc9c9070000") + h("f200110000"))
+    text = b"".join(b"%d the message, the window; {\"id\":%d}\n" % (i, i * 7)
+                    for i in range(300))
+    infl("text-level1", raw_deflate(text, 1), 15)
+    infl("text-level9", raw_deflate(text, 9, 15, 0, False), 15)
+    infl("text-window9", raw_deflate(text, 6, 9), 9)
+    infl("text-window8-reader", raw_deflate(text, 6, 9), 8)
+    infl("huffman-only", raw_deflate(text, 6, 15, zlib.Z_HUFFMAN_ONLY), 15)
+    infl("rle", raw_deflate(b"a" * 3000 + b"b" * 300, 6, 15, zlib.Z_RLE), 12)
+    infl("fixed", raw_deflate(text[:500], 6, 15, zlib.Z_FIXED), 10)
+    infl("bad-btype", b"\x07", 15)
+    infl("bad-distance", h("4b04020000"), 15)
+    infl("truncated", raw_deflate(text, 6)[:40], 15)
+
+
 def main():
-    for t in ("frame_stream", "handshake", "utf8", "roundtrip", "api"):
+    for t in ("frame_stream", "handshake", "utf8", "roundtrip", "api",
+              "inflate"):
         shutil.rmtree(os.path.join(HERE, "corpus", t), ignore_errors=True)
     frame_stream()
     handshake()
     utf8()
     roundtrip()
     api_seeds()
+    inflate_seeds()
 
 
 if __name__ == "__main__":
