@@ -8,7 +8,7 @@
 #   make fuzz-repro TARGET=t FILE=f replay one input (a crash file)
 
 FUZZ_CC      ?= clang
-FUZZ_TARGETS := frame_stream handshake utf8 roundtrip api inflate
+FUZZ_TARGETS := frame_stream handshake utf8 roundtrip api ext_stream inflate
 FUZZ_B       := $(B)/fuzz
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_B)/%)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -17,8 +17,8 @@ FUZZ_CFLAGS  ?= -O1 -g
 FUZZ_FLAGS   := $(WARN) $(FUZZ_CFLAGS) $(FUZZ_SAN) -Iinclude -Ilib -Ifuzz
 FUZZ_LIB_OBJS := $(LIB_SRCS:lib/%.c=$(FUZZ_B)/lib/%.o)
 
-# Seconds per target for fuzz-smoke: 6 targets x 40 s stays near 4 minutes.
-FUZZ_SMOKE_TIME ?= 40
+# Seconds per target for fuzz-smoke: 7 targets x 35 s stays near 4 minutes.
+FUZZ_SMOKE_TIME ?= 35
 FUZZ_TIME ?= 600
 FUZZ_JOBS ?= 1
 
@@ -39,7 +39,7 @@ $(FUZZ_B)/lib/%.o: lib/%.c include/wsproto.h $(wildcard lib/*.h) | $(FUZZ_B)/lib
 # The inflate target holds our decoder to zlib's (the oracle, -lz).
 FUZZ_LIBS_inflate := -lz
 
-$(FUZZ_BINS): $(FUZZ_B)/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_LIB_OBJS) | $(FUZZ_B)
+$(FUZZ_BINS): $(FUZZ_B)/%: fuzz/%.c fuzz/fuzz_common.h tests/ext_samples.h $(FUZZ_LIB_OBJS) | $(FUZZ_B)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJS) $(FUZZ_LIBS_$*) -o $@
 
 # Fails on any crash, leak, sanitizer report, timeout (-timeout seconds on
