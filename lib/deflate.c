@@ -572,14 +572,16 @@ static void end_block(ws_deflate_t *z)
     z->phase = PH_IDLE;
 }
 
-/* The empty stored block of a sync flush (RFC 7692 §7.2.1 strips its
- * 00 00 ff ff), or the empty final fixed block that ends a stream. */
+/* The empty stored block of a sync flush (for WS_Z_MESSAGE without its
+ * 00 00 ff ff, as RFC 7692 §7.2.1 strips them), or the empty final
+ * fixed block that ends a stream. */
 static void begin_marker(ws_deflate_t *z, int flush)
 {
-    if (flush == WS_Z_SYNC) {
+    if (flush != WS_Z_FINISH) {
         z->bitcnt = (z->bitcnt + 3 + 7) & ~7u;
-        z->bitbuf |= (uint64_t)0xFFFF0000u << z->bitcnt;
-        z->bitcnt += 32;
+        if (flush == WS_Z_SYNC)
+            z->bitbuf |= (uint64_t)0xFFFF0000u << z->bitcnt;
+        z->bitcnt += flush == WS_Z_SYNC ? 32 : 0;
     } else {
         z->bitbuf |= (uint64_t)3u << z->bitcnt; /* BFINAL, fixed, EOB */
         z->bitcnt += 10;

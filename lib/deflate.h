@@ -120,6 +120,9 @@ enum {
     WS_Z_SYNC = 1,     /* end of message: everything out, then the empty
                           stored block 00 00 ff ff (RFC 7692 §7.2.1) */
     WS_Z_FINISH = 2,   /* end of stream: everything out, BFINAL set */
+    WS_Z_MESSAGE = 3,  /* end of a permessage-deflate message: WS_Z_SYNC
+                          without the final 00 00 ff ff, which RFC 7692
+                          §7.2.1 removes */
 };
 
 #define WS_DEFLATE_SYMS 4096     /* symbols buffered per block */
