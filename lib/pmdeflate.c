@@ -147,6 +147,18 @@ static int append_bits(char *out, size_t cap, size_t *len, const char *name,
            append(out, cap, len, bits < 10 ? num + 1 : num);
 }
 
+/* The next permessage-deflate element of the head's extension lists:
+ * 1, 0 at the end, or WS_EHS_SYNTAX. */
+static int next_pmd(const char *head, size_t len, size_t *iter,
+                    ws_ext_offer_t *o)
+{
+    int r;
+    while ((r = ws_header_next_extension(head, len, iter, o)) == 1)
+        if (name_is(o->name, pmd_name))
+            return 1;
+    return r;
+}
+
 /* ------------------------------------------------------------ client */
 
 ptrdiff_t ws_pmd_offer(const ws_pmd_config_t *cfg, char *out, size_t cap)
@@ -174,13 +186,9 @@ int ws_pmd_negotiate_client(const ws_response_t *resp,
     ws_ext_offer_t o;
     struct pmd_params r;
     size_t iter = 0;
-    int found;
     if (!config_ok(cfg))
         return WS_EINVAL;
-    while ((found = ws_header_next_extension(resp->head, resp->head_len,
-                                             &iter, &o)) == 1)
-        if (name_is(o.name, pmd_name))
-            break;
+    int found = next_pmd(resp->head, resp->head_len, &iter, &o);
     if (found < 0)
         return WS_EHS_EXTENSION;
     if (found == 0)
@@ -244,11 +252,9 @@ int ws_pmd_negotiate_server(const ws_request_t *req,
     int r;
     if (!config_ok(cfg))
         return WS_EINVAL;
-    while ((r = ws_header_next_extension(req->head, req->head_len, &iter,
-                                         &o)) == 1) {
-        if (name_is(o.name, pmd_name) && read_params(&o, 0, &a) == 0)
+    while ((r = next_pmd(req->head, req->head_len, &iter, &o)) == 1)
+        if (read_params(&o, 0, &a) == 0)
             return accept_offer(&a, cfg, agreed, out, cap);
-    }
     return r; /* 0: nothing we can accept; or WS_EHS_SYNTAX */
 }
 
