@@ -869,12 +869,13 @@ WS_API int ws_handshake_parse_response_ext(const char *buf, size_t len,
  * receive (server: send = server_*, recv = client_*; client: the other
  * way round).
  *
- * Memory per connection, ws_pmd_state_size(): about 7.5 KiB + 2^recv
- * bytes to decompress (39.6 KiB at recv 15) and 14 KiB + 2^send + 12 KiB
- * (+ 2 * min(2^send, 8 KiB)) to compress (75.8 KiB at send 15): 115 KiB
- * at 15/15, 42 KiB at 8/8. The window is needed while a message is
- * decoded even without context takeover (its matches reach back within
- * the message).
+ * Memory per connection, ws_pmd_state_size() (bytes, send/recv window
+ * bits): to decompress 7,336 + 2^recv (40,104 at 15); to compress 14,320
+ * + 2^send + 4,104 + 8,192 + 2 * min(2^send, 16,384) (92,152 at 15);
+ * all with 16-byte rounding: 132,296 at 15/15, 66,760 at 13/13, 35,016
+ * at 8/8 (zlib needs about 7 KiB + 32 KiB and 256 KiB at 15). The window
+ * is needed while a message is decoded even without context takeover
+ * (its matches reach back within the message).
  */
 #define WS_PMD_DEFAULT_THRESHOLD 128 /* bytes; see ws_pmd_config_t */
 

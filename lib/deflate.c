@@ -11,8 +11,8 @@
  *         4) bytes;
  *   prev  for the newest WS_DEFLATE_CHAIN positions, the previous one with
  *         the same hash. A chain can thus reach the whole window, but
- *         only through links of recent positions: a bounded-memory
- *         stand-in for zlib's 64 KiB of chain links at 15 bits.
+ *         only through links of recent positions: 32 KiB instead of
+ *         zlib's 64 KiB of chain links at 15 bits.
  * A block ends when its symbol buffer fills, when the history would slide
  * past its first byte, or at a flush. Writing a block can stop whenever
  * the output is full and resume on the next call (z->phase).
@@ -62,8 +62,12 @@ static inline uint32_t load32(const uint8_t *p)
 
 static inline void store64le(uint8_t *p, uint64_t v)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, 8);
+#else
     for (int i = 0; i < 8; i++)
         p[i] = (uint8_t)(v >> (8 * i));
+#endif
 }
 
 static inline unsigned floor_log2(uint32_t v)
@@ -130,18 +134,33 @@ static inline uint32_t hash_at(const ws_deflate_t *z, uint32_t p)
            (32 - WS_DEFLATE_HASH_BITS);
 }
 
-static inline uint32_t link_index(const ws_deflate_t *z, uint32_t p)
+/* head and prev hold stream positions (window position + z->slid)
+ * modulo 2^16, so sliding the window leaves them as they are; a stale
+ * entry only names a candidate that the byte comparison then refutes. */
+static inline uint32_t stream_pos(const ws_deflate_t *z, uint32_t p)
 {
-    return (p + z->slid) & (z->chain_size - 1);
+    return p + z->slid;
 }
 
-/* Hash position p (z->ins == p); returns the previous newest position
- * with its hash. */
-static inline uint32_t insert(ws_deflate_t *z, uint32_t p)
+static inline uint32_t link_index(const ws_deflate_t *z, uint32_t p)
 {
-    uint32_t h = hash_at(z, p), old = z->head[h];
-    z->prev[link_index(z, p)] = (uint16_t)old;
-    z->head[h] = (uint16_t)p;
+    return stream_pos(z, p) & (z->chain_size - 1);
+}
+
+/* How far back the entry e (a stream position mod 2^16) is from p. */
+static inline uint32_t back_from(const ws_deflate_t *z, uint32_t p, uint16_t e)
+{
+    return (uint16_t)(stream_pos(z, p) - e);
+}
+
+/* Hash position p (z->ins == p); returns the entry of the previous newest
+ * position with its hash. */
+static inline uint16_t insert(ws_deflate_t *z, uint32_t p)
+{
+    uint32_t h = hash_at(z, p);
+    uint16_t old = z->head[h];
+    z->prev[link_index(z, p)] = old;
+    z->head[h] = (uint16_t)stream_pos(z, p);
     z->ins = p + 1;
     return old;
 }
@@ -158,6 +177,9 @@ static void insert_upto(ws_deflate_t *z, uint32_t end)
 /*
  * The longest match for position p longer than `better`, by walking the
  * chain; inserts p. Returns its length (0 if none) and sets *dist.
+ * Candidates must come strictly farther back at each step, within the
+ * window and the data held; a link is followed only while its position
+ * is among the newest chain_size (older slots hold newer links).
  */
 static uint32_t find_match(ws_deflate_t *z, uint32_t p, uint32_t better,
                            uint32_t *dist)
@@ -165,38 +187,38 @@ static uint32_t find_match(ws_deflate_t *z, uint32_t p, uint32_t better,
     uint32_t limit = z->fill - p < MAX_MATCH ? z->fill - p : MAX_MATCH;
     if (limit < 4)
         return 0; /* hashed later, if more of the stream follows */
-    uint32_t cand;
+    uint16_t e;
     if (z->ins > p) {
-        cand = z->prev[link_index(z, p)]; /* p is hashed already */
+        e = z->prev[link_index(z, p)]; /* p is hashed already */
     } else {
         insert_upto(z, p);
-        cand = insert(z, p);
+        e = insert(z, p);
     }
-    uint32_t min_pos = p > z->wsize ? p - z->wsize : 0;
-    uint32_t link_floor = p > z->chain_size ? p - z->chain_size : 0;
+    uint32_t max_d = p < z->wsize ? p : z->wsize;
     uint32_t chain = better >= z->good ? z->max_chain >> 2 : z->max_chain;
     uint32_t best = better, mask = z->level <= 3 ? 0xFFFFFFFFu : 0xFFFFFFu;
     const uint8_t *s = z->win + p;
+    uint32_t d = back_from(z, p, e);
     *dist = 0;
     if (best >= limit)
         return 0;
-    while (cand >= min_pos && cand < p && chain-- > 0) {
-        const uint8_t *c = z->win + cand;
+    while (d > 0 && d <= max_d && chain-- > 0) {
+        const uint8_t *c = s - d;
         if (c[best] == s[best] && ((load32(c) ^ load32(s)) & mask) == 0) {
             uint32_t len = match_length(s, c, limit);
-            if (len > best && (len > MIN_MATCH || p - cand <= TOO_FAR)) {
+            if (len > best && (len > MIN_MATCH || d <= TOO_FAR)) {
                 best = len;
-                *dist = p - cand;
+                *dist = d;
                 if (len >= z->nice || len >= limit)
                     break;
             }
         }
-        if (cand <= link_floor)
+        if (d >= z->chain_size)
             break; /* its link was overwritten by a newer position */
-        uint32_t next = z->prev[link_index(z, cand)];
-        if (next >= cand)
+        uint32_t next = back_from(z, p, z->prev[link_index(z, p - d)]);
+        if (next <= d)
             break;
-        cand = next;
+        d = next;
     }
     return *dist ? best : 0;
 }
@@ -296,10 +318,6 @@ static void slide(ws_deflate_t *z)
     z->ins -= s;
     z->block_start -= s;
     z->slid += s;
-    for (uint32_t i = 0; i < 1u << WS_DEFLATE_HASH_BITS; i++)
-        z->head[i] = (uint16_t)(z->head[i] >= s ? z->head[i] - s : 0);
-    for (uint32_t i = 0; i < z->chain_size; i++)
-        z->prev[i] = (uint16_t)(z->prev[i] >= s ? z->prev[i] - s : 0);
 }
 
 /* ------------------------------------------------------------ Huffman */
