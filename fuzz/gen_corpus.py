@@ -365,9 +365,23 @@ def inflate_seeds():
     infl("truncated", raw_deflate(text, 6)[:40], 15)
 
 
+# ------------------------------------------------------------- pmdeflate
+# [config][seed] data: config bits 0-2 / 3-5 the two window bits - 8,
+# bit 6 no context takeover, bit 7 level 1
+def pmdeflate_seeds():
+    h = bytes.fromhex
+    write("pmdeflate", "hello-15-15",
+          b"\x3f\x01Hello, Hello, Hello permessage-deflate")
+    write("pmdeflate", "rfc7692-hello-8-8-nct", b"\x40\x02" + h("f248cdc9c90700"))
+    write("pmdeflate", "rfc7692-stored-level1",
+          b"\xff\x03" + h("000500faff48656c6c6f00"))
+    with open(os.path.join(HERE, "..", "README.md"), "rb") as f:
+        write("pmdeflate", "readme-13-13", b"\x2d\x04" + f.read(3000))
+
+
 def main():
     for t in ("frame_stream", "handshake", "utf8", "roundtrip", "api",
-              "inflate"):
+              "inflate", "pmdeflate"):
         shutil.rmtree(os.path.join(HERE, "corpus", t), ignore_errors=True)
     frame_stream()
     handshake()
@@ -375,6 +389,7 @@ def main():
     roundtrip()
     api_seeds()
     inflate_seeds()
+    pmdeflate_seeds()
 
 
 if __name__ == "__main__":
