@@ -880,6 +880,9 @@ WS_API int ws_handshake_parse_response_ext(const char *buf, size_t len,
 #define WS_PMD_DEFAULT_THRESHOLD 128 /* bytes; see ws_pmd_config_t */
 
 typedef struct ws_pmd_config {
+    uint32_t size;        /* sizeof(ws_pmd_config_t) as compiled by the
+                             caller (set by ws_pmd_config_init; 0 = this
+                             version's): fields past it take defaults */
     int level;            /* 1 (fastest) .. 9 (smallest); 0 = 6 */
     unsigned send_window_bits; /* the most our compressor uses, 8..15
                                   (0 = 15); the peer may lower it */
@@ -897,7 +900,8 @@ typedef struct ws_pmd_params {
     int send_no_context_takeover, recv_no_context_takeover;
 } ws_pmd_params_t;
 
-/* The defaults: level 6, windows 15, context takeover, threshold 128. */
+/* The defaults: level 6, windows 15, context takeover, threshold 128;
+ * sets cfg->size. */
 WS_API void ws_pmd_config_init(ws_pmd_config_t *cfg);
 
 /* Client: the offer for Sec-WebSocket-Extensions, NUL-terminated, e.g.

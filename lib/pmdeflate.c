@@ -35,6 +35,7 @@ struct pmd {
 void ws_pmd_config_init(ws_pmd_config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
+    cfg->size = sizeof *cfg;
     cfg->level = 6;
     cfg->send_window_bits = 15;
     cfg->recv_window_bits = 15;
@@ -44,6 +45,18 @@ void ws_pmd_config_init(ws_pmd_config_t *cfg)
 static unsigned bits_or_15(unsigned b)
 {
     return b ? b : 15;
+}
+
+/* The caller's config as this version's struct: a shorter one (an older
+ * caller) gets the defaults for the fields it does not have. */
+static ws_pmd_config_t config_of(const ws_pmd_config_t *in)
+{
+    ws_pmd_config_t c;
+    ws_pmd_config_init(&c);
+    size_t n = in->size && in->size < sizeof c ? in->size : sizeof c;
+    memcpy(&c, in, n);
+    c.size = sizeof c;
+    return c;
 }
 
 static int config_ok(const ws_pmd_config_t *cfg)
@@ -161,8 +174,10 @@ static int next_pmd(const char *head, size_t len, size_t *iter,
 
 /* ------------------------------------------------------------ client */
 
-ptrdiff_t ws_pmd_offer(const ws_pmd_config_t *cfg, char *out, size_t cap)
+ptrdiff_t ws_pmd_offer(const ws_pmd_config_t *user_cfg, char *out, size_t cap)
 {
+    ws_pmd_config_t c = config_of(user_cfg);
+    const ws_pmd_config_t *cfg = &c;
     size_t len = 0;
     unsigned recv = bits_or_15(cfg->recv_window_bits);
     if (!config_ok(cfg))
@@ -180,9 +195,11 @@ ptrdiff_t ws_pmd_offer(const ws_pmd_config_t *cfg, char *out, size_t cap)
 }
 
 int ws_pmd_negotiate_client(const ws_response_t *resp,
-                            const ws_pmd_config_t *cfg,
+                            const ws_pmd_config_t *user_cfg,
                             ws_pmd_params_t *agreed)
 {
+    ws_pmd_config_t c = config_of(user_cfg);
+    const ws_pmd_config_t *cfg = &c;
     ws_ext_offer_t o;
     struct pmd_params r;
     size_t iter = 0;
@@ -243,9 +260,11 @@ static int accept_offer(const struct pmd_params *a, const ws_pmd_config_t *cfg,
 }
 
 int ws_pmd_negotiate_server(const ws_request_t *req,
-                            const ws_pmd_config_t *cfg,
+                            const ws_pmd_config_t *user_cfg,
                             ws_pmd_params_t *agreed, char *out, size_t cap)
 {
+    ws_pmd_config_t c = config_of(user_cfg);
+    const ws_pmd_config_t *cfg = &c;
     ws_ext_offer_t o;
     struct pmd_params a;
     size_t iter = 0;
@@ -276,8 +295,10 @@ size_t ws_pmd_state_size(const ws_pmd_params_t *agreed)
 }
 
 int ws_pmd_init(void *mem, size_t size, const ws_pmd_params_t *agreed,
-                const ws_pmd_config_t *cfg)
+                const ws_pmd_config_t *user_cfg)
 {
+    ws_pmd_config_t c = config_of(user_cfg);
+    const ws_pmd_config_t *cfg = &c;
     struct pmd *m = mem;
     if (!mem || ((uintptr_t)mem & (PMD_ALIGN - 1)) || !config_ok(cfg) ||
         !params_ok(agreed) || size < ws_pmd_state_size(agreed))

@@ -11,6 +11,7 @@ static const char th_suite_name[] = "pmdeflate";
 #include "transcript.h"
 #include "wsproto.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,14 @@ static void client_negotiation(void)
                      "server_no_context_takeover; client_no_context_takeover; "
                      "server_max_window_bits=10");
     CHECK_INT(ws_pmd_offer(&d, offer, 10), WS_ENOBUFS);
+    /* A caller built with a shorter struct: the fields it lacks take
+     * their defaults, whatever the bytes past it hold. */
+    c.size = (uint32_t)offsetof(ws_pmd_config_t, send_window_bits);
+    CHECK(ws_pmd_offer(&c, offer, sizeof offer) > 0);
+    CHECK_STR(offer, "permessage-deflate; client_max_window_bits");
+    c.size = 0; /* 0: this version's whole struct */
+    CHECK(ws_pmd_offer(&c, offer, sizeof offer) > 0);
+    CHECK(strstr(offer, "server_max_window_bits=10") != NULL);
 
     CHECK_INT(client_reads(&d, "x-other", &a), 0);
     CHECK_INT(client_reads(&d, "permessage-deflate", &a), 1);
