@@ -322,6 +322,31 @@ static void slide(ws_deflate_t *z)
 
 /* ------------------------------------------------------------ Huffman */
 
+/* Sort a[0..n) ascending (bottom-up merge sort, tmp as scratch): a
+ * block's 286 symbols in a few thousand steps. */
+static void sort_keys(uint32_t *a, uint32_t *tmp, unsigned n)
+{
+    uint32_t *src = a, *dst = tmp;
+    for (unsigned w = 1; w < n; w *= 2) {
+        for (unsigned lo = 0; lo < n; lo += 2 * w) {
+            unsigned mid = lo + w < n ? lo + w : n;
+            unsigned hi = lo + 2 * w < n ? lo + 2 * w : n;
+            unsigned i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = src[i] <= src[j] ? src[i++] : src[j++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        uint32_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
+}
+
 /*
  * Code lengths, at most `limit` bits, for the symbols 0..n-1 with the
  * given frequencies: a Huffman tree built with two queues (leaves sorted
@@ -334,21 +359,19 @@ static void build_lengths(const uint16_t *freq, unsigned n, unsigned limit,
                           uint8_t *lens)
 {
     uint16_t sym[286], parent[2 * 286];
-    uint32_t weight[2 * 286];
+    uint32_t weight[2 * 286], key[286], tmp[286];
     uint16_t depth[2 * 286];
     unsigned m = 0, count[16] = {0};
 
     for (unsigned s = 0; s < n; s++) {
         lens[s] = 0;
-        if (freq[s]) {
-            unsigned j = m++;
-            while (j > 0 && freq[sym[j - 1]] > freq[s]) {
-                sym[j] = sym[j - 1];
-                j--;
-            }
-            sym[j] = (uint16_t)s;
-        }
+        if (freq[s])
+            key[m++] = (uint32_t)freq[s] << 9 | s; /* by frequency, then
+                                                     symbol */
     }
+    sort_keys(key, tmp, m);
+    for (unsigned i = 0; i < m; i++)
+        sym[i] = (uint16_t)(key[i] & 511u);
     if (m < 2) { /* a complete code needs two: give one a spare */
         unsigned a = m ? sym[0] : 0, b = a == 0 ? 1 : 0;
         lens[a] = lens[b] = 1;
