@@ -14,6 +14,12 @@
  * (the final block, corrupt data, or input exhausted) and give the same
  * bytes, up to a cap on the output (so a small input cannot keep the
  * fuzzer busy for long).
+ *
+ * Then the other direction: the stream bytes, taken as plain data, are
+ * compressed by our deflate (lib/deflate.c: level 1-9 from the seed, the
+ * same window bits, random input and output pieces, sync flush) and zlib,
+ * with that window, must give them back exactly: our output is valid
+ * DEFLATE and never reaches farther back than the window.
  */
 #include "fuzz_common.h"
 #include "deflate.h"
@@ -101,6 +107,35 @@ static int ours_decode(const uint8_t *p, size_t n, unsigned bits,
     return got == OUT_CAP ? END_CAP : END_INPUT;
 }
 
+static void deflate_check(const uint8_t *p, size_t n, unsigned bits,
+                          fz_rng_t *rng, uint8_t *z, uint8_t *back)
+{
+    static ws_deflate_t st;
+    static uint16_t mem[50000];
+    size_t at = 0, zn = 0, made;
+    int level = 1 + (int)fz_below(rng, 9), r;
+    FZ_CHECK(ws_deflate_mem_size(bits) <= sizeof mem, "work area");
+    FZ_CHECK(ws_deflate_init(&st, bits, level, mem) == 0, "init");
+    do {
+        size_t in_n = fz_below(rng, 4) ? 1 + fz_below(rng, 300) : n - at;
+        size_t out_n = 1 + fz_below(rng, 500), used, m;
+        if (in_n > n - at)
+            in_n = n - at;
+        if (out_n > OUT_CAP - zn)
+            out_n = OUT_CAP - zn;
+        r = ws_deflate_run(&st, p + at, in_n, &used, z + zn, out_n, &m,
+                           at + in_n == n ? WS_Z_SYNC : WS_Z_NO_FLUSH);
+        FZ_CHECK(r >= 0 && used <= in_n && m <= out_n, "deflate: %d", r);
+        at += used;
+        zn += m;
+        FZ_CHECK(zn < OUT_CAP, "deflate output over %d bytes", OUT_CAP);
+    } while (r != WS_Z_DONE);
+    int end = zlib_decode(z, zn, bits, back, &made);
+    FZ_CHECK(end == END_INPUT && made == n && memcmp(back, p, n) == 0,
+             "level %d window bits %u: zlib says %s, %zu of %zu bytes", level,
+             bits, end_name(end), made, n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint8_t zout[OUT_CAP], oout[OUT_CAP];
@@ -124,6 +159,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                  "window bits %u, %s: outputs differ (%zu vs %zu bytes)",
                  bits, end_name(zend), zmade, omade);
     }
+    if (n <= OUT_CAP / 2)
+        deflate_check(copy, n, bits, &rng, zout, oout);
     free(copy);
     return 0;
 }
