@@ -5,9 +5,10 @@
  *            every strategy) decoded by ours, in one call and in random
  *            pieces of input and output, must give back the input;
  *   deflate: our output (levels 1-9, window bits 8..15, one call and
- *            random pieces, sync-flushed messages sharing a window or
- *            not) decoded by zlib must give back the input; window bits
- *            8 (which zlib cannot compress with) round-trips through ours.
+ *            random pieces, sync-flushed messages sharing a window, or
+ *            not: then each message alone) decoded by zlib must give back
+ *            the input; window bits 8 (which zlib cannot compress with)
+ *            round-trips through ours.
  * Prints one line per group and "N passed, N failed"; exits 1 on failure.
  */
 #include "corpus.h"
@@ -162,10 +163,12 @@ static int zlib_inflate(const uint8_t *z, size_t zn, const uint8_t *want,
 
 /* Our deflate of the messages p[0..n) cut at cuts[0..ncuts) (each one
  * sync-flushed, given in random pieces when rng is set, into random
- * output pieces), appended to *out. keep: context takeover. */
+ * output pieces), appended to *out; ends[m] (when not NULL) is where
+ * message m's output ends. keep: context takeover. */
 static size_t ours_deflate(const uint8_t *p, size_t n, const size_t *cuts,
                            size_t ncuts, unsigned wbits, int level, int keep,
-                           uint64_t *rng, uint8_t *out, size_t cap)
+                           uint64_t *rng, uint8_t *out, size_t cap,
+                           size_t *ends)
 {
     static ws_deflate_t st;
     static uint16_t mem[40000];
@@ -192,6 +195,8 @@ static size_t ours_deflate(const uint8_t *p, size_t n, const size_t *cuts,
                 exit(1);
             }
         } while (r != WS_Z_DONE);
+        if (ends)
+            ends[m] = olen;
         ws_deflate_reset(&st, keep);
     }
     return olen;
@@ -207,15 +212,30 @@ static void deflate_group(const corpus_t *c)
         cuts[i] = c->len / 9 * (i + 1) + (size_t)corpus_rng(&rng) % 1000;
     for (unsigned wbits = 8; wbits <= 15; wbits++) {
         for (int level = 1; level <= 9; level++) {
-            for (int mode = 0; mode < 3; mode++) {
+            for (int mode = 0; mode < 4; mode++) {
                 /* 0: one message, one call; 1: one message in pieces;
-                 * 2: nine messages, pieces, the window shared. */
-                size_t zn = ours_deflate(c->p, c->len, cuts, mode == 2 ? 8 : 0,
-                                         wbits, level, 1,
-                                         mode ? &rng : NULL, z, cap);
-                int r = wbits >= 9
+                 * 2: nine messages, pieces, the window shared;
+                 * 3: nine messages without context takeover, each
+                 * decoded by a fresh zlib stream. */
+                size_t ends[9];
+                size_t zn = ours_deflate(c->p, c->len, cuts,
+                                         mode >= 2 ? 8 : 0, wbits, level,
+                                         mode != 3, mode ? &rng : NULL, z,
+                                         cap, ends);
+                int r = 0;
+                if (mode == 3 && wbits >= 9) {
+                    for (size_t m = 0; m < 9 && !r; m++) {
+                        size_t zs = m ? ends[m - 1] : 0;
+                        size_t ps = m ? cuts[m - 1] : 0;
+                        size_t pe = m < 8 ? cuts[m] : c->len;
+                        r = zlib_inflate(z + zs, ends[m] - zs, c->p + ps,
+                                         pe - ps, (int)wbits);
+                    }
+                } else {
+                    r = wbits >= 9
                             ? zlib_inflate(z, zn, c->p, c->len, (int)wbits)
                             : ours_inflate(z, zn, c->p, c->len, wbits, NULL);
+                }
                 if (r)
                     fail("deflate %s: level %d wbits %u mode %d: %s "
                          "inflate refused it", c->name, level, wbits, mode,
