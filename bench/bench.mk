@@ -1,7 +1,6 @@
 # bench/bench.mk — the benchmarks, included by the top Makefile.
 #   make bench        build and run them; prints the tables of
-#                     bench/PERFORMANCE.md (three to four minutes, the
-#                     fan-out table about ten seconds of it)
+#                     bench/PERFORMANCE.md (five to six minutes)
 #   make bench-smoke  build them and run each briefly (a couple of seconds)
 #                     so they cannot rot; asserts no timing
 # wslay (Debian libwslay-dev, scripts/deps/bench.deb) is the library we are
@@ -15,6 +14,11 @@ BENCH_LIBS  := $(if $(BENCH_WSLAY),-lwslay)
 
 $(B)/bench:
 	mkdir -p $@
+
+# The DEFLATE codec against zlib (levels 1 and 6; zlib1g-dev,
+# scripts/deps/deflate.deb). It reaches the codec's private header.
+$(B)/bench/deflatebench: bench/deflatebench.c tests/deflate/corpus.h lib/deflate.h $(STATIC) | $(B)/bench
+	$(CC) -Ilib -Itests/deflate $(WARN) $(CFLAGS) $< $(STATIC) -lz -o $@
 
 $(B)/bench/parsebench: bench/parsebench.c $(STATIC) include/wsproto.h | $(B)/bench
 	$(CC) -Iinclude $(BENCH_DEFS) $(WARN) $(CFLAGS) $< $(STATIC) $(BENCH_LIBS) -o $@
@@ -44,15 +48,18 @@ RUN_LOAD   := sh bench/run_load.sh --wsload $(B)/bench/wsload \
 $(B)/bench/fanout: bench/fanout.c $(BENCH_WSX_LIB) $(STATIC) $(BENCH_WSX_HDRS) | $(B)/bench
 	$(CC) $(WSX_CPPFLAGS) $(WARN) $(CFLAGS) $< $(WSX_LIB) $(STATIC) -o $@
 
-bench: $(B)/bench/parsebench $(BENCH_LOAD) $(B)/bench/fanout
+bench: $(B)/bench/parsebench $(B)/bench/deflatebench $(BENCH_LOAD) $(B)/bench/fanout
 	$(B)/bench/parsebench
+	@echo
+	$(B)/bench/deflatebench
 	@echo
 	$(RUN_LOAD)
 	@echo
 	$(B)/bench/fanout
 
-bench-smoke: $(B)/bench/parsebench $(BENCH_LOAD) $(B)/bench/fanout
+bench-smoke: $(B)/bench/parsebench $(B)/bench/deflatebench $(BENCH_LOAD) $(B)/bench/fanout
 	$(B)/bench/parsebench --smoke
+	$(B)/bench/deflatebench --smoke
 	$(RUN_LOAD) --smoke
 	$(B)/bench/fanout --smoke
 

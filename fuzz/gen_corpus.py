@@ -365,14 +365,67 @@ def store_log_seeds():
     write("store_log", "not-a-log", b"precious user data\n")
 
 
+# --------------------------------------------------------------- inflate
+# [mode][seed] raw DEFLATE stream: mode bits 0-2 window bits 8 + (mode & 7)
+def infl(name, stream, bits=15, seed=0):
+    write("inflate", name, bytes([bits - 8, seed]) + stream)
+
+
+def raw_deflate(data, level=6, wbits=15, strategy=0, flush=True):
+    import zlib
+    c = zlib.compressobj(level, zlib.DEFLATED, -wbits, 8, strategy)
+    out = c.compress(data)
+    return out + (c.flush(zlib.Z_SYNC_FLUSH) if flush else c.flush())
+
+
+def inflate_seeds():
+    import zlib
+    h = bytes.fromhex
+    # RFC 7692 §7.2.3 examples, with the 00 00 ff ff the receiver adds.
+    infl("rfc7692-hello", h("f248cdc9c90700") + h("0000ffff"))
+    infl("rfc7692-stored", h("000500faff48656c6c6f00") + h("0000ffff"))
+    infl("rfc7692-bfinal", h("f348cdc9c9070000") + h("0000ffff"))
+    infl("rfc7692-two-blocks", h("f2480500000000ffffcac9c90700"))
+    infl("rfc7692-shared", h("f248cdc9c9070000") + h("f200110000"))
+    text = b"".join(b"%d the message, the window; {\"id\":%d}\n" % (i, i * 7)
+                    for i in range(300))
+    infl("text-level1", raw_deflate(text, 1), 15)
+    infl("text-level9", raw_deflate(text, 9, 15, 0, False), 15)
+    infl("text-window9", raw_deflate(text, 6, 9), 9)
+    infl("text-window8-reader", raw_deflate(text, 6, 9), 8)
+    infl("huffman-only", raw_deflate(text, 6, 15, zlib.Z_HUFFMAN_ONLY), 15)
+    infl("rle", raw_deflate(b"a" * 3000 + b"b" * 300, 6, 15, zlib.Z_RLE), 12)
+    infl("fixed", raw_deflate(text[:500], 6, 15, zlib.Z_FIXED), 10)
+    infl("bad-btype", b"\x07", 15)
+    infl("bad-distance", h("4b04020000"), 15)
+    infl("truncated", raw_deflate(text, 6)[:40], 15)
+
+
+# ------------------------------------------------------------- pmdeflate
+# [config][seed] data: config bits 0-2 / 3-5 the two window bits - 8,
+# bit 6 no context takeover, bit 7 level 1
+def pmdeflate_seeds():
+    h = bytes.fromhex
+    write("pmdeflate", "hello-15-15",
+          b"\x3f\x01Hello, Hello, Hello permessage-deflate")
+    write("pmdeflate", "rfc7692-hello-8-8-nct", b"\x40\x02" + h("f248cdc9c90700"))
+    write("pmdeflate", "rfc7692-stored-level1",
+          b"\xff\x03" + h("000500faff48656c6c6f00"))
+    with open(os.path.join(HERE, "..", "README.md"), "rb") as f:
+        write("pmdeflate", "readme-13-13", b"\x2d\x04" + f.read(3000))
+
+
 def main():
-    for t in ("frame_stream", "handshake", "utf8", "roundtrip", "api", "store_log"):
+    for t in ("frame_stream", "handshake", "utf8", "roundtrip", "api",
+              "inflate", "pmdeflate", "store_log"):
         shutil.rmtree(os.path.join(HERE, "corpus", t), ignore_errors=True)
     frame_stream()
     handshake()
     utf8()
     roundtrip()
     api_seeds()
+    inflate_seeds()
+    pmdeflate_seeds()
     store_log_seeds()
 
 

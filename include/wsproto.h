@@ -850,6 +850,99 @@ WS_API int ws_handshake_parse_response_ext(const char *buf, size_t len,
                                            const char *extensions,
                                            ws_response_t *resp);
 
+/* ------------------------------------------- permessage-deflate (RFC 7692) */
+
+/*
+ * permessage-deflate on the extension interface, with the library's own
+ * DEFLATE codec (no zlib). Steps, server:
+ *   ws_pmd_config_init(&cfg);
+ *   r = ws_pmd_negotiate_server(&req, &cfg, &agreed, ext, sizeof ext);
+ *   r == 1: answer with ws_handshake_build_response_ext(..., ext, ...);
+ *   mem = an aligned block of ws_pmd_state_size(&agreed) bytes;
+ *   ws_pmd_init(mem, size, &agreed, &cfg);
+ *   o.extension = ws_pmd_extension(); o.extension_state = mem;
+ * client: ws_pmd_offer() gives the Sec-WebSocket-Extensions offer for
+ * ws_client_request_t.extensions; ws_pmd_negotiate_client() reads the
+ * response; then the same ws_pmd_init() and options.
+ *
+ * Agreed parameters are stated from our side: what we send and what we
+ * receive (server: send = server_*, recv = client_*; client: the other
+ * way round).
+ *
+ * Memory per connection, ws_pmd_state_size() (bytes, send/recv window
+ * bits): to decompress 7,336 + 2^recv (40,104 at 15); to compress 14,320
+ * + 2^send + 4,104 + 8,192 + 2 * min(2^send, 16,384) (92,152 at 15);
+ * all with 16-byte rounding: 132,296 at 15/15, 66,760 at 13/13, 35,016
+ * at 8/8 (zlib needs about 7 KiB + 32 KiB and 256 KiB at 15). The window
+ * is needed while a message is decoded even without context takeover
+ * (its matches reach back within the message).
+ */
+#define WS_PMD_DEFAULT_THRESHOLD 128 /* bytes; see ws_pmd_config_t */
+
+typedef struct ws_pmd_config {
+    uint32_t size;        /* sizeof(ws_pmd_config_t) as compiled by the
+                             caller (set by ws_pmd_config_init; 0 = this
+                             version's): fields past it take defaults */
+    int level;            /* 1 (fastest) .. 9 (smallest); 0 = 6 */
+    unsigned send_window_bits; /* the most our compressor uses, 8..15
+                                  (0 = 15); the peer may lower it */
+    unsigned recv_window_bits; /* the window we ask the peer to compress
+                                  with, 8..15 (0 = 15): what we keep */
+    int send_no_context_takeover; /* start each message we send afresh */
+    int recv_no_context_takeover; /* ask the peer to do the same */
+    size_t threshold;     /* messages shorter than this go out
+                             uncompressed (RSV1 clear); 0 = default,
+                             1 = compress everything */
+} ws_pmd_config_t;
+
+typedef struct ws_pmd_params {
+    unsigned send_window_bits, recv_window_bits; /* 8..15 */
+    int send_no_context_takeover, recv_no_context_takeover;
+} ws_pmd_params_t;
+
+/* The defaults: level 6, windows 15, context takeover, threshold 128;
+ * sets cfg->size. */
+WS_API void ws_pmd_config_init(ws_pmd_config_t *cfg);
+
+/* Client: the offer for Sec-WebSocket-Extensions, NUL-terminated, e.g.
+ * "permessage-deflate; client_max_window_bits". Returns its length,
+ * WS_ENOBUFS or WS_EINVAL (bad cfg). */
+WS_API ptrdiff_t ws_pmd_offer(const ws_pmd_config_t *cfg, char *out,
+                              size_t cap);
+
+/* Client: what the server's response (parsed with
+ * ws_handshake_parse_response_ext and our offer) agreed. Returns 1 with
+ * *agreed set, 0 when the server did not accept permessage-deflate, or
+ * WS_EHS_EXTENSION when its parameters break RFC 7692 §7.1 (fail the
+ * connection: §7.1 "MUST _Fail the WebSocket Connection_"). */
+WS_API int ws_pmd_negotiate_client(const ws_response_t *resp,
+                                   const ws_pmd_config_t *cfg,
+                                   ws_pmd_params_t *agreed);
+
+/* Server: pick the first permessage-deflate offer of the request we can
+ * honour (RFC 7692 §7.1: offers with unknown, repeated or invalid
+ * parameters are declined, the next one is tried). Returns 1 with
+ * *agreed and the response's extension value (NUL-terminated, for
+ * ws_handshake_build_response_ext) in out, 0 when there is none to
+ * accept (answer without the extension), WS_ENOBUFS, or WS_EHS_SYNTAX
+ * for a malformed Sec-WebSocket-Extensions header. */
+WS_API int ws_pmd_negotiate_server(const ws_request_t *req,
+                                   const ws_pmd_config_t *cfg,
+                                   ws_pmd_params_t *agreed, char *out,
+                                   size_t cap);
+
+/* Bytes of state for these parameters (see the memory figures above). */
+WS_API size_t ws_pmd_state_size(const ws_pmd_params_t *agreed);
+
+/* Set up the state in mem (size bytes, 16-byte aligned, owned by the
+ * caller, alive as long as the connection). Returns 0, or WS_EINVAL. */
+WS_API int ws_pmd_init(void *mem, size_t size, const ws_pmd_params_t *agreed,
+                       const ws_pmd_config_t *cfg);
+
+/* The extension table to put in ws_options_t.extension (with the state
+ * in extension_state). Corrupt compressed data fails with 1007. */
+WS_API const ws_extension_t *ws_pmd_extension(void);
+
 #ifdef __cplusplus
 }
 #endif
