@@ -149,8 +149,8 @@ int wsx_progress_check(wsx_conn_t *c)
         return 0;
     }
     snprintf(why, sizeof why,
-             "message stalled: %u bytes in %.1f s, at least %u wanted",
-             (unsigned)c->prog_bytes, el / 1000.0, WSX_STALL_BYTES);
+             "message stalled: under %u bytes in %.1f s (%u)",
+             WSX_STALL_BYTES, el / 1000.0, (unsigned)c->prog_bytes);
     wsx_conn_fail(c, WS_CLOSE_POLICY, WSX_ELIMIT, why);
     return 1;
 }
