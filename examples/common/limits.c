@@ -18,8 +18,8 @@
  *
  * When: at the end of every round, after the flush, so that what the
  * kernel took is held against no one; and after any read that takes the
- * total past twice the budget (one read can double a reassembly buffer),
- * so a round cannot run away before its end.
+ * total a quarter past the budget (one read can double a reassembly
+ * buffer), so that a round cannot run away before its end.
  *
  * Progress: a message (or a frame) that has begun must bring at least
  * WSX_STALL_BYTES bytes of data in every stall_timeout, or be finished;
@@ -87,12 +87,14 @@ static void evict(wsx_conn_t *c)
         wsx_conn_fail(c, WS_CLOSE_POLICY, WSX_ELIMIT, slow);
 }
 
-void wsx_budget_enforce(wsx_loop_t *loop, unsigned slack)
+void wsx_budget_enforce(wsx_loop_t *loop, int within_round)
 {
     size_t max = wsx_budget(loop);
+    size_t slack = within_round ? max / 4 : 0;
     wsx_conn_t *c;
 
-    if (wsx_loop_buffered(loop) / (slack + 1u) <= max)
+    if (wsx_loop_buffered(loop) <= max ||
+        wsx_loop_buffered(loop) - max <= slack)
         return;
     /* Each eviction frees what it can and leaves the connection draining
      * (a second one drops it), so this ends. */
@@ -101,6 +103,8 @@ void wsx_budget_enforce(wsx_loop_t *loop, unsigned slack)
 }
 
 /* ----------------------------------------------------------- progress */
+
+_Static_assert(WSX_STALL_BYTES <= UINT16_MAX, "wsx_conn.prog_bytes holds it");
 
 static void restart(wsx_conn_t *c)
 {
@@ -124,10 +128,10 @@ void wsx_progress_fed(wsx_conn_t *c, size_t n, size_t ctl, int ended)
         c->flags |= WSX_F_PARTIAL;
         restart(c);
     }
-    if (data > UINT32_MAX - c->prog_bytes)
-        c->prog_bytes = UINT32_MAX;
+    if (data >= WSX_STALL_BYTES - c->prog_bytes)
+        c->prog_bytes = WSX_STALL_BYTES;
     else
-        c->prog_bytes += (uint32_t)data;
+        c->prog_bytes = (uint16_t)(c->prog_bytes + data);
 }
 
 int wsx_progress_check(wsx_conn_t *c)

@@ -213,11 +213,12 @@ struct wsx_conn {
     uint8_t state;         /* WSX_ST_* */
     uint8_t evmask;        /* epoll events registered; 0 = not registered */
     uint16_t flags;        /* WSX_F_* */
+    uint16_t prog_bytes;   /* WSX_F_PARTIAL: data bytes in the window, up
+                              to WSX_STALL_BYTES (enough to know) */
     int fd;
     uint32_t t0;           /* when the state's timer started (loop ms) */
     uint32_t hs_len;       /* bytes in hs */
     uint32_t prog_t0;      /* WSX_F_PARTIAL: when the progress window began */
-    uint32_t prog_bytes;   /* ... and the data bytes received since then */
     size_t rbuf_bytes;     /* the engine's reassembly memory (alloc.c) */
     char *hs;              /* partial head (and body) while incomplete */
     wsx_conn_t *prev, *next;   /* every connection of the loop */
@@ -328,9 +329,10 @@ void wsx_pool_clear(wsx_loop_t *loop); /* frees the pooled blocks */
 /* ---------------------------------------------------------- limits.c */
 size_t wsx_budget(const wsx_loop_t *loop); /* max_buffered in effect */
 void wsx_budget_adopt(wsx_loop_t *loop, size_t max); /* a server's */
-/* Over the budget by more than `slack` budgets (0: at all)? Then close
- * the largest holders until it is met again. */
-void wsx_budget_enforce(wsx_loop_t *loop, unsigned slack);
+/* Over the budget (within_round: by more than a quarter of it, since the
+ * round's output is not flushed yet)? Then close the largest holders
+ * until it is met again. */
+void wsx_budget_enforce(wsx_loop_t *loop, int within_round);
 /* The progress rule. After each feed of n bytes: ctl of them were
  * control frames, ended says whether the last message event ended a
  * message (1), began or continued one (0), or there was none (-1). */
