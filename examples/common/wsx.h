@@ -121,14 +121,16 @@ typedef struct wsx_handler {
     /* The WebSocket is over; called exactly once for every connection
      * that was opened (on_open was called). code/reason: the peer's close
      * frame (1005 when it had no code), or for a failure the close code
-     * we sent (1002/1007/1009 ...) with the error's text, or 1006 when
-     * the connection ended without a close frame (lost, timed out). The
+     * we sent (1002/1007/1009 ...; 1008/1009 for a limit, see
+     * max_buffered and stall_timeout: the code we decided, even when the
+     * peer reads nothing more) with the error's text, or 1006 when the
+     * connection ended without a close frame (lost, timed out). The
      * connection must not be used after this returns. */
     void (*on_close)(wsx_conn_t *c, unsigned code, const char *reason,
                      size_t len);
 
     /* Something failed: a protocol error by the peer (WS_E*, followed by
-     * on_close), a timeout or lost connection (WSX_E*, followed by
+     * on_close), a timeout, lost connection or limit (WSX_E*, followed by
      * on_close), or, for a client before on_open, a failed connect or
      * handshake (WSX_ECONNECT, WSX_ETIMEOUT, WS_EHS_*; no on_close
      * follows). msg is one readable line, e.g. "handshake failed: server
