@@ -87,19 +87,23 @@ static void evict(wsx_conn_t *c)
         wsx_conn_fail(c, WS_CLOSE_POLICY, WSX_ELIMIT, slow);
 }
 
-void wsx_budget_enforce(wsx_loop_t *loop, int within_round)
+unsigned wsx_budget_enforce(wsx_loop_t *loop, int within_round)
 {
     size_t max = wsx_budget(loop);
     size_t slack = within_round ? max / 4 : 0;
+    unsigned closed = 0;
     wsx_conn_t *c;
 
     if (wsx_loop_buffered(loop) <= max ||
         wsx_loop_buffered(loop) - max <= slack)
-        return;
+        return 0;
     /* Each eviction frees what it can and leaves the connection draining
      * (a second one drops it), so this ends. */
-    while (wsx_loop_buffered(loop) > max && (c = largest(loop)))
+    while (wsx_loop_buffered(loop) > max && (c = largest(loop))) {
         evict(c);
+        closed++;
+    }
+    return closed;
 }
 
 /* ----------------------------------------------------------- progress */

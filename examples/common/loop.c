@@ -367,15 +367,21 @@ static void flush_work(wsx_loop_t *loop)
     }
 }
 
-/* The memory budget is judged after the flush, on what the kernel did not
- * take; the connections it closes have their close frames flushed too. */
-static void end_round(wsx_loop_t *loop)
+static void flush_round(wsx_loop_t *loop)
 {
     if (loop->before_flush && loop->work)
         loop->before_flush(loop, loop->before_flush_user);
     flush_work(loop);
-    wsx_budget_enforce(loop, 0);
-    flush_work(loop);
+}
+
+/* The memory budget is judged after the flush, on what the kernel did not
+ * take. The close frames of those it closes, and whatever their on_close
+ * queued, go out in a second flush (before_flush first, again). */
+static void end_round(wsx_loop_t *loop)
+{
+    flush_round(loop);
+    if (wsx_budget_enforce(loop, 0))
+        flush_round(loop);
     reap(loop);
 }
 

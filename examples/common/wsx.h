@@ -244,9 +244,11 @@ void wsx_loop_on_signal(wsx_loop_t *loop,
                         void *user);
 
 /* Call cb once per round, after every event of the round was handled and
- * before any output queued in the round is written. For group commit: an
- * application that acknowledges writes to a log makes the round's records
- * durable here, so no acknowledgement leaves before its record is safe.
+ * before any output queued in the round is written (once more when the
+ * memory budget closed connections after the flush: for what their
+ * on_close callbacks queued). For group commit: an application that
+ * acknowledges writes to a log makes the round's records durable here,
+ * so no acknowledgement leaves before its record is safe.
  * (Output queued during a round goes out only at its end: a connection's
  * writable event is handled before its readable one.) NULL cb removes it. */
 void wsx_loop_before_flush(wsx_loop_t *loop,

@@ -331,8 +331,8 @@ size_t wsx_budget(const wsx_loop_t *loop); /* max_buffered in effect */
 void wsx_budget_adopt(wsx_loop_t *loop, size_t max); /* a server's */
 /* Over the budget (within_round: by more than a quarter of it, since the
  * round's output is not flushed yet)? Then close the largest holders
- * until it is met again. */
-void wsx_budget_enforce(wsx_loop_t *loop, int within_round);
+ * until it is met again. Returns how many were closed. */
+unsigned wsx_budget_enforce(wsx_loop_t *loop, int within_round);
 /* The progress rule. After each feed of n bytes: ctl of them were
  * control frames, ended says whether the last message event ended a
  * message (1), began or continued one (0), or there was none (-1). */
