@@ -37,9 +37,10 @@
 
 /* ------------------------------------------------------------- budget */
 
+/* A loop without a server (a client program) has no budget. */
 size_t wsx_budget(const wsx_loop_t *loop)
 {
-    return loop->max_buffered ? loop->max_buffered : WSX_DEFAULT_MAX_BUFFERED;
+    return loop->max_buffered ? loop->max_buffered : SIZE_MAX;
 }
 
 void wsx_budget_adopt(wsx_loop_t *loop, size_t max)

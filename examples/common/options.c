@@ -12,7 +12,7 @@
 
 #define DEFAULT_MAX_CONNECTIONS 65536u
 
-void wsx_opts_resolve(wsx_opts_t *o, const wsx_opts_t *in)
+void wsx_opts_resolve(wsx_opts_t *o, const wsx_opts_t *in, ws_role_t role)
 {
     static const wsx_opts_t defaults;
     struct rlimit rl;
@@ -29,7 +29,7 @@ void wsx_opts_resolve(wsx_opts_t *o, const wsx_opts_t *in)
     if (o->low_water == 0 || o->low_water >= o->high_water)
         o->low_water = o->high_water / 4;
     if (o->stall_timeout == 0)
-        o->stall_timeout = 10000;
+        o->stall_timeout = role == WS_ROLE_SERVER ? 10000 : -1;
     if (o->max_buffered == 0)
         o->max_buffered = WSX_DEFAULT_MAX_BUFFERED;
     if (o->max_connections == 0)

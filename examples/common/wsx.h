@@ -177,7 +177,8 @@ typedef struct wsx_opts {
                                and for the last bytes to flush */
     size_t high_water;      /* 0 = 1 MiB queued: stop reading the peer */
     size_t low_water;       /* 0 = high_water / 4: resume reading */
-    int stall_timeout;      /* 0 = 10000; < 0 = none. A message (or frame)
+    int stall_timeout;      /* 0 = 10000 for a server, none for a client;
+                               < 0 = none. A message (or frame)
                                that has begun must bring WSX_STALL_BYTES
                                in every stall_timeout, or be finished: a
                                peer trickling it is closed with 1008 */
@@ -185,10 +186,11 @@ typedef struct wsx_opts {
     unsigned max_connections; /* 0 = 65536 (and the descriptor limit) */
     size_t max_buffered;    /* 0 = WSX_DEFAULT_MAX_BUFFERED: the budget of
                                the server's loop for reassembly buffers
-                               and output queues of all its connections;
-                               past it the largest holders are closed
-                               (1009 / 1008). With several servers on one
-                               loop, the smallest budget applies */
+                               and output queues of all its connections
+                               (clients on it too); past it the largest
+                               holders are closed (1009 / 1008). With
+                               several servers on one loop, the smallest
+                               applies; a loop without one has none */
     const char *static_dir; /* serve GET/HEAD of files from here, or NULL */
     const char *const *protocols; /* subprotocols we speak, preferred
                                first, NULL-terminated; NULL = none */

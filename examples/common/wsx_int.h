@@ -295,7 +295,7 @@ struct wsx_loop {
     unsigned npool;
     size_t pool_bytes;
     size_t rbuf_bytes;         /* reassembly blocks in use */
-    size_t max_buffered;       /* the budget; 0 = no server set it yet */
+    size_t max_buffered;       /* the budget; 0 = none (no server yet) */
     wsx_conn_t *engine_conn;   /* whose engine is running (alloc.c) */
     void (*on_signal)(wsx_loop_t *loop, int signo, void *user);
     void *signal_user;
@@ -374,7 +374,9 @@ int wsx_out_file(wsx_conn_t *c, int fd, off_t off, size_t len);
 void wsx_out_account(wsx_conn_t *c, size_t n);
 
 /* --------------------------------------------------------- options.c */
-void wsx_opts_resolve(wsx_opts_t *o, const wsx_opts_t *in); /* defaults */
+/* Defaults, for one end: the limits (stall_timeout, max_buffered) guard
+ * a server against its many peers; a client has none unless asked. */
+void wsx_opts_resolve(wsx_opts_t *o, const wsx_opts_t *in, ws_role_t role);
 
 /* ---------------------------------------------------------- server.c */
 void wsx_server_accept(wsx_server_t *s);

@@ -1199,6 +1199,49 @@ static void test_budget_offenders(void)
     wsx_loop_free(loop);
 }
 
+/* The limits' options: sizes with units, defaults by end, a loop that
+ * has no server has no budget. */
+static void test_limit_options(void)
+{
+    unsigned long long v = 7;
+    wsx_opts_t o = {0}, r;
+    wsx_loop_t *loop = wsx_loop_new();
+
+    CHECK(wsx_parse_size("8M", SIZE_MAX, &v) == 0 && v == 8u << 20);
+    CHECK(wsx_parse_size("3K", SIZE_MAX, &v) == 0 && v == 3072);
+    CHECK(wsx_parse_size("1G", SIZE_MAX, &v) == 0 && v == 1u << 30);
+    CHECK(wsx_parse_size("4096", SIZE_MAX, &v) == 0 && v == 4096);
+    v = 7;
+    CHECK_EQ(wsx_parse_size("8MB", SIZE_MAX, &v), -1);
+    CHECK_EQ(wsx_parse_size("M", SIZE_MAX, &v), -1);
+    CHECK_EQ(wsx_parse_size("", SIZE_MAX, &v), -1);
+    CHECK_EQ(wsx_parse_size("-1K", SIZE_MAX, &v), -1);
+    CHECK_EQ(wsx_parse_size("2K", 2047, &v), -1);
+    CHECK_EQ(wsx_parse_size("17179869184G", ~0ull, &v), -1); /* 2^64 */
+    CHECK_EQ(v, 7);
+    CHECK_EQ(wsx_opts_set(&o, "max-buffered", "8M"), 0);
+    CHECK_EQ(o.max_buffered, 8u << 20);
+    CHECK_EQ(wsx_opts_set(&o, "max-buffered", "0"), -1);
+    CHECK_EQ(wsx_opts_set(&o, "stall-timeout", "2.5"), 0);
+    CHECK_EQ(o.stall_timeout, 2500);
+    CHECK_EQ(wsx_opts_set(&o, "stall-timeout", "0"), 0);
+    CHECK(o.stall_timeout < 0); /* none */
+    CHECK_EQ(wsx_opts_set(&o, "stall-timeout", "soon"), -1);
+    CHECK_EQ(wsx_opts_set(&o, "ping-interval", "1"), -1);
+    CHECK_EQ(o.max_buffered, 8u << 20);
+
+    wsx_opts_resolve(&r, NULL, WS_ROLE_SERVER);
+    CHECK_EQ(r.stall_timeout, 10000);
+    CHECK_EQ(r.max_buffered, WSX_DEFAULT_MAX_BUFFERED);
+    wsx_opts_resolve(&r, NULL, WS_ROLE_CLIENT);
+    CHECK(r.stall_timeout < 0);
+    CHECK(wsx_budget(loop) == SIZE_MAX);
+    wsx_budget_adopt(loop, 64u << 20);
+    wsx_budget_adopt(loop, 128u << 20);
+    CHECK_EQ(wsx_budget(loop), 64u << 20); /* the smallest */
+    wsx_loop_free(loop);
+}
+
 /* The loop's clock, for the progress rule: moved by hand. */
 static uint64_t fake_ms;
 
@@ -1379,6 +1422,8 @@ static const struct {
     {"limits: the largest holders are closed, 1008/1009",
      test_budget_offenders},
     {"limits: a stalled message is closed with 1008", test_stall_rule},
+    {"limits: options, defaults by end, no budget without a server",
+     test_limit_options},
     {"process: no side effects until wsx_process_setup", test_process_setup},
 };
 
