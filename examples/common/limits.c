@@ -28,8 +28,10 @@
  * ended (not partial), one began or went on (partial), or no message
  * event at all, where bytes beyond the control frames' sizes are a header
  * or payload under way (partial) and control frames alone change nothing
- * (a ping does not keep a stalled message alive). Time during which the
- * loop does not read the peer (backpressure) is not held against it.
+ * (a ping does not keep a stalled message alive). A read that ends one
+ * message and begins the next counts as ended: a peer trickling the next
+ * one is caught from its following read. Time during which the loop does
+ * not read the peer (backpressure) is not held against it.
  */
 #include "wsx_int.h"
 

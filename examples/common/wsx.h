@@ -260,8 +260,9 @@ void wsx_loop_before_flush(wsx_loop_t *loop,
 /* The bytes the loop's connections hold in memory for their peers: the
  * engines' reassembly buffers (their allocated size) and the output
  * queues' memory chunks, a broadcast frame counted once however many
- * queues share it. Files being sent and the loop's pool of spare buffers
- * are not counted. This is what wsx_opts_t.max_buffered bounds. */
+ * queues share it. Files being sent, the loop's pool of spare buffers
+ * and a transport's own buffers (TLS) are not counted. This is what
+ * wsx_opts_t.max_buffered bounds. */
 size_t wsx_loop_buffered(const wsx_loop_t *loop);
 
 /* Milliseconds on a monotonic clock, as of the current loop round. */
