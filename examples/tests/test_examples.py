@@ -2,7 +2,8 @@
 """test_examples.py — wsecho and wscat (and so examples/common) over
 loopback: echo in both modes, a 64 MiB streamed message in bounded memory,
 static files, handshake rejects, timeouts, the connection limit,
-backpressure, pings, graceful shutdown, protocol errors, wscat against
+backpressure, the memory budget (40 hogs), the stall rule (tricklers),
+pings, graceful shutdown, protocol errors, wscat against
 wsecho and against a scripted server, and memory per idle connection.
 
   /usr/bin/python3 examples/tests/test_examples.py --wsecho PATH --wscat PATH [-k NAME]

@@ -2,8 +2,10 @@
  * wsxunit — unit tests of the event loop (examples/common) on its own:
  * the output queue, timers, backpressure marks, the accept callback,
  * broadcast frames shared by queues, a UDP socket in the loop, a
- * transport that buffers input itself and has no sendfile, and a loop
- * without process-wide side effects.
+ * transport that buffers input itself and has no sendfile, the memory
+ * budget (what it counts, whom it closes), the stall rule on a fake
+ * clock, the limits' options, and a loop without process-wide side
+ * effects.
  *
  * White-box: it includes wsx_int.h to look at queues, flags and epoll
  * masks. Every socket is on loopback with a port the kernel picked; every
