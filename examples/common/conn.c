@@ -171,8 +171,8 @@ void wsx_conn_fail(wsx_conn_t *c, unsigned code, int err, const char *msg)
     if (len > WS_MAX_CLOSE_REASON)
         len = WS_MAX_CLOSE_REASON;
     wsx_queue_trim(&c->out, p);
-    if (open && (c->out.mem > FAIL_KEEP ||
-                 wsx_conn_close(c, code, msg, len) != 0))
+    if (open &&
+        (c->out.mem > FAIL_KEEP || wsx_conn_close(c, code, msg, len) != 0))
         open = 0;
     if (!open)
         wsx_queue_clear(&c->out, p);

@@ -159,8 +159,7 @@ int wsx_progress_check(wsx_conn_t *c)
         restart(c); /* this window is met: the next one begins */
         return 0;
     }
-    snprintf(why, sizeof why,
-             "message stalled: under %u bytes in %.1f s (%u)",
+    snprintf(why, sizeof why, "message stalled: under %u bytes in %.1f s (%u)",
              WSX_STALL_BYTES, el / 1000.0, (unsigned)c->prog_bytes);
     wsx_conn_fail(c, WS_CLOSE_POLICY, WSX_ELIMIT, why);
     return 1;

@@ -178,10 +178,10 @@ typedef struct wsx_opts {
     size_t high_water;      /* 0 = 1 MiB queued: stop reading the peer */
     size_t low_water;       /* 0 = high_water / 4: resume reading */
     int stall_timeout;      /* 0 = 10000 for a server, none for a client;
-                               < 0 = none. A message (or frame)
-                               that has begun must bring WSX_STALL_BYTES
-                               in every stall_timeout, or be finished: a
-                               peer trickling it is closed with 1008 */
+                               < 0 = none. A message (or frame) that has
+                               begun must bring WSX_STALL_BYTES in every
+                               stall_timeout, or be finished: a peer
+                               trickling it is closed with 1008 */
     /* Server only. */
     unsigned max_connections; /* 0 = 65536 (and the descriptor limit) */
     size_t max_buffered;    /* 0 = WSX_DEFAULT_MAX_BUFFERED: the budget of
