@@ -155,6 +155,12 @@ void wsx_conn_finish(wsx_conn_t *c)
     wsx_conn_mark(c);
 }
 
+void wsx_conn_release(wsx_conn_t *c)
+{
+    wsx_queue_clear(&c->out, &c->ep->loop->chunks);
+    ws_conn_destroy(&c->ws); /* safe twice: wsx_conn_free does it again */
+}
+
 /* The memory is given back before anyone is told, so that a callback
  * dropping the connection cannot leave it counted. The close frame goes
  * after what is half written (chunks hold whole frames); nothing more is
@@ -174,9 +180,10 @@ void wsx_conn_fail(wsx_conn_t *c, unsigned code, int err, const char *msg)
     if (open &&
         (c->out.mem > FAIL_KEEP || wsx_conn_close(c, code, msg, len) != 0))
         open = 0;
-    if (!open)
-        wsx_queue_clear(&c->out, p);
-    ws_conn_destroy(&c->ws); /* the reassembly buffer */
+    if (open)
+        ws_conn_destroy(&c->ws); /* the reassembly buffer */
+    else
+        wsx_conn_release(c);
     wsx_log(c, 1, "%s (close %u)", msg, code);
     if (wsx_conn_is_open(c) && c->ep->h.on_error)
         c->ep->h.on_error(c, err, msg);

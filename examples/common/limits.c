@@ -100,6 +100,12 @@ unsigned wsx_budget_enforce(wsx_loop_t *loop, int within_round)
     if (wsx_loop_buffered(loop) <= max ||
         wsx_loop_buffered(loop) - max <= slack)
         return 0;
+    /* The dead first: what they hold would go at the end of the round,
+     * and no one alive should be closed for it. (No engine is running
+     * here.) */
+    for (c = loop->conns; c; c = c->next)
+        if (c->flags & WSX_F_DEAD)
+            wsx_conn_release(c);
     /* Each eviction frees what it can and leaves the connection draining
      * (a second one drops it), so this ends. */
     while (wsx_loop_buffered(loop) > max && (c = largest(loop))) {

@@ -355,6 +355,9 @@ void wsx_conn_lost(wsx_conn_t *c, int err, const char *msg);
  * back its memory now: output not yet begun is dropped, the reassembly
  * buffer freed, a close with code queued, nothing more read. */
 void wsx_conn_fail(wsx_conn_t *c, unsigned code, int err, const char *msg);
+/* Give back the output queue and the reassembly buffer now (of a dead
+ * connection; never while its engine is running: slices point there). */
+void wsx_conn_release(wsx_conn_t *c);
 void wsx_conn_update_events(wsx_conn_t *c);
 void wsx_conn_dispatch(wsx_conn_t *c, uint8_t *buf, size_t len);
 /* The WebSocket starts: engine set up, state WS, on_open (with resp for

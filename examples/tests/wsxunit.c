@@ -1092,6 +1092,17 @@ static void test_budget_accounting(void)
     CHECK_EQ(cb->rbuf_bytes, 0); /* freed after the message: to the pool */
     CHECK_EQ(wsx_loop_buffered(loop), 0);
     CHECK(loop->pool_bytes > 0);
+
+    /* What a dropped connection holds is not held against the living. */
+    CHECK(send(b.fd, frame, 70000, 0) == 70000);
+    RUN_WHILE(loop, cb->rbuf_bytes == 0);
+    CHECK_EQ(wsx_conn_send_binary(ca, payload, 120000), 0);
+    wsx_conn_drop(ca);
+    loop->max_buffered = 100000;
+    CHECK(wsx_loop_buffered(loop) > 100000);
+    CHECK_EQ(wsx_budget_enforce(loop, 0), 0);
+    CHECK_EQ(wsx_loop_buffered(loop), cb->rbuf_bytes);
+    CHECK(wsx_conn_is_open(cb));
 out:
     close(a.fd);
     close(b.fd);
