@@ -181,7 +181,7 @@ wsx_conn_t *wsx_connect(wsx_loop_t *loop, const char *url,
     cl->ep.ops = &client_ops;
     cl->ep.tr = &wsx_tcp_transport;
     cl->ep.h = h ? *h : no_handler;
-    wsx_opts_resolve(&cl->ep.o, opts);
+    wsx_opts_resolve(&cl->ep.o, opts, WS_ROLE_CLIENT);
     cl->ep.ctx = ctx;
     cl->ep.static_fd = -1;
     if ((r = build_request(cl, &u, req)) != 0)

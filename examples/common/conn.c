@@ -28,6 +28,10 @@
 
 #define REGISTERED 0x80u
 
+/* Failing for a limit, a half-written frame bigger than this is not worth
+ * finishing to say why: the connection is cut instead. */
+#define FAIL_KEEP (64u * 1024u)
+
 /* ------------------------------------------------------------ lifetime */
 
 wsx_conn_t *wsx_conn_new(wsx_endpoint_t *ep, int fd, int state)
@@ -149,6 +153,45 @@ void wsx_conn_finish(wsx_conn_t *c)
     c->state = WSX_ST_DRAIN;
     c->t0 = wsx_now32(c->ep->loop);
     wsx_conn_mark(c);
+}
+
+void wsx_conn_release(wsx_conn_t *c)
+{
+    wsx_queue_clear(&c->out, &c->ep->loop->chunks);
+    ws_conn_destroy(&c->ws); /* safe twice: wsx_conn_free does it again */
+}
+
+/* The memory is given back before anyone is told, so that a callback
+ * dropping the connection cannot leave it counted. The close frame goes
+ * after what is half written (chunks hold whole frames); nothing more is
+ * read (§7.1.7: not even the peer's close), and close_timeout bounds the
+ * wait for a peer that reads nothing. */
+void wsx_conn_fail(wsx_conn_t *c, unsigned code, int err, const char *msg)
+{
+    wsx_chunk_pool_t *p = &c->ep->loop->chunks;
+    int open = wsx_conn_is_open(c) && ws_conn_state(&c->ws) == WS_STATE_OPEN;
+    size_t len = strlen(msg);
+
+    if (c->flags & WSX_F_DEAD)
+        return;
+    if (len > WS_MAX_CLOSE_REASON)
+        len = WS_MAX_CLOSE_REASON;
+    wsx_queue_trim(&c->out, p);
+    if (open &&
+        (c->out.mem > FAIL_KEEP || wsx_conn_close(c, code, msg, len) != 0))
+        open = 0;
+    if (open)
+        ws_conn_destroy(&c->ws); /* the reassembly buffer */
+    else
+        wsx_conn_release(c);
+    wsx_log(c, 1, "%s (close %u)", msg, code);
+    if (wsx_conn_is_open(c) && c->ep->h.on_error)
+        c->ep->h.on_error(c, err, msg);
+    notify_close(c, code, msg, len);
+    if (open)
+        wsx_conn_finish(c);
+    else
+        wsx_conn_kill(c);
 }
 
 /* ------------------------------------------------------ readiness */
@@ -425,29 +468,53 @@ static void data_slice(wsx_conn_t *c, const ws_event_t *ev)
         c->ep->h.on_data(c, ev->opcode, ev->data, ev->len, fl);
 }
 
+/* A control frame's size on the wire: RFC 6455 §5.5, payload <= 125
+ * bytes, so a 2-byte header, plus the mask key a client adds (§5.3). */
+static size_t control_size(const wsx_conn_t *c, size_t payload)
+{
+    return 2 + (c->ep->ops->role == WS_ROLE_SERVER ? 4 : 0) + payload;
+}
+
 /* Feed bytes to the engine and hand out every event they cause; the
  * slices point into buf, which is reused by the next read. This is the
  * one place engine events reach the application: a frame-trace hook
- * (the engine's per-frame events) belongs in this switch. */
+ * (the engine's per-frame events) belongs in this switch. What the
+ * events say about messages under way goes to the progress rule, and
+ * the engine's allocations are charged to c (loop->engine_conn). */
 void wsx_conn_dispatch(wsx_conn_t *c, uint8_t *buf, size_t len)
 {
     const wsx_handler_t *h = &c->ep->h;
+    wsx_loop_t *loop = c->ep->loop;
+    wsx_conn_t *outer = loop->engine_conn;
+    size_t ctl = 0;
+    int ended = -1; /* see wsx_progress_fed */
     ws_event_t ev;
 
     ws_conn_feed(&c->ws, buf, len);
+    loop->engine_conn = c;
     while (!(c->flags & WSX_F_DEAD) && ws_conn_next_event(&c->ws, &ev) > 0) {
         switch (ev.type) {
         case WS_EV_MESSAGE:
+            ended = 1;
             if (h->on_message && wsx_conn_is_open(c))
                 h->on_message(c, ev.opcode, ev.data, ev.len);
             break;
         case WS_EV_MESSAGE_START:
+            ended = 0;
             c->flags |= WSX_F_FIRST;
             break;
         case WS_EV_DATA:
+            ended = (ev.flags & WS_DATA_FIN) != 0;
             data_slice(c, &ev);
             break;
+        case WS_EV_MESSAGE_END:
+            ended = 1;
+            break;
+        case WS_EV_PING:
+            ctl += control_size(c, ev.len);
+            break;
         case WS_EV_PONG:
+            ctl += control_size(c, ev.len);
             if (h->on_pong && wsx_conn_is_open(c))
                 h->on_pong(c, ev.data, ev.len);
             break;
@@ -466,6 +533,8 @@ void wsx_conn_dispatch(wsx_conn_t *c, uint8_t *buf, size_t len)
             break;
         }
     }
+    loop->engine_conn = outer;
+    wsx_progress_fed(c, len, ctl, ended);
     if (!(c->flags & WSX_F_DEAD) && c->state == WSX_ST_WS &&
         ws_conn_state(&c->ws) == WS_STATE_CLOSED)
         wsx_conn_finish(c);
@@ -517,16 +586,36 @@ void wsx_conn_readable(wsx_conn_t *c)
     default: /* draining: discard */
         break;
     }
+    wsx_budget_enforce(loop, 1); /* a hard stop within the round */
     check_ready(c, want_events(c));
 }
 
 /* -------------------------------------------------------------- timers */
 
+/* An open WebSocket silent for ping_interval gets a ping. */
+static void keepalive(wsx_conn_t *c, uint32_t el)
+{
+    uint32_t ping = (uint32_t)c->ep->o.ping_interval;
+
+    if (ping == 0)
+        return;
+    if (c->flags & (WSX_F_OVER | WSX_F_PING_OUT)) {
+        /* Silent for a whole interval after the ping (or not reading
+         * what we send): the peer is gone. */
+        if (el >= 2 * ping)
+            wsx_conn_lost(c, WSX_ETIMEOUT,
+                          (c->flags & WSX_F_OVER) ? "peer stopped reading"
+                                                  : "no answer to ping");
+    } else if (el >= ping) {
+        if (wsx_conn_ping(c, NULL, 0) == 0)
+            c->flags |= WSX_F_PING_OUT;
+    }
+}
+
 void wsx_conn_sweep(wsx_conn_t *c)
 {
     const wsx_opts_t *o = &c->ep->o;
     uint32_t el = wsx_now32(c->ep->loop) - c->t0;
-    uint32_t ping = (uint32_t)o->ping_interval;
 
     switch (c->state) {
     case WSX_ST_CONNECTING:
@@ -541,18 +630,8 @@ void wsx_conn_sweep(wsx_conn_t *c)
         if (ws_conn_state(&c->ws) != WS_STATE_OPEN) {
             if (el >= (uint32_t)o->close_timeout)
                 wsx_conn_lost(c, WSX_ETIMEOUT, "close handshake timed out");
-        } else if (ping == 0) {
-            break;
-        } else if (c->flags & (WSX_F_OVER | WSX_F_PING_OUT)) {
-            /* Silent for a whole interval after the ping (or not reading
-             * what we send): the peer is gone. */
-            if (el >= 2 * ping)
-                wsx_conn_lost(c, WSX_ETIMEOUT,
-                              (c->flags & WSX_F_OVER) ? "peer stopped reading"
-                                                      : "no answer to ping");
-        } else if (el >= ping) {
-            if (wsx_conn_ping(c, NULL, 0) == 0)
-                c->flags |= WSX_F_PING_OUT;
+        } else if (!wsx_progress_check(c)) {
+            keepalive(c, el);
         }
         break;
     case WSX_ST_DRAIN:

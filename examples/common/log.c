@@ -22,6 +22,8 @@ const char *wsx_strerror(int err)
         return "connection lost";
     case WSX_EURL:
         return "not a ws://host[:port][/path] URL";
+    case WSX_ELIMIT:
+        return "over the memory budget, or a message stalled";
     default:
         return ws_strerror(err);
     }

@@ -84,7 +84,8 @@ wsx_server_t *wsx_server_new(wsx_loop_t *loop, const char *host, int port,
     s->ep.ops = &server_ops;
     s->ep.tr = &wsx_tcp_transport;
     s->ep.h = h ? *h : no_handler;
-    wsx_opts_resolve(&s->ep.o, opts);
+    wsx_opts_resolve(&s->ep.o, opts, WS_ROLE_SERVER);
+    wsx_budget_adopt(loop, s->ep.o.max_buffered);
     s->ep.ctx = ctx;
     s->ep.server = s;
     s->ep.static_fd = -1;

@@ -12,7 +12,10 @@
  *     and backpressure: a peer whose queue is over the high-water mark is
  *     not read from until the queue drains below the low-water mark;
  *   - timers: handshake timeout, idle ping and dead-peer detection, close
- *     handshake timeout (one periodic sweep, O(1) memory per connection);
+ *     handshake timeout, stalled messages (one periodic sweep, O(1)
+ *     memory per connection);
+ *   - limits: a memory budget for all reassembly buffers and output
+ *     queues of a loop, past which the largest holders are closed;
  *   - SIGINT/SIGTERM: graceful shutdown (close 1001 to every WebSocket,
  *     flush with a bounded wait, wsx_loop_run() returns 0);
  *   - other descriptors (stdin, UDP sockets: readable and writable
@@ -44,7 +47,8 @@ enum wsx_error {
     WSX_ECONNECT = -200, /* could not resolve or connect */
     WSX_ETIMEOUT = -201, /* handshake, ping or close timeout */
     WSX_EIO = -202,      /* read or write failed; connection lost */
-    WSX_EURL = -203      /* not a ws:// URL we can use */
+    WSX_EURL = -203,     /* not a ws:// URL we can use */
+    WSX_ELIMIT = -204    /* over the memory budget, or a stalled message */
 };
 
 /* A description of a WS_E* or WSX_E* code. Static string. */
@@ -117,14 +121,16 @@ typedef struct wsx_handler {
     /* The WebSocket is over; called exactly once for every connection
      * that was opened (on_open was called). code/reason: the peer's close
      * frame (1005 when it had no code), or for a failure the close code
-     * we sent (1002/1007/1009 ...) with the error's text, or 1006 when
-     * the connection ended without a close frame (lost, timed out). The
+     * we sent (1002/1007/1009 ...; 1008/1009 for a limit, see
+     * max_buffered and stall_timeout: the code we decided, even when the
+     * peer reads nothing more) with the error's text, or 1006 when the
+     * connection ended without a close frame (lost, timed out). The
      * connection must not be used after this returns. */
     void (*on_close)(wsx_conn_t *c, unsigned code, const char *reason,
                      size_t len);
 
     /* Something failed: a protocol error by the peer (WS_E*, followed by
-     * on_close), a timeout or lost connection (WSX_E*, followed by
+     * on_close), a timeout, lost connection or limit (WSX_E*, followed by
      * on_close), or, for a client before on_open, a failed connect or
      * handshake (WSX_ECONNECT, WSX_ETIMEOUT, WS_EHS_*; no on_close
      * follows). msg is one readable line, e.g. "handshake failed: server
@@ -152,6 +158,10 @@ typedef struct wsx_handler {
 /* ------------------------------------------------------------- options */
 
 #define WSX_MAX_HTTP_BODY (64u * 1024u)
+/* The default memory budget of a server's loop (wsx_opts_t.max_buffered). */
+#define WSX_DEFAULT_MAX_BUFFERED ((size_t)256u * 1024u * 1024u)
+/* What a message in progress must bring per stall_timeout. */
+#define WSX_STALL_BYTES 1024u
 
 /*
  * Options for a server or a client connection; zero-initialise for the
@@ -167,8 +177,20 @@ typedef struct wsx_opts {
                                and for the last bytes to flush */
     size_t high_water;      /* 0 = 1 MiB queued: stop reading the peer */
     size_t low_water;       /* 0 = high_water / 4: resume reading */
+    int stall_timeout;      /* 0 = 10000 for a server, none for a client;
+                               < 0 = none. A message (or frame) that has
+                               begun must bring WSX_STALL_BYTES in every
+                               stall_timeout, or be finished: a peer
+                               trickling it is closed with 1008 */
     /* Server only. */
     unsigned max_connections; /* 0 = 65536 (and the descriptor limit) */
+    size_t max_buffered;    /* 0 = WSX_DEFAULT_MAX_BUFFERED: the budget of
+                               the server's loop for reassembly buffers
+                               and output queues of all its connections
+                               (clients on it too); past it the largest
+                               holders are closed (1009 / 1008). With
+                               several servers on one loop, the smallest
+                               applies; a loop without one has none */
     const char *static_dir; /* serve GET/HEAD of files from here, or NULL;
                              * symbolic links under it are not followed */
     const char *const *protocols; /* subprotocols we speak, preferred
@@ -225,14 +247,24 @@ void wsx_loop_on_signal(wsx_loop_t *loop,
                         void *user);
 
 /* Call cb once per round, after every event of the round was handled and
- * before any output queued in the round is written. For group commit: an
- * application that acknowledges writes to a log makes the round's records
- * durable here, so no acknowledgement leaves before its record is safe.
+ * before any output queued in the round is written (once more when the
+ * memory budget closed connections after the flush: for what their
+ * on_close callbacks queued). For group commit: an application that
+ * acknowledges writes to a log makes the round's records durable here,
+ * so no acknowledgement leaves before its record is safe.
  * (Output queued during a round goes out only at its end: a connection's
  * writable event is handled before its readable one.) NULL cb removes it. */
 void wsx_loop_before_flush(wsx_loop_t *loop,
                            void (*cb)(wsx_loop_t *loop, void *user),
                            void *user);
+
+/* The bytes the loop's connections hold in memory for their peers: the
+ * engines' reassembly buffers (their allocated size) and the output
+ * queues' memory chunks, a broadcast frame counted once however many
+ * queues share it. Files being sent, the loop's pool of spare buffers
+ * and a transport's own buffers (TLS) are not counted. This is what
+ * wsx_opts_t.max_buffered bounds. */
+size_t wsx_loop_buffered(const wsx_loop_t *loop);
 
 /* Milliseconds on a monotonic clock, as of the current loop round. */
 uint64_t wsx_loop_now(const wsx_loop_t *loop);
@@ -474,5 +506,17 @@ int wsx_parse_seconds(const char *s, int *ms);
  * port must be a number from 1 to 65535"), or NULL if it does not. Static
  * string. */
 const char *wsx_url_problem(const char *url);
+
+/* The limits every server program takes on its command line, parsed
+ * alike: name is "max-buffered" (a size as below, not 0: max_buffered)
+ * or "stall-timeout" (seconds as above; 0 = no rule: stall_timeout).
+ * 0, or -1 for a bad value or an unknown name (o untouched). */
+int wsx_opts_set(wsx_opts_t *o, const char *name, const char *value);
+
+/* A size in bytes: a decimal number, optionally followed by K, M or G
+ * (KiB, MiB, GiB: "8M" is 8388608), in [0, max]. 0, or -1 (and *out
+ * untouched). */
+int wsx_parse_size(const char *s, unsigned long long max,
+                   unsigned long long *out);
 
 #endif /* WSX_H */

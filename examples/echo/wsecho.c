@@ -44,6 +44,15 @@ static const char usage[] =
     "                          0 = never)\n"
     "  --close-timeout SEC     wait at most SEC seconds for a close reply and\n"
     "                          the last bytes to flush (default 5)\n"
+    "  --max-buffered BYTES    memory that all clients together may hold in\n"
+    "                          message buffers and output queues (suffix K,\n"
+    "                          M or G; default 256M); past it the largest\n"
+    "                          holders are closed: 1009 if it is a message\n"
+    "                          they are sending, 1008 if it is output they\n"
+    "                          do not read\n"
+    "  --stall-timeout SEC     a message that has begun must bring 1 KiB in\n"
+    "                          every SEC seconds or end, or the client is\n"
+    "                          closed with 1008 (default 10; 0 = never)\n"
     "  --subprotocol NAME      accept subprotocol NAME when a client offers it\n"
     "                          (repeatable, first given is preferred; by\n"
     "                          default none is chosen, which some clients that\n"
@@ -79,7 +88,8 @@ static void on_data(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len,
 
 static void bad(const char *opt, const char *arg)
 {
-    fprintf(stderr, "wsecho: bad value for %s: '%s' (try --help)\n", opt, arg);
+    fprintf(stderr, "wsecho: bad value for %s%s: '%s' (try --help)\n",
+            opt[0] == '-' ? "" : "--", opt, arg);
     exit(1);
 }
 
@@ -95,6 +105,8 @@ int main(int argc, char **argv)
         {"handshake-timeout", required_argument, NULL, 't'},
         {"ping-interval", required_argument, NULL, 'i'},
         {"close-timeout", required_argument, NULL, 'T'},
+        {"max-buffered", required_argument, NULL, 'L'},
+        {"stall-timeout", required_argument, NULL, 'L'},
         {"subprotocol", required_argument, NULL, 'P'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -105,9 +117,9 @@ int main(int argc, char **argv)
     size_t nprotocols = 0;
     const char *host = "127.0.0.1";
     unsigned long long v;
-    int port = 9001, opt;
+    int port = 9001, opt, li = 0;
 
-    while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "vh", longopts, &li)) != -1) {
         switch (opt) {
         case 'H':
             host = optarg;
@@ -148,6 +160,10 @@ int main(int argc, char **argv)
             if (wsx_parse_seconds(optarg, &opts.close_timeout) != 0 ||
                 opts.close_timeout == 0)
                 bad("--close-timeout", optarg);
+            break;
+        case 'L': /* the loop's limits, parsed by the loop */
+            if (wsx_opts_set(&opts, longopts[li].name, optarg) != 0)
+                bad(longopts[li].name, optarg);
             break;
         case 'P':
             if (nprotocols == 16 || !*optarg)

@@ -323,6 +323,12 @@ static void usage(FILE *f)
 "                               not power loss)\n"
 "  --web DIR          browser client files (default: the web/ directory next\n"
 "                     to this program)\n"
+"  --max-buffered N   memory all clients together may hold in message and\n"
+"                     output buffers (suffix K, M or G; default 256M); past\n"
+"                     it the largest holders are closed (1009 / 1008)\n"
+"  --stall-timeout S  a packet that has begun must bring 1 KiB in every S\n"
+"                     seconds or end, or the client is closed with 1008\n"
+"                     (default 10; 0 = never)\n"
 "  --verbose          log every association, push and get to stderr\n"
 "  --help             this text\n"
 "\n"
@@ -368,15 +374,20 @@ int main(int argc, char **argv)
         {"data-dir", required_argument, NULL, 'd'},
         {"fsync", required_argument, NULL, 'f'},
         {"web", required_argument, NULL, 'w'},
+        {"max-buffered", required_argument, NULL, 'L'},
+        {"stall-timeout", required_argument, NULL, 'L'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
     static server_t s;
     const char *host = "127.0.0.1", *data_dir = "./messenger-data";
-    int port = 12345, opt;
+    int port = 12345, opt, li = 0;
+    /* Packets are at most 259 bytes; anything bigger is answered with
+     * UNKNOWNERROR like any malformed packet, up to a sane bound. */
+    wsx_opts_t o = {.ping_interval = 30000};
 
     default_web_dir(s.web_dir, sizeof s.web_dir);
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "", longopts, &li)) != -1) {
         switch (opt) {
         case 'h': host = optarg; break;
         case 'p':
@@ -398,6 +409,14 @@ int main(int argc, char **argv)
             }
             break;
         case 'w': snprintf(s.web_dir, sizeof s.web_dir, "%s", optarg); break;
+        case 'L': /* the loop's limits, parsed by the loop */
+            if (wsx_opts_set(&o, longopts[li].name, optarg) != 0) {
+                fprintf(stderr,
+                        "messenger-server: bad value for --%s: '%s'\n",
+                        longopts[li].name, optarg);
+                return 1;
+            }
+            break;
         case 'v': s.verbose = 1; break;
         case 'H': usage(stdout); return 0;
         default: return try_help(NULL); /* getopt said what */
@@ -421,8 +440,8 @@ int main(int argc, char **argv)
     wsx_handler_t h = {.on_upgrade = on_upgrade, .on_data = on_data,
                        .on_close = on_close, .on_http = on_http};
     /* No bound on a message's size: on_data keeps only a packet's worth. */
-    wsx_opts_t o = {.static_dir = s.web_dir, .ping_interval = 30000,
-                    .verbose = s.verbose};
+    o.static_dir = s.web_dir;
+    o.verbose = s.verbose;
     r = wsx_serve("messenger-server", host, port, &o, &h, &s,
                   s.fsync_mode == STORE_FSYNC_BATCH ? batch_commit : NULL);
     store_close(s.store);

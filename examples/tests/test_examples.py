@@ -4,7 +4,8 @@ loopback: echo in both modes, a 64 MiB streamed message in bounded memory,
 static files (symbolic links refused, the 301's Location, 503 out of
 descriptors, repeated Content-Length, a missing --static directory),
 handshake rejects, timeouts, the connection limit,
-backpressure, pings, graceful shutdown, protocol errors, wscat against
+backpressure, the memory budget (40 hogs), the stall rule (tricklers),
+pings, graceful shutdown, protocol errors, wscat against
 wsecho and against a scripted server, and memory per idle connection.
 
   /usr/bin/python3 examples/tests/test_examples.py --wsecho PATH --wscat PATH [-k NAME]
@@ -527,6 +528,160 @@ def backpressure_bounds_memory():
         c = Client(s.port)
         c.echo(OP_TEXT, b"after the hog")
         c.close()
+
+
+# --------------------------------------------------------------- limits
+
+def drain_close_code(c, timeout=3.0):
+    """Read what a client never read; the close code at the end, or None
+    when the connection ended without a close frame (EOF or reset)."""
+    c.sock.settimeout(timeout)
+    try:
+        while True:
+            f = c.recv_frame()
+            if f is None:
+                return None
+            if f[1] == OP_CLOSE:
+                return struct.unpack("!H", f[2][:2])[0]
+    except (ConnectionResetError, socket.timeout):
+        return None
+
+
+def hog(c, msg, n, stop):
+    """Send n messages without reading, until TCP stalls or stop is set."""
+    c.sock.settimeout(0.5)
+    view, sent = memoryview(msg * n), 0
+    while sent < len(view) and not stop.is_set():
+        try:
+            sent += c.sock.send(view[sent:sent + 65536])
+        except socket.timeout:
+            continue
+        except OSError:
+            return
+
+
+def logged_closes(s, code):
+    return s.log_text().count("closed %d " % code)
+
+
+@test
+def budget_closes_largest_holders():
+    """--max-buffered 8M, 40 clients that send large messages and never
+    read: the largest holders are closed (1008 for echoes piling up, 1009
+    for a huge message in progress), RSS stays bounded, a well-behaved
+    client echoes throughout."""
+    with servers(wsecho("--max-buffered", "8M", "--ping-interval", "0",
+                        "--stall-timeout", "0", "-v")) as s:
+        base = peak = s.rss_kib()
+        good, errors, echoed = Client(s.port), [], [0]
+        stop = threading.Event()
+
+        def well_behaved():
+            try:
+                while not stop.is_set():
+                    good.echo(OP_BINARY, os.urandom(4096), "well-behaved client")
+                    echoed[0] += 1
+                    time.sleep(0.01)
+            except Exception as e:  # noqa: BLE001 — reported below
+                errors.append(repr(e))
+
+        readers, senders = [], []
+        for i in range(40):
+            c = Client(s.port)
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            (readers if i % 2 else senders).append(c)
+        echo_msg = frame(OP_BINARY, os.urandom(1 << 20))
+        # 4 MiB announced, 3 MiB sent: a message the server must hold.
+        big = frame(OP_BINARY, os.urandom(4 << 20))[:3 << 20]
+        t_good = threading.Thread(target=well_behaved, daemon=True)
+        t_good.start()
+        hogs = [threading.Thread(target=hog, args=(c, echo_msg, 8, stop), daemon=True)
+                for c in readers]
+        hogs += [threading.Thread(target=hog, args=(c, big, 1, stop), daemon=True)
+                 for c in senders]
+        for t in hogs:
+            t.start()
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and any(t.is_alive() for t in hogs):
+            peak = max(peak, s.rss_kib())
+            time.sleep(0.05)
+        time.sleep(0.5)
+        peak = max(peak, s.rss_kib())
+        stop.set()
+        for t in hogs:
+            t.join(2)
+        t_good.join(5)
+        eq(errors, [], "the well-behaved client")
+        check(echoed[0] >= 20, "only %d echoes meanwhile" % echoed[0])
+        good.echo(OP_TEXT, b"still here")
+        n1008, n1009 = logged_closes(s, 1008), logged_closes(s, 1009)
+        seen = [drain_close_code(c, 1.0) for c in senders]
+        for c in readers + senders:
+            c.close()
+        check(n1008 >= 5, "%d echo hogs closed with 1008" % n1008)
+        check(n1008 + n1009 >= 30, "only %d hogs closed" % (n1008 + n1009))
+        check(n1009 >= 10, "%d big senders closed with 1009" % n1009)
+        check(seen.count(1009) >= 10, "close codes the big senders read: %r" % seen)
+        NOTES.append("budget 8 MiB, 40 hogs: %d closed with 1008, %d with 1009; "
+                     "wsecho RSS %d KiB before, peak %d KiB; %d echoes of the "
+                     "well-behaved client meanwhile"
+                     % (n1008, n1009, base, peak, echoed[0]))
+        check(peak < 40 * 1024, "RSS peaked at %d KiB" % peak)
+        good.close()
+
+
+@test
+def stall_timeout_drops_tricklers():
+    """--stall-timeout 2 (and --ping-interval 0): clients trickling a
+    frame a byte per second, one header byte, or a fragmented message a
+    1-byte fragment and a ping per second are closed with 1008 after 2 to
+    3 s; a client sending a message slowly but above 1 KiB per 2 s, and
+    an idle one, stay."""
+    with servers(wsecho("--stall-timeout", "2", "--ping-interval", "0")) as s:
+        tricklers = [Client(s.port) for _ in range(10)]
+        header, idle, pinger, steady = (Client(s.port) for _ in range(4))
+        slow = frame(OP_TEXT, b"x" * 100, key=b"\0\0\0\0")
+        body = os.urandom(24 * 1024)
+        big = frame(OP_BINARY, body, key=b"\0\0\0\0")
+        done = threading.Event()
+
+        def send_slowly():
+            try:
+                for i in range(5):  # a byte and a fragment per second
+                    for c in tricklers:
+                        c.send(slow[i:i + 1])
+                    pinger.send(frame(OP_CONT if i else OP_TEXT, b"y", fin=False) +
+                                frame(OP_PING, b"still here?"))
+                    for k in range(4):  # 512 bytes per 0.25 s: 4 KiB per 2 s
+                        part = 2048 * i + 512 * k
+                        steady.send(big[part:part + 512])
+                        time.sleep(0.25)
+            except OSError:
+                pass  # a closed trickler; the checks below tell
+            done.set()
+
+        header.send(slow[:1])
+        t0 = time.monotonic()
+        threading.Thread(target=send_slowly, daemon=True).start()
+        header.sock.settimeout(5)
+        header.expect_close(1008, "a header byte, then nothing")
+        el = time.monotonic() - t0
+        check(1.9 < el < 3.0, "header trickler closed after %.2f s" % el)
+        for c in tricklers:
+            c.sock.settimeout(3)
+            c.expect_close(1008, "a byte per second")
+        el = time.monotonic() - t0
+        check(el < 3.5, "byte tricklers closed after %.2f s" % el)
+        pinger.sock.settimeout(3)
+        got = pinger.recv_message([])
+        check(got is not None and got[0] == OP_CLOSE, "pinger: %r" % (got,))
+        eq(struct.unpack("!H", got[1][:2])[0], 1008, "pinger's close code")
+        check(done.wait(10), "the slow senders did not finish")
+        steady.send(big[10240:])
+        eq(steady.recv_message(), (OP_BINARY, body), "the steady sender's echo")
+        idle.echo(OP_TEXT, b"idle for 5 s and still here")
+        for c in tricklers + [header, pinger, steady, idle]:
+            c.close()
 
 
 # ------------------------------------------------------------ ping/idle

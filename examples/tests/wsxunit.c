@@ -2,8 +2,10 @@
  * wsxunit — unit tests of the event loop (examples/common) on its own:
  * the output queue, timers, backpressure marks, the accept callback,
  * broadcast frames shared by queues, a UDP socket in the loop, a
- * transport that buffers input itself and has no sendfile, and a loop
- * without process-wide side effects.
+ * transport that buffers input itself and has no sendfile, the memory
+ * budget (what it counts, whom it closes), the stall rule on a fake
+ * clock, the limits' options, and a loop without process-wide side
+ * effects.
  *
  * White-box: it includes wsx_int.h to look at queues, flags and epoll
  * masks. Every socket is on loopback with a port the kernel picked; every
@@ -240,6 +242,9 @@ static void test_queue(void)
     wsx_queue_commit(&q, 200000);
     want_len += 200000;
     CHECK_EQ(q.tail->cap, 200000);
+    /* Memory held: every chunk's capacity, in the queue and the pool. */
+    CHECK(q.mem >= 200000 + 20000);
+    CHECK_EQ(pool.mem, q.mem);
     /* An uncommitted reserve leaves nothing behind. */
     wsx_chunk_t *tail = q.tail;
     CHECK(wsx_queue_reserve(&q, &pool, 50000) != NULL);
@@ -265,7 +270,31 @@ static void test_queue(void)
     CHECK(q.head == NULL && q.tail == NULL);
     CHECK_BYTES(got, got_len, want, want_len);
     CHECK(pool.nfree >= 1); /* 16 KiB chunks are kept for reuse */
+    CHECK_EQ(q.mem, 0);
+    CHECK_EQ(pool.mem, 0); /* kept for reuse is not held */
+
+    /* Trim: what has begun to go out stays, whole; the rest goes. */
+    for (int i = 0; i < 3; i++) {
+        p = wsx_queue_reserve(&q, &pool, 100000);
+        memcpy(p, want + 100000 * (size_t)i, 100000);
+        wsx_queue_commit(&q, 100000);
+    }
+    wsx_queue_trim(&q, &pool);
+    CHECK(q.head == NULL && q.bytes == 0 && q.mem == 0); /* none begun */
+    for (int i = 0; i < 3; i++) {
+        p = wsx_queue_reserve(&q, &pool, 100000);
+        memcpy(p, want + 100000 * (size_t)i, 100000);
+        wsx_queue_commit(&q, 100000);
+    }
+    ssize_t first = wsx_queue_flush(&q, &pool, &c);
+    CHECK(first > 0 && first < 100000);
+    wsx_queue_trim(&q, &pool);
+    CHECK(q.head == q.tail && q.head != NULL);
+    CHECK_EQ(q.bytes, 100000 - first);
+    CHECK_EQ(q.mem, 100000);
+    CHECK_EQ(pool.mem, 100000);
     wsx_queue_clear(&q, &pool);
+    CHECK_EQ(pool.mem, 0);
     wsx_chunk_pool_clear(&pool);
     CHECK_EQ(pool.nfree, 0);
     close(sv[0]);
@@ -983,6 +1012,379 @@ static void test_reassembly_pool(void)
     wsx_loop_free(loop);
 }
 
+/* ------------------------------------------------------------- limits */
+
+/* The connection of s that is not `other` (s has two). */
+static wsx_conn_t *other_conn(wsx_server_t *s, const wsx_conn_t *other)
+{
+    wsx_conn_t *c = wsx_server_next(s, NULL);
+
+    return c == other ? wsx_server_next(s, c) : c;
+}
+
+/* Bytes reach the server, and rounds run until cond holds (bounded). */
+#define RUN_WHILE(loop, cond)                                                  \
+    do {                                                                       \
+        for (int i_ = 0; i_ < 400 && (cond); i_++)                             \
+            wsx_loop_run_once(loop, 5);                                        \
+    } while (0)
+
+/* What is counted: reassembly blocks at their capacity, queue chunks, a
+ * broadcast frame once for the loop but whole for each queue. */
+static void test_budget_accounting(void)
+{
+    wsx_handler_t h = {.on_message = count_message};
+    static peer_t a, b;
+    static uint8_t payload[150000], frame[150016];
+    size_t got = 0;
+    wsx_loop_t *loop = wsx_loop_new();
+    wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, NULL, &h, &got);
+
+    if (!s || peer_open(loop, &a, wsx_server_port(s), 0) != 0) {
+        fail(__LINE__, "no WebSocket");
+        wsx_loop_free(loop);
+        return;
+    }
+    wsx_conn_t *ca = first_conn(s);
+    CHECK(peer_open(loop, &b, wsx_server_port(s), 4096) == 0);
+    wsx_conn_t *cb = other_conn(s, ca);
+    CHECK_EQ(wsx_budget(loop), WSX_DEFAULT_MAX_BUFFERED);
+    CHECK_EQ(wsx_loop_buffered(loop), 0);
+
+    /* A small frame: the chunk it sits in. */
+    CHECK_EQ(wsx_conn_send_text(ca, "abc", 3), 0);
+    CHECK(ca->out.mem >= 5);
+    CHECK_EQ(wsx_loop_buffered(loop), ca->out.mem);
+    wsx_conn_flush_round(ca);
+    CHECK_EQ(wsx_loop_buffered(loop), 0);
+
+    /* A shared frame: once for the loop, until the last queue lets go. */
+    wsx_frame_t *f = wsx_frame_new(WS_OP_BINARY, payload, 100000, NULL);
+    CHECK(f != NULL);
+    if (!f)
+        goto out;
+    CHECK_EQ(wsx_conn_send_frame(ca, f), 0);
+    CHECK_EQ(wsx_conn_send_frame(cb, f), 0);
+    CHECK_EQ(ca->out.mem, f->len);
+    CHECK_EQ(cb->out.mem, f->len);
+    CHECK_EQ(wsx_loop_buffered(loop), f->len);
+    wsx_frame_release(f);
+    wsx_conn_flush_round(ca); /* all of it: a's kernel buffer is roomy */
+    CHECK_EQ(ca->out.mem, 0);
+    CHECK_EQ(wsx_loop_buffered(loop), f->len); /* b still holds it */
+    peer_wait(loop, &b, 100010, 3000);
+    peer_wait(loop, &a, 100010, 3000);
+    CHECK_EQ(wsx_loop_buffered(loop), 0);
+
+    /* A message under way: its block, charged to its connection. */
+    size_t n = client_frame(frame, WS_OP_BINARY, payload, sizeof payload);
+    CHECK(send(b.fd, frame, 100000, 0) == 100000);
+    RUN_WHILE(loop, cb->rbuf_bytes < 100000 - 14);
+    /* The engine doubles its first read's worth up to what came. */
+    CHECK(cb->rbuf_bytes >= 100000 - 14 && cb->rbuf_bytes < 2 * 100000);
+    CHECK_EQ(ca->rbuf_bytes, 0);
+    CHECK_EQ(loop->rbuf_bytes, cb->rbuf_bytes);
+    CHECK_EQ(wsx_loop_buffered(loop), cb->rbuf_bytes);
+    CHECK(send(b.fd, frame + 100000, n - 100000, 0) ==
+          (ssize_t)(n - 100000));
+    RUN_WHILE(loop, got < sizeof payload);
+    CHECK_EQ(got, sizeof payload);
+    CHECK_EQ(cb->rbuf_bytes, 0); /* freed after the message: to the pool */
+    CHECK_EQ(wsx_loop_buffered(loop), 0);
+    CHECK(loop->pool_bytes > 0);
+
+    /* What a dropped connection holds is not held against the living. */
+    CHECK(send(b.fd, frame, 70000, 0) == 70000);
+    RUN_WHILE(loop, cb->rbuf_bytes == 0);
+    CHECK_EQ(wsx_conn_send_binary(ca, payload, 120000), 0);
+    wsx_conn_drop(ca);
+    loop->max_buffered = 100000;
+    CHECK(wsx_loop_buffered(loop) > 100000);
+    CHECK_EQ(wsx_budget_enforce(loop, 0), 0);
+    CHECK_EQ(wsx_loop_buffered(loop), cb->rbuf_bytes);
+    CHECK(wsx_conn_is_open(cb));
+out:
+    close(a.fd);
+    close(b.fd);
+    wsx_loop_free(loop);
+}
+
+/* Who was closed with which code. */
+typedef struct closes {
+    wsx_conn_t *c[4];
+    unsigned code[4];
+} closes_t;
+
+static void note_close(wsx_conn_t *c, unsigned code, const char *reason,
+                       size_t len)
+{
+    closes_t *cl = wsx_conn_ctx(c);
+    (void)reason;
+    (void)len;
+    for (int i = 0; i < 4; i++)
+        if (cl->c[i] == c)
+            cl->code[i] = code;
+}
+
+/* What a peer must read: one close frame, then EOF. */
+static void check_close_frame(int line, wsx_loop_t *loop, peer_t *p,
+                              unsigned code, const char *reason)
+{
+    uint8_t want[128];
+    size_t rl = strlen(reason);
+
+    want[0] = 0x88;
+    want[1] = (uint8_t)(2 + rl);
+    want[2] = (uint8_t)(code >> 8);
+    want[3] = (uint8_t)code;
+    memcpy(want + 4, reason, rl);
+    peer_wait(loop, p, sizeof p->buf, 3000);
+    if (!p->eof)
+        fail(line, "no EOF after the close frame");
+    check_bytes(line, p->buf, p->len, want, 4 + rl);
+}
+
+/* Over the budget the largest holder goes first, with 1008 for output it
+ * does not read and 1009 for a message it is sending; others carry on. */
+static void test_budget_offenders(void)
+{
+    static const char slow[] =
+        "not reading: output over the server's memory budget";
+    static const char big[] = "message too big for the server's memory budget";
+    wsx_opts_t o = {.max_buffered = 700 * 1024};
+    wsx_handler_t h = {.on_message = echo_message, .on_close = note_close};
+    static peer_t pa, pb, pc, pd;
+    peer_t *peers[4] = {&pa, &pb, &pc, &pd};
+    static uint8_t payload[600 * 1024], frame[300016];
+    closes_t cl = {0};
+    wsx_loop_t *loop = wsx_loop_new();
+    wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, &o, &h, &cl);
+
+    CHECK(s != NULL);
+    for (int i = 0; s && i < 4; i++) {
+        CHECK(peer_open(loop, peers[i], wsx_server_port(s), 4096) == 0);
+        cl.c[i] = first_conn(s); /* the newest comes first */
+    }
+    if (!s || !cl.c[3]) {
+        wsx_loop_free(loop);
+        return;
+    }
+    CHECK_EQ(wsx_budget(loop), 700 * 1024);
+    /* c: 150000 bytes of a 300000-byte message, a block of ~256 KiB. */
+    size_t n = client_frame(frame, WS_OP_BINARY, payload, 300000);
+    CHECK(n > 150000 && send(pc.fd, frame, 150000, 0) == 150000);
+    RUN_WHILE(loop, cl.c[2]->rbuf_bytes < 250000);
+    CHECK(cl.c[2]->rbuf_bytes >= 250000 && cl.c[2]->rbuf_bytes <= 262144);
+    /* a and b: 600 and 300 KiB queued, not yet written. */
+    CHECK_EQ(wsx_conn_send_binary(cl.c[0], payload, 600 * 1024), 0);
+    CHECK_EQ(wsx_conn_send_binary(cl.c[1], payload, 300 * 1024), 0);
+    CHECK(wsx_loop_buffered(loop) > 1100 * 1024);
+
+    wsx_budget_enforce(loop, 0);
+    CHECK_EQ(cl.code[0], WS_CLOSE_POLICY); /* the largest, alone */
+    CHECK_EQ(cl.code[1], 0);
+    CHECK_EQ(cl.code[2], 0);
+    CHECK(wsx_loop_buffered(loop) <= 700 * 1024);
+    CHECK_EQ(cl.c[0]->rbuf_bytes, 0);
+
+    /* A smaller budget: b (300 KiB of output), then c (its block). */
+    loop->max_buffered = 200 * 1024;
+    wsx_budget_enforce(loop, 0);
+    CHECK_EQ(cl.code[1], WS_CLOSE_POLICY);
+    CHECK_EQ(cl.code[2], WS_CLOSE_TOO_BIG);
+    CHECK_EQ(cl.code[3], 0);
+    CHECK(wsx_loop_buffered(loop) <= 200 * 1024);
+    CHECK_EQ(loop->rbuf_bytes, 0);
+
+    /* Each reads only its close frame (nothing of it had gone out). */
+    check_close_frame(__LINE__, loop, &pa, WS_CLOSE_POLICY, slow);
+    check_close_frame(__LINE__, loop, &pb, WS_CLOSE_POLICY, slow);
+    check_close_frame(__LINE__, loop, &pc, WS_CLOSE_TOO_BIG, big);
+    /* d was never in the way. */
+    static const uint8_t hi[] = {0x81, 2, 'h', 'i'};
+    n = client_frame(frame, WS_OP_TEXT, "hi", 2);
+    CHECK(send(pd.fd, frame, n, 0) == (ssize_t)n);
+    peer_wait(loop, &pd, sizeof hi, 3000);
+    CHECK_BYTES(pd.buf, pd.len, hi, sizeof hi);
+    CHECK(wsx_conn_is_open(cl.c[3]));
+    for (int i = 0; i < 4; i++)
+        close(peers[i]->fd);
+    wsx_loop_free(loop);
+}
+
+/* The limits' options: sizes with units, defaults by end, a loop that
+ * has no server has no budget. */
+static void test_limit_options(void)
+{
+    unsigned long long v = 7;
+    wsx_opts_t o = {0}, r;
+    wsx_loop_t *loop = wsx_loop_new();
+
+    CHECK(wsx_parse_size("8M", SIZE_MAX, &v) == 0 && v == 8u << 20);
+    CHECK(wsx_parse_size("3K", SIZE_MAX, &v) == 0 && v == 3072);
+    CHECK(wsx_parse_size("1G", SIZE_MAX, &v) == 0 && v == 1u << 30);
+    CHECK(wsx_parse_size("4096", SIZE_MAX, &v) == 0 && v == 4096);
+    v = 7;
+    CHECK_EQ(wsx_parse_size("8MB", SIZE_MAX, &v), -1);
+    CHECK_EQ(wsx_parse_size("M", SIZE_MAX, &v), -1);
+    CHECK_EQ(wsx_parse_size("", SIZE_MAX, &v), -1);
+    CHECK_EQ(wsx_parse_size("-1K", SIZE_MAX, &v), -1);
+    CHECK_EQ(wsx_parse_size("2K", 2047, &v), -1);
+    CHECK_EQ(wsx_parse_size("17179869184G", ~0ull, &v), -1); /* 2^64 */
+    CHECK_EQ(v, 7);
+    CHECK_EQ(wsx_opts_set(&o, "max-buffered", "8M"), 0);
+    CHECK_EQ(o.max_buffered, 8u << 20);
+    CHECK_EQ(wsx_opts_set(&o, "max-buffered", "0"), -1);
+    CHECK_EQ(wsx_opts_set(&o, "stall-timeout", "2.5"), 0);
+    CHECK_EQ(o.stall_timeout, 2500);
+    CHECK_EQ(wsx_opts_set(&o, "stall-timeout", "0"), 0);
+    CHECK(o.stall_timeout < 0); /* none */
+    CHECK_EQ(wsx_opts_set(&o, "stall-timeout", "soon"), -1);
+    CHECK_EQ(wsx_opts_set(&o, "ping-interval", "1"), -1);
+    CHECK_EQ(o.max_buffered, 8u << 20);
+
+    wsx_opts_resolve(&r, NULL, WS_ROLE_SERVER);
+    CHECK_EQ(r.stall_timeout, 10000);
+    CHECK_EQ(r.max_buffered, WSX_DEFAULT_MAX_BUFFERED);
+    wsx_opts_resolve(&r, NULL, WS_ROLE_CLIENT);
+    CHECK(r.stall_timeout < 0);
+    CHECK(wsx_budget(loop) == SIZE_MAX);
+    wsx_budget_adopt(loop, 64u << 20);
+    wsx_budget_adopt(loop, 128u << 20);
+    CHECK_EQ(wsx_budget(loop), 64u << 20); /* the smallest */
+    wsx_loop_free(loop);
+}
+
+/* The loop's clock, for the progress rule: moved by hand. */
+static uint64_t fake_ms;
+
+static uint64_t fake_clock(void)
+{
+    return fake_ms;
+}
+
+static void use_fake_clock(wsx_loop_t *loop)
+{
+    fake_ms = 1000000;
+    loop->clock = fake_clock;
+    loop->start = loop->now = fake_ms;
+    loop->next_sweep = fake_ms;
+}
+
+/* Time passes, then a few rounds (the sweep runs in the first). */
+static void advance(wsx_loop_t *loop, int ms)
+{
+    fake_ms += (uint64_t)ms;
+    run_rounds(loop, 3);
+}
+
+static void send_bytes(peer_t *p, const void *data, size_t len)
+{
+    if (send(p->fd, data, len, 0) != (ssize_t)len)
+        fail(__LINE__, "send: %s", strerror(errno));
+}
+
+static void ignore_data(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
+                        size_t len, unsigned flags)
+{
+    (void)c, (void)op, (void)data, (void)len, (void)flags;
+}
+
+/* A stall_timeout of 2 s: a message under way must bring 1 KiB per 2 s
+ * (the sweep runs every 250 ms). t: a header byte; g: one-byte fragments,
+ * each with 636 bytes of pings; r: one byte, then not read (backpressure) for a
+ * while; s: 600 bytes a second; q: a frame begun, streaming mode; i: no
+ * message at all. */
+static void test_stall_rule(void)
+{
+    static const char why[] = "message stalled: under 1024 bytes in 2.2 s (1)";
+    wsx_opts_t o = {.stall_timeout = 2000};
+    wsx_handler_t h = {.on_message = echo_message, .on_close = note_close};
+    wsx_handler_t hq = {.on_data = ignore_data, .on_close = note_close};
+    static peer_t pt, pg, pr, ps, pq, pi;
+    peer_t *peers[4] = {&pt, &pg, &pr, &ps};
+    static uint8_t frame[5000], msg[4000], qf[200];
+    uint8_t frag[16], ping[6 * 106];
+    closes_t cl = {0}, clq = {0};
+    wsx_loop_t *loop = wsx_loop_new();
+
+    use_fake_clock(loop);
+    wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, &o, &h, &cl);
+    wsx_server_t *sq = wsx_server_new(loop, "127.0.0.1", 0, &o, &hq, &clq);
+    CHECK(s && sq);
+    for (int i = 0; s && sq && i < 4; i++) {
+        CHECK(peer_open(loop, peers[i], wsx_server_port(s), 0) == 0);
+        cl.c[i] = first_conn(s);
+    }
+    if (!cl.c[3] || peer_open(loop, &pi, wsx_server_port(s), 0) != 0 ||
+        peer_open(loop, &pq, wsx_server_port(sq), 0) != 0) {
+        fail(__LINE__, "no WebSockets");
+        wsx_loop_free(loop);
+        return;
+    }
+    wsx_conn_t *ci = first_conn(s);
+    clq.c[0] = first_conn(sq);
+
+    size_t n = client_frame(frame, WS_OP_BINARY, msg, sizeof msg);
+    size_t fl = client_frame(frag, WS_OP_TEXT, "y", 1);
+    size_t pl = 0; /* 636 bytes of pings a second: they must not count */
+    for (int i = 0; i < 6; i++)
+        pl += client_frame(ping + pl, WS_OP_PING, msg, 100);
+    client_frame(qf, WS_OP_BINARY, msg, 100);
+    frag[0] = 0x01; /* not FIN: a fragmented message begins */
+    send_bytes(&pt, frame, 1);
+    send_bytes(&pr, frame, 1);
+    send_bytes(&pg, frag, fl);
+    send_bytes(&pg, ping, pl);
+    send_bytes(&ps, frame, 600);
+    send_bytes(&pq, qf, 6 + 10);
+    run_rounds(loop, 3);
+    for (int i = 0; i < 4; i++)
+        CHECK(cl.c[i]->flags & WSX_F_PARTIAL);
+    CHECK(clq.c[0]->flags & WSX_F_PARTIAL);
+    CHECK(!(ci->flags & WSX_F_PARTIAL));
+
+    advance(loop, 1000);
+    frag[0] = 0x00; /* continuations */
+    send_bytes(&pg, frag, fl);
+    send_bytes(&pg, ping, pl);
+    send_bytes(&ps, frame + 600, 600);
+    cl.c[2]->flags |= WSX_F_OVER; /* as if r's queue were over high water */
+    advance(loop, 999); /* 1.999 s: nobody yet */
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ(cl.code[i], 0);
+    CHECK_EQ(clq.code[0], 0);
+
+    advance(loop, 250); /* 2.249 s */
+    CHECK_EQ(cl.code[0], WS_CLOSE_POLICY);
+    CHECK_EQ(cl.code[1], WS_CLOSE_POLICY); /* pings do not count */
+    CHECK_EQ(cl.code[2], 0);               /* not read: not its fault */
+    CHECK_EQ(cl.code[3], 0);               /* 1200 bytes in the window */
+    CHECK_EQ(clq.code[0], WS_CLOSE_POLICY);
+    check_close_frame(__LINE__, loop, &pt, WS_CLOSE_POLICY, why);
+    cl.c[2]->flags &= (uint16_t)~WSX_F_OVER;
+
+    /* s keeps its pace; r has a whole window from when it is read. */
+    send_bytes(&ps, frame + 1200, 600);
+    advance(loop, 1000); /* 3.249 s */
+    CHECK_EQ(cl.code[2], 0);
+    send_bytes(&ps, frame + 1800, 600);
+    advance(loop, 1000); /* 4.249 s */
+    CHECK_EQ(cl.code[2], WS_CLOSE_POLICY);
+    CHECK_EQ(cl.code[3], 0);
+    send_bytes(&ps, frame + 2400, n - 2400);
+    peer_wait(loop, &ps, 4004, 3000);
+    CHECK_EQ(ps.len, 4004); /* the whole message, echoed */
+    CHECK_EQ(cl.code[3], 0);
+    CHECK(!(cl.c[3]->flags & WSX_F_PARTIAL));
+    CHECK(wsx_conn_is_open(ci)); /* idle 4.25 s, nothing under way */
+    for (int i = 0; i < 4; i++)
+        close(peers[i]->fd);
+    close(pi.fd);
+    close(pq.fd);
+    wsx_loop_free(loop);
+}
+
 /* ------------------------------------------------------------ process */
 
 /* A loop changes nothing process-wide; wsx_process_setup does, when a
@@ -1029,6 +1431,12 @@ static const struct {
     {"watch: a UDP echo in the loop", test_udp_watch},
     {"transport: buffered input, no sendfile", test_buffering_transport},
     {"alloc: large reassembly buffers go to the pool", test_reassembly_pool},
+    {"limits: what the memory budget counts", test_budget_accounting},
+    {"limits: the largest holders are closed, 1008/1009",
+     test_budget_offenders},
+    {"limits: a stalled message is closed with 1008", test_stall_rule},
+    {"limits: options, defaults by end, no budget without a server",
+     test_limit_options},
     {"process: no side effects until wsx_process_setup", test_process_setup},
 };
 
