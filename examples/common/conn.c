@@ -239,7 +239,9 @@ void wsx_conn_writable(wsx_conn_t *c)
 int wsx_ws_init(wsx_conn_t *c, ws_role_t role)
 {
     ws_options_t wo = {.max_message = c->ep->o.max_message,
-                       .allocator = &c->ep->loop->allocator};
+                       .allocator = &c->ep->loop->allocator,
+                       .trace = c->ep->o.trace,
+                       .trace_user = c};
 
     if (!c->ep->h.on_data)
         wo.flags = WS_OPT_REASSEMBLE;

@@ -146,6 +146,12 @@ typedef struct wsx_opts {
                                first, NULL-terminated; NULL = none */
     int raw;                /* plain TCP: no HTTP, no WebSocket, on_raw */
     int verbose;            /* 1: log connections to stderr; 2: more */
+    /* Frame tracing (libwsproto's ws_options_t.trace): called for every
+     * frame each WebSocket connection parses or encodes, with user = the
+     * wsx_conn_t. It runs inside the engine: it must not send, close or
+     * drop any connection (note what it saw; act on it later, e.g. in
+     * wsx_loop_before_flush). NULL = off, at no cost. */
+    ws_trace_fn trace;
 } wsx_opts_t;
 
 /* ---------------------------------------------------------------- loop */
