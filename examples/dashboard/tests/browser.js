@@ -97,7 +97,8 @@ async function main() {
   const base = `http://127.0.0.1:${a.port}/`;
   const shots = a.screenshots;
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
-  const ctx = await browser.newContext({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1 });
+  const ctx = await browser.newContext({ viewport: { width: 1440, height: 1000 }, deviceScaleFactor: 1,
+    acceptDownloads: true });
   const page = await ctx.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -255,6 +256,18 @@ async function main() {
     await page.selectOption('#repeat', '1');
     if (shots) await page.screenshot({ path: path.join(shots, 'dashboard-after-200-messages.png'), fullPage: true });
   }, 60000);
+
+  await step('history exported as JSON', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+    const file = await download.path();
+    const data = JSON.parse(require('fs').readFileSync(file, 'utf8'));
+    const n = await page.evaluate(() => window.dash.state().records);
+    eq(data.length, n, 'records exported');
+    const last = data[data.length - 1];
+    for (const k of ['conn', 'dir', 'size', 'frames', 'sizes', 'sha256', 'verified', 'frame_list']) {
+      check(k in last, `exported record has ${k}`);
+    }
+  });
 
   await step('close with a code and reason', async () => {
     await page.click('.close-opts summary');

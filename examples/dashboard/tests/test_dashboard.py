@@ -15,6 +15,7 @@ which saves its screenshots under --workdir/screenshots.
 """
 
 import argparse
+import contextlib
 import hashlib
 import json
 import math
@@ -120,6 +121,20 @@ def ws_open(path, events):
     return c, ev["conn"]["conn"]
 
 
+@contextlib.contextmanager
+def session(path):
+    """A subscriber, and a /ws client with its conn id; both closed after."""
+    ev = Events(SRV.port)
+    try:
+        c, conn = ws_open(path, ev)
+        try:
+            yield ev, c, conn
+        finally:
+            c.close()
+    finally:
+        ev.close()
+
+
 def recv_frames(c, until_fin=True):
     """Data frames of one echoed message, as the client got them; pings
     are answered, pongs skipped."""
@@ -195,9 +210,7 @@ def hello_describes_limits():
 def length_forms_both_ways():
     """One-frame echoes of 125/126/65535/65536 bytes: 7-, 16-, 16- and
     64-bit lengths, the exact header bytes, masks, SHA-256."""
-    ev = Events(SRV.port)
-    c, conn = ws_open("/ws", ev)
-    try:
+    with session("/ws") as (ev, c, conn):
         want = {125: 7, 126: 16, 65535: 16, 65536: 64}
         for n, (size, form) in enumerate(sorted(want.items()), 1):
             payload = bytes((i * 7) & 0xFF for i in range(size))
@@ -228,9 +241,6 @@ def length_forms_both_ways():
             for m in (m_in, m_out):
                 eq((m["size"], m["frames"], m["sizes"], m["sha256"]),
                    (size, 1, [size], digest), "%d: %s message" % (size, m["dir"]))
-    finally:
-        c.close()
-        ev.close()
 
 
 def fragment_counts_and_flags():
@@ -275,9 +285,7 @@ def client_fragments_and_control_frames():
     """A message the client fragments, with a ping between fragments:
     opcodes 1,0,0, FIN on the last, each masked; the ping has no offset
     and is not part of the message; mixed UTF-8 split inside characters."""
-    ev = Events(SRV.port)
-    c, conn = ws_open("/ws?fragment=3", ev)
-    try:
+    with session("/ws?fragment=3") as (ev, c, conn):
         text = "héllo wörld €".encode()
         parts = [text[:2], text[2:9], text[9:]]  # cuts inside é and €
         c.send_frame(OP_TEXT, parts[0], fin=False)
@@ -301,9 +309,6 @@ def client_fragments_and_control_frames():
         eq(fr[2]["head"], parts[1].hex(), "head of a fragment")
         ping_out = [e for e in ev.of(conn, "frame", "out") if e["opcode"] == 10]
         check(ping_out, "the engine's pong shows up as an out frame")
-    finally:
-        c.close()
-        ev.close()
 
 
 def generated_messages():
@@ -341,9 +346,7 @@ def coalescing_above_200_frames_a_second():
     """A 1 MiB message echoed in 125-byte frames is 8,389 frames out: at
     most 200 frame events per connection and second, the rest in
     coalesced events whose counts and bytes make up the difference."""
-    ev = Events(SRV.port)
-    c, conn = ws_open("/ws?fragment=125", ev)
-    try:
+    with session("/ws?fragment=125") as (ev, c, conn):
         size = 1 << 20
         payload = os.urandom(size)
         t0 = time.monotonic()
@@ -376,15 +379,10 @@ def coalescing_above_200_frames_a_second():
             check(1 <= len(e["samples"]) <= 3, "samples")
             eq((e["samples"][0]["conn"], e["samples"][0]["dir"]),
                (conn, "out"), "a sample frame")
-    finally:
-        c.close()
-        ev.close()
 
 
 def stats_every_second_with_rtt():
-    ev = Events(SRV.port)
-    c, conn = ws_open("/ws", ev)
-    try:
+    with session("/ws") as (ev, c, conn):
         c.echo(OP_TEXT, b"count me")
         # answer the server's pings until the RTT is known
         c.sock.settimeout(0.2)
@@ -417,15 +415,10 @@ def stats_every_second_with_rtt():
         if len(stats) >= 2:
             gap = (stats[-1]["t_us"] - stats[-2]["t_us"]) / 1e6
             check(0.5 < gap < 2.0, "stats every second: %.2f s" % gap)
-    finally:
-        c.close()
-        ev.close()
 
 
 def close_code_and_reason():
-    ev = Events(SRV.port)
-    c, conn = ws_open("/ws", ev)
-    try:
+    with session("/ws") as (ev, c, conn):
         c.send_frame(OP_CLOSE, wstest.close_payload(4000, "bye \"now\"".encode()))
         c.expect_close(4000)
         e = ev.until(lambda e: e["ev"] == "close" and e["conn"] == conn,
@@ -433,9 +426,6 @@ def close_code_and_reason():
         eq((e["code"], e["reason"]), (4000, 'bye "now"'), "close event")
         fr = [f for f in ev.of(conn, "frame", "in") if f["opcode"] == 8]
         eq(len(fr), 1, "close frame in")
-    finally:
-        c.close()
-        ev.close()
 
 
 def wscat_fragmented_message():

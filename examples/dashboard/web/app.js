@@ -778,22 +778,25 @@
     const list = rec.frameList;
     const t0 = list.length ? list[0].t_us : rec.t_first_us;
     list.slice(0, TABLE_ROWS).forEach((f, i) => frag.append(frameRow(i, f, t0)));
+    const samples = list.length < TABLE_ROWS && rec.samples ? rec.samples : [];
+    for (const f of samples) {
+      const tr = frameRow(null, f, t0);
+      tr.classList.add('sample');
+      tr.title = 'one of the frames the server coalesced, kept whole as a sample';
+      frag.append(tr);
+    }
     const notListed = rec.frames - Math.min(list.length, TABLE_ROWS);
     if (notListed > 0) {
       const tr = el('tr', 'more');
-      const td = el('td', null, `… ${fmtInt(notListed)} more frame${notListed === 1 ? '' : 's'}` +
-        (rec.coalesced ? ` (${fmtInt(rec.coalesced)} coalesced by the server above 200 frames/s: counted, not listed)` : ''));
+      let text = `… ${fmtInt(notListed)} more frame${notListed === 1 ? '' : 's'}`;
+      if (rec.coalesced) {
+        text += `: coalesced by the server above 200 frames/s (counted, not listed${samples.length
+          ? `; ${samples.length} sample${samples.length === 1 ? '' : 's'} above` : ''})`;
+      }
+      const td = el('td', null, text);
       td.colSpan = 12;
       tr.append(td);
       frag.append(tr);
-    }
-    if (rec.samples && rec.samples.length && list.length < TABLE_ROWS) {
-      for (const f of rec.samples) {
-        const tr = frameRow(null, f, t0);
-        tr.classList.add('sample');
-        tr.title = 'a sample the server kept of the frames it coalesced';
-        frag.append(tr);
-      }
     }
     body.replaceChildren(frag);
     const notes = [];
