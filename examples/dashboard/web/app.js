@@ -34,7 +34,7 @@
     sent: [],                    // this page's sends, oldest first
     waitOpen: new Map(),         // tag -> resolve(conn id)
     waitMsg: new Map(),          // "conn:dir" -> [resolve]
-    stats: null, series: [], lastRtt: null,
+    stats: null, live: null, series: [], lastRtt: null,
     eventsReceived: 0, framesSeen: 0, coalescedSeen: 0,
     dirty: { tiles: true, charts: true, history: true, breakdown: true, result: true },
     pendingRows: [], checked: [], lastResult: null, rafPending: false,
@@ -169,8 +169,21 @@
     return b;
   }
 
+  // Between two stats the tiles count what the events report; each stats
+  // event then sets them to the server's exact totals.
+  function countLive(dir, frames, bytes, messages) {
+    const t = S.live;
+    if (!t) return;
+    t[`frames_${dir}`] += frames;
+    t[`bytes_${dir}`] += bytes;
+    t[`messages_${dir}`] += messages;
+    S.dirty.tiles = true;
+    schedule();
+  }
+
   function onFrame(f) {
     S.framesSeen++;
+    countLive(f.dir, 1, f.len, 0);
     const b = building(f.conn, f.dir);
     if (f.opcode >= 8) {
       if (b.controls.length < 50) b.controls.push(f);
@@ -183,6 +196,7 @@
 
   function onCoalesced(c) {
     S.coalescedSeen += c.count;
+    countLive(c.dir, c.count, c.bytes, 0);
     const b = building(c.conn, c.dir);
     b.coalesced += c.count;
     b.coalescedBytes += c.bytes;
@@ -193,6 +207,7 @@
     const key = `${m.conn}:${m.dir}`;
     const b = S.building.get(key) || { frames: [], controls: [], samples: [], dropped: 0, coalesced: 0, coalescedBytes: 0 };
     S.building.delete(key);
+    countLive(m.dir, 0, 0, 1);
     const rec = {
       id: S.nextRec++, conn: m.conn, dir: m.dir, opcode: m.opcode, opname: m.opname,
       size: m.size, frames: m.frames, sizes: m.sizes, sha256: m.sha256,
@@ -236,6 +251,10 @@
       }
     }
     S.stats = st;
+    S.live = {};
+    for (const k of ['frames', 'bytes', 'messages']) {
+      for (const d of ['in', 'out']) S.live[`${k}_${d}`] = st[`${k}_${d}`];
+    }
     const me = st.per_conn.find((p) => p.conn === S.myConn);
     if (me && me.rtt_us != null) S.lastRtt = me.rtt_us / 1000;
     S.dirty.tiles = true;
@@ -476,7 +495,7 @@
   }
 
   function renderTiles() {
-    const st = S.stats;
+    const st = S.live;
     if (st) {
       pair('t-msgs', fmtInt(st.messages_in), fmtInt(st.messages_out));
       pair('t-frames', fmtInt(st.frames_in), fmtInt(st.frames_out));
