@@ -23,7 +23,7 @@
  */
 #include "fuzz_common.h"
 #include "wsproto.h"
-#include "wsproto_int.h"
+#include "conn_int.h"
 
 typedef struct cfg {
     ws_role_t role;
@@ -100,7 +100,7 @@ static int fz_random(void *buf, size_t len, void *user)
  * must follow what actually arrived). */
 static void check_alloc_size(run_t *r, size_t size)
 {
-    uint64_t max_msg = r->c.max_message;
+    uint64_t max_msg = ws_impl(&r->c)->max_message;
     FZ_CHECK(size <= max_msg, "allocation of %zu over max_message %llu", size,
              (unsigned long long)max_msg);
     FZ_CHECK(size <= 256 || size <= 2 * r->fed,
@@ -316,8 +316,10 @@ static void check_event(run_t *r, int t, const ws_event_t *ev)
         t != WS_EV_ERROR) {
         FZ_CHECK(ev->data != NULL, "event %d with NULL data", t);
         FZ_CHECK(within(ev->data, ev->len, r->chunk, r->chunk_len) ||
-                     within(ev->data, ev->len, r->c.ctrl, sizeof r->c.ctrl) ||
-                     within(ev->data, ev->len, r->c.rbuf, r->c.rbuf_cap),
+                     within(ev->data, ev->len, ws_impl(&r->c)->ctrl,
+                            sizeof ws_impl(&r->c)->ctrl) ||
+                     within(ev->data, ev->len, ws_impl(&r->c)->rbuf,
+                            ws_impl(&r->c)->rbuf_cap),
                  "event %d slice of %zu bytes outside every buffer", t,
                  ev->len);
     }
@@ -381,7 +383,7 @@ static void check_event(run_t *r, int t, const ws_event_t *ev)
         FZ_CHECK(ev->opcode == WS_OP_TEXT || ev->opcode == WS_OP_BINARY,
                  "MESSAGE opcode %d", ev->opcode);
         FZ_CHECK(ev->frames >= 1, "MESSAGE of %u frames", ev->frames);
-        FZ_CHECK(ev->len <= r->c.max_message, "MESSAGE over max_message");
+        FZ_CHECK(ev->len <= ws_impl(&r->c)->max_message, "MESSAGE over max_message");
         if (ev->opcode == WS_OP_TEXT)
             FZ_CHECK(ref_utf8_valid(ev->data, ev->len),
                      "invalid UTF-8 in a text MESSAGE");

@@ -8,7 +8,7 @@
 #   make fuzz-repro TARGET=t FILE=f replay one input (a crash file)
 
 FUZZ_CC      ?= clang
-FUZZ_TARGETS := frame_stream handshake utf8 roundtrip api
+FUZZ_TARGETS := frame_stream handshake utf8 roundtrip api ext_stream
 FUZZ_B       := $(B)/fuzz
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_B)/%)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
@@ -36,7 +36,7 @@ $(FUZZ_B)/lib/%.o: lib/%.c include/wsproto.h $(wildcard lib/*.h) | $(FUZZ_B)/lib
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -DWS_BUILDING_LIBRARY \
 	    -c $< -o $@
 
-$(FUZZ_BINS): $(FUZZ_B)/%: fuzz/%.c fuzz/fuzz_common.h $(FUZZ_LIB_OBJS) | $(FUZZ_B)
+$(FUZZ_BINS): $(FUZZ_B)/%: fuzz/%.c fuzz/fuzz_common.h tests/ext_samples.h $(FUZZ_LIB_OBJS) | $(FUZZ_B)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_LIB_OBJS) -o $@
 
 # Fails on any crash, leak, sanitizer report, timeout (-timeout seconds on

@@ -31,6 +31,7 @@
 #include "wsproto_int.h"
 
 #include <limits.h>
+#include <strings.h>
 
 static const char RFC_KEY[] = "dGhlIHNhbXBsZSBub25jZQ=="; /* RFC 6455 §1.3 */
 static const char *const OFFERS[4] = {NULL, "chat", "chat, superchat",
@@ -374,6 +375,91 @@ static const char *at_heap_tail(const char *buf, size_t len, uint8_t **tail)
     return (const char *)fz_at_tail(*tail, len ? len : 1, buf, len);
 }
 
+/* RFC 7230 §3.2.6 token. */
+static int is_token(ws_str_t t)
+{
+    static const char tspecials[] = "()<>@,;:\\\"/[]?={} \t";
+    if (t.len == 0)
+        return 0;
+    for (size_t i = 0; i < t.len; i++) {
+        unsigned char c = (unsigned char)t.ptr[i];
+        if (c <= 0x20 || c >= 0x7F || strchr(tspecials, c))
+            return 0;
+    }
+    return 1;
+}
+
+/* Every extension ws_header_next_extension() finds: slices inside the
+ * head, names and unquoted values tokens, quoted values unescaped to no
+ * more than their escaped length. Returns the first offer's name (or an
+ * empty slice); *syntax says whether the list ended in WS_EHS_SYNTAX. */
+static ws_str_t check_extensions(const char *head, size_t len, int *syntax)
+{
+    size_t iter = 0, prev = 0, n = 0;
+    ws_ext_offer_t o;
+    ws_str_t first = {NULL, 0};
+    char v[512];
+    int r;
+    while ((r = ws_header_next_extension(head, len, &iter, &o)) > 0) {
+        FZ_CHECK(iter > prev && iter <= len, "the iterator did not advance");
+        prev = iter;
+        FZ_CHECK(++n <= len, "more extensions than bytes");
+        FZ_CHECK(str_in(o.name, head, len) && is_token(o.name),
+                 "extension name not a token of the head");
+        FZ_CHECK(o.nparams <= WS_EXT_MAX_PARAMS, "nparams %zu", o.nparams);
+        for (size_t i = 0; i < o.nparams; i++) {
+            const ws_ext_param_t *p = &o.params[i];
+            FZ_CHECK(str_in(p->name, head, len) && is_token(p->name) &&
+                         str_in(p->value, head, len),
+                     "parameter slice");
+            if (p->value.ptr && !p->quoted)
+                FZ_CHECK(is_token(p->value), "unquoted value not a token");
+            ptrdiff_t m = ws_ext_param_value(p, v, sizeof v);
+            FZ_CHECK(m == WS_ENOBUFS || (m >= 0 && (size_t)m <= p->value.len &&
+                                         strlen(v) <= (size_t)m),
+                     "unescaped value of %td bytes", m);
+        }
+        if (!first.ptr)
+            first = o.name;
+    }
+    *syntax = r == WS_EHS_SYNTAX;
+    FZ_CHECK(r == 0 || r == WS_EHS_SYNTAX, "iteration ended with %d", r);
+    FZ_CHECK(ws_header_next_extension(head, len, &iter, &o) == 0,
+             "the end is not sticky");
+    return first;
+}
+
+/* A server accepting the first offer: the 101 carries it, and a client
+ * that offered it accepts the 101. */
+static void check_accept_extension(const ws_request_t *req)
+{
+    int syntax;
+    ws_str_t first = check_extensions(req->head, req->head_len, &syntax);
+    char name[128], out[1024];
+    if (!first.ptr || first.len >= sizeof name)
+        return;
+    memcpy(name, first.ptr, first.len);
+    name[first.len] = 0;
+    ptrdiff_t n = ws_handshake_build_response_ext(req, NULL, name, NULL, out,
+                                                  sizeof out);
+    if (n == WS_ENOBUFS)
+        return;
+    FZ_CHECK(n > 0, "accepting the offered %s gave %td", name, n);
+    char key[WS_KEY_LEN + 1];
+    memcpy(key, req->key.ptr, req->key.len < WS_KEY_LEN ? req->key.len
+                                                         : WS_KEY_LEN);
+    key[WS_KEY_LEN] = 0;
+    ws_response_t resp;
+    int r = ws_handshake_parse_response_ext(out, (size_t)n, 0, key, NULL,
+                                            name, &resp);
+    FZ_CHECK(r == (int)n, "our own 101 accepting %s was refused: %s", name,
+             ws_err_name(r));
+    r = ws_handshake_parse_response_ext(out, (size_t)n, 0, key, NULL,
+                                        "x-other-extension", &resp);
+    FZ_CHECK(r == WS_EHS_EXTENSION || (r > 0 && strcasecmp(name,
+             "x-other-extension") == 0), "an unoffered extension passed");
+}
+
 static void check_request(const char *buf, size_t len, size_t max_head,
                           unsigned mode, fz_rng_t *rng)
 {
@@ -422,6 +508,10 @@ static void check_request(const char *buf, size_t len, size_t max_head,
             FZ_CHECK(req.http_minor >= 1, "upgrade in HTTP/1.0");
             FZ_CHECK(req.host.ptr != NULL, "upgrade without Host");
             check_response_for(&req, (mode >> 2) & 3);
+            check_accept_extension(&req);
+        } else {
+            int syntax;
+            check_extensions(whole, h, &syntax);
         }
         check_header_lookup(whole, h);
     } else if (r != WS_EAGAIN) {
@@ -472,6 +562,9 @@ static void check_response(const char *buf, size_t len, size_t max_head,
     } else if (r > 0) {
         FZ_CHECK((size_t)r == end, "head of %d bytes, reference %zu", r, end);
         FZ_CHECK(resp.status == 101, "accepted status %d", resp.status);
+        int syntax;
+        FZ_CHECK(check_extensions(whole, end, &syntax).ptr == NULL && !syntax,
+                 "a 101 accepted with unoffered extensions");
         FZ_CHECK(resp.head == whole && resp.head_len == end, "head slice");
         FZ_CHECK(str_in(resp.reason, whole, end) &&
                      str_in(resp.protocol, whole, end),

@@ -32,9 +32,9 @@ extern "C" {
 /* ---------------------------------------------------------------- version */
 
 #define WS_VERSION_MAJOR 0
-#define WS_VERSION_MINOR 1
+#define WS_VERSION_MINOR 2
 #define WS_VERSION_PATCH 0
-#define WS_VERSION_STRING "0.1.0"
+#define WS_VERSION_STRING "0.2.0"
 /* 0xMMmmpp, for #if comparisons. */
 #define WS_VERSION_NUM                                                         \
     ((WS_VERSION_MAJOR << 16) | (WS_VERSION_MINOR << 8) | WS_VERSION_PATCH)
@@ -80,6 +80,8 @@ enum ws_error {
     WS_ECLOSE_CODE = -29,    /* close code not allowed on the wire */
     WS_EUTF8 = -30,          /* invalid UTF-8 in a text message or reason */
     WS_ETOOBIG = -31,        /* frame or message over the configured limit */
+    WS_EEXTENSION = -32,     /* the extension's transform failed: close with
+                                the code the extension names (fail_code) */
 
     /* Opening handshake (server: request; client: response). */
     WS_EHS_TOOLARGE = -40,   /* head larger than the limit */
@@ -106,7 +108,9 @@ WS_API const char *ws_err_name(int err);
 
 /* The close code to send the peer when err failed the connection: 1002 for
  * protocol violations, 1007 for WS_EUTF8, 1009 for WS_ETOOBIG, 1011 for
- * WS_ENOMEM / WS_ERANDOM. 0 for errors that are not a connection failure. */
+ * WS_ENOMEM / WS_ERANDOM and WS_EEXTENSION (the connection reports the
+ * extension's own fail_code in its WS_EV_ERROR instead). 0 for errors that
+ * are not a connection failure. */
 WS_API uint16_t ws_error_close_code(int err);
 
 /* The HTTP status to reject a handshake with: 426 for WS_EHS_VERSION, 431
@@ -230,6 +234,144 @@ typedef int (*ws_random_fn)(void *buf, size_t len, void *user);
  * `user` is ignored. Returns 0 or WS_ERANDOM. */
 WS_API int ws_random_default(void *buf, size_t len, void *user);
 
+/* ------------------------------------------------------- frame tracing */
+
+/* ws_frame_info_t.dir */
+#define WS_TRACE_IN 0  /* a header the engine parsed */
+#define WS_TRACE_OUT 1 /* a frame the engine encoded */
+
+/*
+ * One frame header as it is on the wire, for debugging tools. IN: called
+ * as soon as a header is complete, before any event for its payload and
+ * before the engine judges it (so a header that fails the connection is
+ * traced too). OUT: every frame ws_conn_send_*() encodes and every
+ * automatic pong or close frame (WS_EV_SEND), when it is built.
+ * len_form is 7, 16 or 64: which RFC 6455 §5.2 length encoding was used.
+ * The pointer is valid only during the call.
+ */
+typedef struct ws_frame_info {
+    uint8_t dir;         /* WS_TRACE_IN or WS_TRACE_OUT */
+    uint8_t fin, rsv, opcode, masked; /* rsv: RSV1..3 as bits 2..0 */
+    uint8_t mask_key[4];
+    uint8_t len_form;    /* 7, 16 or 64 */
+    uint8_t header_len;  /* 2..14 */
+    uint8_t header[WS_MAX_HEADER_LEN]; /* the raw header bytes */
+    uint64_t payload_len;
+} ws_frame_info_t;
+
+/*
+ * Set as ws_options_t.trace (with .trace_user). It must not call back into
+ * the connection. Off (NULL) it costs nothing; on, every frame takes the
+ * general parser (the small-frame path is skipped). Example:
+ *
+ *   static void show(const ws_frame_info_t *f, void *user)
+ *   {
+ *       fprintf(user, "%s op=%u fin=%u rsv=%u len=%llu\n",
+ *               f->dir == WS_TRACE_IN ? "<-" : "->", f->opcode, f->fin,
+ *               f->rsv, (unsigned long long)f->payload_len);
+ *   }
+ *   ws_options_t o;
+ *   ws_options_init(&o);
+ *   o.trace = show;
+ *   o.trace_user = stderr;
+ *   ws_conn_init(&c, WS_ROLE_SERVER, &o);
+ */
+typedef void (*ws_trace_fn)(const ws_frame_info_t *f, void *user);
+
+/* ------------------------------------------------------------ extensions */
+
+/* RSV bits as in ws_frame_header_t.rsv and ws_event_t.rsv. */
+#define WS_RSV1 0x4u
+#define WS_RSV2 0x2u
+#define WS_RSV3 0x1u
+
+/* ws_ext_io_t.flags */
+#define WS_EXT_BEGIN 0x1u /* first call for this message: reset per-message
+                             state */
+#define WS_EXT_FIN 0x2u   /* in[] holds the last input of the message */
+
+/*
+ * One step of a transform, like zlib's z_stream: the hook reads from in
+ * (advancing in, decreasing in_len) and writes to out (advancing out,
+ * decreasing out_len). The engine bounds out: on receive it offers at most
+ * what max_message still allows (and never more than a chunk), on send
+ * exactly the room of the caller's buffer.
+ */
+typedef struct ws_ext_io {
+    const uint8_t *in;
+    size_t in_len;
+    uint8_t *out;
+    size_t out_len;
+    unsigned flags;  /* WS_EXT_BEGIN, WS_EXT_FIN */
+    uint8_t opcode;  /* WS_OP_TEXT or WS_OP_BINARY */
+    uint8_t rsv;     /* receive: RSV bits of the message's first frame.
+                        send: preset to the extension's rsv; the hook may
+                        clear bits (e.g. to send a message untransformed,
+                        copying it) but not set others */
+} ws_ext_io_t;
+
+/*
+ * A per-message extension (RFC 6455 §9; permessage-deflate, RFC 7692, is
+ * one): a constant table of hooks plus a state the caller provides
+ * (ws_options_t.extension_state, or allocated by the caller with the
+ * connection's allocator). Set ws_options_t.extension only after the
+ * handshake negotiated it (ws_header_next_extension() on the server,
+ * ws_handshake_parse_response_ext() on the client).
+ *
+ * Rules the engine applies, so an extension has no special case in it:
+ *  - RSV bits: frames may carry the bits in `rsv`, on the first frame of
+ *    a data message only (RFC 7692 §6.1 "per-message"); any other RSV bit,
+ *    or one on a continuation or control frame, fails with 1002.
+ *  - A message whose first frame carries any of the bits is decoded: its
+ *    payload goes through decode() in pieces as it arrives; decode()'s
+ *    OUTPUT is what the caller sees, what is validated as UTF-8 (text) and
+ *    what counts against max_message (a decompression bomb stops at the
+ *    limit with 1009, having delivered at most the limit). Messages
+ *    without the bits, and control frames, never touch the extension.
+ *  - decode() and encode() return 1 when the message is complete (only
+ *    after a call with WS_EXT_FIN, when all input is consumed and all
+ *    output written), 0 when they need more input or more room, or a
+ *    negative value on failure: WS_ENOMEM fails the connection with 1011,
+ *    anything else with fail_code (deflate: 1007). Returning 0 with both
+ *    input and room left is a failure too.
+ *  - encode_bound(state, len): the most bytes encode() can write for len
+ *    bytes of input (whole message, or one fragment); it makes
+ *    ws_conn_frame_size() a bound and lets WS_ENOBUFS promise that nothing
+ *    was written and no state changed.
+ *  - reset(state) is called by ws_conn_init(), destroy(state) by
+ *    ws_conn_destroy(); either may be NULL. encode may be NULL for an
+ *    extension that only receives.
+ *
+ * Example, a receive-side skeleton:
+ *
+ *   static int my_decode(void *st, ws_ext_io_t *io)
+ *   {
+ *       size_t n = io->in_len < io->out_len ? io->in_len : io->out_len;
+ *       ...transform n bytes from io->in to io->out...
+ *       io->in += n; io->in_len -= n; io->out += n; io->out_len -= n;
+ *       return (io->flags & WS_EXT_FIN) && io->in_len == 0;
+ *   }
+ *   static const ws_extension_t my_ext = {
+ *       .name = "x-my-ext", .rsv = WS_RSV1, .fail_code = 1007,
+ *       .decode = my_decode, .encode = my_encode,
+ *       .encode_bound = my_bound,
+ *   };
+ *   o.extension = &my_ext;
+ *   o.extension_state = &my_state;
+ */
+typedef struct ws_extension {
+    const char *name;   /* the token in Sec-WebSocket-Extensions */
+    uint8_t rsv;        /* WS_RSV1 | WS_RSV2 | WS_RSV3 bits it claims */
+    uint16_t fail_code; /* close code when decode/encode fail */
+    int (*decode)(void *state, ws_ext_io_t *io);
+    int (*encode)(void *state, ws_ext_io_t *io);
+    size_t (*encode_bound)(const void *state, size_t len);
+    void (*reset)(void *state);
+    void (*destroy)(void *state);
+} ws_extension_t;
+
+/* -------------------------------------------------------------- options */
+
 /* Option flags for ws_options_t.flags. */
 #define WS_OPT_REASSEMBLE 0x01u     /* deliver whole messages: WS_EV_MESSAGE */
 #define WS_OPT_NO_AUTO_PONG 0x02u   /* do not answer pings by itself */
@@ -238,29 +380,62 @@ WS_API int ws_random_default(void *buf, size_t len, void *user);
 
 /* Default maximum message size in reassembly mode. */
 #define WS_DEFAULT_MAX_MESSAGE (16u * 1024u * 1024u)
-/* Reassembly buffers larger than this are released after each message. */
+/* Default ws_options_t.rbuf_keep: reassembly buffers larger than this are
+ * released after each message. */
 #define WS_REASSEMBLY_KEEP (64u * 1024u)
+/* rbuf_keep values: release the buffer after every message / never. */
+#define WS_RBUF_KEEP_NONE ((size_t)1)
+#define WS_RBUF_KEEP_ALL ((size_t)-1)
+/* Decoded output of an extension, in streaming mode, comes in slices of
+ * at most this many bytes (a buffer of this size is allocated once). */
+#define WS_EXT_CHUNK (16u * 1024u)
 
 /*
- * Connection options. Zero-initialise for the defaults:
- *   max_frame   0 = no limit beyond RFC 6455's 2^63-1 bytes;
- *   max_message 0 = WS_DEFAULT_MAX_MESSAGE with WS_OPT_REASSEMBLE,
- *               no limit in streaming mode;
+ * Connection options. Call ws_options_init() for the defaults, or
+ * zero-initialise (a zero `size` means "this version's whole struct"):
+ *   size        sizeof(ws_options_t) as compiled by the caller (set by
+ *               ws_options_init). The library reads only the first `size`
+ *               bytes; fields past them take their defaults, so a caller
+ *               built against an older, shorter struct keeps working.
  *   flags       0 = streaming mode, automatic pong and close replies,
  *               minimal length encoding required (RFC 6455 §5.2 "MUST");
+ *   max_frame   0 = no limit beyond RFC 6455's 2^63-1 bytes;
+ *   max_message 0 = WS_DEFAULT_MAX_MESSAGE with WS_OPT_REASSEMBLE,
+ *               no limit in streaming mode. With an extension it limits
+ *               the decoded size;
  *   random      NULL = ws_random_default;
  *   allocator   NULL = malloc/realloc/free. When set, the ws_allocator_t
- *               must outlive the connection (it is referenced, not copied).
+ *               must outlive the connection (it is referenced, not copied);
+ *   rbuf_keep   reassembly buffers larger than this are released after the
+ *               message in them was delivered (at the next call); smaller
+ *               ones are kept for the next message. 0 = WS_REASSEMBLY_KEEP;
+ *               WS_RBUF_KEEP_NONE = release always; WS_RBUF_KEEP_ALL =
+ *               keep until ws_conn_destroy (or a close/failure);
+ *   trace       frame tracer (see above), NULL = off; trace_user passed to it;
+ *   extension   the negotiated extension (see above), NULL = none;
+ *               extension_state is handed to its hooks and must outlive
+ *               the connection;
+ *   reserved    must be zero (room for later options).
  * ws_conn_init() copies the struct; it may be discarded afterwards.
  */
 typedef struct ws_options {
+    uint32_t size;
+    uint32_t flags;
     uint64_t max_frame;
     uint64_t max_message;
-    unsigned flags;
     ws_random_fn random;
     void *random_user;
     const ws_allocator_t *allocator;
+    size_t rbuf_keep;
+    ws_trace_fn trace;
+    void *trace_user;
+    const ws_extension_t *extension;
+    void *extension_state;
+    void *reserved[4];
 } ws_options_t;
+
+/* Fill o with the defaults and set o->size. */
+WS_API void ws_options_init(ws_options_t *o);
 
 /* -------------------------------------------------------------- events */
 
@@ -270,7 +445,7 @@ typedef enum ws_event_type {
      * DATA, MESSAGE_END; every data frame gives at least one DATA event,
      * so empty frames are visible too. */
     WS_EV_MESSAGE_START = 1, /* opcode: WS_OP_TEXT or WS_OP_BINARY */
-    WS_EV_DATA = 2,          /* data/len: a slice of payload; flags */
+    WS_EV_DATA = 2,          /* data/len: a slice of payload; flags, rsv */
     WS_EV_MESSAGE_END = 3,   /* message complete; frames = its frame count */
     /* Reassembly mode (WS_OPT_REASSEMBLE). */
     WS_EV_MESSAGE = 4,       /* opcode, data/len: the whole message; frames */
@@ -282,7 +457,9 @@ typedef enum ws_event_type {
     WS_EV_ERROR = 9          /* error: WS_E*, code: close code to send */
 } ws_event_type_t;
 
-/* Flags on WS_EV_DATA. */
+/* Flags on WS_EV_DATA. In a message decoded by an extension the slices
+ * are its output, which has no frame boundaries: only WS_DATA_FIN is set
+ * there (on a last slice that may be empty). */
 #define WS_DATA_FRAME_START 0x1u /* first slice of a frame */
 #define WS_DATA_FRAME_END 0x2u   /* last slice of a frame */
 #define WS_DATA_FIN 0x4u         /* last slice of the message */
@@ -304,6 +481,10 @@ typedef struct ws_event {
     uint64_t frame_len;  /* WS_EV_DATA: payload length of the current frame */
     uint32_t frames;     /* MESSAGE_END/MESSAGE: frames the message came in */
     uint16_t code;       /* WS_EV_CLOSE: received code; WS_EV_ERROR: to send */
+    uint8_t rsv;         /* RSV bits (RSV1 = 4): MESSAGE_START and MESSAGE:
+                            of the message's first frame; DATA: of the
+                            frame the slice came in (first frame's for
+                            a decoded message) */
     int error;           /* WS_EV_ERROR: the WS_E* reason */
 } ws_event_t;
 
@@ -331,41 +512,23 @@ typedef enum ws_closer {
 /* Room for a control frame: 2-byte header, 4-byte mask key, payload. */
 #define WS_CONTROL_BUF_LEN (2 + 4 + WS_MAX_CONTROL_PAYLOAD)
 
+/* sizeof(ws_conn_t), the same on every platform the library supports
+ * (checked when the library is built); it includes spare room, so later
+ * versions can grow the state without changing it. */
+#define WS_CONN_SIZE 320
+
 /*
  * The connection state. The caller allocates it (on the stack, inside its
- * own per-connection struct, ...); its size is a compile-time constant. The
- * fields are private: use the functions below.
+ * own per-connection struct, ...), WS_CONN_SIZE bytes, pointer-aligned.
+ * Its contents are private: use the functions below. The library lays
+ * them out itself (lib/conn_int.h); nothing here may be read or written.
  */
 typedef struct ws_conn {
-    uint8_t *in;               /* fed input not yet consumed */
-    size_t in_len;
-    /* Zero together between messages (read as one word, see conn.c). */
-    uint8_t phase;             /* what the parser expects next */
-    uint8_t pending;           /* event owed before parsing resumes */
-    uint8_t hdr_len;           /* header bytes gathered in ctrl[] so far */
-    uint8_t msg_op;            /* opcode of the unfinished message, or 0 */
-    uint8_t role;              /* ws_role_t */
-    uint8_t flags;             /* WS_OPT_*, and internal bits */
-    uint16_t close_code;       /* code received, or to send on failure */
-    uint64_t frame_len;        /* payload length of the frame being read */
-    uint64_t frame_left;       /* its payload bytes still to come */
-    uint64_t msg_len;          /* bytes of the current message so far */
-    uint64_t max_frame;
-    uint64_t max_message;
-    uint8_t *rbuf;             /* reassembly buffer */
-    size_t rbuf_len;
-    size_t rbuf_cap;
-    const ws_allocator_t *allocator;
-    ws_random_fn random;
-    void *random_user;
-    uint32_t msg_frames;       /* frames of the current message so far */
-    uint8_t close_bits;        /* sent / received / failed / who first */
-    uint8_t frame_bits;        /* FIN, opcode of the frame being read */
-    uint8_t send_op;           /* opcode of the unfinished outgoing message */
-    uint8_t utf8_in;           /* validator state for the incoming message */
-    uint8_t utf8_out;          /* validator state for the outgoing message */
-    uint8_t mask_key[4];       /* of the frame being read */
-    uint8_t ctrl[WS_CONTROL_BUF_LEN]; /* partial headers, control frames */
+    union {
+        unsigned char bytes[WS_CONN_SIZE];
+        uint64_t align_u64;
+        void *align_ptr;
+    } _private;
 } ws_conn_t;
 
 /* Prepare c for a new connection in `role` (after the opening handshake).
@@ -392,7 +555,8 @@ WS_API int ws_conn_feed(ws_conn_t *c, void *data, size_t len);
  * all fed input is consumed and no event is owed. A protocol violation
  * gives one WS_EV_ERROR (then, unless WS_OPT_NO_AUTO_CLOSE, one WS_EV_SEND
  * holding the close frame); afterwards the connection is failed and further
- * input is ignored. Never returns a negative value.
+ * input is ignored. Never returns a negative value: NULL c or ev returns 0
+ * (no event), which also ends the caller's `while (ws_conn_next_event())`.
  */
 WS_API int ws_conn_next_event(ws_conn_t *c, ws_event_t *ev);
 
@@ -402,7 +566,10 @@ WS_API ws_state_t ws_conn_state(const ws_conn_t *c);
 /* Who started the closing handshake (or WS_CLOSER_NONE). */
 WS_API ws_closer_t ws_conn_closer(const ws_conn_t *c);
 
-/* Bytes needed to encode a frame with a payload of len bytes in c's role. */
+/* Bytes needed to encode a frame with a payload of len bytes in c's role.
+ * When an extension with an encode hook is active this is an upper bound
+ * (header and payload for encode_bound(len) bytes), enough for any send
+ * of len bytes, transformed or not; the frame written may be shorter. */
 WS_API size_t ws_conn_frame_size(const ws_conn_t *c, size_t len);
 
 /*
@@ -420,18 +587,44 @@ WS_API size_t ws_conn_frame_size(const ws_conn_t *c, size_t len);
  * random source. data may be NULL when len is 0.
  */
 
-/* A whole message in one frame. op is WS_OP_TEXT or WS_OP_BINARY. */
+/* A whole message in one frame. op is WS_OP_TEXT or WS_OP_BINARY. With
+ * an active extension that has an encode hook, the message goes through
+ * it (same as ws_conn_send_message_ex with WS_RSV_AUTO). */
 WS_API ptrdiff_t ws_conn_send_message(ws_conn_t *c, ws_opcode_t op,
                                       const void *data, size_t len, void *out,
                                       size_t cap);
 
+/* rsv argument of the _ex senders: run the extension's encode hook (when
+ * there is one) and set the RSV bits it chooses. */
+#define WS_RSV_AUTO 0x100u
+
+/* A whole message with explicit RSV bits: rsv 0..7 sends data as given
+ * (already transformed by the caller, or untransformed with 0: the
+ * per-message opt-out), WS_RSV_AUTO transforms. Bits must be ones the
+ * active extension claims (WS_EINVAL otherwise). A text message is
+ * validated as UTF-8 only when it is not marked transformed. */
+WS_API ptrdiff_t ws_conn_send_message_ex(ws_conn_t *c, ws_opcode_t op,
+                                         unsigned rsv, const void *data,
+                                         size_t len, void *out, size_t cap);
+
 /* One fragment of a message the caller sizes. The first fragment gives op
  * (WS_OP_TEXT or WS_OP_BINARY); later ones pass WS_OP_CONTINUATION (or the
  * same op). fin = nonzero on the last fragment. Control frames may be sent
- * between fragments. */
+ * between fragments. Never transformed. */
 WS_API ptrdiff_t ws_conn_send_fragment(ws_conn_t *c, ws_opcode_t op, int fin,
                                        const void *data, size_t len, void *out,
                                        size_t cap);
+
+/* A fragment with RSV bits. rsv is given on the first fragment and applies
+ * to the whole message (later fragments must pass the same value or 0;
+ * the bits go on the first frame only, RFC 7692 §6.1). WS_RSV_AUTO
+ * streams the message through the extension's encode hook, one fragment
+ * at a time (WS_EXT_FIN with the last); the output of a fragment may be
+ * empty. */
+WS_API ptrdiff_t ws_conn_send_fragment_ex(ws_conn_t *c, ws_opcode_t op,
+                                          unsigned rsv, int fin,
+                                          const void *data, size_t len,
+                                          void *out, size_t cap);
 
 /* Ping and pong, payload 0..125 bytes. */
 WS_API ptrdiff_t ws_conn_send_ping(ws_conn_t *c, const void *data, size_t len,
@@ -528,6 +721,62 @@ WS_API ptrdiff_t ws_handshake_build_response(const ws_request_t *req,
                                              const char *extra_headers,
                                              char *out, size_t cap);
 
+/* The same, accepting extensions: `extensions` (may be NULL) is the value
+ * of the response's Sec-WebSocket-Extensions header, e.g.
+ * "permessage-deflate; server_no_context_takeover". It must be a
+ * well-formed ext-list (RFC 6455 §9.1) and name only extensions the
+ * client offered (§9.1: the server MUST NOT choose others); WS_EINVAL
+ * otherwise. */
+WS_API ptrdiff_t ws_handshake_build_response_ext(const ws_request_t *req,
+                                                 const char *protocol,
+                                                 const char *extensions,
+                                                 const char *extra_headers,
+                                                 char *out, size_t cap);
+
+/* ------------------------------------------- extension negotiation */
+
+/* Parameters kept per extension; more make ws_ext_offer_t.truncated. */
+#define WS_EXT_MAX_PARAMS 8
+
+/* One parameter: `name` or `name=value`. value.ptr is NULL when there is
+ * no value. A quoted-string value is given without its quotes and still
+ * escaped (quoted = 1): ws_ext_param_value() unescapes it. */
+typedef struct ws_ext_param {
+    ws_str_t name;
+    ws_str_t value;
+    int quoted;
+} ws_ext_param_t;
+
+/* One extension of a Sec-WebSocket-Extensions list: an offer in a request,
+ * or what the server accepted in a response. Slices point into the head. */
+typedef struct ws_ext_offer {
+    ws_str_t name;
+    size_t nparams;
+    ws_ext_param_t params[WS_EXT_MAX_PARAMS];
+    int truncated; /* it had more than WS_EXT_MAX_PARAMS parameters (the
+                      first ones are here): decline such an offer */
+} ws_ext_offer_t;
+
+/*
+ * Iterate the extensions in every Sec-WebSocket-Extensions header of a
+ * parsed head (req->head / resp->head), in order, across repeated headers
+ * (RFC 6455 §9.1: ext-list = 1#extension; extension = token *(";" param);
+ * param = token ["=" (token | quoted-string)], with optional whitespace
+ * around the separators, empty list elements ignored). Start with
+ * *iter = 0. Returns 1 with *offer set, 0 at the end, or WS_EHS_SYNTAX
+ * for a malformed list (the iteration then ends; decline everything or
+ * refuse the handshake). Several offers of one extension (alternatives
+ * in the client's order of preference) come as several items.
+ */
+WS_API int ws_header_next_extension(const char *head, size_t head_len,
+                                    size_t *iter, ws_ext_offer_t *offer);
+
+/* The value of p, unescaped (RFC 7230 §3.2.6 quoted-pair), NUL-terminated
+ * into out. Returns its length (0 when p has no value), or WS_ENOBUFS
+ * when cap is not more than that (out is then left untouched). */
+WS_API ptrdiff_t ws_ext_param_value(const ws_ext_param_t *p, char *out,
+                                    size_t cap);
+
 /* Build the rejection for a handshake error (status from
  * ws_error_http_status()) with a short text body. 400 and 431 carry
  * "Connection: close"; 426 carries "Sec-WebSocket-Version: 13",
@@ -555,6 +804,9 @@ typedef struct ws_client_request {
     const char *origin;        /* optional */
     const char *protocols;     /* optional, e.g. "chat, superchat" */
     const char *extra_headers; /* optional complete "Name: value\r\n" lines */
+    const char *extensions;    /* optional Sec-WebSocket-Extensions offer,
+                                  an ext-list, e.g. "permessage-deflate;
+                                  client_max_window_bits" */
 } ws_client_request_t;
 
 /* Build the upgrade request with the given key (ws_handshake_generate_key).
@@ -568,6 +820,8 @@ typedef struct ws_response {
     int status;          /* e.g. 101, or 404 on WS_EHS_STATUS */
     ws_str_t reason;     /* reason phrase */
     ws_str_t protocol;   /* Sec-WebSocket-Protocol chosen by the server */
+    ws_str_t extensions; /* first Sec-WebSocket-Extensions header's value;
+                            read all with ws_header_next_extension() */
     const char *head;
     size_t head_len;
 } ws_response_t;
@@ -584,6 +838,17 @@ WS_API int ws_handshake_parse_response(const char *buf, size_t len,
                                        size_t max_head, const char *key,
                                        const char *protocols,
                                        ws_response_t *resp);
+
+/* The same for a request that offered `extensions` (the ext-list sent in
+ * Sec-WebSocket-Extensions, or NULL). The response may accept only
+ * extensions named there, each at most once, in a well-formed list;
+ * otherwise WS_EHS_EXTENSION (RFC 6455 §4.1 item 5). The caller then
+ * reads the accepted parameters with ws_header_next_extension(). */
+WS_API int ws_handshake_parse_response_ext(const char *buf, size_t len,
+                                           size_t max_head, const char *key,
+                                           const char *protocols,
+                                           const char *extensions,
+                                           ws_response_t *resp);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 /*
  * conn.c — the receive side of a connection: bytes in, events out.
  *
- * The parser is a small state machine (ws_conn_t.phase) driven by
+ * The parser is a small state machine (phase) driven by
  * ws_conn_next_event(). It never copies a data payload it can hand out in
  * place: payload is unmasked inside the caller's buffer and delivered as a
  * slice. Only partial frame headers and control frames (at most 14 and 125
@@ -9,28 +9,30 @@
  * messages in reassembly mode when they span frames or input chunks.
  *
  * Step functions return an event type (> 0), 0 when they need more input,
- * or STEP_AGAIN when they advanced the state and parsing should go on.
+ * or WS_STEP_AGAIN when they advanced the state and parsing should go on.
  *
  * Ahead of the state machine sits a path for the commonest input, a small
- * whole message (small_message, at the end of the file): same checks and
- * same events, in about 90 instructions (bench/PERFORMANCE.md).
+ * whole message (conn_fast.c); messages an extension decodes take
+ * conn_ext.c.
  */
-#include "wsproto_int.h"
-#include "simd_int.h"
+#include "conn_int.h"
 
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define STEP_AGAIN (-1)
-#if defined(__GNUC__) || defined(__clang__)
-#define NOINLINE __attribute__((noinline))
-#else
-#define NOINLINE
-#endif
 #define WS_OPT_ALL                                                             \
     (WS_OPT_REASSEMBLE | WS_OPT_NO_AUTO_PONG | WS_OPT_NO_AUTO_CLOSE |          \
      WS_OPT_LENIENT_LENGTH)
+
+_Static_assert(sizeof(ws_conn_impl_t) <= WS_CONN_SIZE,
+               "the connection state fits the published WS_CONN_SIZE");
+_Static_assert(_Alignof(ws_conn_impl_t) <= _Alignof(ws_conn_t),
+               "ws_conn_t is aligned for the state it holds");
+_Static_assert(offsetof(ws_conn_impl_t, pending) == WS_RX_WORD + 1 &&
+                   offsetof(ws_conn_impl_t, hdr_len) == WS_RX_WORD + 2 &&
+                   offsetof(ws_conn_impl_t, msg_op) == WS_RX_WORD + 3,
+               "phase, pending, hdr_len and msg_op form one 32-bit word");
 
 /* ----------------------------------------------------------- allocator */
 
@@ -55,7 +57,7 @@ static void libc_free(void *ptr, void *user)
 static const ws_allocator_t libc_allocator = {libc_malloc, libc_realloc,
                                               libc_free, NULL};
 
-static void release_rbuf(ws_conn_t *c)
+static void release_rbuf(ws_conn_impl_t *c)
 {
     if (c->rbuf)
         c->allocator->free(c->rbuf, c->allocator->user);
@@ -64,23 +66,16 @@ static void release_rbuf(ws_conn_t *c)
     c->rbuf_cap = 0;
 }
 
-/* Make room for n more bytes of the current frame. Capacity doubles, so
- * it never exceeds twice what the peer actually sent (a peer announcing a
- * huge frame gets memory only as fast as it sends bytes), and never the
- * message's known final size once its last frame is being read. */
-static int reserve(ws_conn_t *c, size_t n)
+/* Make room for n more bytes, never past `limit` bytes in all. Capacity
+ * doubles, so it never exceeds twice what the peer actually sent (a peer
+ * announcing a huge frame gets memory only as fast as it sends bytes). */
+int ws_conn_reserve(ws_conn_impl_t *c, size_t n, size_t limit)
 {
+    if (n > SIZE_MAX - c->rbuf_len)
+        return WS_ENOMEM; /* 32-bit size_t: the message cannot fit */
     size_t need = c->rbuf_len + n;
     if (need <= c->rbuf_cap)
         return 0;
-    if (c->frame_left > SIZE_MAX - c->rbuf_len)
-        return WS_ENOMEM; /* 32-bit size_t: the message cannot fit */
-
-    size_t limit = SIZE_MAX;
-    if (c->frame_bits & WS_FB_FIN)
-        limit = c->rbuf_len + (size_t)c->frame_left;
-    else if (c->max_message < SIZE_MAX)
-        limit = (size_t)c->max_message;
     size_t cap = c->rbuf_cap > SIZE_MAX / 2 ? SIZE_MAX : c->rbuf_cap * 2;
     if (cap < 256)
         cap = 256;
@@ -99,48 +94,121 @@ static int reserve(ws_conn_t *c, size_t n)
     return 0;
 }
 
-/* -------------------------------------------------------- setup, input */
-
-WS_API int ws_conn_init(ws_conn_t *c, ws_role_t role, const ws_options_t *opts)
+/* Room for n more bytes of the current frame: never more than the
+ * message's known final size once its last frame is being read. */
+static int reserve(ws_conn_impl_t *c, size_t n)
 {
-    static const ws_options_t defaults = {0};
+    if (c->frame_left > SIZE_MAX - c->rbuf_len)
+        return WS_ENOMEM;
+    size_t limit = SIZE_MAX;
+    if (c->frame_bits & WS_FB_FIN)
+        limit = c->rbuf_len + (size_t)c->frame_left;
+    else if (c->max_message < SIZE_MAX)
+        limit = (size_t)c->max_message;
+    return ws_conn_reserve(c, n, limit);
+}
+
+/* -------------------------------------------------------------- options */
+
+WS_API void ws_options_init(ws_options_t *o)
+{
+    if (!o)
+        return;
+    memset(o, 0, sizeof *o);
+    o->size = (uint32_t)sizeof *o;
+}
+
+/* The caller's options as this version's struct: the first o->size bytes
+ * (all of it when 0), zeros for the rest, which are the defaults. */
+static int load_options(const ws_options_t *opts, ws_options_t *o)
+{
+    size_t size = opts && opts->size ? opts->size : sizeof *o;
+    memset(o, 0, sizeof *o);
     if (!opts)
-        opts = &defaults;
-    if (!c || (role != WS_ROLE_SERVER && role != WS_ROLE_CLIENT))
+        return 0;
+    if (size > sizeof *o || size < sizeof o->size)
         return WS_EINVAL;
-    if (opts->flags & ~WS_OPT_ALL)
+    memcpy(o, opts, size);
+    for (size_t i = 0; i < sizeof o->reserved / sizeof o->reserved[0]; i++)
+        if (o->reserved[i])
+            return WS_EINVAL;
+    return 0;
+}
+
+static int check_options(const ws_options_t *o)
+{
+    const ws_allocator_t *a = o->allocator;
+    const ws_extension_t *x = o->extension;
+    if (o->flags & ~WS_OPT_ALL)
         return WS_EINVAL;
-    const ws_allocator_t *a = opts->allocator;
     if (a && (!a->malloc || !a->realloc || !a->free))
         return WS_EINVAL;
+    if (x && (!x->decode || (x->rsv & ~7u) || !x->rsv ||
+              (x->encode && !x->encode_bound)))
+        return WS_EINVAL;
+    return 0;
+}
 
-    memset(c, 0, sizeof *c);
-    c->role = (uint8_t)role;
-    c->flags = (uint8_t)opts->flags;
-    c->max_frame = opts->max_frame ? opts->max_frame : UINT64_MAX;
-    if (opts->max_message)
-        c->max_message = opts->max_message;
-    else if (opts->flags & WS_OPT_REASSEMBLE)
+/* -------------------------------------------------------- setup, input */
+
+static void set_limits(ws_conn_impl_t *c, const ws_options_t *o)
+{
+    c->max_frame = o->max_frame ? o->max_frame : UINT64_MAX;
+    if (o->max_message)
+        c->max_message = o->max_message;
+    else if (o->flags & WS_OPT_REASSEMBLE)
         c->max_message = WS_DEFAULT_MAX_MESSAGE;
     else
         c->max_message = UINT64_MAX;
-    c->random = opts->random ? opts->random : ws_random_default;
-    c->random_user = opts->random_user;
-    c->allocator = a ? a : &libc_allocator;
-    if (c->max_frame >= WS_MAX_CONTROL_PAYLOAD &&
-        c->max_message >= WS_MAX_CONTROL_PAYLOAD)
+    c->rbuf_keep = o->rbuf_keep ? o->rbuf_keep : WS_REASSEMBLY_KEEP;
+}
+
+WS_API int ws_conn_init(ws_conn_t *conn, ws_role_t role,
+                        const ws_options_t *opts)
+{
+    ws_options_t o;
+    ws_conn_impl_t *c = ws_impl(conn);
+    int err = load_options(opts, &o);
+
+    if (err || (err = check_options(&o)) != 0)
+        return err;
+    if (!c || (role != WS_ROLE_SERVER && role != WS_ROLE_CLIENT))
+        return WS_EINVAL;
+
+    memset(conn, 0, sizeof *conn);
+    c->role = (uint8_t)role;
+    c->flags = o.flags;
+    set_limits(c, &o);
+    c->random = o.random ? o.random : ws_random_default;
+    c->random_user = o.random_user;
+    c->allocator = o.allocator ? o.allocator : &libc_allocator;
+    c->trace = o.trace;
+    c->trace_user = o.trace_user;
+    c->ext = o.extension;
+    c->ext_state = o.extension_state;
+    c->ext_rsv = c->ext ? c->ext->rsv : 0;
+    if (c->ext && c->ext->reset)
+        c->ext->reset(c->ext_state);
+    /* The tracer sees every header, which the small-frame path skips. */
+    if (!c->trace)
         c->flags |= WS_CF_SMALL;
     return 0;
 }
 
-WS_API void ws_conn_destroy(ws_conn_t *c)
+WS_API void ws_conn_destroy(ws_conn_t *conn)
 {
-    if (c && c->allocator)
-        release_rbuf(c);
+    ws_conn_impl_t *c = ws_impl(conn);
+    if (!c || !c->allocator)
+        return;
+    release_rbuf(c);
+    if (c->ext && c->ext->destroy)
+        c->ext->destroy(c->ext_state);
+    c->ext = NULL;
 }
 
-WS_API int ws_conn_feed(ws_conn_t *c, void *data, size_t len)
+WS_API int ws_conn_feed(ws_conn_t *conn, void *data, size_t len)
 {
+    ws_conn_impl_t *c = ws_impl(conn);
     if (!c || (!data && len))
         return WS_EINVAL;
     if (c->in_len)
@@ -150,46 +218,24 @@ WS_API int ws_conn_feed(ws_conn_t *c, void *data, size_t len)
     return 0;
 }
 
-static void consume(ws_conn_t *c, size_t n)
-{
-    c->in += n;
-    c->in_len -= n;
-}
-
 /* ------------------------------------------------------------- events */
 
-static int emit(ws_event_t *ev, ws_event_type_t type)
-{
-    memset(ev, 0, sizeof *ev);
-    ev->type = type;
-    return (int)type;
-}
-
-/* An event carrying bytes. data is never NULL, even for empty payloads,
- * so callers may pass it to memcpy and friends unconditionally. */
-static int emit_bytes(ws_conn_t *c, ws_event_t *ev, ws_event_type_t type,
-                      uint8_t *data, size_t len)
-{
-    emit(ev, type);
-    ev->data = data ? data : c->ctrl;
-    ev->len = len;
-    return (int)type;
-}
-
-/* RFC 6455 §7.1.7 "Fail the WebSocket Connection": report the error, owe
- * the peer a close frame with the matching code (unless already sent or
- * the caller sends its own), and ignore everything that follows. */
-static int fail(ws_conn_t *c, int err, ws_event_t *ev)
+int ws_conn_fail(ws_conn_impl_t *c, int err, ws_event_t *ev)
 {
     uint16_t code = ws_error_close_code(err);
     const char *reason = ws_strerror(err);
     size_t rlen = strlen(reason);
     uint8_t *payload = c->ctrl + WS_CTRL_PAYLOAD;
 
+    /* The extension names the code its own failures map to. */
+    if (err == WS_EEXTENSION && c->ext &&
+        ws_close_code_is_valid(c->ext->fail_code))
+        code = c->ext->fail_code;
     c->close_bits |= WS_CB_FAILED;
     c->close_code = code;
     c->phase = WS_PHASE_DONE;
     c->in_len = 0;
+    c->x_bits = 0;
     release_rbuf(c);
 
     /* The close frame's payload is prepared now, in ctrl[], while the
@@ -203,78 +249,36 @@ static int fail(ws_conn_t *c, int err, ws_event_t *ev)
     if (!(c->flags & WS_OPT_NO_AUTO_CLOSE) && !(c->close_bits & WS_CB_SENT))
         c->pending = WS_PENDING_CLOSE;
 
-    emit(ev, WS_EV_ERROR);
+    ws_emit(ev, WS_EV_ERROR);
     ev->error = err;
     ev->code = code;
     return WS_EV_ERROR;
 }
 
-/* Between messages these four bytes are all zero (phase HEADER, nothing
- * pending, no partial header, no unfinished message): one load tests them. */
-#define RX_WORD offsetof(ws_conn_t, phase)
-_Static_assert(offsetof(ws_conn_t, pending) == RX_WORD + 1 &&
-                   offsetof(ws_conn_t, hdr_len) == RX_WORD + 2 &&
-                   offsetof(ws_conn_t, msg_op) == RX_WORD + 3,
-               "phase, pending, hdr_len and msg_op form one 32-bit word");
-
-static inline int between_messages(const ws_conn_t *c)
-{
-    uint32_t w;
-    memcpy(&w, (const unsigned char *)c + RX_WORD, 4);
-    return w == 0;
-}
-
-/* The fast paths set the four with one store: the next call's one-word
- * load is then forwarded from it, where after byte stores it would wait
- * for them to reach the cache (a store-forwarding stall, measured at more
- * than half the time of a streamed small message). */
-static inline void set_rx(ws_conn_t *c, unsigned phase, unsigned pending,
-                          unsigned msg_op)
-{
-    uint8_t b[4] = {(uint8_t)phase, (uint8_t)pending, 0, (uint8_t)msg_op};
-    memcpy((unsigned char *)c + RX_WORD, b, 4);
-}
-
-static void end_message(ws_conn_t *c)
+static void end_message(ws_conn_impl_t *c)
 {
     c->msg_op = 0;
+    c->msg_rsv = 0;
     c->msg_len = 0;
     c->msg_frames = 0;
     c->utf8_in = WS_UTF8_ACCEPT;
+    c->x_bits &= (uint8_t)~(WS_XB_RECV | WS_XB_BEGUN);
 }
 
-/* Streaming mode: the MESSAGE_END owed after the final DATA slice. */
-static inline int message_end(ws_conn_t *c, ws_event_t *ev)
+int ws_conn_message_end(ws_conn_impl_t *c, ws_event_t *ev)
 {
-    emit(ev, WS_EV_MESSAGE_END);
+    ws_emit(ev, WS_EV_MESSAGE_END);
     ev->opcode = (ws_opcode_t)c->msg_op;
     ev->frames = c->msg_frames;
     end_message(c);
     /* Owed only at a frame's end: phase HEADER, no header begun yet. */
-    set_rx(c, WS_PHASE_HEADER, WS_PENDING_NONE, 0);
+    ws_set_rx(c, WS_PHASE_HEADER, WS_PENDING_NONE, 0);
     return WS_EV_MESSAGE_END;
-}
-
-/* Streaming mode, after the small-frame path's MESSAGE_START: the frame's
- * one DATA slice, unmasked and validated already, then MESSAGE_END. */
-static inline int small_data(ws_conn_t *c, ws_event_t *ev)
-{
-    size_t n = (size_t)c->frame_left;
-    uint8_t *p = c->in;
-    consume(c, n);
-    c->frame_left = 0;
-    c->msg_len = n;
-    set_rx(c, WS_PHASE_HEADER, WS_PENDING_MESSAGE_END, c->msg_op);
-    emit_bytes(c, ev, WS_EV_DATA, p, n);
-    ev->opcode = (ws_opcode_t)c->msg_op;
-    ev->frame_len = n;
-    ev->flags = WS_DATA_FRAME_START | WS_DATA_FRAME_END | WS_DATA_FIN;
-    return WS_EV_DATA;
 }
 
 /* An owed event: MESSAGE_END after the final DATA slice, or an automatic
  * pong/close frame built in ctrl[]. 0 if nothing is owed (any more). */
-static int take_pending(ws_conn_t *c, ws_event_t *ev)
+static int take_pending(ws_conn_impl_t *c, ws_event_t *ev)
 {
     int what = c->pending;
     uint8_t *frame;
@@ -283,15 +287,15 @@ static int take_pending(ws_conn_t *c, ws_event_t *ev)
     c->pending = WS_PENDING_NONE;
     switch (what) {
     case WS_PENDING_MESSAGE_END:
-        return message_end(c, ev);
+        return ws_conn_message_end(c, ev);
     case WS_PENDING_PONG:
         /* The caller may have sent its own close since the ping. */
         if (c->close_bits & WS_CB_SENT)
             return 0;
         n = ws_conn_build_control(c, WS_OP_PONG, (size_t)c->frame_len, &frame);
         if (n < 0)
-            return fail(c, (int)n, ev);
-        return emit_bytes(c, ev, WS_EV_SEND, frame, (size_t)n);
+            return ws_conn_fail(c, (int)n, ev);
+        return ws_emit_bytes(c, ev, WS_EV_SEND, frame, (size_t)n);
     case WS_PENDING_CLOSE:
         if (c->close_bits & WS_CB_SENT)
             return 0;
@@ -299,9 +303,7 @@ static int take_pending(ws_conn_t *c, ws_event_t *ev)
         n = ws_conn_build_control(c, WS_OP_CLOSE, (size_t)c->frame_len, &frame);
         if (n < 0)
             return 0; /* no key to mask with: the transport just closes */
-        return emit_bytes(c, ev, WS_EV_SEND, frame, (size_t)n);
-    case WS_PENDING_DATA:
-        return small_data(c, ev);
+        return ws_emit_bytes(c, ev, WS_EV_SEND, frame, (size_t)n);
     case WS_PENDING_RELEASE:
         release_rbuf(c); /* the message in it was valid until this call */
         return 0;
@@ -312,78 +314,53 @@ static int take_pending(ws_conn_t *c, ws_event_t *ev)
 
 /* -------------------------------------------------------------- header */
 
-/* The rules a frame header must pass before its payload is read. */
-static int check_header(const ws_conn_t *c, const ws_frame_header_t *h)
-{
-    /* §5.2: RSV1-3 MUST be 0 unless an extension was negotiated */
-    if (h->rsv)
-        return WS_ERSV;
-    /* §5.2: opcodes 3-7 and B-F are reserved (bits 0,1,2,8,9,10 valid) */
-    if (!((0x0707u >> h->opcode) & 1))
-        return WS_EOPCODE;
-    /* §5.1: clients mask every frame, servers mask none */
-    if (h->masked != (c->role == WS_ROLE_SERVER))
-        return WS_EMASK;
-    if (h->opcode & 0x8) {
-        /* §5.5: control frames carry at most 125 bytes, unfragmented */
-        if (h->payload_len > WS_MAX_CONTROL_PAYLOAD)
-            return WS_ECONTROL_LENGTH;
-        return h->fin ? 0 : WS_ECONTROL_FRAGMENT;
-    }
-    /* §5.4: the fragments of a message are not interleaved with others */
-    if (h->opcode == WS_OP_CONTINUATION && !c->msg_op)
-        return WS_ECONTINUATION;
-    if (h->opcode != WS_OP_CONTINUATION && c->msg_op)
-        return WS_EINTERLEAVED;
-    /* Limits are checked on the announced length, before any payload is
-     * buffered. c->msg_len is 0 at the start of a message. */
-    if (h->payload_len > c->max_frame ||
-        h->payload_len > c->max_message - c->msg_len)
-        return WS_ETOOBIG;
-    return 0;
-}
-
-static int start_frame(ws_conn_t *c, const ws_frame_header_t *h,
+static int start_frame(ws_conn_impl_t *c, const ws_frame_header_t *h,
                        ws_event_t *ev)
 {
-    int err = check_header(c, h);
+    int err = ws_conn_check_header(c, h);
     if (err)
-        return fail(c, err, ev);
+        return ws_conn_fail(c, err, ev);
 
-    c->frame_bits = (uint8_t)((h->fin ? WS_FB_FIN : 0) | h->opcode);
+    c->frame_bits = (uint8_t)((h->fin ? WS_FB_FIN : 0) | h->rsv << 4 |
+                              h->opcode);
     c->frame_len = h->payload_len;
     c->frame_left = h->payload_len;
     memcpy(c->mask_key, h->mask_key, 4);
     if (h->opcode & 0x8) {
         c->phase = WS_PHASE_CONTROL;
-        return STEP_AGAIN;
+        return WS_STEP_AGAIN;
     }
     c->phase = WS_PHASE_DATA;
     c->msg_frames++;
     if (h->opcode == WS_OP_CONTINUATION)
-        return STEP_AGAIN;
+        return WS_STEP_AGAIN;
 
     c->msg_op = h->opcode;
+    c->msg_rsv = h->rsv;
     c->rbuf_len = 0;
+    if (h->rsv) /* claimed bits (checked): the extension decodes it */
+        c->x_bits |= WS_XB_RECV;
     if (c->flags & WS_OPT_REASSEMBLE)
-        return STEP_AGAIN;
-    emit(ev, WS_EV_MESSAGE_START);
+        return WS_STEP_AGAIN;
+    ws_emit(ev, WS_EV_MESSAGE_START);
     ev->opcode = (ws_opcode_t)h->opcode;
+    ev->rsv = h->rsv;
     return WS_EV_MESSAGE_START;
 }
 
 /* Headers are decoded straight from the input when they are whole there
  * (the common case); otherwise gathered in ctrl[] across calls. */
-static int read_header(ws_conn_t *c, ws_event_t *ev)
+static int read_header(ws_conn_impl_t *c, ws_event_t *ev)
 {
     int strict = !(c->flags & WS_OPT_LENIENT_LENGTH);
+    const uint8_t *raw = c->in;
     ws_frame_header_t h;
     int hlen = WS_EAGAIN;
 
     if (c->hdr_len == 0) {
         hlen = ws_frame_header_parse(c->in, c->in_len, &h, strict);
         if (hlen > 0)
-            consume(c, (size_t)hlen);
+            ws_consume(c, (size_t)hlen);
     }
     if (hlen == WS_EAGAIN) {
         for (;;) {
@@ -397,13 +374,16 @@ static int read_header(ws_conn_t *c, ws_event_t *ev)
                 n = c->in_len;
             memcpy(c->ctrl + c->hdr_len, c->in, n);
             c->hdr_len = (uint8_t)(c->hdr_len + n);
-            consume(c, n);
+            ws_consume(c, n);
         }
+        raw = c->ctrl;
         hlen = ws_frame_header_parse(c->ctrl, c->hdr_len, &h, strict);
         c->hdr_len = 0;
     }
+    if (c->trace)
+        ws_conn_trace(c, WS_TRACE_IN, raw);
     if (hlen < 0)
-        return fail(c, hlen, ev);
+        return ws_conn_fail(c, hlen, ev);
     return start_frame(c, &h, ev);
 }
 
@@ -420,7 +400,7 @@ static int read_header(ws_conn_t *c, ws_event_t *ev)
  * fast (RFC 6455 §8.1: "MUST Fail the WebSocket Connection" on invalid
  * UTF-8) and, on the message's last slice (fin), required to end on a
  * character boundary. Returns 0 or WS_EUTF8. */
-static int take_payload(ws_conn_t *c, uint8_t *dst, const uint8_t *src,
+static int take_payload(ws_conn_impl_t *c, uint8_t *dst, const uint8_t *src,
                         size_t n, uint64_t offset, int fin)
 {
     int unmask = c->role == WS_ROLE_SERVER;
@@ -452,18 +432,18 @@ static int take_payload(ws_conn_t *c, uint8_t *dst, const uint8_t *src,
     return 0;
 }
 
-static size_t available(const ws_conn_t *c)
+static size_t available(const ws_conn_impl_t *c)
 {
     return c->in_len < c->frame_left ? c->in_len : (size_t)c->frame_left;
 }
 
-static uint64_t frame_offset(const ws_conn_t *c)
+static uint64_t frame_offset(const ws_conn_impl_t *c)
 {
     return c->frame_len - c->frame_left;
 }
 
 /* Streaming mode: hand out what is here of the frame, unmasked in place. */
-static int read_data_stream(ws_conn_t *c, ws_event_t *ev)
+static int read_data_stream(ws_conn_impl_t *c, ws_event_t *ev)
 {
     size_t n = available(c);
     if (n == 0 && c->frame_left)
@@ -476,13 +456,14 @@ static int read_data_stream(ws_conn_t *c, ws_event_t *ev)
 
     int err = take_payload(c, p, p, n, offset, fin);
     if (err)
-        return fail(c, err, ev);
-    consume(c, n);
+        return ws_conn_fail(c, err, ev);
+    ws_consume(c, n);
     c->frame_left -= n;
     c->msg_len += n;
 
-    emit_bytes(c, ev, WS_EV_DATA, p, n);
+    ws_emit_bytes(c, ev, WS_EV_DATA, p, n);
     ev->opcode = (ws_opcode_t)c->msg_op;
+    ev->rsv = (uint8_t)((c->frame_bits & WS_FB_RSV) >> 4);
     ev->frame_len = c->frame_len;
     ev->flags = (offset == 0 ? WS_DATA_FRAME_START : 0) |
                 (frame_end ? WS_DATA_FRAME_END : 0) | (fin ? WS_DATA_FIN : 0);
@@ -494,15 +475,16 @@ static int read_data_stream(ws_conn_t *c, ws_event_t *ev)
     return WS_EV_DATA;
 }
 
-static int deliver_message(ws_conn_t *c, ws_event_t *ev, uint8_t *data,
-                           size_t len)
+int ws_conn_deliver(ws_conn_impl_t *c, ws_event_t *ev, uint8_t *data,
+                    size_t len)
 {
-    emit_bytes(c, ev, WS_EV_MESSAGE, data, len);
+    ws_emit_bytes(c, ev, WS_EV_MESSAGE, data, len);
     ev->opcode = (ws_opcode_t)c->msg_op;
+    ev->rsv = c->msg_rsv;
     ev->frames = c->msg_frames;
     c->phase = WS_PHASE_HEADER;
     end_message(c);
-    if (c->rbuf_cap > WS_REASSEMBLY_KEEP)
+    if (c->rbuf_cap > c->rbuf_keep)
         c->pending = WS_PENDING_RELEASE;
     return WS_EV_MESSAGE;
 }
@@ -510,7 +492,7 @@ static int deliver_message(ws_conn_t *c, ws_event_t *ev, uint8_t *data,
 /* Reassembly mode. A message that is one frame, wholly inside the input,
  * is delivered in place without a copy; anything else is unmasked into
  * the reassembly buffer as it arrives (validated as it arrives, too). */
-static int read_data_whole(ws_conn_t *c, ws_event_t *ev)
+static int read_data_whole(ws_conn_impl_t *c, ws_event_t *ev)
 {
     int fin = c->frame_bits & WS_FB_FIN;
     int err;
@@ -520,46 +502,46 @@ static int read_data_whole(ws_conn_t *c, ws_event_t *ev)
         size_t n = (size_t)c->frame_left;
         uint8_t *p = c->in;
         if ((err = take_payload(c, p, p, n, 0, 1)) != 0)
-            return fail(c, err, ev);
-        consume(c, n);
+            return ws_conn_fail(c, err, ev);
+        ws_consume(c, n);
         c->frame_left = 0;
-        return deliver_message(c, ev, p, n);
+        return ws_conn_deliver(c, ev, p, n);
     }
 
     size_t n = available(c);
     if (n) {
         if ((err = reserve(c, n)) != 0)
-            return fail(c, err, ev);
+            return ws_conn_fail(c, err, ev);
         uint8_t *dst = c->rbuf + c->rbuf_len;
         int last = fin && n == c->frame_left;
         if ((err = take_payload(c, dst, c->in, n, frame_offset(c), last)) != 0)
-            return fail(c, err, ev);
+            return ws_conn_fail(c, err, ev);
         c->rbuf_len += n;
         c->msg_len += n;
         c->frame_left -= n;
-        consume(c, n);
+        ws_consume(c, n);
     }
     if (c->frame_left)
         return 0;
     if (!fin) {
         c->phase = WS_PHASE_HEADER;
-        return STEP_AGAIN;
+        return WS_STEP_AGAIN;
     }
     if (c->msg_op == WS_OP_TEXT && c->utf8_in != WS_UTF8_ACCEPT)
-        return fail(c, WS_EUTF8, ev); /* final frame empty, text truncated */
-    return deliver_message(c, ev, c->rbuf, c->rbuf_len);
+        return ws_conn_fail(c, WS_EUTF8, ev); /* empty last frame: truncated */
+    return ws_conn_deliver(c, ev, c->rbuf, c->rbuf_len);
 }
 
 /* --------------------------------------------------------- control */
 
-static int close_received(ws_conn_t *c, ws_event_t *ev)
+static int close_received(ws_conn_impl_t *c, ws_event_t *ev)
 {
     uint8_t *payload = c->ctrl + WS_CTRL_PAYLOAD;
     size_t len = (size_t)c->frame_len;
     uint16_t code;
     int err = ws_close_parse(payload, len, &code);
     if (err)
-        return fail(c, err, ev);
+        return ws_conn_fail(c, err, ev);
 
     if (!(c->close_bits & WS_CB_SENT)) {
         c->close_bits |= WS_CB_PEER_FIRST;
@@ -575,7 +557,8 @@ static int close_received(ws_conn_t *c, ws_event_t *ev)
     c->in_len = 0;
     release_rbuf(c);
 
-    emit_bytes(c, ev, WS_EV_CLOSE, payload + (len ? 2 : 0), len ? len - 2 : 0);
+    ws_emit_bytes(c, ev, WS_EV_CLOSE, payload + (len ? 2 : 0),
+                  len ? len - 2 : 0);
     ev->code = code;
     c->frame_len = code == WS_CLOSE_NO_STATUS ? 0 : 2; /* reply payload */
     return WS_EV_CLOSE;
@@ -583,7 +566,7 @@ static int close_received(ws_conn_t *c, ws_event_t *ev)
 
 /* Control payloads are gathered in ctrl[] so they are delivered whole,
  * even when they straddle input chunks or interrupt a fragmented message. */
-static int read_control(ws_conn_t *c, ws_event_t *ev)
+static int read_control(ws_conn_impl_t *c, ws_event_t *ev)
 {
     size_t n = available(c);
     uint8_t *dst = c->ctrl + WS_CTRL_PAYLOAD + frame_offset(c);
@@ -592,7 +575,7 @@ static int read_control(ws_conn_t *c, ws_event_t *ev)
             ws_mask(dst, c->in, n, c->mask_key, frame_offset(c));
         else
             memcpy(dst, c->in, n);
-        consume(c, n);
+        ws_consume(c, n);
     }
     c->frame_left -= n;
     if (c->frame_left)
@@ -607,9 +590,9 @@ static int read_control(ws_conn_t *c, ws_event_t *ev)
          * close frame has already passed either way. */
         if (!(c->flags & WS_OPT_NO_AUTO_PONG) && !c->close_bits)
             c->pending = WS_PENDING_PONG;
-        return emit_bytes(c, ev, WS_EV_PING, payload, len);
+        return ws_emit_bytes(c, ev, WS_EV_PING, payload, len);
     case WS_OP_PONG:
-        return emit_bytes(c, ev, WS_EV_PONG, payload, len);
+        return ws_emit_bytes(c, ev, WS_EV_PONG, payload, len);
     default:
         return close_received(c, ev);
     }
@@ -617,8 +600,7 @@ static int read_control(ws_conn_t *c, ws_event_t *ev)
 
 /* ------------------------------------------------------------ the loop */
 
-/* The state machine, for everything the small-frame path leaves. */
-static NOINLINE int next_event(ws_conn_t *c, ws_event_t *ev)
+int ws_conn_next_slow(ws_conn_impl_t *c, ws_event_t *ev)
 {
     if (c->pending) {
         int t = take_pending(c, ev);
@@ -632,8 +614,12 @@ static NOINLINE int next_event(ws_conn_t *c, ws_event_t *ev)
             r = read_header(c, ev);
             break;
         case WS_PHASE_DATA:
-            r = (c->flags & WS_OPT_REASSEMBLE) ? read_data_whole(c, ev)
-                                               : read_data_stream(c, ev);
+            if (c->x_bits & WS_XB_RECV)
+                r = ws_conn_read_decoded(c, ev);
+            else if (c->flags & WS_OPT_REASSEMBLE)
+                r = read_data_whole(c, ev);
+            else
+                r = read_data_stream(c, ev);
             break;
         case WS_PHASE_CONTROL:
             r = read_control(c, ev);
@@ -642,125 +628,25 @@ static NOINLINE int next_event(ws_conn_t *c, ws_event_t *ev)
             c->in_len = 0;
             return 0;
         }
-        if (r != STEP_AGAIN)
+        if (r != WS_STEP_AGAIN)
             return r;
     }
 }
 
-/* The small-frame path's result: the frame at p[0..len) is unmasked and
- * valid. Reassembly mode: it is the whole message. Streaming mode: its
- * MESSAGE_START now, its DATA and MESSAGE_END owed (WS_PENDING_DATA), the
- * state as start_frame() leaves it. */
-static inline int small_deliver(ws_conn_t *c, ws_event_t *ev, unsigned op,
-                                uint8_t *p, size_t len)
-{
-    ev->opcode = (ws_opcode_t)op;
-    ev->flags = 0;
-    ev->frame_len = 0;
-    ev->code = 0;
-    ev->error = 0;
-    if (!(c->flags & WS_OPT_REASSEMBLE)) {
-        c->in_len -= (size_t)(p - c->in);
-        c->in = p;
-        c->frame_bits = (uint8_t)(WS_FB_FIN | op);
-        c->frame_len = len;
-        c->frame_left = len;
-        c->msg_frames = 1;
-        set_rx(c, WS_PHASE_DATA, WS_PENDING_DATA, op);
-        ev->type = WS_EV_MESSAGE_START;
-        ev->data = NULL;
-        ev->len = 0;
-        ev->frames = 0;
-        return WS_EV_MESSAGE_START;
-    }
-    c->in_len -= (size_t)(p + len - c->in);
-    c->in = p + len;
-    ev->type = WS_EV_MESSAGE;
-    ev->data = p;
-    ev->len = len;
-    ev->frames = 1;
-    return WS_EV_MESSAGE;
-}
-
-/* The small-frame path's text that is not all ASCII: validated whole
- * (the frame is the whole message), then delivered. Invalid text gets its
- * mask back and goes to the state machine, which fails the connection
- * exactly as it would have (streaming mode reports MESSAGE_START first). */
-static NOINLINE int small_text(ws_conn_t *c, ws_event_t *ev, uint8_t *p,
-                               size_t len)
-{
-    if (ws_utf8_run(WS_UTF8_ACCEPT, p, len) != WS_UTF8_ACCEPT) {
-        if (c->role == WS_ROLE_SERVER)
-            ws_mask(p, p, len, p - 4, 0);
-        return next_event(c, ev);
-    }
-    return small_deliver(c, ev, WS_OP_TEXT, p, len);
-}
-
-/*
- * The common case, ahead of the state machine: between messages, a final
- * text or binary frame of at most 125 bytes whole in the input. The checks
- * of check_header() come down to three compares: FIN set, RSV clear and
- * opcode 1 or 2 is b0 == 0x81 or 0x82; the right masking for the role and
- * a 7-bit length is b1 ^ mask bit <= 125; the limits were found >= 125
- * once, in ws_conn_init (WS_CF_SMALL). The unmask tests for ASCII in the
- * same pass, so only other text meets the validator; the event is filled
- * field by field. Every call out is a tail call, so the common case saves
- * no registers. Anything else goes to the state machine untouched: also a
- * frame that ends too close to the end of the input for
- * ws_unmask_small()'s whole words.
- */
-static inline int small_message(ws_conn_t *c, ws_event_t *ev)
-{
-    uint8_t *in = c->in;
-    size_t key_len = c->role == WS_ROLE_SERVER ? 4 : 0;
-    unsigned b0 = in[0], len = in[1] ^ (key_len ? 0x80u : 0u);
-    uint8_t *p = in + 2 + key_len;
-    int ascii = 0;
-
-    if (b0 - 0x81u > 1u || len > WS_MAX_CONTROL_PAYLOAD)
-        return next_event(c, ev);
-    if (key_len) {
-        if (c->in_len < 6 || c->in_len - 6 < ws_unmask_small_room(len))
-            return next_event(c, ev);
-        ascii = ws_unmask_small(p, len, in + 2);
-    } else if (2 + len > c->in_len) {
-        return next_event(c, ev);
-    }
-    if (b0 == (0x80u | WS_OP_TEXT) && !ascii)
-        return small_text(c, ev, p, len);
-    return small_deliver(c, ev, b0 & 0x0Fu, p, len);
-}
-
-WS_API int ws_conn_next_event(ws_conn_t *c, ws_event_t *ev)
-{
-    if (!c || !ev)
-        return WS_EINVAL;
-    if (c->flags & WS_CF_SMALL) {
-        if (between_messages(c)) {
-            if (c->in_len >= 2)
-                return small_message(c, ev);
-        } else if (c->pending == WS_PENDING_DATA) {
-            return small_data(c, ev);
-        } else if (c->pending == WS_PENDING_MESSAGE_END) {
-            return message_end(c, ev);
-        }
-    }
-    return next_event(c, ev);
-}
-
 /* -------------------------------------------------------------- state */
 
-WS_API ws_state_t ws_conn_state(const ws_conn_t *c)
+WS_API ws_state_t ws_conn_state(const ws_conn_t *conn)
 {
+    const ws_conn_impl_t *c = ws_cimpl(conn);
     unsigned b = c->close_bits;
     if ((b & WS_CB_SENT) && (b & (WS_CB_RECEIVED | WS_CB_FAILED)))
         return WS_STATE_CLOSED;
     return b ? WS_STATE_CLOSING : WS_STATE_OPEN;
 }
 
-WS_API ws_closer_t ws_conn_closer(const ws_conn_t *c)
+WS_API ws_closer_t ws_conn_closer(const ws_conn_t *conn)
 {
+    const ws_conn_impl_t *c = ws_cimpl(conn);
     if (c->close_bits & WS_CB_PEER_FIRST)
         return WS_CLOSER_PEER;
     return (c->close_bits & WS_CB_SENT) ? WS_CLOSER_LOCAL : WS_CLOSER_NONE;

@@ -41,6 +41,7 @@ static const struct error_info errors[] = {
     {WS_ECLOSE_CODE, 1002, 0, "ECLOSE_CODE", "invalid close code"},
     {WS_EUTF8, 1007, 0, "EUTF8", "invalid UTF-8"},
     {WS_ETOOBIG, 1009, 0, "ETOOBIG", "frame or message too big"},
+    {WS_EEXTENSION, 1011, 0, "EEXTENSION", "extension transform failed"},
     {WS_EHS_TOOLARGE, 0, 431, "EHS_TOOLARGE", "handshake head too large"},
     {WS_EHS_SYNTAX, 0, 400, "EHS_SYNTAX", "malformed HTTP head"},
     {WS_EHS_METHOD, 0, 400, "EHS_METHOD", "upgrade method is not GET"},

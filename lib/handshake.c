@@ -215,9 +215,9 @@ int ws_hs_check_lines(const char *s)
 /* From the line starting at *pos, find the next header called name (of
  * name_len bytes) before the end of the head. Sets its untrimmed value
  * [*vs, *ve) and moves *pos to the line after it. */
-static int find_field(const char *head, size_t len, size_t *pos,
-                      const char *name, size_t name_len, size_t *vs,
-                      size_t *ve)
+int ws_hs_find_field(const char *head, size_t len, size_t *pos,
+                     const char *name, size_t name_len, size_t *vs,
+                     size_t *ve)
 {
     size_t p = *pos;
 
@@ -240,7 +240,7 @@ static int find_field(const char *head, size_t len, size_t *pos,
 }
 
 /* Where the header lines start: after the request or status line. */
-static size_t first_field(const char *head, size_t len)
+size_t ws_hs_first_field(const char *head, size_t len)
 {
     size_t next;
     ws_hs_line_end(head, 0, len, &next);
@@ -258,8 +258,8 @@ WS_API int ws_header_find(const char *head, size_t head_len, const char *name,
     value->len = 0;
     if (!head || !name)
         return 0;
-    pos = first_field(head, head_len);
-    if (!find_field(head, head_len, &pos, name, strlen(name), &vs, &ve))
+    pos = ws_hs_first_field(head, head_len);
+    if (!ws_hs_find_field(head, head_len, &pos, name, strlen(name), &vs, &ve))
         return 0;
     *value = trimmed(head, vs, ve);
     return 1;
@@ -300,8 +300,9 @@ WS_API int ws_header_next_token(const char *head, size_t head_len,
         return 0;
     name_len = strlen(name);
     if (*iter == 0) {
-        next = first_field(head, head_len);
-        if (!find_field(head, head_len, &next, name, name_len, &pos, &end))
+        next = ws_hs_first_field(head, head_len);
+        if (!ws_hs_find_field(head, head_len, &next, name, name_len, &pos,
+                              &end))
             goto done;
     } else {
         pos = *iter;
@@ -312,7 +313,8 @@ WS_API int ws_header_next_token(const char *head, size_t head_len,
             *iter = pos;
             return 1;
         }
-        if (!find_field(head, head_len, &next, name, name_len, &pos, &end))
+        if (!ws_hs_find_field(head, head_len, &next, name, name_len, &pos,
+                              &end))
             break;
     }
 done:
@@ -490,7 +492,8 @@ WS_API void ws_handshake_accept_key(const char *key, size_t key_len,
 }
 
 static void put_response(ws_hs_out_t *o, const char *accept,
-                         const char *protocol, const char *extra_headers)
+                         const char *protocol, const char *extensions,
+                         const char *extra_headers)
 {
     /* RFC 6455 §4.2.2 item 5. */
     ws_hs_puts(o, "HTTP/1.1 101 Switching Protocols\r\n"
@@ -504,15 +507,21 @@ static void put_response(ws_hs_out_t *o, const char *accept,
         ws_hs_puts(o, protocol);
         ws_hs_puts(o, "\r\n");
     }
+    if (extensions) {
+        ws_hs_puts(o, "Sec-WebSocket-Extensions: ");
+        ws_hs_puts(o, extensions);
+        ws_hs_puts(o, "\r\n");
+    }
     if (extra_headers)
         ws_hs_puts(o, extra_headers);
     ws_hs_puts(o, "\r\n");
 }
 
-WS_API ptrdiff_t ws_handshake_build_response(const ws_request_t *req,
-                                             const char *protocol,
-                                             const char *extra_headers,
-                                             char *out, size_t cap)
+WS_API ptrdiff_t ws_handshake_build_response_ext(const ws_request_t *req,
+                                                 const char *protocol,
+                                                 const char *extensions,
+                                                 const char *extra_headers,
+                                                 char *out, size_t cap)
 {
     const char *offered[2] = {protocol, NULL};
     char accept[WS_ACCEPT_LEN + 1];
@@ -524,16 +533,30 @@ WS_API ptrdiff_t ws_handshake_build_response(const ws_request_t *req,
      * names come from a checked head, so they hold no CR or LF. */
     if (protocol && !ws_request_select_protocol(req, offered))
         return WS_EINVAL;
+    /* §9.1: only extensions the client offered; the grammar keeps CR and
+     * LF out of the value. */
+    if (extensions &&
+        !ws_hs_ext_all_offered(extensions, req->head, req->head_len))
+        return WS_EINVAL;
     if (extra_headers && !ws_hs_check_lines(extra_headers))
         return WS_EINVAL;
     ws_handshake_accept_key(req->key.ptr, req->key.len, accept);
-    put_response(&o, accept, protocol, extra_headers);
+    put_response(&o, accept, protocol, extensions, extra_headers);
     if (o.len > cap)
         return WS_ENOBUFS;
     o.p = out;
     o.len = 0;
-    put_response(&o, accept, protocol, extra_headers);
+    put_response(&o, accept, protocol, extensions, extra_headers);
     return (ptrdiff_t)o.len;
+}
+
+WS_API ptrdiff_t ws_handshake_build_response(const ws_request_t *req,
+                                             const char *protocol,
+                                             const char *extra_headers,
+                                             char *out, size_t cap)
+{
+    return ws_handshake_build_response_ext(req, protocol, NULL, extra_headers,
+                                           out, cap);
 }
 
 static void put_decimal(ws_hs_out_t *o, size_t v)

@@ -87,6 +87,11 @@ static void put_request(ws_hs_out_t *o, const ws_client_request_t *r,
         ws_hs_puts(o, r->protocols);
         ws_hs_puts(o, "\r\n");
     }
+    if (r->extensions) {
+        ws_hs_puts(o, "Sec-WebSocket-Extensions: ");
+        ws_hs_puts(o, r->extensions);
+        ws_hs_puts(o, "\r\n");
+    }
     if (r->extra_headers)
         ws_hs_puts(o, r->extra_headers);
     ws_hs_puts(o, "\r\n");
@@ -107,6 +112,7 @@ WS_API ptrdiff_t ws_handshake_build_request(const ws_client_request_t *r,
     if (!is_key(key) || !is_vchars(path) || !is_vchars(r->host) ||
         (r->origin && !is_vchars(r->origin)) ||
         (r->protocols && !is_token_list(r->protocols)) ||
+        (r->extensions && !ws_hs_ext_list_valid(r->extensions)) ||
         (r->extra_headers && !ws_hs_check_lines(r->extra_headers)))
         return WS_EINVAL;
     put_request(&o, r, path, key);
@@ -165,12 +171,11 @@ static int was_offered(const char *offered, ws_str_t item)
 
 /* RFC 6455 §4.1, the client's checks on a 101, in the order given there. */
 static int check_response(const char *head, size_t head_len, const char *key,
-                          const char *protocols, const ws_hs_scan_t *sc,
-                          ws_response_t *resp)
+                          const char *protocols, const char *extensions,
+                          const ws_hs_scan_t *sc, ws_response_t *resp)
 {
     char accept[WS_ACCEPT_LEN + 1];
     ws_str_t v;
-    size_t iter = 0;
 
     /* Item 2: the value must be "websocket" and nothing else. */
     if (sc->count[WS_HS_UPGRADE] != 1 ||
@@ -186,11 +191,11 @@ static int check_response(const char *head, size_t head_len, const char *key,
     if (sc->count[WS_HS_ACCEPT] != 1 || v.len != WS_ACCEPT_LEN ||
         memcmp(v.ptr, accept, WS_ACCEPT_LEN) != 0)
         return WS_EHS_ACCEPT;
-    /* Item 5: we never offer extensions, so any listed one is unasked for.
-     * An empty header lists none and passes. */
-    if (ws_header_next_token(head, head_len, "Sec-WebSocket-Extensions", &iter,
-                             &v))
+    /* Item 5: only extensions we offered, each once. An empty header
+     * lists none and passes. */
+    if (ws_hs_ext_check_response(head, head_len, extensions) != 0)
         return WS_EHS_EXTENSION;
+    resp->extensions = sc->value[WS_HS_EXTENSIONS];
     /* Item 6: one header naming exactly one of the offered subprotocols. */
     if (sc->count[WS_HS_PROTOCOL] > 0) {
         v = sc->value[WS_HS_PROTOCOL];
@@ -206,6 +211,16 @@ WS_API int ws_handshake_parse_response(const char *buf, size_t len,
                                        size_t max_head, const char *key,
                                        const char *protocols,
                                        ws_response_t *resp)
+{
+    return ws_handshake_parse_response_ext(buf, len, max_head, key, protocols,
+                                           NULL, resp);
+}
+
+WS_API int ws_handshake_parse_response_ext(const char *buf, size_t len,
+                                           size_t max_head, const char *key,
+                                           const char *protocols,
+                                           const char *extensions,
+                                           ws_response_t *resp)
 {
     size_t head_len, next, end;
     ws_hs_scan_t sc;
@@ -234,6 +249,6 @@ WS_API int ws_handshake_parse_response(const char *buf, size_t len,
         return WS_EHS_STATUS;
     if (major != 1 || minor < 1)
         return WS_EHS_HTTPVER;
-    r = check_response(buf, head_len, key, protocols, &sc, resp);
+    r = check_response(buf, head_len, key, protocols, extensions, &sc, resp);
     return r < 0 ? r : (int)head_len;
 }

@@ -52,6 +52,35 @@ int ws_hs_scan_headers(const char *head, size_t pos, size_t head_len,
  * p[*pos..end). Returns 1 with *item set and *pos past it, or 0. */
 int ws_hs_list_next(const char *p, size_t end, size_t *pos, ws_str_t *item);
 
+/* Where the header lines start: after the request or status line. */
+size_t ws_hs_first_field(const char *head, size_t len);
+
+/* The next header called name (name_len bytes) from line *pos on: returns
+ * 1 with its value at [*vs, *ve) (untrimmed) and *pos at the line after
+ * it, or 0. */
+int ws_hs_find_field(const char *head, size_t len, size_t *pos,
+                     const char *name, size_t name_len, size_t *vs,
+                     size_t *ve);
+
+/* handshake_ext.c: the next extension of the RFC 6455 §9.1 ext-list in
+ * p[*pos..end), empty list elements skipped. Returns 1 with *o filled and
+ * *pos past it, 0 at the end, or WS_EHS_SYNTAX. */
+int ws_hs_ext_list_next(const char *p, size_t *pos, size_t end,
+                        ws_ext_offer_t *o);
+
+/* Whether the NUL-terminated s is a non-empty, well-formed ext-list. */
+int ws_hs_ext_list_valid(const char *s);
+
+/* Whether the ext-list `list` is valid and names only extensions the
+ * head's Sec-WebSocket-Extensions headers offer (names ignore case). */
+int ws_hs_ext_all_offered(const char *list, const char *head,
+                          size_t head_len);
+
+/* RFC 6455 §4.1 item 5: a response may accept only extensions in the
+ * ext-list `offered` (may be NULL), each once. 0 or WS_EHS_EXTENSION. */
+int ws_hs_ext_check_response(const char *head, size_t head_len,
+                             const char *offered);
+
 /* Whether any header called name lists token (case-insensitive). */
 int ws_hs_has_token(const char *head, size_t head_len, const char *name,
                     const char *token);

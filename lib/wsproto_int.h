@@ -79,50 +79,6 @@ static inline size_t ws_frame_header_len(uint8_t b1)
     return 2 + ext[sel] + ((b1 & 0x80u) ? 4 : 0);
 }
 
-/* ------------------------------------------------- conn.c / send.c */
-
-/* ws_conn_t.phase: what the receive side expects next. */
-enum {
-    WS_PHASE_HEADER = 0,  /* a frame header (ctrl[0..hdr_len) so far) */
-    WS_PHASE_DATA,        /* payload of a text/binary/continuation frame */
-    WS_PHASE_CONTROL,     /* payload of a control frame, into ctrl[] */
-    WS_PHASE_DONE         /* closed or failed: input is ignored */
-};
-
-/* ws_conn_t.pending: an event owed before parsing resumes. */
-enum {
-    WS_PENDING_NONE = 0,
-    WS_PENDING_MESSAGE_END, /* streaming: the final DATA was delivered */
-    WS_PENDING_PONG,        /* automatic pong for the ping in ctrl[] */
-    WS_PENDING_CLOSE,       /* automatic close frame (reply or failure) */
-    WS_PENDING_RELEASE,     /* free the big reassembly buffer just handed out */
-    WS_PENDING_DATA         /* streaming: a small frame's DATA, unmasked */
-};
-
-/* ws_conn_t.flags: internal bits above the WS_OPT_* ones. */
-#define WS_CF_SMALL 0x80u /* limits >= 125 bytes: small-frame path on */
-
-/* ws_conn_t.close_bits. */
-#define WS_CB_SENT 0x01u       /* our close frame was produced */
-#define WS_CB_RECEIVED 0x02u   /* the peer's close frame arrived */
-#define WS_CB_FAILED 0x04u     /* the peer violated the protocol */
-#define WS_CB_PEER_FIRST 0x08u /* the peer's close came before ours */
-
-/* ws_conn_t.frame_bits: the FIN bit and opcode of the frame being read. */
-#define WS_FB_FIN 0x80u
-#define WS_FB_OPCODE 0x0Fu
-
-/* Control payloads sit at ctrl[WS_CTRL_PAYLOAD], leaving room in front for
- * the largest control frame header (2 bytes + 4-byte mask key), so a pong
- * or close reply is built in place around the payload. */
-#define WS_CTRL_PAYLOAD 6
-
-/* Build a control frame around the payload already at
- * ctrl[WS_CTRL_PAYLOAD .. + len): header in front, masked in the client
- * role. Sets *frame to its start and returns its length, or WS_ERANDOM. */
-ptrdiff_t ws_conn_build_control(ws_conn_t *c, ws_opcode_t op, size_t len,
-                                uint8_t **frame);
-
 /* ----------------------------------------------------------- endian */
 
 static inline uint16_t ws_load_be16(const uint8_t *p)

@@ -126,6 +126,34 @@ size_t th_hex(const char *hex, uint8_t *out, size_t cap)
     return n;
 }
 
+size_t th_frame(uint8_t *out, unsigned b0, int masked, const void *payload,
+                size_t len)
+{
+    static const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d}; /* §5.7 */
+    const uint8_t *p = payload;
+    size_t n = 0;
+    out[n++] = (uint8_t)b0;
+    uint8_t m = masked ? 0x80 : 0;
+    if (len < 126) {
+        out[n++] = (uint8_t)(m | len);
+    } else if (len < 65536) {
+        out[n++] = m | 126;
+        out[n++] = (uint8_t)(len >> 8);
+        out[n++] = (uint8_t)len;
+    } else {
+        out[n++] = m | 127;
+        for (int i = 7; i >= 0; i--)
+            out[n++] = (uint8_t)((uint64_t)len >> (8 * i));
+    }
+    if (masked) {
+        memcpy(out + n, key, 4);
+        n += 4;
+    }
+    for (size_t i = 0; i < len; i++)
+        out[n + i] = masked ? (uint8_t)(p[i] ^ key[i % 4]) : p[i];
+    return n + len;
+}
+
 /* The runner: the generated suites.h holds one SUITE(name) per test file. */
 #define SUITE(name) void suite_##name(void);
 #include "suites.h"

@@ -50,4 +50,10 @@ void th_note(const char *fmt, ...);
  * byte count. For writing RFC vectors as they are printed. */
 size_t th_hex(const char *hex, uint8_t *out, size_t cap);
 
+/* One frame into out: byte 0 as given (FIN, RSV, opcode), the minimal
+ * length encoding, masked with the RFC 6455 §5.7 key 37 fa 21 3d when
+ * `masked`. Returns its length. */
+size_t th_frame(uint8_t *out, unsigned b0, int masked, const void *payload,
+                size_t len);
+
 #endif

@@ -5,6 +5,7 @@
 #include "harness.h"
 #include "transcript.h"
 #include "wsproto.h"
+#include "conn_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,31 +27,10 @@ static const ws_options_t CLIENT_WHOLE = {.flags = WS_OPT_REASSEMBLE,
 static size_t frame(uint8_t *out, int fin, int op, int masked,
                     const void *payload, size_t len)
 {
-    const uint8_t *p = payload;
-    size_t n = 0;
-    out[n++] = (uint8_t)((fin ? 0x80 : 0) | op);
-    uint8_t m = masked ? 0x80 : 0;
-    if (len < 126) {
-        out[n++] = (uint8_t)(m | len);
-    } else if (len < 65536) {
-        out[n++] = m | 126;
-        out[n++] = (uint8_t)(len >> 8);
-        out[n++] = (uint8_t)len;
-    } else {
-        out[n++] = m | 127;
-        for (int i = 7; i >= 0; i--)
-            out[n++] = (uint8_t)((uint64_t)len >> (8 * i));
-    }
-    if (masked) {
-        memcpy(out + n, KEY, 4);
-        n += 4;
-    }
-    for (size_t i = 0; i < len; i++)
-        out[n + i] = masked ? (uint8_t)(p[i] ^ KEY[i % 4]) : p[i];
-    return n + len;
+    return th_frame(out, (unsigned)((fin ? 0x80 : 0) | op), masked, payload,
+                    len);
 }
 
-/* Server-side shorthand: a masked frame appended to a stream. */
 static size_t cf(uint8_t *out, int fin, int op, const char *payload)
 {
     return frame(out, fin, op, 1, payload, strlen(payload));
@@ -70,31 +50,6 @@ static uint32_t fnv(const uint8_t *p, size_t n)
     for (size_t i = 0; i < n; i++)
         h = (h ^ p[i]) * 16777619u;
     return h;
-}
-
-/* The transcript line of the close frame a server sends on failure: code
- * and ws_strerror() text, unmasked (hex up to 40 bytes, else len+hash). */
-static const char *fail_send(int err)
-{
-    static char line[512];
-    uint8_t f[2 + 125];
-    const char *reason = ws_strerror(err);
-    size_t rlen = strlen(reason), len = 4 + rlen;
-    uint16_t code = ws_error_close_code(err);
-    f[0] = 0x88;
-    f[1] = (uint8_t)(rlen + 2);
-    f[2] = (uint8_t)(code >> 8);
-    f[3] = (uint8_t)code;
-    memcpy(f + 4, reason, rlen);
-    if (len > 40) {
-        snprintf(line, sizeof line, "SEND len=%zu fnv=%08x", len, fnv(f, len));
-        return line;
-    }
-    int n = snprintf(line, sizeof line, "SEND [");
-    for (size_t i = 0; i < len; i++)
-        n += snprintf(line + n, sizeof line - (size_t)n, i ? " %02x" : "%02x", f[i]);
-    snprintf(line + n, sizeof line - (size_t)n, "]");
-    return line;
 }
 
 static char *fmt(const char *f, ...)
@@ -125,7 +80,7 @@ static void rfc_unmasked_hello(void)
     /* The same bytes to a server: unmasked, so the connection fails. */
     expect_hex(WS_ROLE_SERVER, &STREAM, in,
                fmt("ERROR EMASK 1002\n%s\nstate=CLOSED closer=LOCAL",
-                   fail_send(WS_EMASK)));
+                   tr_fail_send(WS_EMASK, 0)));
 }
 
 static void rfc_masked_hello(void)
@@ -252,7 +207,7 @@ static void expect_failure(ws_role_t role, const uint8_t *in, size_t len,
     if (role == WS_ROLE_SERVER) {
         tr_expect(role, o, in, len,
                   fmt("%sERROR %s %u\n%s\nstate=CLOSED closer=LOCAL", before,
-                      name, code, fail_send(err)));
+                      name, code, tr_fail_send(err, 0)));
     } else {
         char *got = tr_run(role, o, in, len, NULL, 0, NULL);
         CHECK(strstr(got, fmt("ERROR %s %u\nSEND [88 ", name, code)) != NULL);
@@ -477,7 +432,7 @@ static void utf8_invalid_text(void)
     n += cf(in + n, 1, 0, "");
     tr_expect(WS_ROLE_SERVER, &WHOLE, in, n,
               fmt("ERROR EUTF8 1007\n%s\nstate=CLOSED closer=LOCAL",
-                  fail_send(WS_EUTF8)));
+                  tr_fail_send(WS_EUTF8, 0)));
     n = cf(in, 1, 1, "ok\xe2\x82");
     expect_failure(WS_ROLE_SERVER, in, n, "START text\n", WS_EUTF8);
 }
@@ -503,7 +458,7 @@ static void utf8_fail_fast(void)
         ws_options_t whole = WHOLE;
         tr_expect(WS_ROLE_SERVER, &whole, in, n,
                   fmt("ERROR EUTF8 1007\n%s\nstate=CLOSED closer=LOCAL",
-                      fail_send(WS_EUTF8)));
+                      tr_fail_send(WS_EUTF8, 0)));
     }
 }
 
@@ -523,7 +478,7 @@ static void close_codes(void)
             valid ? fmt("CLOSE %u ''\nSEND [88 02 %02x %02x]\n"
                         "state=CLOSED closer=PEER", code, body[0], body[1])
                   : fmt("ERROR ECLOSE_CODE 1002\n%s\nstate=CLOSED closer=LOCAL",
-                        fail_send(WS_ECLOSE_CODE));
+                        tr_fail_send(WS_ECLOSE_CODE, 0));
         th_note("code %u", code);
         if (!CHECK_STR(got, want)) {
             free(got);
@@ -546,7 +501,7 @@ static void close_payloads(void)
     /* 1-byte payload. */
     expect_hex(WS_ROLE_SERVER, &STREAM, "88 81 37 fa 21 3d 34",
                fmt("ERROR ECLOSE_PAYLOAD 1002\n%s\nstate=CLOSED closer=LOCAL",
-                   fail_send(WS_ECLOSE_PAYLOAD)));
+                   tr_fail_send(WS_ECLOSE_PAYLOAD, 0)));
     /* Code and reason; the reply echoes the code only. */
     size_t n = frame(in, 1, 8, 1, "\x03\xe8" "bye", 5);
     tr_expect(WS_ROLE_SERVER, &STREAM, in, n,
@@ -681,7 +636,7 @@ static void limits(void)
     size_t n = cf(in, 1, 2, "12345");
     tr_expect(WS_ROLE_SERVER, &o, in, n,
               fmt("ERROR ETOOBIG 1009\n%s\nstate=CLOSED closer=LOCAL",
-                  fail_send(WS_ETOOBIG)));
+                  tr_fail_send(WS_ETOOBIG, 0)));
     n = cf(in, 1, 2, "1234");
     tr_expect(WS_ROLE_SERVER, &o, in, n,
               "START binary\nDATA binary frame=4 FS FE FIN [31 32 33 34]\n"
@@ -694,7 +649,7 @@ static void limits(void)
     n += cf(in + n, 1, 0, "World!") - 6;
     tr_expect(WS_ROLE_SERVER, &m, in, n,
               fmt("ERROR ETOOBIG 1009\n%s\nstate=CLOSED closer=LOCAL",
-                  fail_send(WS_ETOOBIG)));
+                  tr_fail_send(WS_ETOOBIG, 0)));
     n = cf(in, 0, 1, "Hello");
     n += cf(in + n, 1, 0, "World");
     tr_expect(WS_ROLE_SERVER, &m, in, n,
@@ -707,7 +662,7 @@ static void limits(void)
     n = th_hex("82 ff 00 00 00 00 01 00 00 01 37 fa 21 3d", hdr, sizeof hdr);
     tr_expect(WS_ROLE_SERVER, &WHOLE, hdr, n,
               fmt("ERROR ETOOBIG 1009\n%s\nstate=CLOSED closer=LOCAL",
-                  fail_send(WS_ETOOBIG)));
+                  tr_fail_send(WS_ETOOBIG, 0)));
     n = th_hex("82 ff 00 00 00 00 01 00 00 00 37 fa 21 3d", hdr, sizeof hdr);
     tr_expect(WS_ROLE_SERVER, &WHOLE, hdr, n, "state=OPEN closer=NONE");
     /* Control frames are not subject to max_frame below 125. */
@@ -872,7 +827,7 @@ static void zero_copy_delivery(void)
     CHECK_INT(ws_conn_next_event(&c, &ev), WS_EV_MESSAGE);
     CHECK(ev.data == in + 6);
     CHECK_BYTES(ev.data, ev.len, "payload", 7);
-    CHECK(c.rbuf == NULL);
+    CHECK(ws_impl(&c)->rbuf == NULL);
     ws_conn_destroy(&c);
 
     /* Streaming: slices point into the fed buffer too. */
@@ -983,7 +938,7 @@ static void small_frames_failing(void)
         expect_failure(WS_ROLE_SERVER, in, n, "START text\n", WS_EUTF8);
         tr_expect(WS_ROLE_SERVER, &WHOLE, in, n,
                   fmt("ERROR EUTF8 1007\n%s\nstate=CLOSED closer=LOCAL",
-                      fail_send(WS_EUTF8)));
+                      tr_fail_send(WS_EUTF8, 0)));
     }
     for (int whole = 0; whole < 2; whole++) {
         ws_options_t o = {.max_frame = 9,
@@ -992,7 +947,7 @@ static void small_frames_failing(void)
         n += cf(in + n, 1, 2, "the frame after the big one");
         tr_expect(WS_ROLE_SERVER, &o, in, n,
                   fmt("ERROR ETOOBIG 1009\n%s\nstate=CLOSED closer=LOCAL",
-                      fail_send(WS_ETOOBIG)));
+                      tr_fail_send(WS_ETOOBIG, 0)));
         ws_options_t m = {.max_message = 124,
                           .flags = whole ? WS_OPT_REASSEMBLE : 0};
         uint8_t big[125];
@@ -1001,7 +956,7 @@ static void small_frames_failing(void)
         n += cf(in + n, 1, 2, "the frame after the big one");
         tr_expect(WS_ROLE_SERVER, &m, in, n,
                   fmt("ERROR ETOOBIG 1009\n%s\nstate=CLOSED closer=LOCAL",
-                      fail_send(WS_ETOOBIG)));
+                      tr_fail_send(WS_ETOOBIG, 0)));
     }
 }
 
@@ -1126,6 +1081,92 @@ static void big_buffer_released(void)
     free(in);
 }
 
+
+/* ws_options_t.rbuf_keep: the reassembly buffer's fate after a message. */
+static size_t live_after_two(size_t keep, size_t frag)
+{
+    struct counting_alloc ca = {.fail_after = (size_t)-1};
+    ws_allocator_t al = {ca_malloc, ca_realloc, ca_free, &ca};
+    ws_options_t o;
+    uint8_t *payload = calloc(1, frag), *in = malloc(2 * frag + 64);
+    ws_conn_t c;
+    ws_event_t ev;
+
+    ws_options_init(&o);
+    o.flags = WS_OPT_REASSEMBLE;
+    o.allocator = &al;
+    o.rbuf_keep = keep;
+    size_t n = frame(in, 0, 2, 1, payload, frag);
+    n += frame(in + n, 1, 0, 1, payload, frag);
+    n += cf(in + n, 1, 1, "next");
+    CHECK_INT(ws_conn_init(&c, WS_ROLE_SERVER, &o), 0);
+    CHECK_INT(ws_conn_feed(&c, in, n), 0);
+    CHECK_INT(ws_conn_next_event(&c, &ev), WS_EV_MESSAGE);
+    CHECK_INT(ev.len, 2 * frag);
+    CHECK_INT(ws_conn_next_event(&c, &ev), WS_EV_MESSAGE);
+    CHECK_BYTES(ev.data, ev.len, "next", 4);
+    size_t live = ca.live;
+    ws_conn_destroy(&c);
+    CHECK_INT(ca.live, 0);
+    free(payload);
+    free(in);
+    return live;
+}
+
+static void rbuf_keep_option(void)
+{
+    CHECK_INT(live_after_two(0, 10), 1);                     /* default */
+    CHECK_INT(live_after_two(0, WS_REASSEMBLY_KEEP), 0);     /* > 64 KiB */
+    CHECK_INT(live_after_two(WS_RBUF_KEEP_NONE, 10), 0);
+    CHECK_INT(live_after_two(WS_RBUF_KEEP_ALL, WS_REASSEMBLY_KEEP), 1);
+    CHECK_INT(live_after_two(1u << 20, WS_REASSEMBLY_KEEP), 1);
+    CHECK_INT(live_after_two(300, 200), 0); /* 400 bytes: over 300 */
+}
+
+/* ws_options_t.size: 0 or ws_options_init's is this version's struct; a
+ * shorter one (an older caller) has defaults past it; longer is refused. */
+static void options_versioning(void)
+{
+    ws_options_t o;
+    ws_conn_t c;
+    ws_options_init(&o);
+    CHECK_INT(o.size, sizeof o);
+    CHECK_INT(o.flags, 0);
+    CHECK(o.extension == NULL && o.trace == NULL && o.rbuf_keep == 0);
+    CHECK_INT(ws_conn_init(&c, WS_ROLE_SERVER, &o), 0);
+
+    /* Only the fields up to allocator were known: what follows is junk. */
+    memset(&o, 0xA5, sizeof o);
+    o.size = (uint32_t)offsetof(ws_options_t, rbuf_keep);
+    o.flags = WS_OPT_REASSEMBLE;
+    o.max_frame = 0;
+    o.max_message = 8;
+    o.random = NULL;
+    o.allocator = NULL;
+    CHECK_INT(ws_conn_init(&c, WS_ROLE_SERVER, &o), 0);
+    uint8_t in[32];
+    size_t n = cf(in, 1, 1, "123456789");
+    CHECK_INT(ws_conn_feed(&c, in, n), 0);
+    ws_event_t ev;
+    CHECK_INT(ws_conn_next_event(&c, &ev), WS_EV_ERROR);
+    CHECK_INT(ev.error, WS_ETOOBIG);
+    ws_conn_destroy(&c);
+
+    ws_options_init(&o);
+    o.size = sizeof o + 8;
+    CHECK_INT(ws_conn_init(&c, WS_ROLE_SERVER, &o), WS_EINVAL);
+    ws_options_init(&o);
+    o.reserved[3] = &o;
+    CHECK_INT(ws_conn_init(&c, WS_ROLE_SERVER, &o), WS_EINVAL);
+    /* flags is a full 32-bit field: an unknown high bit is refused, not
+     * truncated away. */
+    ws_options_t hi = {.flags = 0x10000u};
+    CHECK_INT(ws_conn_init(&c, WS_ROLE_SERVER, &hi), WS_EINVAL);
+    ws_options_t zero = {.flags = WS_OPT_REASSEMBLE, .max_message = 4};
+    CHECK_INT(ws_conn_init(&c, WS_ROLE_SERVER, &zero), 0);
+    ws_options_init(NULL);
+}
+
 /* ------------------------------------------------------------ API edges */
 
 static void api_misuse(void)
@@ -1145,8 +1186,8 @@ static void api_misuse(void)
     CHECK_INT(ws_conn_feed(&c, NULL, 3), WS_EINVAL);
     CHECK_INT(ws_conn_feed(&c, NULL, 0), 0);
     CHECK_INT(ws_conn_next_event(&c, &ev), 0);
-    CHECK_INT(ws_conn_next_event(NULL, &ev), WS_EINVAL);
-    CHECK_INT(ws_conn_next_event(&c, NULL), WS_EINVAL);
+    CHECK_INT(ws_conn_next_event(NULL, &ev), 0);
+    CHECK_INT(ws_conn_next_event(&c, NULL), 0);
     size_t n = cf(in, 1, 1, "ab");
     CHECK_INT(ws_conn_feed(&c, in, n), 0);
     CHECK_INT(ws_conn_feed(&c, in, n), WS_ESTATE); /* not consumed yet */
@@ -1163,7 +1204,9 @@ static void api_misuse(void)
 static void conn_size(void)
 {
     /* The README states this; keep them in step. */
-    CHECK(sizeof(ws_conn_t) <= 256);
+    CHECK_INT(sizeof(ws_conn_t), WS_CONN_SIZE);
+    CHECK(WS_CONN_SIZE <= 320);
+    CHECK(sizeof(ws_conn_impl_t) <= WS_CONN_SIZE);
 }
 
 void suite_conn(void);
@@ -1202,6 +1245,8 @@ void suite_conn(void)
     RUN(small_frames_failing);
     RUN(small_frames_differential);
     RUN(big_buffer_released);
+    RUN(rbuf_keep_option);
+    RUN(options_versioning);
     RUN(api_misuse);
     RUN(conn_size);
 }

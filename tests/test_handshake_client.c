@@ -132,7 +132,7 @@ static void client_request_exact(void)
                        "\r\n";
     ws_client_request_t r = {"server.example.com", "/chat",
                              "http://example.com", "chat, superchat",
-                             "User-Agent: t\r\n"};
+                             "User-Agent: t\r\n", NULL};
     char key[WS_KEY_LEN + 1], out[512];
     ws_request_t req;
     ptrdiff_t n;
@@ -158,7 +158,7 @@ static void client_request_minimal(void)
                        "Sec-WebSocket-Key: " SAMPLE_KEY "\r\n"
                        "Sec-WebSocket-Version: 13\r\n"
                        "\r\n";
-    ws_client_request_t r = {"h:9001", NULL, NULL, NULL, NULL};
+    ws_client_request_t r = {"h:9001", NULL, NULL, NULL, NULL, NULL};
     char out[512];
     size_t len = strlen(want);
     ptrdiff_t n;
@@ -178,20 +178,20 @@ static void client_request_minimal(void)
 static void client_request_refused(void)
 {
     static const ws_client_request_t bad[] = {
-        {NULL, "/", NULL, NULL, NULL},
-        {"", "/", NULL, NULL, NULL},
-        {"h\r\nX: y", "/", NULL, NULL, NULL},
-        {"h", "/a b", NULL, NULL, NULL},
-        {"h", "/a\nb", NULL, NULL, NULL},
-        {"h", "", NULL, NULL, NULL},
-        {"h", "/", "http://o\r", NULL, NULL},
-        {"h", "/", NULL, "chat\r\nX: y", NULL},
-        {"h", "/", NULL, "a,,b", NULL},
-        {"h", "/", NULL, "", NULL},
-        {"h", "/", NULL, "a/b", NULL},
-        {"h", "/", NULL, NULL, "X: y"},
-        {"h", "/", NULL, NULL, "X: y\n"},
-        {"h", "/", NULL, NULL, "X: y\r\n\r\n"},
+        {NULL, "/", NULL, NULL, NULL, NULL},
+        {"", "/", NULL, NULL, NULL, NULL},
+        {"h\r\nX: y", "/", NULL, NULL, NULL, NULL},
+        {"h", "/a b", NULL, NULL, NULL, NULL},
+        {"h", "/a\nb", NULL, NULL, NULL, NULL},
+        {"h", "", NULL, NULL, NULL, NULL},
+        {"h", "/", "http://o\r", NULL, NULL, NULL},
+        {"h", "/", NULL, "chat\r\nX: y", NULL, NULL},
+        {"h", "/", NULL, "a,,b", NULL, NULL},
+        {"h", "/", NULL, "", NULL, NULL},
+        {"h", "/", NULL, "a/b", NULL, NULL},
+        {"h", "/", NULL, NULL, "X: y", NULL},
+        {"h", "/", NULL, NULL, "X: y\n", NULL},
+        {"h", "/", NULL, NULL, "X: y\r\n\r\n", NULL},
     };
     char out[512];
 
@@ -203,7 +203,7 @@ static void client_request_refused(void)
     CHECK_INT(ws_handshake_build_request(&bad[3], NULL, out, sizeof out),
               WS_EINVAL);
     {
-        ws_client_request_t ok = {"h", "/", NULL, "a, b", NULL};
+        ws_client_request_t ok = {"h", "/", NULL, "a, b", NULL, NULL};
         CHECK_INT(ws_handshake_build_request(&ok, "short", out, sizeof out),
                   WS_EINVAL);
         CHECK_INT(ws_handshake_build_request(&ok, "dGhlIHNhbXBsZSBub25jZQ",

@@ -53,20 +53,36 @@ static void put_payload(tr_buf_t *b, const uint8_t *p, size_t len)
     tr_printf(b, "]");
 }
 
+const char *tr_fail_send(int err, unsigned code)
+{
+    static char line[512];
+    uint8_t f[2 + 125];
+    const char *reason = ws_strerror(err);
+    size_t rlen = strlen(reason), len = 4 + rlen;
+    tr_buf_t b;
+
+    if (!code)
+        code = ws_error_close_code(err);
+    f[0] = 0x88;
+    f[1] = (uint8_t)(rlen + 2);
+    f[2] = (uint8_t)(code >> 8);
+    f[3] = (uint8_t)code;
+    memcpy(f + 4, reason, rlen);
+    tr_init(&b);
+    tr_printf(&b, "SEND");
+    put_payload(&b, f, len);
+    snprintf(line, sizeof line, "%s", b.s);
+    free(tr_finish(&b));
+    return line;
+}
+
 static const char *op_name(ws_opcode_t op)
 {
     return op == WS_OP_TEXT ? "text" : op == WS_OP_BINARY ? "binary" : "?";
 }
 
-static void data_slice(tr_buf_t *b, const ws_event_t *ev)
+static void append_slice(tr_buf_t *b, const ws_event_t *ev)
 {
-    if (!b->in_frame) {
-        b->in_frame = 1;
-        b->frame_flags = ev->flags & WS_DATA_FRAME_START;
-        b->frame_len = ev->frame_len;
-        b->opcode = ev->opcode;
-        b->frame_data_len = 0;
-    }
     if (b->frame_data_len + ev->len > b->frame_data_cap) {
         b->frame_data_cap = (b->frame_data_len + ev->len) * 2 + 16;
         b->frame_data = realloc(b->frame_data, b->frame_data_cap);
@@ -74,6 +90,39 @@ static void data_slice(tr_buf_t *b, const ws_event_t *ev)
     if (ev->len)
         memcpy(b->frame_data + b->frame_data_len, ev->data, ev->len);
     b->frame_data_len += ev->len;
+}
+
+/* Slices of a message an extension decoded have no frame boundaries: they
+ * are merged up to the message's end. */
+static void decoded_slice(tr_buf_t *b, const ws_event_t *ev)
+{
+    append_slice(b, ev);
+    b->in_frame = 1;
+    if (ev->flags & (WS_DATA_FRAME_START | WS_DATA_FRAME_END))
+        tr_printf(b, "FRAME-FLAGS-ON-DECODED\n");
+    if (!(ev->flags & WS_DATA_FIN))
+        return;
+    b->in_frame = 0;
+    tr_printf(b, "XDATA %s rsv=%u FIN", op_name(ev->opcode), ev->rsv);
+    put_payload(b, b->frame_data, b->frame_data_len);
+    b->frame_data_len = 0;
+    tr_printf(b, "\n");
+}
+
+static void data_slice(tr_buf_t *b, const ws_event_t *ev)
+{
+    if (ev->rsv) {
+        decoded_slice(b, ev);
+        return;
+    }
+    if (!b->in_frame) {
+        b->in_frame = 1;
+        b->frame_flags = ev->flags & WS_DATA_FRAME_START;
+        b->frame_len = ev->frame_len;
+        b->opcode = ev->opcode;
+        b->frame_data_len = 0;
+    }
+    append_slice(b, ev);
     if (ev->frame_len != b->frame_len || ev->opcode != b->opcode)
         tr_printf(b, "INCONSISTENT-SLICE\n");
     if (!(ev->flags & WS_DATA_FRAME_END))
@@ -96,7 +145,10 @@ void tr_event(tr_buf_t *b, const ws_event_t *ev)
         tr_printf(b, "NULL-DATA\n");
     switch (ev->type) {
     case WS_EV_MESSAGE_START:
-        tr_printf(b, "START %s\n", op_name(ev->opcode));
+        tr_printf(b, "START %s", op_name(ev->opcode));
+        if (ev->rsv)
+            tr_printf(b, " rsv=%u", ev->rsv);
+        tr_printf(b, "\n");
         break;
     case WS_EV_DATA:
         data_slice(b, ev);
@@ -106,6 +158,8 @@ void tr_event(tr_buf_t *b, const ws_event_t *ev)
         break;
     case WS_EV_MESSAGE:
         tr_printf(b, "MESSAGE %s frames=%u", op_name(ev->opcode), ev->frames);
+        if (ev->rsv)
+            tr_printf(b, " rsv=%u", ev->rsv);
         put_payload(b, ev->data, ev->len);
         tr_printf(b, "\n");
         break;
@@ -126,6 +180,7 @@ void tr_event(tr_buf_t *b, const ws_event_t *ev)
         /* Valid bytes before the bad one may or may not have been handed
          * out, depending on the split: only the failure is comparable. */
         b->in_frame = 0;
+        b->frame_data_len = 0;
         tr_printf(b, "ERROR %s %u\n", ws_err_name(ev->error), ev->code);
         break;
     default:

@@ -34,6 +34,11 @@ char *tr_run(ws_role_t role, const ws_options_t *opts, const uint8_t *in,
 int tr_expect(ws_role_t role, const ws_options_t *opts, const uint8_t *in,
               size_t len, const char *want);
 
+/* The transcript line of the close frame a server sends on failure: code
+ * (0 = ws_error_close_code(err)) and ws_strerror() text, unmasked. The
+ * string is static, overwritten by the next call. */
+const char *tr_fail_send(int err, unsigned code);
+
 /* Append the transcript line for one event to a growing string. Exposed
  * for tests that drive a connection by hand. */
 typedef struct tr_buf {
