@@ -509,13 +509,16 @@
 
   function canvasCtx(c) {
     const dpr = window.devicePixelRatio || 1;
+    // the CSS size is data-h (or the height it was written with); the
+    // bitmap behind it has device pixels
+    if (!c.dataset.h) c.dataset.h = c.getAttribute('height');
     const w = c.clientWidth;
-    const h = Number(c.getAttribute('height'));
+    const h = Number(c.dataset.h);
     if (c.width !== Math.round(w * dpr) || c.height !== Math.round(h * dpr)) {
       c.width = Math.round(w * dpr);
       c.height = Math.round(h * dpr);
-      c.style.height = `${h}px`;
     }
+    c.style.height = `${h}px`;
     const ctx = c.getContext('2d');
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, w, h);
@@ -706,44 +709,67 @@
     return out;
   }
 
-  function drawFragBar(rec) {
-    const { ctx, w, h } = canvasCtx($('fragbar'));
-    if (!rec) return;
-    const sizes = expandSizes(rec);
-    const total = sizes.reduce((a, b) => a + b, 0) || 1;
-    const colors = [css('--out'), '#a5b4fc'];
-    const inColors = [css('--in'), '#7dd3c8'];
-    const pal = rec.dir === 'in' ? inColors : colors;
+  // The fragments to scale; when they are too thin to see, a second band
+  // shows the first ones zoomed in.
+  function drawBand(ctx, sizes, total, pal, x, y, w, h) {
     let off = 0;
-    if (rec.size === 0) {
-      ctx.fillStyle = pal[0];
-      ctx.fillRect(0, 4, 3, h - 8);
-      return;
-    }
-    const tiny = (w * Math.min(...sizes)) / total < 2;
+    const thin = (w * Math.min(...sizes)) / total < 2;
     sizes.forEach((s, i) => {
-      const x0 = (off / total) * w;
-      const x1 = ((off + s) / total) * w;
+      const x0 = x + (off / total) * w;
+      const x1 = x + ((off + s) / total) * w;
       ctx.fillStyle = pal[i % 2];
-      ctx.fillRect(x0, 4, Math.max(1, x1 - x0), h - 8);
-      if (!tiny && i) {
+      ctx.fillRect(x0, y, Math.max(1, x1 - x0), h);
+      if (!thin && i) {
         ctx.fillStyle = '#ffffff';
-        ctx.fillRect(Math.round(x0), 4, 1, h - 8);
+        ctx.fillRect(Math.round(x0), y, 1, h);
       }
       off += s;
     });
+    return thin;
+  }
+
+  function drawLabel(ctx, text, x, y) {
     ctx.font = '600 11px system-ui, sans-serif';
     ctx.textBaseline = 'middle';
-    const label = `${fmtInt(sizes.length)} frame${sizes.length === 1 ? '' : 's'} · ${fmtBytes(rec.size)}` +
-      (tiny ? ' · each under 2 px at this scale' : '');
-    const tw = ctx.measureText(label).width;
+    const tw = ctx.measureText(text).width;
     ctx.fillStyle = 'rgba(17, 24, 39, 0.78)';
     ctx.beginPath();
-    if (ctx.roundRect) ctx.roundRect(6, h / 2 - 9, tw + 14, 18, 5);
-    else ctx.rect(6, h / 2 - 9, tw + 14, 18);
+    if (ctx.roundRect) ctx.roundRect(x, y - 9, tw + 14, 18, 5);
+    else ctx.rect(x, y - 9, tw + 14, 18);
     ctx.fill();
     ctx.fillStyle = '#ffffff';
-    ctx.fillText(label, 13, h / 2 + 0.5);
+    ctx.fillText(text, x + 7, y + 0.5);
+  }
+
+  const ZOOM_FRAMES = 40;
+
+  function drawFragBar(rec) {
+    const c = $('fragbar');
+    const sizes = rec ? expandSizes(rec) : [];
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const w0 = c.clientWidth;
+    const zoom = rec && total > 0 && (w0 * Math.min(...sizes)) / total < 2 && sizes.length > ZOOM_FRAMES;
+    c.dataset.h = zoom ? '62' : '34';
+    const { ctx, w, h } = canvasCtx(c);
+    if (!rec) return;
+    const pal = rec.dir === 'in' ? [css('--in'), '#7dd3c8'] : [css('--out'), '#a5b4fc'];
+    const frames = `${fmtInt(sizes.length)} frame${sizes.length === 1 ? '' : 's'} · ${fmtBytes(rec.size)}`;
+    if (total === 0) {
+      ctx.fillStyle = pal[0];
+      ctx.fillRect(0, 4, 3, h - 8);
+      drawLabel(ctx, `${frames} (empty)`, 10, h / 2);
+      return;
+    }
+    if (!zoom) {
+      drawBand(ctx, sizes, total, pal, 0, 4, w, h - 8);
+      drawLabel(ctx, frames, 6, h / 2);
+      return;
+    }
+    drawBand(ctx, sizes, total, pal, 0, 4, w, 24);
+    drawLabel(ctx, `${frames} · each under 2 px at this scale`, 6, 16);
+    const first = sizes.slice(0, ZOOM_FRAMES);
+    drawBand(ctx, first, first.reduce((a, b) => a + b, 0), pal, 0, 34, w, 24);
+    drawLabel(ctx, `first ${ZOOM_FRAMES} frames, zoomed`, 6, 46);
   }
 
   function flag(on) {
