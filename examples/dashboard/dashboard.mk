@@ -16,7 +16,8 @@ DASH_WSCAT := $(B)/examples/wscat/wscat
 DASH_SRV  := $(DASH_B)/ws-dashboard
 DASH_SRCS := $(addprefix examples/dashboard/,dashboard.c params.c echo.c \
                  monitor.c wire.c)
-DASH_WEB  := $(patsubst examples/dashboard/web/%,$(DASH_B)/web/%,$(wildcard examples/dashboard/web/*))
+DASH_WEB  := $(patsubst examples/dashboard/web/%,$(DASH_B)/web/%,\
+                 $(wildcard examples/dashboard/web/*))
 DASH_DEPS := $(DASH_SRCS) examples/dashboard/dashboard.h $(DASH_WSX) \
              $(STATIC) $(wildcard examples/common/*.h) include/wsproto.h
 
@@ -73,7 +74,8 @@ dashboard-fuzz: $(DASH_FUZZ)
 # tests/interop/interop.mk, hence the literal path).
 DASH_NODE_MODULES := tests/interop/node_modules/.installed
 
-dashboard-test: dashboard $(DASH_WSCAT) $(DASH_B)/test_sha256 $(DASH_NODE_MODULES)
+dashboard-test: dashboard $(DASH_WSCAT) $(DASH_B)/test_sha256 \
+                $(DASH_NODE_MODULES)
 	$(DASH_B)/test_sha256
 	$(MAKE) dashboard-fuzz
 	$(EX_PYTHON) examples/dashboard/tests/test_dashboard.py \

@@ -41,7 +41,8 @@ static void query(unsigned mode, const uint8_t *p, size_t n)
     memcpy(q, p, n);
     memset(why, 'X', cap);
     if (dash_params_parse(q, n, &prm, why, cap) == 0) {
-        if (prm.fragment > DASH_MAX_FRAGMENT || prm.generate > DASH_MAX_GENERATE)
+        if (prm.fragment > DASH_MAX_FRAGMENT ||
+            prm.generate > DASH_MAX_GENERATE)
             fail("a value over its limit was accepted");
         if (prm.gen_op != WS_OP_TEXT && prm.gen_op != WS_OP_BINARY)
             fail("a type that is neither text nor binary");
