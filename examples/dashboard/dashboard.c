@@ -68,42 +68,54 @@ uint64_t dash_now_us(const dash_app_t *app)
 
 /* ------------------------------------------------------------- /ws */
 
-static int open_echo(dash_app_t *app, wsx_conn_t *c, const ws_request_t *req)
+/* Decided before anything is answered: a bad query gets 400 and why. */
+static int accept_echo(dash_app_t *app, wsx_conn_t *c, const ws_request_t *req,
+                       wsx_accept_t *acc)
 {
-    char why[160];
     dash_params_t p;
+    char peer[64];
 
-    if (dash_params_parse(req->query.ptr, req->query.len, &p, why,
-                          sizeof why) != 0)
-        return dash_wire_refuse(c, why);
+    if (dash_params_parse(req->query.ptr, req->query.len, &p, app->why,
+                          sizeof app->why) != 0) {
+        (void)acc;
+        fprintf(stderr, "ws-dashboard: refused %s: %s\n",
+                wsx_conn_peer(c, peer, sizeof peer), app->why);
+        return 400;
+    }
     dash_ws_t *ws = calloc(1, sizeof *ws);
     if (!ws)
         return 503;
     ws->kind = DASH_KIND_WS;
     ws->c = c;
     ws->app = app;
-    ws->id = ++app->next_id;
     ws->p = p;
+    wsx_conn_set_data(c, ws); /* traced from the first frame on */
+    return 0;
+}
+
+static void open_echo(dash_app_t *app, dash_ws_t *ws)
+{
+    ws->id = ++app->next_id;
     ws->next = app->conns;
     if (app->conns)
         app->conns->prev = ws;
     app->conns = ws;
-    wsx_conn_set_data(c, ws);
     dash_monitor_open(ws);
     dash_echo_open(ws);
-    return 0;
 }
 
 static void close_echo(dash_app_t *app, dash_ws_t *ws, unsigned code,
                        const char *reason, size_t len)
 {
-    dash_monitor_close(ws, code, reason, len);
-    if (ws->prev)
-        ws->prev->next = ws->next;
-    else
-        app->conns = ws->next;
-    if (ws->next)
-        ws->next->prev = ws->prev;
+    if (ws->id) { /* it was opened */
+        dash_monitor_close(ws, code, reason, len);
+        if (ws->prev)
+            ws->prev->next = ws->next;
+        else
+            app->conns = ws->next;
+        if (ws->next)
+            ws->next->prev = ws->prev;
+    }
     dash_echo_free(ws);
     wsx_conn_set_data(ws->c, NULL);
     free(ws);
@@ -117,21 +129,30 @@ static int is_path(const ws_request_t *req, const char *path)
            memcmp(req->path.ptr, path, req->path.len) == 0;
 }
 
+static int on_upgrade(wsx_conn_t *c, const ws_request_t *req,
+                      wsx_accept_t *acc)
+{
+    if (is_path(req, "/ws"))
+        return accept_echo(wsx_conn_ctx(c), c, req, acc);
+    if (is_path(req, "/events"))
+        return 0;
+    return 404;
+}
+
 /* Events are sent at the end of every handler (and of every loop round,
- * for frames the engine handled by itself, such as pongs). */
-static int on_open(wsx_conn_t *c, const ws_request_t *req)
+ * for frames the engine handled by itself, such as pongs). A connection
+ * opened without data attached is a subscriber (/events). */
+static void on_open(wsx_conn_t *c, const ws_response_t *resp)
 {
     dash_app_t *app = wsx_conn_ctx(c);
-    int status = 404;
+    dash_ws_t *ws = wsx_conn_data(c);
 
-    if (is_path(req, "/ws")) {
-        status = open_echo(app, c, req);
-    } else if (is_path(req, "/events")) {
+    (void)resp;
+    if (ws)
+        open_echo(app, ws);
+    else
         dash_monitor_subscribe(app, c);
-        status = 0;
-    }
     dash_monitor_flush(app);
-    return status;
 }
 
 static void on_data(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len,
@@ -307,7 +328,8 @@ int main(int argc, char **argv)
     config_t cf = {.host = "127.0.0.1", .port = 3001,
                    .opts = {.max_connections = 1024,
                             .ping_interval = 30000}};
-    wsx_handler_t h = {.on_open = on_open, .on_data = on_data,
+    wsx_handler_t h = {.on_upgrade = on_upgrade, .on_open = on_open,
+                       .on_data = on_data,
                        .on_pong = on_pong, .on_close = on_close};
 
     default_web_dir(cf.web, sizeof cf.web);

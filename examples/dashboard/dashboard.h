@@ -137,6 +137,7 @@ struct dash_app {
     uint64_t max_message;  /* fragment=0 echoes hold this much */
     int ping_ms;           /* ping /ws clients this often; 0 = never */
     dash_queue_t q;
+    char why[160];         /* a refused upgrade's reason, until answered */
     uint64_t messages_in, messages_out, frames_in, frames_out;
     uint64_t bytes_in, bytes_out, events, coalesced, dropped;
     uint64_t hist[2][DASH_HIST];
@@ -177,7 +178,5 @@ void dash_wire_install(wsx_opts_t *opts);
 /* Send one data frame of ws's message, traced with its payload. */
 int dash_wire_send(dash_ws_t *ws, ws_opcode_t op, int fin,
                    const uint8_t *data, size_t len);
-/* Refuse an upgrade with 400 and a reason. Returns on_open's answer. */
-int dash_wire_refuse(wsx_conn_t *c, const char *reason);
 
 #endif /* DASHBOARD_H */

@@ -6,8 +6,6 @@
  */
 #include "dashboard.h"
 
-#include <stdio.h>
-
 /* Runs inside the engine: only notes what it saw (monitor.c sends it at
  * the end of the loop round). */
 static void on_trace(const ws_frame_info_t *f, void *user)
@@ -37,13 +35,4 @@ int dash_wire_send(dash_ws_t *ws, ws_opcode_t op, int fin,
     ws->sending = 0;
     ws->send_data = NULL;
     return r;
-}
-
-int dash_wire_refuse(wsx_conn_t *c, const char *reason)
-{
-    char peer[64];
-
-    fprintf(stderr, "ws-dashboard: refused %s: %s\n",
-            wsx_conn_peer(c, peer, sizeof peer), reason);
-    return 400;
 }
