@@ -73,6 +73,10 @@ typedef struct wsx_accept {
                              or to NULL for none */
     const char *headers;  /* extra complete "Name: value\r\n" lines for
                              the 101, or NULL */
+    const char *reason;   /* when refusing: one line saying why, for the
+                             answer's text body after the status (e.g.
+                             "fragment: must not be negative"), or NULL.
+                             Copied as soon as on_upgrade returns */
 } wsx_accept_t;
 
 /*

@@ -342,5 +342,7 @@ void wsx_server_accept(wsx_server_t *s);
 void wsx_http_request(wsx_conn_t *c, const ws_request_t *req,
                       const char *body, size_t len);
 void wsx_http_error(wsx_conn_t *c, int status);
+/* The same, with a reason after the status in the body (NULL: none). */
+void wsx_http_refuse(wsx_conn_t *c, int status, const char *reason);
 
 #endif /* WSX_INT_H */

@@ -77,7 +77,7 @@ static int accept_echo(dash_app_t *app, wsx_conn_t *c, const ws_request_t *req,
 
     if (dash_params_parse(req->query.ptr, req->query.len, &p, app->why,
                           sizeof app->why) != 0) {
-        (void)acc;
+        acc->reason = app->why;
         fprintf(stderr, "ws-dashboard: refused %s: %s\n",
                 wsx_conn_peer(c, peer, sizeof peer), app->why);
         return 400;
