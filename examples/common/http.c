@@ -91,8 +91,7 @@ static void respond_error(wsx_conn_t *c, int status, const char *headers,
 {
     char body[256];
     int n = snprintf(body, sizeof body, "%d %s%s%s\n", status,
-                     wsx_http_reason(status), why ? ": " : "",
-                     why ? why : "");
+                     wsx_http_reason(status), why ? ": " : "", why ? why : "");
 
     if (n < 0)
         n = 0;
@@ -112,8 +111,8 @@ void wsx_http_error(wsx_conn_t *c, int status)
 void wsx_http_refuse(wsx_conn_t *c, int status, const char *reason)
 {
     c->flags |= WSX_F_HTTP;
-    respond_error(c, status,
-                  status == 405 ? "Allow: GET, HEAD\r\n" : NULL, reason);
+    respond_error(c, status, status == 405 ? "Allow: GET, HEAD\r\n" : NULL,
+                  reason);
 }
 
 /* ---------------------------------------------------------- static files */

@@ -28,8 +28,8 @@ static uint32_t rotr(uint32_t x, unsigned n)
 
 static uint32_t load_be32(const uint8_t *p)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-           (uint32_t)p[2] << 8 | p[3];
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           p[3];
 }
 
 static void store_be32(uint8_t *p, uint32_t v)
@@ -48,10 +48,10 @@ static void compress(uint32_t h[8], const uint8_t *block)
     for (int t = 0; t < 16; t++)
         w[t] = load_be32(block + 4 * t);
     for (int t = 16; t < 64; t++) {
-        uint32_t s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^
-                      (w[t - 15] >> 3);
-        uint32_t s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^
-                      (w[t - 2] >> 10);
+        uint32_t s0 =
+            rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3);
+        uint32_t s1 =
+            rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10);
         w[t] = w[t - 16] + s0 + w[t - 7] + s1;
     }
     memcpy(v, h, sizeof v);

@@ -13,8 +13,8 @@
 
 typedef struct wsx_sha256 {
     uint32_t h[8];
-    uint64_t bytes;       /* message length so far */
-    uint8_t block[64];    /* the unfinished block */
+    uint64_t bytes;    /* message length so far */
+    uint8_t block[64]; /* the unfinished block */
 } wsx_sha256_t;
 
 void wsx_sha256_init(wsx_sha256_t *s);

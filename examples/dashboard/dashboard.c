@@ -129,8 +129,7 @@ static int is_path(const ws_request_t *req, const char *path)
            memcmp(req->path.ptr, path, req->path.len) == 0;
 }
 
-static int on_upgrade(wsx_conn_t *c, const ws_request_t *req,
-                      wsx_accept_t *acc)
+static int on_upgrade(wsx_conn_t *c, const ws_request_t *req, wsx_accept_t *acc)
 {
     if (is_path(req, "/ws"))
         return accept_echo(wsx_conn_ctx(c), c, req, acc);
@@ -240,8 +239,8 @@ static void setup(wsx_loop_t *loop, void *ctx)
 
 static void bad(const char *opt, const char *arg)
 {
-    fprintf(stderr, "ws-dashboard: bad value for %s: '%s' (try --help)\n",
-            opt, arg);
+    fprintf(stderr, "ws-dashboard: bad value for %s: '%s' (try --help)\n", opt,
+            arg);
     exit(1);
 }
 
@@ -265,8 +264,7 @@ typedef struct config {
     wsx_opts_t opts;
 } config_t;
 
-static void parse_options(int argc, char **argv, config_t *cf,
-                          dash_app_t *app)
+static void parse_options(int argc, char **argv, config_t *cf, dash_app_t *app)
 {
     static const struct option longopts[] = {
         {"host", required_argument, NULL, 'H'},
@@ -283,13 +281,17 @@ static void parse_options(int argc, char **argv, config_t *cf,
 
     while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'H': cf->host = optarg; break;
+        case 'H':
+            cf->host = optarg;
+            break;
         case 'p':
             if (wsx_parse_uint(optarg, 65535, &v) != 0)
                 bad("--port", optarg);
             cf->port = (int)v;
             break;
-        case 'w': snprintf(cf->web, sizeof cf->web, "%s", optarg); break;
+        case 'w':
+            snprintf(cf->web, sizeof cf->web, "%s", optarg);
+            break;
         case 'm':
             if (wsx_parse_uint(optarg, SIZE_MAX / 2, &v) != 0 || v == 0)
                 bad("--max-message", optarg);
@@ -304,19 +306,29 @@ static void parse_options(int argc, char **argv, config_t *cf,
                 bad("--max-connections", optarg);
             cf->opts.max_connections = (unsigned)v;
             break;
-        case 'v': cf->opts.verbose++; break;
-        case 'h': fputs(usage, stdout); exit(0);
-        default: fputs("try 'ws-dashboard --help'\n", stderr); exit(1);
+        case 'v':
+            cf->opts.verbose++;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            exit(0);
+        default:
+            fputs("try 'ws-dashboard --help'\n", stderr);
+            exit(1);
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "ws-dashboard: unexpected argument '%s' (try "
-                "--help)\n", argv[optind]);
+        fprintf(stderr,
+                "ws-dashboard: unexpected argument '%s' (try "
+                "--help)\n",
+                argv[optind]);
         exit(1);
     }
     if (access(cf->web, R_OK | X_OK) != 0) {
-        fprintf(stderr, "ws-dashboard: cannot read the page's directory "
-                "'%s' (give it with --web DIR)\n", cf->web);
+        fprintf(stderr,
+                "ws-dashboard: cannot read the page's directory "
+                "'%s' (give it with --web DIR)\n",
+                cf->web);
         exit(1);
     }
 }
@@ -325,12 +337,14 @@ int main(int argc, char **argv)
 {
     static dash_app_t app = {.max_message = 64u * 1024u * 1024u,
                              .ping_ms = 1000};
-    config_t cf = {.host = "127.0.0.1", .port = 3001,
-                   .opts = {.max_connections = 1024,
-                            .ping_interval = 30000}};
-    wsx_handler_t h = {.on_upgrade = on_upgrade, .on_open = on_open,
+    config_t cf = {.host = "127.0.0.1",
+                   .port = 3001,
+                   .opts = {.max_connections = 1024, .ping_interval = 30000}};
+    wsx_handler_t h = {.on_upgrade = on_upgrade,
+                       .on_open = on_open,
                        .on_data = on_data,
-                       .on_pong = on_pong, .on_close = on_close};
+                       .on_pong = on_pong,
+                       .on_close = on_close};
 
     default_web_dir(cf.web, sizeof cf.web);
     parse_options(argc, argv, &cf, &app);
@@ -338,8 +352,8 @@ int main(int argc, char **argv)
     dash_wire_install(&cf.opts);
     app.t0_us = dash_now_us(&app);
 
-    int status = wsx_serve("ws-dashboard", cf.host, cf.port, &cf.opts, &h,
-                           &app, setup);
+    int status =
+        wsx_serve("ws-dashboard", cf.host, cf.port, &cf.opts, &h, &app, setup);
     dash_monitor_free(&app);
     return status;
 }

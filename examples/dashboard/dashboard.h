@@ -35,9 +35,9 @@
 #define DASH_HIST 28
 
 typedef struct dash_params {
-    uint64_t fragment;     /* bytes per echoed frame; 0 = one frame */
-    uint64_t generate;     /* bytes of the message sent on open; 0 = none */
-    ws_opcode_t gen_op;    /* its type: WS_OP_TEXT or WS_OP_BINARY */
+    uint64_t fragment;  /* bytes per echoed frame; 0 = one frame */
+    uint64_t generate;  /* bytes of the message sent on open; 0 = none */
+    ws_opcode_t gen_op; /* its type: WS_OP_TEXT or WS_OP_BINARY */
     int has_generate;
     char tag[DASH_TAG_MAX + 1]; /* the client's name for itself, or "" */
 } dash_params_t;
@@ -51,10 +51,10 @@ int dash_params_parse(const char *query, size_t len, dash_params_t *p,
 typedef struct dash_frame {
     ws_frame_info_t info;
     uint64_t t_us;
-    uint64_t offset;      /* in its message (data frames) */
+    uint64_t offset; /* in its message (data frames) */
     uint8_t head[DASH_HEAD];
     uint8_t head_len;
-    uint8_t has_head;     /* 0: payload not seen (control frames in) */
+    uint8_t has_head; /* 0: payload not seen (control frames in) */
 } dash_frame_t;
 
 /* A message under way in one direction. */
@@ -62,8 +62,8 @@ typedef struct dash_msg {
     int active;
     uint8_t opcode;
     uint32_t frames;
-    uint64_t size;        /* payload bytes of its frames so far */
-    uint64_t seen;        /* payload bytes hashed so far */
+    uint64_t size; /* payload bytes of its frames so far */
+    uint64_t seen; /* payload bytes hashed so far */
     uint64_t t_first_us, t_last_us;
     wsx_sha256_t sha;
     ws_utf8_t utf8;
@@ -90,7 +90,7 @@ enum { DASH_KIND_WS = 1, DASH_KIND_SUB = 2 };
 
 /* A /ws connection. */
 typedef struct dash_ws {
-    uint8_t kind;          /* DASH_KIND_WS */
+    uint8_t kind; /* DASH_KIND_WS */
     wsx_conn_t *c;
     dash_app_t *app;
     uint64_t id;
@@ -101,7 +101,7 @@ typedef struct dash_ws {
     size_t flen, fcap;
     /* monitor.c */
     dash_msg_t in, out;
-    dash_frame_t pending;  /* an incoming frame waiting for its head */
+    dash_frame_t pending; /* an incoming frame waiting for its head */
     int has_pending;
     uint64_t next_offset_in; /* payload before the next incoming frame */
     unsigned window_frames;  /* frame events this second */
@@ -115,7 +115,7 @@ typedef struct dash_ws {
 
 /* A /events connection. */
 typedef struct dash_sub {
-    uint8_t kind;          /* DASH_KIND_SUB */
+    uint8_t kind; /* DASH_KIND_SUB */
     wsx_conn_t *c;
     struct dash_sub *prev, *next;
 } dash_sub_t;
@@ -125,7 +125,7 @@ typedef struct dash_queue {
     char *buf;
     size_t len, cap;
     size_t count;
-    int failed;     /* out of memory: the events were dropped */
+    int failed; /* out of memory: the events were dropped */
 } dash_queue_t;
 
 struct dash_app {
@@ -134,10 +134,10 @@ struct dash_app {
     dash_sub_t *subs;
     uint64_t next_id;
     uint64_t t0_us;
-    uint64_t max_message;  /* fragment=0 echoes hold this much */
-    int ping_ms;           /* ping /ws clients this often; 0 = never */
+    uint64_t max_message; /* fragment=0 echoes hold this much */
+    int ping_ms;          /* ping /ws clients this often; 0 = never */
     dash_queue_t q;
-    char why[160];         /* a refused upgrade's reason, until answered */
+    char why[160]; /* a refused upgrade's reason, until answered */
     uint64_t messages_in, messages_out, frames_in, frames_out;
     uint64_t bytes_in, bytes_out, events, coalesced, dropped;
     uint64_t hist[2][DASH_HIST];
@@ -168,15 +168,15 @@ void dash_monitor_payload(dash_ws_t *ws, const uint8_t *data, size_t len,
 void dash_monitor_pong(dash_ws_t *ws, const uint8_t *data, size_t len);
 void dash_monitor_subscribe(dash_app_t *app, wsx_conn_t *c);
 void dash_monitor_unsubscribe(dash_app_t *app, wsx_conn_t *c);
-void dash_monitor_tick(dash_app_t *app);   /* every second */
-void dash_monitor_flush(dash_app_t *app);  /* end of round: send events */
+void dash_monitor_tick(dash_app_t *app);  /* every second */
+void dash_monitor_flush(dash_app_t *app); /* end of round: send events */
 void dash_monitor_free(dash_app_t *app);
 
 /* ------------------------------------------------------------ wire.c */
 /* The wsx option that routes every traced frame to the monitor. */
 void dash_wire_install(wsx_opts_t *opts);
 /* Send one data frame of ws's message, traced with its payload. */
-int dash_wire_send(dash_ws_t *ws, ws_opcode_t op, int fin,
-                   const uint8_t *data, size_t len);
+int dash_wire_send(dash_ws_t *ws, ws_opcode_t op, int fin, const uint8_t *data,
+                   size_t len);
 
 #endif /* DASHBOARD_H */

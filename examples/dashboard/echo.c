@@ -47,8 +47,7 @@ static void echo_fragmented(dash_ws_t *ws, ws_opcode_t op, const uint8_t *d,
         }
         size_t take = n - ws->flen < len ? n - ws->flen : len;
         if (grow(ws, n) != 0) {
-            wsx_conn_close(ws->c, WS_CLOSE_INTERNAL_ERROR, "out of memory",
-                           13);
+            wsx_conn_close(ws->c, WS_CLOSE_INTERNAL_ERROR, "out of memory", 13);
             return;
         }
         memcpy(ws->fbuf + ws->flen, d, take);
@@ -117,7 +116,8 @@ void dash_echo_open(dash_ws_t *ws)
 {
     uint64_t size = ws->p.generate, off = 0;
     size_t frame = ws->p.fragment && ws->p.fragment < size
-                       ? (size_t)ws->p.fragment : (size_t)size;
+                       ? (size_t)ws->p.fragment
+                       : (size_t)size;
 
     if (!ws->p.has_generate)
         return;

@@ -121,13 +121,20 @@ static void q_string(dash_queue_t *q, const char *s, size_t n)
 static const char *op_name(unsigned op)
 {
     switch (op) {
-    case WS_OP_CONTINUATION: return "continuation";
-    case WS_OP_TEXT: return "text";
-    case WS_OP_BINARY: return "binary";
-    case WS_OP_CLOSE: return "close";
-    case WS_OP_PING: return "ping";
-    case WS_OP_PONG: return "pong";
-    default: return "reserved";
+    case WS_OP_CONTINUATION:
+        return "continuation";
+    case WS_OP_TEXT:
+        return "text";
+    case WS_OP_BINARY:
+        return "binary";
+    case WS_OP_CLOSE:
+        return "close";
+    case WS_OP_PING:
+        return "ping";
+    case WS_OP_PONG:
+        return "pong";
+    default:
+        return "reserved";
     }
 }
 
@@ -138,8 +145,7 @@ static const char *dir_name(unsigned dir)
 
 static int is_data(unsigned op)
 {
-    return op == WS_OP_CONTINUATION || op == WS_OP_TEXT ||
-           op == WS_OP_BINARY;
+    return op == WS_OP_CONTINUATION || op == WS_OP_TEXT || op == WS_OP_BINARY;
 }
 
 static unsigned hist_bucket(uint64_t len)
@@ -164,13 +170,13 @@ static void put_frame_fields(dash_queue_t *q, const dash_ws_t *ws,
 {
     const ws_frame_info_t *f = &fr->info;
 
-    q_printf(q, "\"conn\":%llu,\"dir\":\"%s\",\"t_us\":%llu,\"fin\":%s,"
+    q_printf(q,
+             "\"conn\":%llu,\"dir\":\"%s\",\"t_us\":%llu,\"fin\":%s,"
              "\"rsv\":%u,\"opcode\":%u,\"opname\":\"%s\",\"masked\":%s,"
              "\"mask_key\":",
              (unsigned long long)ws->id, dir_name(f->dir),
-             (unsigned long long)fr->t_us, f->fin ? "true" : "false",
-             f->rsv, f->opcode, op_name(f->opcode),
-             f->masked ? "true" : "false");
+             (unsigned long long)fr->t_us, f->fin ? "true" : "false", f->rsv,
+             f->opcode, op_name(f->opcode), f->masked ? "true" : "false");
     if (f->masked)
         q_hex(q, f->mask_key, 4);
     else
@@ -209,12 +215,12 @@ static void flush_coalesced(dash_ws_t *ws, unsigned dir)
         return;
     if (listened(ws->app)) {
         size_t at = q_begin(q);
-        q_printf(q, "{\"ev\":\"coalesced\",\"conn\":%llu,\"dir\":\"%s\","
+        q_printf(q,
+                 "{\"ev\":\"coalesced\",\"conn\":%llu,\"dir\":\"%s\","
                  "\"count\":%llu,\"bytes\":%llu,\"t_first_us\":%llu,"
                  "\"t_last_us\":%llu,\"samples\":[",
                  (unsigned long long)ws->id, dir_name(dir),
-                 (unsigned long long)co->count,
-                 (unsigned long long)co->bytes,
+                 (unsigned long long)co->count, (unsigned long long)co->bytes,
                  (unsigned long long)co->first_t_us,
                  (unsigned long long)co->last_t_us);
         for (unsigned i = 0; i < co->nsamples; i++) {
@@ -308,8 +314,7 @@ static void put_sizes(dash_queue_t *q, const dash_msg_t *m)
     if (m->frames <= DASH_SIZES_LIST) {
         q_put(q, "[", 1);
         for (uint32_t i = 0; i < m->frames; i++)
-            q_printf(q, i ? ",%llu" : "%llu",
-                     (unsigned long long)m->sizes[i]);
+            q_printf(q, i ? ",%llu" : "%llu", (unsigned long long)m->sizes[i]);
         q_put(q, "]", 1);
         return;
     }
@@ -337,14 +342,16 @@ static void msg_end(dash_ws_t *ws, unsigned dir)
     flush_coalesced(ws, dir);
     if (listened(app)) {
         size_t at = q_begin(q);
-        q_printf(q, "{\"ev\":\"message\",\"conn\":%llu,\"dir\":\"%s\","
+        q_printf(q,
+                 "{\"ev\":\"message\",\"conn\":%llu,\"dir\":\"%s\","
                  "\"opcode\":%u,\"opname\":\"%s\",\"size\":%llu,"
                  "\"frames\":%lu,\"sizes\":",
                  (unsigned long long)ws->id, dir_name(dir), m->opcode,
                  op_name(m->opcode), (unsigned long long)m->size,
                  (unsigned long)m->frames);
         put_sizes(q, m);
-        q_printf(q, ",\"t_first_us\":%llu,\"t_last_us\":%llu,\"utf8_ok\":%s"
+        q_printf(q,
+                 ",\"t_first_us\":%llu,\"t_last_us\":%llu,\"utf8_ok\":%s"
                  ",\"sha256\":",
                  (unsigned long long)m->t_first_us,
                  (unsigned long long)m->t_last_us,
@@ -443,7 +450,8 @@ void dash_monitor_payload(dash_ws_t *ws, const uint8_t *data, size_t len,
     if (ws->has_pending) {
         dash_frame_t *fr = &ws->pending;
         size_t want = fr->info.payload_len < DASH_HEAD
-                          ? (size_t)fr->info.payload_len : DASH_HEAD;
+                          ? (size_t)fr->info.payload_len
+                          : DASH_HEAD;
         size_t n = want - fr->head_len < len ? want - fr->head_len : len;
         memcpy(fr->head + fr->head_len, data, n);
         fr->head_len = (uint8_t)(fr->head_len + n);
@@ -477,7 +485,8 @@ static void put_conn(dash_queue_t *q, const dash_ws_t *ws)
 {
     char peer[64];
 
-    q_printf(q, "{\"conn\":%llu,\"tag\":\"%s\",\"peer\":\"%s\","
+    q_printf(q,
+             "{\"conn\":%llu,\"tag\":\"%s\",\"peer\":\"%s\","
              "\"fragment\":%llu,\"generate\":",
              (unsigned long long)ws->id, ws->p.tag,
              wsx_conn_peer(ws->c, peer, sizeof peer),
@@ -514,7 +523,8 @@ void dash_monitor_close(dash_ws_t *ws, unsigned code, const char *reason,
     if (!listened(ws->app))
         return;
     size_t at = q_begin(q);
-    q_printf(q, "{\"ev\":\"close\",\"t_us\":%llu,\"conn\":%llu,\"code\":%u,"
+    q_printf(q,
+             "{\"ev\":\"close\",\"t_us\":%llu,\"conn\":%llu,\"code\":%u,"
              "\"reason\":",
              (unsigned long long)dash_now_us(ws->app),
              (unsigned long long)ws->id, code);
@@ -525,8 +535,7 @@ void dash_monitor_close(dash_ws_t *ws, unsigned code, const char *reason,
 
 /* ------------------------------------------------------- subscribers */
 
-static void send_queue(dash_app_t *app, const dash_queue_t *q,
-                       wsx_conn_t *only)
+static void send_queue(dash_app_t *app, const dash_queue_t *q, wsx_conn_t *only)
 {
     for (dash_sub_t *s = app->subs; s; s = s->next) {
         if (only && s->c != only)
@@ -564,7 +573,8 @@ void dash_monitor_subscribe(dash_app_t *app, wsx_conn_t *c)
     wsx_conn_set_data(c, s);
 
     size_t at = q_begin(&hello);
-    q_printf(&hello, "{\"ev\":\"hello\",\"server\":\"ws-dashboard\","
+    q_printf(&hello,
+             "{\"ev\":\"hello\",\"server\":\"ws-dashboard\","
              "\"version\":\"%s\",\"t_us\":%llu,\"limits\":{\"fragment\":%u,"
              "\"generate\":%u,\"frame_rate\":%u,\"max_message\":%llu},"
              "\"conns\":[",
@@ -610,7 +620,8 @@ static void put_hist(dash_queue_t *q, const uint64_t *h)
 
 static void put_conn_stats(dash_queue_t *q, const dash_ws_t *ws)
 {
-    q_printf(q, "{\"conn\":%llu,\"tag\":\"%s\",\"frames_in\":%llu,"
+    q_printf(q,
+             "{\"conn\":%llu,\"tag\":\"%s\",\"frames_in\":%llu,"
              "\"frames_out\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
              "\"queued\":%zu,\"rtt_us\":",
              (unsigned long long)ws->id, ws->p.tag,
@@ -634,7 +645,8 @@ static void emit_stats(dash_app_t *app)
     for (dash_sub_t *s = app->subs; s; s = s->next)
         nsubs++;
     size_t at = q_begin(q);
-    q_printf(q, "{\"ev\":\"stats\",\"t_us\":%llu,\"conns\":%zu,"
+    q_printf(q,
+             "{\"ev\":\"stats\",\"t_us\":%llu,\"conns\":%zu,"
              "\"subscribers\":%zu,\"messages_in\":%llu,\"messages_out\":%llu,"
              "\"frames_in\":%llu,\"frames_out\":%llu,",
              (unsigned long long)dash_now_us(app), nconns, nsubs,
@@ -642,13 +654,13 @@ static void emit_stats(dash_app_t *app)
              (unsigned long long)app->messages_out,
              (unsigned long long)app->frames_in,
              (unsigned long long)app->frames_out);
-    q_printf(q, "\"bytes_in\":%llu,\"bytes_out\":%llu,\"events\":%llu,"
-             "\"coalesced\":%llu,\"dropped\":%llu,\"hist_in\":",
-             (unsigned long long)app->bytes_in,
-             (unsigned long long)app->bytes_out,
-             (unsigned long long)app->events,
-             (unsigned long long)app->coalesced,
-             (unsigned long long)app->dropped);
+    q_printf(
+        q,
+        "\"bytes_in\":%llu,\"bytes_out\":%llu,\"events\":%llu,"
+        "\"coalesced\":%llu,\"dropped\":%llu,\"hist_in\":",
+        (unsigned long long)app->bytes_in, (unsigned long long)app->bytes_out,
+        (unsigned long long)app->events, (unsigned long long)app->coalesced,
+        (unsigned long long)app->dropped);
     put_hist(q, app->hist[WS_TRACE_IN]);
     q_put(q, ",\"hist_out\":", 12);
     put_hist(q, app->hist[WS_TRACE_OUT]);

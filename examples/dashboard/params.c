@@ -40,8 +40,8 @@ static int next_pair(const char **s, const char *end, param_t *p)
 }
 
 /* The reason for a refusal goes into why[0..cap); -1 then, else 0. */
-static int parse_size(const char *v, unsigned long long max,
-                      const char *name, uint64_t *out, char *why, size_t cap)
+static int parse_size(const char *v, unsigned long long max, const char *name,
+                      uint64_t *out, char *why, size_t cap)
 {
     unsigned long long n;
 
@@ -50,8 +50,8 @@ static int parse_size(const char *v, unsigned long long max,
     else if (wsx_parse_uint(v, ~0ull, &n) != 0)
         snprintf(why, cap, "%s: '%.40s' is not a number of bytes", name, v);
     else if (n > max)
-        snprintf(why, cap, "%s: %llu bytes is over the limit of %llu", name,
-                 n, max);
+        snprintf(why, cap, "%s: %llu bytes is over the limit of %llu", name, n,
+                 max);
     else {
         *out = n;
         return 0;
@@ -81,8 +81,7 @@ static int parse_tag(const char *v, char *tag, char *why, size_t cap)
     return 0;
 }
 
-static int parse_one(const param_t *kv, dash_params_t *p, char *why,
-                     size_t cap)
+static int parse_one(const param_t *kv, dash_params_t *p, char *why, size_t cap)
 {
     if (strcmp(kv->name, "fragment") == 0)
         return parse_size(kv->value, DASH_MAX_FRAGMENT, "fragment",
@@ -103,8 +102,10 @@ static int parse_one(const param_t *kv, dash_params_t *p, char *why,
     }
     if (strcmp(kv->name, "tag") == 0)
         return parse_tag(kv->value, p->tag, why, cap);
-    snprintf(why, cap, "unknown parameter '%.16s' (known: fragment, "
-             "generate, type, tag)", kv->name);
+    snprintf(why, cap,
+             "unknown parameter '%.16s' (known: fragment, "
+             "generate, type, tag)",
+             kv->name);
     return -1;
 }
 

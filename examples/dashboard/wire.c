@@ -26,8 +26,8 @@ void dash_wire_install(wsx_opts_t *opts)
 }
 
 /* Our own data frames: the trace sees their payload too (hash, head). */
-int dash_wire_send(dash_ws_t *ws, ws_opcode_t op, int fin,
-                   const uint8_t *data, size_t len)
+int dash_wire_send(dash_ws_t *ws, ws_opcode_t op, int fin, const uint8_t *data,
+                   size_t len)
 {
     ws->sending = 1;
     ws->send_data = data;

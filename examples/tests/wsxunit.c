@@ -578,8 +578,7 @@ static void tr_open(wsx_conn_t *c, const ws_response_t *resp)
     tr.opened = c;
 }
 
-static void tr_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
-                       size_t len)
+static void tr_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len)
 {
     wsx_conn_send(c, op, data, len);
 }

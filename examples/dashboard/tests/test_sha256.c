@@ -107,13 +107,13 @@ static void padding_edges(void)
         const char *hex;
     } v[] = {
         {55, "9f4390f8d30c2dd92ec9f095b65e2b9a"
-              "e9b0a925a5258e241c9f1e910f734318"},
+             "e9b0a925a5258e241c9f1e910f734318"},
         {56, "b35439a4ac6f0948b6d6f9e3c6af0f5f"
-              "590ce20f1bde7090ef7970686ec6738a"},
+             "590ce20f1bde7090ef7970686ec6738a"},
         {63, "7d3e74a05d7db15bce4ad9ec0658ea98"
-              "e3f06eeecf16b4c6fff2da457ddc2f34"},
+             "e3f06eeecf16b4c6fff2da457ddc2f34"},
         {64, "ffe054fe7ae0cb6dc65c3af9b61d5209"
-              "f439851db43d0ba5997337df154668eb"},
+             "f439851db43d0ba5997337df154668eb"},
     };
     uint8_t a[64];
     char hex[65];
