@@ -470,4 +470,9 @@ int wsx_parse_uint(const char *s, unsigned long long max,
  * 0, or -1. */
 int wsx_parse_seconds(const char *s, int *ms);
 
+/* "DIR/sub" into out[0..cap), DIR being the running program's directory
+ * (where a server's web/ files are installed next to it); just "sub"
+ * when it cannot be found. */
+void wsx_program_dir(const char *sub, char *out, size_t cap);
+
 #endif /* WSX_H */

@@ -13,7 +13,6 @@
 #include "dashboard.h"
 
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,19 +243,6 @@ static void bad(const char *opt, const char *arg)
     exit(1);
 }
 
-static void default_web_dir(char *out, size_t cap)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-
-    if (n <= 0) {
-        snprintf(out, cap, "web");
-        return;
-    }
-    exe[n] = '\0';
-    snprintf(out, cap, "%s/web", dirname(exe));
-}
-
 typedef struct config {
     const char *host;
     int port;
@@ -346,7 +332,7 @@ int main(int argc, char **argv)
                        .on_pong = on_pong,
                        .on_close = on_close};
 
-    default_web_dir(cf.web, sizeof cf.web);
+    wsx_program_dir("web", cf.web, sizeof cf.web);
     parse_options(argc, argv, &cf, &app);
     cf.opts.static_dir = cf.web;
     dash_wire_install(&cf.opts);

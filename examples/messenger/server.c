@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -282,18 +281,6 @@ static int parse_port(const char *arg)
     unsigned long long v;
     return wsx_parse_uint(arg, 65535, &v) == 0 ? (int)v : -1;
 }
-static void default_web_dir(char *out, size_t cap)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-        snprintf(out, cap, "web");
-        return;
-    }
-    exe[n] = '\0';
-    snprintf(out, cap, "%s/web", dirname(exe));
-}
-
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -309,7 +296,7 @@ int main(int argc, char **argv)
     const char *host = "127.0.0.1", *data_dir = "./messenger-data";
     int port = 12345, opt;
 
-    default_web_dir(s.web_dir, sizeof s.web_dir);
+    wsx_program_dir("web", s.web_dir, sizeof s.web_dir);
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (opt) {
         case 'h': host = optarg; break;
