@@ -17,6 +17,11 @@
 //
 // Prints one JSON line per case: {"case", "ok", "msg"}, and {"note"}.
 
+const path = require('path');
+const { spawnSync } = require('child_process');
+// args() and check() are the interop drivers' (tests/interop/peerlib.js)
+const { args, check } = require(path.join(__dirname, '..', '..', '..', 'tests', 'interop', 'peerlib'));
+
 let chromium;
 try {
   ({ chromium } = require('playwright-core'));
@@ -25,23 +30,10 @@ try {
     + 'set NODE_PATH to tests/interop/node_modules (make dashboard-test runs npm ci there)\n');
   process.exit(2);
 }
-const { spawnSync } = require('child_process');
-const path = require('path');
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'];
-
-function args() {
-  const a = {};
-  const v = process.argv.slice(2);
-  for (let i = 0; i + 1 < v.length; i += 2) a[v[i].replace(/^--/, '')] = v[i + 1];
-  return a;
-}
-
-function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
 
 function eq(got, want, what) {
   const g = JSON.stringify(got), w = JSON.stringify(want);
