@@ -165,6 +165,16 @@ static void on_data(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len,
     dash_monitor_flush(ws->app);
 }
 
+static void on_drain(wsx_conn_t *c)
+{
+    dash_ws_t *ws = wsx_conn_data(c);
+
+    if (ws && ws->kind == DASH_KIND_WS) {
+        dash_echo_drain(ws);
+        dash_monitor_flush(ws->app);
+    }
+}
+
 static void on_pong(wsx_conn_t *c, const uint8_t *data, size_t len)
 {
     dash_ws_t *ws = wsx_conn_data(c);
@@ -325,11 +335,14 @@ int main(int argc, char **argv)
                              .ping_ms = 1000};
     config_t cf = {.host = "127.0.0.1",
                    .port = 3001,
-                   .opts = {.max_connections = 1024, .ping_interval = 30000}};
+                   .opts = {.max_connections = 1024,
+                            .ping_interval = 30000,
+                            .high_water = DASH_HIGH_WATER}};
     wsx_handler_t h = {.on_upgrade = on_upgrade,
                        .on_open = on_open,
                        .on_data = on_data,
                        .on_pong = on_pong,
+                       .on_drain = on_drain,
                        .on_close = on_close};
 
     wsx_program_dir("web", cf.web, sizeof cf.web);

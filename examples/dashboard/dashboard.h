@@ -22,6 +22,13 @@
 #define DASH_MAX_GENERATE (64u * 1024u * 1024u)
 #define DASH_TAG_MAX 32
 
+/* A connection's output queue is read from again below a quarter of this
+ * (wsx's low-water mark); the generated message is sent as it drains. */
+#define DASH_HIGH_WATER (1024u * 1024u)
+/* What may arrive while the generated message is still going out: it is
+ * echoed after it (a message cannot interleave another, RFC 6455 §5.4). */
+#define DASH_HELD_MAX (1024u * 1024u)
+
 /* Frame events per connection and second before they are coalesced. */
 #define DASH_FRAME_RATE 200
 /* Frame sizes listed one by one in a message event; beyond, runs. */
@@ -99,6 +106,14 @@ typedef struct dash_ws {
     /* echo.c: the frame being filled (fragment=0: the whole message) */
     uint8_t *fbuf;
     size_t flen, fcap;
+    /* the generated message: one frame's buffer, how far it has got */
+    uint8_t *gbuf;
+    size_t gframe;
+    uint64_t gen_off;
+    int generating;
+    /* slices that came meanwhile: [op][fin][len, 4 bytes][bytes]... */
+    uint8_t *held;
+    size_t held_len;
     /* monitor.c */
     dash_msg_t in, out;
     dash_frame_t pending; /* an incoming frame waiting for its head */
@@ -147,8 +162,10 @@ struct dash_app {
 uint64_t dash_now_us(const dash_app_t *app);
 
 /* ------------------------------------------------------------ echo.c */
-/* Right after the upgrade: queue the generated message, if asked for. */
+/* Right after the upgrade: start the generated message, if asked for. */
 void dash_echo_open(dash_ws_t *ws);
+/* The output queue drained (wsx on_drain): send more of it. */
+void dash_echo_drain(dash_ws_t *ws);
 /* A slice of an incoming message: echo it in frames of p.fragment. */
 void dash_echo_data(dash_ws_t *ws, ws_opcode_t op, const uint8_t *data,
                     size_t len, int fin);

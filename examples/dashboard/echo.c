@@ -89,10 +89,35 @@ static void echo_whole(dash_ws_t *ws, ws_opcode_t op, const uint8_t *d,
     }
 }
 
+/* Kept as [op][fin][len][bytes] until the generated message is out. */
+static void hold(dash_ws_t *ws, ws_opcode_t op, const uint8_t *d, size_t len,
+                 int fin)
+{
+    static const char busy[] = "a message arrived during the generated "
+                               "one: more than 1 MiB of them";
+    size_t need = ws->held_len + 6 + len;
+    uint8_t *p;
+
+    if (need > DASH_HELD_MAX || !(p = realloc(ws->held, need))) {
+        wsx_conn_close(ws->c, WS_CLOSE_POLICY, busy, sizeof busy - 1);
+        return;
+    }
+    ws->held = p;
+    p += ws->held_len;
+    p[0] = (uint8_t)op;
+    p[1] = (uint8_t)(fin != 0);
+    memcpy(p + 2, &(uint32_t){(uint32_t)len}, 4);
+    if (len)
+        memcpy(p + 6, d, len);
+    ws->held_len = need;
+}
+
 void dash_echo_data(dash_ws_t *ws, ws_opcode_t op, const uint8_t *data,
                     size_t len, int fin)
 {
-    if (ws->p.fragment)
+    if (ws->generating)
+        hold(ws, op, data, len, fin);
+    else if (ws->p.fragment)
         echo_fragmented(ws, op, data, len, fin);
     else
         echo_whole(ws, op, data, len, fin);
@@ -112,36 +137,78 @@ static void fill(uint8_t *p, uint64_t off, size_t n, ws_opcode_t op)
                                 : (uint8_t)(off * 131u + (off >> 8));
 }
 
+static void replay_held(dash_ws_t *ws)
+{
+    uint8_t *held = ws->held;
+    size_t len = ws->held_len;
+
+    ws->held = NULL;
+    ws->held_len = 0;
+    for (size_t at = 0; at + 6 <= len;) {
+        uint32_t n;
+        memcpy(&n, held + at + 2, 4);
+        dash_echo_data(ws, (ws_opcode_t)held[at], held + at + 6, n,
+                       held[at + 1]);
+        at += 6 + n;
+    }
+    free(held);
+}
+
+/* Frames until the queue is over the high-water mark: wsx then calls
+ * on_drain once it has gone down, and the next ones follow. So the
+ * message takes a bounded amount of memory whatever its size, and the
+ * loop serves everyone else in between. */
+static void pump(dash_ws_t *ws)
+{
+    uint64_t size = ws->p.generate;
+
+    while (ws->generating && wsx_conn_queued(ws->c) <= DASH_HIGH_WATER) {
+        size_t n = size - ws->gen_off < ws->gframe
+                       ? (size_t)(size - ws->gen_off)
+                       : ws->gframe;
+        fill(ws->gbuf, ws->gen_off, n, ws->p.gen_op);
+        ws->gen_off += n;
+        int fin = ws->gen_off == size;
+        if (dash_wire_send(ws, ws->p.gen_op, fin, ws->gbuf, n) != 0 || fin) {
+            ws->generating = 0;
+            free(ws->gbuf);
+            ws->gbuf = NULL;
+        }
+    }
+    if (!ws->generating && ws->held)
+        replay_held(ws);
+}
+
 void dash_echo_open(dash_ws_t *ws)
 {
-    uint64_t size = ws->p.generate, off = 0;
-    size_t frame = ws->p.fragment && ws->p.fragment < size
-                       ? (size_t)ws->p.fragment
-                       : (size_t)size;
+    uint64_t size = ws->p.generate;
 
     if (!ws->p.has_generate)
         return;
-    /* Queued at once: the engine keeps the message whole on the wire,
-     * and wsx reads nothing more from this peer until the queue drains,
-     * so an echo can only follow it. */
-    uint8_t *buf = malloc(frame ? frame : 1);
-    if (!buf) {
+    ws->gframe = ws->p.fragment && ws->p.fragment < size
+                     ? (size_t)ws->p.fragment
+                     : (size_t)size;
+    ws->gbuf = malloc(ws->gframe ? ws->gframe : 1);
+    if (!ws->gbuf) {
         wsx_conn_close(ws->c, WS_CLOSE_INTERNAL_ERROR, "out of memory", 13);
         return;
     }
-    do {
-        size_t n = size - off < frame ? (size_t)(size - off) : frame;
-        fill(buf, off, n, ws->p.gen_op);
-        off += n;
-        if (dash_wire_send(ws, ws->p.gen_op, off == size, buf, n) != 0)
-            break;
-    } while (off < size);
-    free(buf);
+    ws->generating = 1;
+    ws->gen_off = 0;
+    pump(ws);
+}
+
+void dash_echo_drain(dash_ws_t *ws)
+{
+    pump(ws);
 }
 
 void dash_echo_free(dash_ws_t *ws)
 {
     free(ws->fbuf);
-    ws->fbuf = NULL;
-    ws->flen = ws->fcap = 0;
+    free(ws->gbuf);
+    free(ws->held);
+    ws->fbuf = ws->gbuf = ws->held = NULL;
+    ws->flen = ws->fcap = ws->held_len = 0;
+    ws->generating = 0;
 }
