@@ -124,6 +124,7 @@ async function main() {
       eq(Number(await page.inputValue('#size')), size, 'size field');
       await page.check(`input[name=kind][value=${kind}]`, { force: true });
       const before = await page.evaluate(() => window.dash.state().records);
+      await startLag(page);
       await page.click('#send');
       await page.waitForFunction((n) => {
         const badge = document.querySelector('#result .badge');
@@ -132,6 +133,11 @@ async function main() {
       }, before, { timeout: 25000 });
       const badge = await page.textContent('#result .badge');
       check(badge.startsWith('PASS'), `result badge: ${badge}`);
+      const lag = await stopLag(page);
+      if (size >= 4 * 1048576) {
+        note(`${label} echo: longest main-thread stall ${lag.toFixed(0)} ms`);
+        check(lag < 3000, `${label}: the page stalled ${lag.toFixed(0)} ms`);
+      }
       const recs = await page.evaluate(() => window.dash.records());
       const me = (await page.evaluate(() => window.dash.state())).myConn;
       const mine = recs.filter((r) => r.conn === me);
@@ -210,16 +216,7 @@ async function main() {
 
   await step('200 messages in a row: all verified, the page stays responsive', async () => {
     await page.evaluate(() => window.dash.setFragment(100));
-    // a timer that notes how late it runs: a page busy for long would show
-    await page.evaluate(() => {
-      window.__lag = 0;
-      let last = performance.now();
-      window.__lagTimer = setInterval(() => {
-        const now = performance.now();
-        window.__lag = Math.max(window.__lag, now - last - 50);
-        last = now;
-      }, 50);
-    });
+    await startLag(page);
     const t0 = Date.now();
     await page.fill('#size', '1000');
     await page.check('input[name=kind][value=utf8]', { force: true });
@@ -236,7 +233,7 @@ async function main() {
     const recs = (await page.evaluate(() => window.dash.records())).slice(-400);
     check(recs.every((r) => r.check === true), 'every message verified');
     check(recs.filter((r) => r.dir === 'out').every((r) => r.frames === 10), '10 frames each');
-    const lag = await page.evaluate(() => { clearInterval(window.__lagTimer); return window.__lag; });
+    const lag = await stopLag(page);
     const st = await page.evaluate(() => window.dash.state());
     eq(st.pendingRender, false, 'nothing left to draw');
     check(answer < 1000, `page answered in ${answer} ms during the burst`);
@@ -276,6 +273,24 @@ async function main() {
 
   await browser.close();
   process.exit(allOk ? 0 : 1);
+}
+
+// A timer in the page that notes how late it runs: a main thread kept
+// busy for long shows as a large stall.
+function startLag(page) {
+  return page.evaluate(() => {
+    window.__lag = 0;
+    let last = performance.now();
+    window.__lagTimer = setInterval(() => {
+      const now = performance.now();
+      window.__lag = Math.max(window.__lag, now - last - 50);
+      last = now;
+    }, 50);
+  });
+}
+
+function stopLag(page) {
+  return page.evaluate(() => { clearInterval(window.__lagTimer); return window.__lag; });
 }
 
 // The page keeps frames as the server reported them; fetch one record whole.
