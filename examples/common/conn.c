@@ -381,6 +381,8 @@ int wsx_conn_open(wsx_conn_t *c, const ws_response_t *resp, uint8_t *rest,
     wo.max_message = ep->o.max_message;
     wo.allocator = &ep->loop->allocator;
     wo.rbuf_keep = WSX_RBUF_KEEP; /* the pool (alloc.c) takes the rest */
+    wo.trace = ep->o.trace;
+    wo.trace_user = c;
     if (!ep->h.on_data)
         wo.flags = WS_OPT_REASSEMBLE;
     if (ws_conn_init(&c->ws, ep->ops->role, &wo) != 0)

@@ -92,23 +92,37 @@ int wsx_http_respond(wsx_conn_t *c, int status, const char *content_type,
     return 0;
 }
 
-static void respond_error(wsx_conn_t *c, int status, const char *headers)
+/* The body is the status line's text, and why when there is a reason. */
+static void respond_error(wsx_conn_t *c, int status, const char *headers,
+                          const char *why)
 {
-    char body[64];
-    int n = snprintf(body, sizeof body, "%d %s\n", status,
-                     wsx_http_reason(status));
+    char body[256];
+    int n = snprintf(body, sizeof body, "%d %s%s%s\n", status,
+                     wsx_http_reason(status), why ? ": " : "", why ? why : "");
 
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= sizeof body) { /* cut, but still one line */
+        n = sizeof body - 1;
+        body[n - 1] = '\n';
+    }
     if (wsx_http_respond(c, status, NULL, headers, body, (size_t)n) != 0)
         wsx_conn_kill(c);
 }
 
 void wsx_http_error(wsx_conn_t *c, int status)
 {
+    wsx_http_refuse(c, status, NULL);
+}
+
+void wsx_http_refuse(wsx_conn_t *c, int status, const char *reason)
+{
     c->flags |= WSX_F_HTTP;
     respond_error(c, status,
                   status == 405   ? "Allow: GET, HEAD\r\n"
                   : status == 503 ? "Retry-After: 1\r\n"
-                                  : NULL);
+                                  : NULL,
+                  reason);
 }
 
 /* How many fields called name the head has. Its lines were checked by
@@ -391,7 +405,7 @@ static void redirect_to_dir(wsx_conn_t *c, const char *rel, ws_str_t query)
         return;
     }
     memcpy(loc + o, "\r\n", 3);
-    respond_error(c, 301, loc);
+    respond_error(c, 301, loc, NULL);
 }
 
 /* The 200 for an open regular file, which goes out with sendfile. */

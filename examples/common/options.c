@@ -1,14 +1,20 @@
 /*
  * options.c — the defaults of wsx_opts_t, and the number parsing every
  * program's command line needs, so that "--port 12abc", "-5", "1e3" or
- * "8MB" are refused the same way everywhere.
+ * "8MB" are refused the same way everywhere; and where a program's own
+ * files are.
  */
+#define _GNU_SOURCE
 #include "wsx_int.h"
 
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #define DEFAULT_MAX_CONNECTIONS 65536u
 
@@ -108,4 +114,17 @@ int wsx_parse_seconds(const char *s, int *ms)
         return -1;
     *ms = (int)(v * 1000 + 0.5);
     return 0;
+}
+
+void wsx_program_dir(const char *sub, char *out, size_t cap)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+
+    if (n <= 0) {
+        snprintf(out, cap, "%s", sub);
+        return;
+    }
+    exe[n] = '\0';
+    snprintf(out, cap, "%s/%s", dirname(exe), sub);
 }

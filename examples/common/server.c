@@ -267,7 +267,7 @@ static void upgrade(wsx_conn_t *c, const ws_request_t *req, char *rest,
                     size_t rest_len)
 {
     wsx_endpoint_t *ep = c->ep;
-    wsx_accept_t acc = {.protocol = NULL, .headers = NULL};
+    wsx_accept_t acc = {.protocol = NULL, .headers = NULL, .reason = NULL};
     char resp[2048];
     ptrdiff_t n;
     int status = 0;
@@ -281,7 +281,8 @@ static void upgrade(wsx_conn_t *c, const ws_request_t *req, char *rest,
     if (status) {
         wsx_log(c, 1, "upgrade to %.*s refused: %d", (int)req->path.len,
                 req->path.ptr, status);
-        wsx_http_error(c, status >= 400 && status <= 599 ? status : 403);
+        wsx_http_refuse(c, status >= 400 && status <= 599 ? status : 403,
+                        acc.reason);
         return;
     }
     c->protocol = acc.protocol;

@@ -77,6 +77,10 @@ typedef struct wsx_accept {
                              or to NULL for none */
     const char *headers;  /* extra complete "Name: value\r\n" lines for
                              the 101, or NULL */
+    const char *reason;   /* when refusing: one line saying why, for the
+                             answer's text body after the status (e.g.
+                             "fragment: must not be negative"), or NULL.
+                             Copied as soon as on_upgrade returns */
 } wsx_accept_t;
 
 /*
@@ -151,8 +155,8 @@ typedef struct wsx_handler {
     /* Raw mode only (wsx_opts_t.raw): bytes as they arrived. */
     void (*on_raw)(wsx_conn_t *c, uint8_t *data, size_t len);
 
-    /* (Reserved: the engine's frame-trace events, for tools, will be
-     * handed out here; see wsx_conn_dispatch in conn.c.) */
+    /* (The engine's frame-trace events reach tools through
+     * wsx_opts_t.trace, called from inside the engine.) */
 } wsx_handler_t;
 
 /* ------------------------------------------------------------- options */
@@ -197,6 +201,12 @@ typedef struct wsx_opts {
                                first, NULL-terminated; NULL = none */
     int raw;                /* plain TCP: no HTTP, no WebSocket, on_raw */
     int verbose;            /* 1: log connections to stderr; 2: more */
+    /* Frame tracing (libwsproto's ws_options_t.trace): called for every
+     * frame each WebSocket connection parses or encodes, with user = the
+     * wsx_conn_t. It runs inside the engine: it must not send, close or
+     * drop any connection (note what it saw; act on it later, e.g. in
+     * wsx_loop_before_flush). NULL = off, at no cost. */
+    ws_trace_fn trace;
 } wsx_opts_t;
 
 /* ---------------------------------------------------------------- loop */
@@ -518,5 +528,10 @@ int wsx_opts_set(wsx_opts_t *o, const char *name, const char *value);
  * untouched). */
 int wsx_parse_size(const char *s, unsigned long long max,
                    unsigned long long *out);
+
+/* "DIR/sub" into out[0..cap), DIR being the running program's directory
+ * (where a server's web/ files are installed next to it); just "sub"
+ * when it cannot be found. */
+void wsx_program_dir(const char *sub, char *out, size_t cap);
 
 #endif /* WSX_H */

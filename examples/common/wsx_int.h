@@ -391,5 +391,7 @@ void wsx_http_error(wsx_conn_t *c, int status);
 /* A plain request's body length (0 without Content-Length): 0, or the
  * status to answer with (400 bad or repeated, 413 too long). */
 int wsx_http_body_length(const ws_request_t *req, size_t *len);
+/* The same, with a reason after the status in the body (NULL: none). */
+void wsx_http_refuse(wsx_conn_t *c, int status, const char *reason);
 
 #endif /* WSX_INT_H */

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -354,18 +353,6 @@ static int parse_port(const char *arg)
     unsigned long long v;
     return wsx_parse_uint(arg, 65535, &v) == 0 ? (int)v : -1;
 }
-static void default_web_dir(char *out, size_t cap)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-        snprintf(out, cap, "web");
-        return;
-    }
-    exe[n] = '\0';
-    snprintf(out, cap, "%s/web", dirname(exe));
-}
-
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -382,11 +369,9 @@ int main(int argc, char **argv)
     static server_t s;
     const char *host = "127.0.0.1", *data_dir = "./messenger-data";
     int port = 12345, opt, li = 0;
-    /* Packets are at most 259 bytes; anything bigger is answered with
-     * UNKNOWNERROR like any malformed packet, up to a sane bound. */
     wsx_opts_t o = {.ping_interval = 30000};
 
-    default_web_dir(s.web_dir, sizeof s.web_dir);
+    wsx_program_dir("web", s.web_dir, sizeof s.web_dir);
     while ((opt = getopt_long(argc, argv, "", longopts, &li)) != -1) {
         switch (opt) {
         case 'h': host = optarg; break;

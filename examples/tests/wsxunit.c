@@ -454,6 +454,10 @@ static int acc_upgrade(wsx_conn_t *c, const ws_request_t *req,
     l->open_in_upgrade += wsx_conn_is_open(c);
     if (req->path.len == 3 && memcmp(req->path.ptr, "/no", 3) == 0)
         return 403;
+    if (req->path.len == 4 && memcmp(req->path.ptr, "/why", 4) == 0) {
+        acc->reason = "room: full";
+        return 409;
+    }
     if (req->path.len == 6 && memcmp(req->path.ptr, "/other", 6) == 0)
         acc->protocol = "superchat";
     if (req->path.len == 5 && memcmp(req->path.ptr, "/hdrs", 5) == 0)
@@ -511,6 +515,7 @@ static void test_accept(void)
     wsx_loop_t *loop = wsx_loop_new();
     wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, &o, &h, &l);
     int port = s ? wsx_server_port(s) : 0;
+    const char *e0;
 
     CHECK(s != NULL);
     if (!s) {
@@ -530,6 +535,19 @@ static void test_accept(void)
     CHECK_EQ(l.upgrades, 1);
     CHECK_EQ(l.opens, 0);
     CHECK_EQ(l.closes, 0);
+
+    /* Refused with a reason: it follows the status in the body. */
+    ask(loop, port, "/why", NULL, &p);
+    CHECK(p.len > 12 && memcmp(p.buf, "HTTP/1.1 409 ", 13) == 0);
+    e0 = head_end(&p);
+    CHECK(e0 != NULL);
+    if (e0)
+        CHECK_BYTES(e0, p.len - (size_t)(e0 - (char *)p.buf),
+                    "409 Conflict: room: full\n", 25);
+    close(p.fd);
+    run_rounds(loop, 2);
+    CHECK_EQ(l.upgrades, 2);
+    CHECK_EQ(l.opens, 0);
 
     /* Accepted with the preset choice (our preference first); on_open's
      * message follows the 101. */
@@ -552,11 +570,86 @@ static void test_accept(void)
     CHECK(!has(&p, "Sec-WebSocket-Protocol"));
     close(p.fd);
     run_rounds(loop, 5);
-    CHECK_EQ(l.upgrades, 4);
+    CHECK_EQ(l.upgrades, 5);
     CHECK_EQ(l.opens, 3);
     CHECK_EQ(l.closes, 3);
     CHECK_EQ(l.queued_in_upgrade, 0);
     CHECK_EQ(l.open_in_upgrade, 0);
+    wsx_loop_free(loop);
+}
+
+/* -------------------------------------------------------- frame trace */
+
+typedef struct tr_log {
+    int in, out;
+    wsx_conn_t *user_in, *user_out, *opened;
+    ws_frame_info_t first_in, first_out;
+} tr_log_t;
+
+static tr_log_t tr;
+
+static void tr_trace(const ws_frame_info_t *f, void *user)
+{
+    if (f->dir == WS_TRACE_IN) {
+        if (!tr.in++)
+            tr.first_in = *f;
+        tr.user_in = user;
+    } else {
+        if (!tr.out++)
+            tr.first_out = *f;
+        tr.user_out = user;
+    }
+}
+
+static void tr_open(wsx_conn_t *c, const ws_response_t *resp)
+{
+    (void)resp;
+    tr.opened = c;
+}
+
+static void tr_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len)
+{
+    wsx_conn_send(c, op, data, len);
+}
+
+/* wsx_opts_t.trace sees every frame both ways, with the connection. */
+static void test_trace(void)
+{
+    wsx_opts_t o = {.trace = tr_trace};
+    wsx_handler_t h = {.on_open = tr_open, .on_message = tr_message};
+    /* "Hello", masked (RFC 6455 §5.7) */
+    static const uint8_t hello[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d,
+                                    0x7f, 0x9f, 0x4d, 0x51, 0x58};
+    static peer_t p;
+    wsx_loop_t *loop = wsx_loop_new();
+    wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, &o, &h, NULL);
+
+    CHECK(s != NULL);
+    if (!s) {
+        wsx_loop_free(loop);
+        return;
+    }
+    memset(&tr, 0, sizeof tr);
+    ask(loop, wsx_server_port(s), "/", NULL, &p);
+    const char *e = head_end(&p);
+    CHECK(e != NULL);
+    size_t before = p.len;
+    CHECK(send(p.fd, hello, sizeof hello, 0) == (ssize_t)sizeof hello);
+    peer_wait(loop, &p, before + 7, 1000);
+    CHECK_EQ(tr.in, 1);
+    CHECK_EQ(tr.out, 1);
+    CHECK(tr.opened != NULL && tr.user_in == tr.opened &&
+          tr.user_out == tr.opened);
+    CHECK_BYTES(tr.first_in.header, tr.first_in.header_len, hello, 6);
+    CHECK_EQ(tr.first_in.masked, 1);
+    CHECK_EQ(tr.first_in.payload_len, 5);
+    CHECK_EQ(tr.first_in.len_form, 7);
+    CHECK_BYTES(tr.first_out.header, tr.first_out.header_len, "\x81\x05", 2);
+    CHECK_EQ(tr.first_out.masked, 0);
+    if (e)
+        CHECK_BYTES(p.buf + before, p.len - before, "\x81\x05Hello", 7);
+    close(p.fd);
+    run_rounds(loop, 3);
     wsx_loop_free(loop);
 }
 
@@ -1427,7 +1520,8 @@ static const struct {
     {"queue: chunks, unreserve, partial writes", test_queue},
     {"timers: one-shot, repeating, stop", test_timers},
     {"backpressure: high and low marks, on_drain", test_backpressure},
-    {"accept: on_upgrade decides before the 101", test_accept},
+    {"accept: on_upgrade decides before the 101, says why", test_accept},
+    {"trace: every frame both ways, with its connection", test_trace},
     {"client: on_open gets the server's response", test_client_response},
     {"broadcast: one frame, shared, refcounted", test_broadcast},
     {"broadcast: refused on a client connection", test_broadcast_client},
