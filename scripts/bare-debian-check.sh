@@ -115,6 +115,7 @@ cleanup() {
     mounts=()
 }
 trap cleanup EXIT
+trap 'echo "bare-debian-check: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 trap 'exit 130' INT TERM
 
 mounted_under_root() { findmnt -rn -o TARGET | grep -q "^$root\(/\|$\)"; }
@@ -204,7 +205,10 @@ step "user: demo command" in_root runuser -u dev -- \
     env HOME=/home/dev sh -c "cd ~/libwsproto && id -un && $demo_cmd" || true
 
 # 2. Root on a machine without sudo.
-in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq sudo >/dev/null
+# (sudo's own removal script refuses while root has no password, unless
+# told that root is reachable otherwise, as it is here.)
+in_root env DEBIAN_FRONTEND=noninteractive SUDO_FORCE_REMOVE=yes \
+    apt-get purge -y -qq sudo >/dev/null
 in_root sh -c '! command -v sudo' >/dev/null || die "sudo still present in the root"
 # The user's step installed the demo packages; remove them again so that
 # root's demo command installs them itself.
