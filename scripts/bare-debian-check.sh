@@ -8,7 +8,9 @@
 #   1. as a normal user with sudo, the README's demo command
 #      (scripts/install-deps.sh elevates apt-get through sudo);
 #   2. as root with sudo removed, the demo command, then the check command
-#      (apt-get runs directly).
+#      (apt-get runs directly), then `make install-test-system` (a real
+#      make install into /usr/local: ldconfig runs, programs find the
+#      library through pkg-config and CMake with no path set).
 # The commands are read from the clone's README.md (the lines after
 # <!-- command:demo --> and <!-- command:check -->), so the proof and the
 # README cannot drift apart. Needs root, network, ~3 GB of disk and, for
@@ -221,6 +223,9 @@ rm -rf "$root"/var/lib/apt/lists/*
 step "root: demo command" in_root sh -c "cd /root/libwsproto && $demo_cmd" || true
 if [ $demo_only -eq 0 ]; then
     step "root: check command" in_root sh -c "cd /root/libwsproto && $check_cmd" || true
+    # make install into /usr/local: ldconfig runs, programs need no path.
+    step "root: make install-test-system" \
+        in_root sh -c "cd /root/libwsproto && make install-test-system" || true
 fi
 
 cleanup
