@@ -131,9 +131,11 @@ include $(sort $(wildcard examples/*.mk examples/*/*.mk fuzz/*.mk bench/*.mk tes
 # with the major and minor from the header and refuses a consumer of
 # another pointer size.
 CMAKEDIR  ?= $(LIBDIR)/cmake/wsproto
-PTR_BYTES = $(shell $(CC) -dM -E - </dev/null | sed -n 's/^\#define __SIZEOF_POINTER__ //p')
-SUBST_INSTALL_PATHS = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
-    -e 's|@INCDIR@|$(INCDIR)|g' -e 's|@VERSION@|$(VERSION)|g' \
+PTR_BYTES = $(shell $(CC) -dM -E - </dev/null | \
+                    sed -n 's/^\#define __SIZEOF_POINTER__ //p')
+SUBST_INSTALL_PATHS = sed -e 's|@PREFIX@|$(PREFIX)|g' \
+    -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+    -e 's|@VERSION@|$(VERSION)|g' \
     -e 's|@SOVERSION@|$(SOVERSION)|g' -e 's|@VERSION_MAJOR@|$(SOVERSION)|g' \
     -e 's|@VERSION_MINOR@|$(word 2,$(subst ., ,$(VERSION)))|g' \
     -e 's|@SIZEOF_VOID_P@|$(PTR_BYTES)|g'

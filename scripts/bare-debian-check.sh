@@ -21,8 +21,8 @@
 #
 # --root DIR    where to build the root (default /var/tmp/wsproto-bare-debian;
 #               an existing one is removed first: the point is a bare system)
-# --mirror URL  Debian mirror (default: the bookworm entry of /etc/apt/sources.list
-#               or /etc/apt/sources.list.d/*)
+# --mirror URL  Debian mirror (default: the bookworm entry of
+#               /etc/apt/sources.list or /etc/apt/sources.list.d/*)
 # --demo-only   stop after the demo command
 # --keep        keep the root afterwards (it is kept anyway when a step failed)
 set -euo pipefail
@@ -38,7 +38,9 @@ while [ $# -gt 0 ]; do
     --mirror) mirror=${2:?--mirror needs a URL}; shift 2 ;;
     --demo-only) demo_only=1; shift ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+    -h|--help)
+        sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
+        exit 0 ;;
     *) echo "bare-debian-check: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -47,10 +49,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 say() { echo "bare-debian-check: [$(date -u +%H:%M:%S)] $*"; }
 die() { echo "bare-debian-check: $*" >&2; exit 1; }
 
-[ "$(id -u)" -eq 0 ] || die "needs root (debootstrap, mount, chroot): run it as root"
+[ "$(id -u)" -eq 0 ] ||
+    die "needs root (debootstrap, mount, chroot): run it as root"
 case "$root" in
 /?*/?*) ;;
-*) die "--root must be an absolute path at least two levels deep, not '$root'" ;;
+*) die "--root must be an absolute path two levels deep or more: '$root'" ;;
 esac
 root=${root%/}
 
@@ -93,13 +96,14 @@ host_sources() {
 sources=$(host_sources | sed 's|/*\( \)|\1|' | sort -u)
 if [ -z "$mirror" ]; then
     mirror=$(awk '$2 == "bookworm" { print $1; exit }' <<<"$sources")
-    [ -n "$mirror" ] || die "no Debian 12 (bookworm) entry in /etc/apt/sources.list" \
-                            "or /etc/apt/sources.list.d/*: pass --mirror URL"
+    [ -n "$mirror" ] ||
+        die "no Debian 12 (bookworm) entry in /etc/apt/sources.list" \
+            "or /etc/apt/sources.list.d/*: pass --mirror URL"
 fi
 # The root gets the host's bookworm, bookworm-updates and bookworm-security
 # entries (a bare Debian 12 has all three), main only.
 guest_sources=$( { echo "$mirror bookworm"
-                   awk '$2 == "bookworm-updates" || $2 == "bookworm-security"' <<<"$sources"; } |
+                   awk '$2 ~ /^bookworm-(updates|security)$/' <<<"$sources"; } |
                  awk '!seen[$2]++ { print "deb", $1, $2, "main" }')
 
 # ------------------------------------------------------------------ mounts
@@ -108,7 +112,8 @@ cleanup() {
     local pid i
     # Processes a failed step left running inside the root hold its mounts.
     for pid in /proc/[0-9]*; do
-        [ "$(readlink "$pid/root" 2>/dev/null)" = "$root" ] && kill -9 "${pid#/proc/}" 2>/dev/null
+        [ "$(readlink "$pid/root" 2>/dev/null)" = "$root" ] &&
+            kill -9 "${pid#/proc/}" 2>/dev/null
     done
     for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
         umount "${mounts[i]}" 2>/dev/null || umount -l "${mounts[i]}" ||
@@ -145,18 +150,24 @@ fi
 
 head=$(git -C "$top" rev-parse --short HEAD)
 git -C "$top" diff --quiet HEAD ||
-    say "note: uncommitted changes in $top are not part of the check (HEAD $head is)"
+    say "note: uncommitted changes in $top are not checked (HEAD $head is)"
 
 if [ -e "$root" ]; then
-    mounted_under_root && die "something is mounted under $root: unmount it first"
+    mounted_under_root &&
+        die "something is mounted under $root: unmount it first"
     say "removing the previous root $root"
     rm -rf --one-file-system "$root"
 fi
 
 say "debootstrap --variant=minbase bookworm $root $mirror"
-debootstrap --variant=minbase bookworm "$root" "$mirror" > "$root.debootstrap.log" 2>&1 ||
-    { tail -20 "$root.debootstrap.log" >&2; die "debootstrap failed (log: $root.debootstrap.log)"; }
-say "root built in $((SECONDS - started)) s: $(du -sh --one-file-system "$root" | cut -f1)"
+log="$root.debootstrap.log"
+if ! debootstrap --variant=minbase bookworm "$root" "$mirror" >"$log" 2>&1
+then
+    tail -20 "$log" >&2
+    die "debootstrap failed (log: $log)"
+fi
+size=$(du -sh --one-file-system "$root" | cut -f1)
+say "root built in $((SECONDS - started)) s: $size"
 
 printf '%s\n' "$guest_sources" > "$root/etc/apt/sources.list"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
@@ -197,7 +208,8 @@ step() { # step NAME command...: run, time, remember a failure
 
 # 1. A normal user with sudo: only apt-get is elevated.
 in_root apt-get update -qq
-in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sudo >/dev/null
+in_root env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq sudo >/dev/null
 in_root useradd -m -s /bin/bash dev
 echo 'dev ALL=(root) NOPASSWD: ALL' > "$root/etc/sudoers.d/dev"
 chmod 440 "$root/etc/sudoers.d/dev"
@@ -211,7 +223,8 @@ step "user: demo command" in_root runuser -u dev -- \
 # told that root is reachable otherwise, as it is here.)
 in_root env DEBIAN_FRONTEND=noninteractive SUDO_FORCE_REMOVE=yes \
     apt-get purge -y -qq sudo >/dev/null
-in_root sh -c '! command -v sudo' >/dev/null || die "sudo still present in the root"
+in_root sh -c '! command -v sudo' >/dev/null ||
+    die "sudo still present in the root"
 # The user's step installed the demo packages; remove them again so that
 # root's demo command installs them itself.
 in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq --auto-remove \
@@ -220,12 +233,13 @@ in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq --auto-remove \
 # or container: the commands must run apt-get update themselves.
 in_root apt-get clean
 rm -rf "$root"/var/lib/apt/lists/*
-step "root: demo command" in_root sh -c "cd /root/libwsproto && $demo_cmd" || true
+in_tree() { in_root sh -c "cd /root/libwsproto && $1"; }
+step "root: demo command" in_tree "$demo_cmd" || true
 if [ $demo_only -eq 0 ]; then
-    step "root: check command" in_root sh -c "cd /root/libwsproto && $check_cmd" || true
+    step "root: check command" in_tree "$check_cmd" || true
     # make install into /usr/local: ldconfig runs, programs need no path.
-    step "root: make install-test-system" \
-        in_root sh -c "cd /root/libwsproto && make install-test-system" || true
+    step "root: make install-test-system" in_tree "make install-test-system" ||
+        true
 fi
 
 cleanup

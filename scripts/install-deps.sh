@@ -20,8 +20,10 @@ if [ $# -eq 0 ]; then
 else
     for name in "$@"; do
         [ -f "scripts/deps/$name.deb" ] || {
+            known=$(cd scripts/deps && ls -- *.deb | sed 's/\.deb$//' |
+                    paste -sd ' ')
             echo "install-deps: no list scripts/deps/$name.deb" \
-                 "(lists: $(cd scripts/deps && ls -- *.deb | sed "s/\.deb$//" | paste -sd " "))" >&2
+                 "(lists: $known)" >&2
             exit 2
         }
         lists+=("scripts/deps/$name.deb")
@@ -34,7 +36,8 @@ mapfile -t wanted < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "${lists[@]}" |
 # What is installed, by package name and by the names installed packages
 # provide: e.g. a nodejs that bundles npm provides (and conflicts with) the
 # separate npm package, so npm counts as present there.
-mapfile -t present < <(dpkg-query -W -f='${db:Status-Abbrev}|${Package}|${Provides}\n' 2>/dev/null |
+fields='${db:Status-Abbrev}|${Package}|${Provides}\n'
+mapfile -t present < <(dpkg-query -W -f="$fields" 2>/dev/null |
                        awk -F'|' '$1 ~ /^ii/ {
                            print $2
                            n = split($3, p, ",")
@@ -58,8 +61,8 @@ if [ ${#missing[@]} -gt 0 ]; then
         }
         SUDO=(sudo)
     fi
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    apt=("${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -y -qq)
+    "${apt[@]}" update
+    "${apt[@]}" install --no-install-recommends "${missing[@]}" >/dev/null
 fi
 echo "install-deps: ${#wanted[@]} packages present"

@@ -15,40 +15,46 @@ set -eu
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "install-test: FAIL: $*" >&2; exit 1; }
+said() { cat "$tmp/$1"; }    # what a step wrote to $tmp/NAME
 
 system=0
 [ "${1:-}" = --system ] && system=1
 
 # The version as the header's macros define it.
-header_number() { sed -n "s/^#define WS_VERSION_$1 \([0-9]*\)\$/\1/p" include/wsproto.h; }
+header_number() {
+    sed -n "s/^#define WS_VERSION_$1 \([0-9]*\)\$/\1/p" include/wsproto.h
+}
 major=$(header_number MAJOR)
 minor=$(header_number MINOR)
 hdrver=$major.$minor.$(header_number PATCH)
 soname=libwsproto.so.$major
 
 if [ $system -eq 1 ]; then
-    [ "$(id -u)" -eq 0 ] || fail "--system installs into /usr/local: run it as root"
+    [ "$(id -u)" -eq 0 ] ||
+        fail "--system installs into /usr/local: run it as root"
     prefix=/usr/local
+    libdir="$prefix/lib"
     [ ! -e "$prefix/include/wsproto.h" ] && [ ! -e "$prefix/lib/$soname" ] ||
-        fail "--system: a libwsproto is already installed in $prefix; not touching it"
+        fail "--system: a libwsproto is installed in $prefix; not touching it"
     make -s install > "$tmp/install.out"
     grep -qx ldconfig "$tmp/install.out" ||
-        fail "make install into $prefix did not run ldconfig: $(cat "$tmp/install.out")"
+        fail "make install did not run ldconfig: $(said install.out)"
     ldconfig -p | grep -q "$soname .*=> $prefix/lib/$soname\$" ||
-        fail "after make install the dynamic linker's cache has no $prefix/lib/$soname"
+        fail "after make install, ld.so.cache has no $prefix/lib/$soname"
     unset PKG_CONFIG_PATH LD_LIBRARY_PATH CMAKE_PREFIX_PATH
 else
     prefix="$tmp/prefix"
+    libdir="$prefix/lib"
     make -s install PREFIX="$prefix" > "$tmp/install.out"
     if grep -qx ldconfig "$tmp/install.out"; then
         fail "make install into $prefix ran ldconfig"
     fi
-    grep -q "does not search $prefix/lib: link programs with -Wl,-rpath,$prefix/lib" \
-        "$tmp/install.out" || fail "make install into $prefix says nothing about rpath"
+    hint="does not search $libdir: link programs with -Wl,-rpath,$libdir"
+    grep -q "$hint" "$tmp/install.out" ||
+        fail "make install says nothing about rpath: $(said install.out)"
     export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
     unset LD_LIBRARY_PATH
 fi
-libdir="$prefix/lib"
 
 pcver=$(pkg-config --modversion wsproto)
 [ "$pcver" = "$hdrver" ] || fail "wsproto.pc says $pcver, header says $hdrver"
@@ -87,10 +93,12 @@ C
 # A program that must load libwsproto.so.N from $libdir and run.
 loads_installed() { # loads_installed PROGRAM [VAR=VALUE...]
     prog=$1; shift
-    env "$@" ldd "$prog" | grep -q "$soname => $libdir/$soname " ||
-        fail "$prog does not load $libdir/$soname: $(env "$@" ldd "$prog" | grep wsproto)"
+    env "$@" ldd "$prog" > "$tmp/ldd.out"
+    grep -q "$soname => $libdir/$soname " "$tmp/ldd.out" ||
+        fail "$prog loads no $libdir/$soname: $(grep wsproto "$tmp/ldd.out")"
     env "$@" "$prog" > "$tmp/run.out" || fail "$prog failed (exit $?)"
-    grep -qx "consumer ok $hdrver" "$tmp/run.out" || fail "$prog printed $(cat "$tmp/run.out")"
+    grep -qx "consumer ok $hdrver" "$tmp/run.out" ||
+        fail "$prog printed $(said run.out)"
 }
 # A program with libwsproto linked in, needing no libwsproto.so at run time.
 has_static_copy() { # has_static_copy PROGRAM
@@ -98,7 +106,8 @@ has_static_copy() { # has_static_copy PROGRAM
         fail "$1 needs the shared libwsproto"
     fi
     "$1" > "$tmp/run.out" || fail "$1 failed (exit $?)"
-    grep -qx "consumer ok $hdrver" "$tmp/run.out" || fail "$1 printed $(cat "$tmp/run.out")"
+    grep -qx "consumer ok $hdrver" "$tmp/run.out" ||
+        fail "$1 printed $(said run.out)"
 }
 
 # ------------------------------------------------------------ pkg-config
@@ -116,7 +125,7 @@ else
             fail "pc-shared ran without LD_LIBRARY_PATH or rpath"
         fi
         grep -q "$soname: cannot open shared object file" "$tmp/run.out" ||
-            fail "pc-shared without a path: $(cat "$tmp/run.out")"
+            fail "pc-shared without a path: $(said run.out)"
     fi
     # The README's rpath flags: runs with no LD_LIBRARY_PATH.
     cc -std=c11 -Wall -Werror $(pkg-config --cflags wsproto) "$tmp/consumer.c" \
@@ -126,8 +135,8 @@ else
 fi
 
 # Fully static: --static flags, no shared library at all at run time.
-cc -std=c11 -Wall -Werror -static $(pkg-config --cflags wsproto) "$tmp/consumer.c" \
-    $(pkg-config --static --libs wsproto) -o "$tmp/pc-static"
+cc -std=c11 -Wall -Werror -static $(pkg-config --cflags wsproto) \
+    "$tmp/consumer.c" $(pkg-config --static --libs wsproto) -o "$tmp/pc-static"
 if ldd "$tmp/pc-static" >/dev/null 2>&1; then fail "pc-static is dynamic"; fi
 has_static_copy "$tmp/pc-static"
 
@@ -149,11 +158,12 @@ target_link_libraries(cmake-static PRIVATE wsproto::wsproto_static)
 file(WRITE "\${CMAKE_BINARY_DIR}/found" "\${wsproto_VERSION} \${wsproto_DIR}")
 CMAKE
 cmake -S "$tmp/cmake-consumer" -B "$tmp/cmake-build" $cmake_prefix \
-    > "$tmp/cmake.log" 2>&1 || fail "cmake configure: $(cat "$tmp/cmake.log")"
+    > "$tmp/cmake.log" 2>&1 || fail "cmake configure: $(said cmake.log)"
 cmake --build "$tmp/cmake-build" > "$tmp/cmake.log" 2>&1 ||
-    fail "cmake build: $(cat "$tmp/cmake.log")"
-[ "$(cat "$tmp/cmake-build/found")" = "$hdrver $libdir/cmake/wsproto" ] ||
-    fail "CMake found '$(cat "$tmp/cmake-build/found")', wanted '$hdrver $libdir/cmake/wsproto'"
+    fail "cmake build: $(said cmake.log)"
+found=$(said cmake-build/found)
+[ "$found" = "$hdrver $libdir/cmake/wsproto" ] ||
+    fail "CMake found '$found', wanted '$hdrver $libdir/cmake/wsproto'"
 # CMake's build RPATH points at the prefix: no LD_LIBRARY_PATH needed.
 loads_installed "$tmp/cmake-build/cmake-shared"
 has_static_copy "$tmp/cmake-build/cmake-static"
@@ -173,11 +183,12 @@ version_check() { # version_check yes|no "REQUEST" [cmake args...]
     rm -rf "$tmp/cmake-vbuild"
     cmake -S "$tmp/cmake-version" -B "$tmp/cmake-vbuild" $cmake_prefix \
         -DWANT="$request" "$@" > "$tmp/cmake.log" 2>&1 ||
-        fail "cmake version check '$request': $(cat "$tmp/cmake.log")"
+        fail "cmake version check '$request': $(said cmake.log)"
     got=no
     grep -q "wsproto: found=1" "$tmp/cmake.log" && got=yes
     [ "$got" = "$expect" ] ||
-        fail "find_package(wsproto $request) $* found=$got, wanted $expect (installed $hdrver)"
+        fail "find_package(wsproto $request) $* found=$got, wanted $expect" \
+             "(installed $hdrver)"
 }
 version_check yes "$hdrver EXACT"
 version_check yes "$major.$minor"
@@ -191,15 +202,20 @@ fi
 version_check no "$hdrver" -DCMAKE_SIZEOF_VOID_P=4
 
 # -------------------------------------------------- soname, symbols
-so=$(readelf -d "$libdir/libwsproto.so.$hdrver" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+so=$(readelf -d "$libdir/libwsproto.so.$hdrver" |
+     sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 [ "$so" = "$soname" ] || fail "soname is '$so'"
-[ -L "$libdir/libwsproto.so" ] && [ -L "$libdir/$soname" ] || fail "missing symlinks"
+[ -L "$libdir/libwsproto.so" ] && [ -L "$libdir/$soname" ] ||
+    fail "missing symlinks"
 
 # Exactly the functions the header declares are exported.
-nm -D --defined-only "$libdir/libwsproto.so" | awk '$2 == "T" {print $3}' | sort > "$tmp/exported"
-sed -n 's/^WS_API [^(]*[ *]\(ws_[a-z0-9_]*\)(.*/\1/p' include/wsproto.h | sort > "$tmp/declared"
+nm -D --defined-only "$libdir/libwsproto.so" |
+    awk '$2 == "T" {print $3}' | sort > "$tmp/exported"
+sed -n 's/^WS_API [^(]*[ *]\(ws_[a-z0-9_]*\)(.*/\1/p' include/wsproto.h |
+    sort > "$tmp/declared"
 diff "$tmp/declared" "$tmp/exported" > "$tmp/symdiff" ||
-    fail "exports differ from the header (< declared only, > exported only): $(cat "$tmp/symdiff")"
+    fail "exports differ from the header" \
+         "(< declared only, > exported only): $(said symdiff)"
 
 # ------------------------------------------------------------- uninstall
 installed="$prefix/include/wsproto.h $libdir/libwsproto.a $libdir/libwsproto.so
@@ -207,7 +223,8 @@ $libdir/$soname $libdir/libwsproto.so.$hdrver $libdir/pkgconfig/wsproto.pc
 $libdir/cmake/wsproto"
 if [ $system -eq 1 ]; then
     make -s uninstall > "$tmp/uninstall.out"
-    grep -qx ldconfig "$tmp/uninstall.out" || fail "make uninstall did not run ldconfig"
+    grep -qx ldconfig "$tmp/uninstall.out" ||
+        fail "make uninstall did not run ldconfig"
     if ldconfig -p | grep -q "$soname "; then
         fail "after make uninstall the dynamic linker's cache still has $soname"
     fi
@@ -218,25 +235,30 @@ else
     make -s uninstall PREFIX="$prefix" >/dev/null
     left=$(find "$prefix" -type f -o -type l)
     [ -z "$left" ] || fail "uninstall left: $left"
-    [ ! -d "$libdir/cmake/wsproto" ] || fail "uninstall left $libdir/cmake/wsproto"
+    [ ! -d "$libdir/cmake/wsproto" ] ||
+        fail "uninstall left $libdir/cmake/wsproto"
 fi
 
 # DESTDIR staging installs under the stage, with the final paths in the
 # .pc and CMake files, and leaves this machine's linker cache alone.
 make -s install PREFIX=/usr/local DESTDIR="$tmp/stage" > "$tmp/stage.out"
-[ ! -s "$tmp/stage.out" ] || fail "DESTDIR install said: $(cat "$tmp/stage.out")"
+[ ! -s "$tmp/stage.out" ] || fail "DESTDIR install said: $(said stage.out)"
 stage="$tmp/stage/usr/local"
 grep -q '^prefix=/usr/local$' "$stage/lib/pkgconfig/wsproto.pc" ||
     fail "DESTDIR install wrote the wrong prefix in wsproto.pc"
-grep -q '^set(_wsproto_libdir "/usr/local/lib")$' "$stage/lib/cmake/wsproto/wsprotoConfig.cmake" ||
+grep -q '^set(_wsproto_libdir "/usr/local/lib")$' \
+    "$stage/lib/cmake/wsproto/wsprotoConfig.cmake" ||
     fail "DESTDIR install wrote the wrong libdir in wsprotoConfig.cmake"
-for f in include/wsproto.h lib/libwsproto.a lib/$soname lib/cmake/wsproto/wsprotoConfigVersion.cmake; do
+for f in include/wsproto.h lib/libwsproto.a lib/$soname \
+         lib/cmake/wsproto/wsprotoConfigVersion.cmake; do
     [ -e "$stage/$f" ] || fail "DESTDIR install has no $f"
 done
 
 where="into $prefix: pkg-config consumers (shared, rpath, static)"
 [ $system -eq 1 ] &&
-    where="into $prefix, ldconfig run on install and uninstall: pkg-config consumers (shared with no path set, static)"
+    where="into $prefix, ldconfig run on install and uninstall:" &&
+    where="$where pkg-config consumers (shared with no path set, static)"
 echo "install-test: $where" \
      "and CMake consumers (wsproto::wsproto, wsproto::wsproto_static) ok," \
-     "CMake version $hdrver, $(wc -l < "$tmp/exported") symbols exported, soname $soname"
+     "CMake version $hdrver, $(wc -l < "$tmp/exported") symbols exported," \
+     "soname $soname"
