@@ -28,6 +28,10 @@
 set -euo pipefail
 export LC_ALL=C
 
+# All of it in one block, which bash reads to the end before running: a
+# git checkout or commit may change this file during the half hour it runs.
+{
+
 root=/var/tmp/wsproto-bare-debian
 mirror=""
 demo_only=0
@@ -170,6 +174,15 @@ size=$(du -sh --one-file-system "$root" | cut -f1)
 say "root built in $((SECONDS - started)) s: $size"
 
 printf '%s\n' "$guest_sources" > "$root/etc/apt/sources.list"
+# The root trusts the certificate authorities this machine added itself
+# (/usr/local/share/ca-certificates): behind a TLS-inspecting proxy npm's
+# registry is reachable only so. ca-certificates, which the check command
+# installs for npm, puts them in the root's store.
+if [ -d /usr/local/share/ca-certificates ]; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp -r /usr/local/share/ca-certificates/. \
+        "$root/usr/local/share/ca-certificates/"
+fi
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 cp /etc/hosts "$root/etc/hosts"
 guest_mount /proc -t proc proc
@@ -252,3 +265,4 @@ if [ -z "$failed" ]; then
 fi
 say "FAILED:$failed (root kept in $root for inspection)"
 exit 1
+}
