@@ -17,7 +17,7 @@
 # the full `make check`, 20 to 30 minutes on 2 cores.
 #
 #   scripts/bare-debian-check.sh [--root DIR] [--mirror URL] [--demo-only]
-#                                [--keep]
+#                                [--keep] [--step-timeout MIN]
 #
 # --root DIR    where to build the root (default /var/tmp/wsproto-bare-debian;
 #               an existing one is removed first: the point is a bare system)
@@ -25,6 +25,8 @@
 #               /etc/apt/sources.list or /etc/apt/sources.list.d/*)
 # --demo-only   stop after the demo command
 # --keep        keep the root afterwards (it is kept anyway when a step failed)
+# --step-timeout MIN  stop a step still running after MIN minutes (default
+#               90: a hung test must not hold the check for ever)
 set -euo pipefail
 export LC_ALL=C
 
@@ -36,12 +38,14 @@ root=/var/tmp/wsproto-bare-debian
 mirror=""
 demo_only=0
 keep=0
+step_minutes=90
 while [ $# -gt 0 ]; do
     case "$1" in
     --root) root=${2:?--root needs a directory}; shift 2 ;;
     --mirror) mirror=${2:?--mirror needs a URL}; shift 2 ;;
     --demo-only) demo_only=1; shift ;;
     --keep) keep=1; shift ;;
+    --step-timeout) step_minutes=${2:?--step-timeout needs minutes}; shift 2 ;;
     -h|--help)
         sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
         exit 0 ;;
@@ -49,6 +53,10 @@ while [ $# -gt 0 ]; do
     esac
 done
 
+case "$step_minutes" in
+''|*[!0-9]*|0) echo "bare-debian-check: --step-timeout wants minutes > 0" >&2
+               exit 2 ;;
+esac
 top=$(cd "$(dirname "$0")/.." && pwd)
 say() { echo "bare-debian-check: [$(date -u +%H:%M:%S)] $*"; }
 die() { echo "bare-debian-check: $*" >&2; exit 1; }
@@ -139,8 +147,11 @@ guest_mount() { # guest_mount PATH mount-args...
 }
 
 # In the root, with a clean environment like a fresh login's.
+# Within a step, bounded by --step-timeout (0: no bound).
+limit=0
 in_root() {
-    chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb \
+    timeout --kill-after=60 "$limit" chroot "$root" /usr/bin/env -i \
+        HOME=/root TERM=dumb \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
 }
 
@@ -209,9 +220,14 @@ failed=""
 step() { # step NAME command...: run, time, remember a failure
     local name=$1 t0=$SECONDS rc=0; shift
     say "$name: start"
+    limit=${step_minutes}m
     "$@" || rc=$?
+    limit=0
     if [ $rc -eq 0 ]; then
         say "$name: ok in $((SECONDS - t0)) s"
+    elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+        say "$name: FAILED: still running after $step_minutes minutes, stopped"
+        failed="$failed $name"
     else
         say "$name: FAILED (exit $rc) after $((SECONDS - t0)) s"
         failed="$failed $name"
