@@ -13,8 +13,8 @@
 #      library through pkg-config and CMake with no path set).
 # The commands are read from the clone's README.md (the lines after
 # <!-- command:demo --> and <!-- command:check -->), so the proof and the
-# README cannot drift apart. Needs root, network, ~3 GB of disk and, for
-# the full `make check`, 20 to 30 minutes on 2 cores.
+# README cannot drift apart. Needs root, network, 2.3 GB of disk and, for
+# the full `make check`, 10 to 30 minutes on 2 cores, downloads included.
 #
 #   scripts/bare-debian-check.sh [--root DIR] [--mirror URL] [--demo-only]
 #                                [--keep] [--step-timeout MIN]
