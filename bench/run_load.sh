@@ -65,8 +65,10 @@ start() {
     pids="$pids $pid"
     tries=0
     while :; do
+        # The background job may not have created its .out file yet, and
+        # under set -e a failing sed here would end the script.
         port=$(sed -n "s/^$name listening on 127\.0\.0\.1:\([0-9][0-9]*\)\$/\1/p" \
-            "$tmp/$name.out")
+            "$tmp/$name.out" 2>/dev/null || :)
         [ -n "$port" ] && return 0
         if ! kill -0 "$pid" 2>/dev/null || [ $tries -ge 100 ]; then
             echo "run_load: $name did not start:" >&2
