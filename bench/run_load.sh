@@ -60,6 +60,9 @@ fi
 start() {
     name=$1
     shift
+    # A second server of the same name must not be found by the first's
+    # port, which the old file says until the new job truncates it.
+    rm -f "$tmp/$name.out"
     $pin "$@" --host 127.0.0.1 --port 0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
     pid=$!
     pids="$pids $pid"
