@@ -60,13 +60,18 @@ fi
 start() {
     name=$1
     shift
+    # A second server of the same name must not be found by the first's
+    # port, which the old file says until the new job truncates it.
+    rm -f "$tmp/$name.out"
     $pin "$@" --host 127.0.0.1 --port 0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
     pid=$!
     pids="$pids $pid"
     tries=0
     while :; do
+        # The background job may not have created its .out file yet, and
+        # under set -e a failing sed here would end the script.
         port=$(sed -n "s/^$name listening on 127\.0\.0\.1:\([0-9][0-9]*\)\$/\1/p" \
-            "$tmp/$name.out")
+            "$tmp/$name.out" 2>/dev/null || :)
         [ -n "$port" ] && return 0
         if ! kill -0 "$pid" 2>/dev/null || [ $tries -ge 100 ]; then
             echo "run_load: $name did not start:" >&2
