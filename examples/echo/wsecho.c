@@ -48,6 +48,10 @@ static const char usage[] =
     "                          (repeatable, first given is preferred; by\n"
     "                          default none is chosen, which some clients that\n"
     "                          offer one refuse)\n"
+    "  --no-deflate            refuse permessage-deflate (RFC 7692); by\n"
+    "                          default it is accepted when a client offers\n"
+    "                          it, and echoes of 128 bytes or more go out\n"
+    "                          compressed\n"
     "  --verbose, -v           log connections to stderr (twice: more)\n"
     "  --help, -h              show this help\n"
     "\n"
@@ -96,10 +100,12 @@ int main(int argc, char **argv)
         {"ping-interval", required_argument, NULL, 'i'},
         {"close-timeout", required_argument, NULL, 'T'},
         {"subprotocol", required_argument, NULL, 'P'},
+        {"no-deflate", no_argument, NULL, 'D'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    wsx_opts_t opts = {.ping_interval = 30000};
+    static ws_pmd_config_t deflate;
+    wsx_opts_t opts = {.ping_interval = 30000, .deflate = &deflate};
     wsx_handler_t handler = {.on_message = on_message};
     static const char *protocols[17];
     size_t nprotocols = 0;
@@ -107,6 +113,7 @@ int main(int argc, char **argv)
     unsigned long long v;
     int port = 9001, opt;
 
+    ws_pmd_config_init(&deflate);
     while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'H':
@@ -154,6 +161,9 @@ int main(int argc, char **argv)
                 bad("--subprotocol", optarg);
             protocols[nprotocols++] = optarg;
             opts.protocols = protocols;
+            break;
+        case 'D':
+            opts.deflate = NULL;
             break;
         case 'v':
             opts.verbose++;

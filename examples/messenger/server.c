@@ -323,6 +323,8 @@ static void usage(FILE *f)
 "                               not power loss)\n"
 "  --web DIR          browser client files (default: the web/ directory next\n"
 "                     to this program)\n"
+"  --no-deflate       refuse permessage-deflate (RFC 7692; by default it is\n"
+"                     accepted when a client, e.g. a browser, offers it)\n"
 "  --verbose          log every association, push and get to stderr\n"
 "  --help             this text\n"
 "\n"
@@ -368,10 +370,13 @@ int main(int argc, char **argv)
         {"data-dir", required_argument, NULL, 'd'},
         {"fsync", required_argument, NULL, 'f'},
         {"web", required_argument, NULL, 'w'},
+        {"no-deflate", no_argument, NULL, 'D'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
     static server_t s;
+    static ws_pmd_config_t deflate;
+    int use_deflate = 1;
     const char *host = "127.0.0.1", *data_dir = "./messenger-data";
     int port = 12345, opt;
 
@@ -398,6 +403,7 @@ int main(int argc, char **argv)
             }
             break;
         case 'w': snprintf(s.web_dir, sizeof s.web_dir, "%s", optarg); break;
+        case 'D': use_deflate = 0; break;
         case 'v': s.verbose = 1; break;
         case 'H': usage(stdout); return 0;
         default: return try_help(NULL); /* getopt said what */
@@ -421,8 +427,10 @@ int main(int argc, char **argv)
     wsx_handler_t h = {.on_upgrade = on_upgrade, .on_data = on_data,
                        .on_close = on_close, .on_http = on_http};
     /* No bound on a message's size: on_data keeps only a packet's worth. */
+    ws_pmd_config_init(&deflate);
     wsx_opts_t o = {.static_dir = s.web_dir, .ping_interval = 30000,
-                    .verbose = s.verbose};
+                    .verbose = s.verbose,
+                    .deflate = use_deflate ? &deflate : NULL};
     r = wsx_serve("messenger-server", host, port, &o, &h, &s,
                   s.fsync_mode == STORE_FSYNC_BATCH ? batch_commit : NULL);
     store_close(s.store);
