@@ -433,8 +433,8 @@ static void register_failures(void)
         "permessage-deflate; server_max_window_bits=07",
         "permessage-deflate; client_max_window_bits=abc",
         "permessage-deflate; server_max_window_bits",
-        "permessage-deflate; server_no_context_takeover; "
-        "server_no_context_takeover",
+        ("permessage-deflate; server_no_context_takeover; "
+         "server_no_context_takeover"),
         "permessage-deflate; server_no_context_takeover=1",
         "permessage-deflate; unknown_parameter",
         "x-webkit-deflate-frame",

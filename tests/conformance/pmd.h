@@ -34,9 +34,9 @@ typedef struct pmd_end {
 
 /* Parse the 101's Sec-WebSocket-Extensions value against what we offered
  * (client_bits_offered: the client_max_window_bits value we sent, 15 when
- * bare, 0 when we did not offer it). 0, or -1 with why in err (a response RFC 7692 §7.1
- * forbids: another extension, an unknown, repeated or out-of-range
- * parameter, a bare client_max_window_bits). */
+ * bare, 0 when we did not offer it). 0, or -1 with why in err (a
+ * response RFC 7692 §7.1 forbids: another extension, an unknown, repeated
+ * or out-of-range parameter, a bare client_max_window_bits). */
 int pmd_parse(pmd_params_t *p, const char *value, int client_bits_offered,
               char *err, size_t cap);
 
