@@ -52,6 +52,8 @@ static const char usage[] =
     "                          default it is accepted when a client offers\n"
     "                          it, and echoes of 128 bytes or more go out\n"
     "                          compressed\n"
+    "  --deflate-level N       compression level of the echoes, 1 (fastest)\n"
+    "                          to 9 (smallest; default 6)\n"
     "  --verbose, -v           log connections to stderr (twice: more)\n"
     "  --help, -h              show this help\n"
     "\n"
@@ -101,6 +103,7 @@ int main(int argc, char **argv)
         {"close-timeout", required_argument, NULL, 'T'},
         {"subprotocol", required_argument, NULL, 'P'},
         {"no-deflate", no_argument, NULL, 'D'},
+        {"deflate-level", required_argument, NULL, 'L'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -164,6 +167,11 @@ int main(int argc, char **argv)
             break;
         case 'D':
             opts.deflate = NULL;
+            break;
+        case 'L':
+            if (wsx_parse_uint(optarg, 9, &v) != 0 || v == 0)
+                bad("--deflate-level", optarg);
+            deflate.level = (int)v;
             break;
         case 'v':
             opts.verbose++;
