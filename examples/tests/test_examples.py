@@ -1026,6 +1026,25 @@ def deflate_echo():
 
 
 @test
+def deflate_window():
+    """--deflate-window 9: both windows agreed at 9 bits when the offer
+    allows it; the echoes inflate (zlib checks distances against the
+    stream, and a 9-bit compressor serves the client's side)."""
+    js = b'{"id":1,"name":"wsx","ok":true},' * 2000
+    with servers(wsecho("--deflate-window", "9")) as s:
+        c, head = deflate_client(s.port)
+        check("server_max_window_bits=9" in head and
+              "client_max_window_bits=9" in head, "agreed: %r" % head)
+        d = Deflater(bits=9)
+        for msg in (js, js[:3000]):
+            c.send_frame(OP_TEXT, d.compress(msg), rsv=4)
+            eq(recv_deflated(c, d)[:2], (OP_TEXT, msg), "echo at 9 bits")
+        c.close()
+    st, out, err = run([WSECHO, "--deflate-window", "16"])
+    check(st == 1 and "--deflate-window" in err, "16 refused: %r" % err)
+
+
+@test
 def deflate_declined_and_off():
     """--no-deflate answers without the extension; so does wsecho to an
     offer it cannot honour; RSV1 is then a protocol error (1002)."""
