@@ -24,7 +24,9 @@ $(B)/bench/parsebench: bench/parsebench.c $(STATIC) include/wsproto.h | $(B)/ben
 	$(CC) -Iinclude $(BENCH_DEFS) $(WARN) $(CFLAGS) $< $(STATIC) $(BENCH_LIBS) -o $@
 
 # The load table: wsecho against tcpecho (the same event loop, raw mode),
-# both driven by wsload. bench/run_load.sh starts and stops the servers.
+# both driven by wsload, then wsecho with permessage-deflate against
+# without on JSON echoes (wsload --json [--deflate]). bench/run_load.sh
+# starts and stops the servers.
 # Fragments are included in sorted order, bench/ before examples/, so the
 # names examples/examples.mk defines are empty when these prerequisites
 # are read: its outputs are named here (recipes expand later, so

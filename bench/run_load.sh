@@ -2,7 +2,9 @@
 # run_load.sh — the load table of `make bench`: wsecho and, in the same run,
 # tcpecho (the same event loop in raw mode, no protocol: the ceiling), both
 # driven by bench/wsload over loopback, the server on CPU 0 and wsload on
-# CPU 1. Prints Markdown tables (see bench/PERFORMANCE.md).
+# CPU 1. Then wsecho with permessage-deflate against without, on a JSON
+# echo workload (wsload --json, with and without --deflate, the same
+# wsecho instance). Prints Markdown tables (see bench/PERFORMANCE.md).
 #
 #   sh bench/run_load.sh --wsload PATH --tcpecho PATH --wsecho PATH
 #                        [--smoke] [--time SEC] [--runs N] [--idle N]
@@ -134,29 +136,50 @@ ws_pid=$pid ws_port=$port
 start tcpecho "$tcpecho"
 tcp_pid=$pid tcp_port=$port
 
-# The servers' runs take turns (ws first on odd runs, tcp first on even),
-# so a slow spell of a shared machine falls on both sides of a ratio.
-w=0
-for spec in $workloads; do
-    w=$((w + 1))
-    c=${spec%%:*} rest=${spec#*:}
-    inflight=${rest%%:*} size=${rest#*:}
-    args="-c $c -w $inflight -s $size -d $time --warmup $warmup"
-    r=1
-    while [ $r -le "$runs" ]; do
-        if [ $((r % 2)) = 1 ]; then order="ws tcp"; else order="tcp ws"; fi
-        for s in $order; do
-            if [ $s = ws ]; then
-                load "load $w ws" "$ws_pid" --port "$ws_port" $args
-            else
-                load "load $w tcp" "$tcp_pid" --port "$tcp_port" --raw $args
-            fi
+# side N WHO ARGS: one run of workload N against WHO (ws, tcp; or, for
+# the deflate table, plain and on: wsecho without and with --deflate).
+side() {
+    case $2 in
+    ws) load "load $1 ws" "$ws_pid" --port "$ws_port" $3 ;;
+    tcp) load "load $1 tcp" "$tcp_pid" --port "$tcp_port" --raw $3 ;;
+    plain) load "deflate $1 plain" "$ws_pid" --port "$ws_port" $3 ;;
+    on) load "deflate $1 on" "$ws_pid" --port "$ws_port" --deflate $3 ;;
+    esac
+}
+
+# turns "SPECS" A B EXTRA: for each C:W:S workload, $runs runs of each
+# side, taking turns (A first on odd runs, B first on even), so a slow
+# spell of a shared machine falls on both sides of a ratio.
+turns() {
+    n=0
+    for spec in $1; do
+        n=$((n + 1))
+        c=${spec%%:*} rest=${spec#*:}
+        inflight=${rest%%:*} size=${rest#*:}
+        args="-c $c -w $inflight -s $size -d $time --warmup $warmup $4"
+        r=1
+        while [ $r -le "$runs" ]; do
+            if [ $((r % 2)) = 1 ]; then order="$2 $3"; else order="$3 $2"; fi
+            for who in $order; do
+                side $n "$who" "$args"
+            done
+            r=$((r + 1))
         done
-        r=$((r + 1))
     done
-done
-stop "$ws_pid"
+}
+
+turns "$workloads" ws tcp ""
 stop "$tcp_pid"
+
+# permessage-deflate: the same wsecho (it accepts the offer by default),
+# JSON payloads, plain and compressed runs taking turns.
+if [ "$smoke" = 1 ]; then
+    dworkloads="4:4:4K"
+else
+    dworkloads="100:1:1K 10:1:16K"
+fi
+turns "$dworkloads" plain on --json
+stop "$ws_pid"
 
 # Idle connections against fresh servers, so that memory freed by the load
 # runs cannot be reused for connections and hide their cost.
@@ -231,6 +254,15 @@ $1 == "load" {
     add(k SUBSEP "p50", kv("p50_us")); add(k SUBSEP "p99", kv("p99_us"))
     add(k SUBSEP "cpu", kv("server_cpu")); add(k SUBSEP "self", kv("self_cpu"))
 }
+$1 == "deflate" {
+    k = "d" $2 SUBSEP $3
+    dname[$2] = kv("conns") " × " size(kv("size")) " JSON"
+    if (kv("inflight") != 1) dname[$2] = dname[$2] " × " kv("inflight")
+    if ($2 > nd) nd = $2
+    add(k SUBSEP "msg", kv("msg_s")); add(k SUBSEP "mb", kv("mb_s"))
+    add(k SUBSEP "p50", kv("p50_us")); add(k SUBSEP "p99", kv("p99_us"))
+    add(k SUBSEP "cpu", kv("server_cpu")); add(k SUBSEP "wire", kv("wire_b"))
+}
 $1 == "idle" {
     s = $2
     held[s] = kv("held"); errs[s] = kv("errors"); rss0[s] = kv("rss_before")
@@ -252,6 +284,20 @@ END {
     print ""
     print "Workload: connections × message size, one message in flight on each connection (the next is sent when its echo is back). wsecho: binary messages, one masked frame each, echoed whole. tcpecho: the same bytes unframed. MB/s: 10^6 bytes of payload echoed per second. Server CPU: the server's user + system time over the run (100 = one core busy)."
     print ""
+    print "| JSON workload | plain msg/s | plain MB/s | plain wire B/msg | plain p50 / p99 µs | deflate msg/s | deflate MB/s | deflate wire B/msg | deflate p50 / p99 µs | wire deflate/plain | server CPU µs/msg plain / deflate |"
+    print "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+    for (w = 1; w <= nd; w++) {
+        a = "d" w SUBSEP "plain" SUBSEP; b = "d" w SUBSEP "on" SUBSEP
+        wa = median(a "wire"); wb = median(b "wire")
+        printf "| %s | %s | %.2f | %.0f | %s / %s | %s | %.2f | %.0f | %s / %s | %.3f | %.1f / %.1f |\n",
+            dname[w], si(median(a "msg")), median(a "mb"), wa,
+            us(median(a "p50")), us(median(a "p99")), si(median(b "msg")),
+            median(b "mb"), wb, us(median(b "p50")), us(median(b "p99")),
+            (wa > 0 ? wb / wa : 0), cpu_us(a), cpu_us(b)
+    }
+    print ""
+    print "permessage-deflate (RFC 7692, the library's codec, level 6, 15-bit windows, context takeover) against none, the same wsecho, JSON records as payload (binary messages), each message another slice of a stream of records. wsload compresses and inflates with the same library (wsload --deflate). Wire B/msg: bytes read and written by wsload per message, each way, frame headers included. Server CPU µs/msg: the server's CPU time per echoed message (it inflates and compresses each one). wsload does as much work with --deflate as the server, on the other core: msg/s is bounded by the slower of the two."
+    print ""
     printf "| %s idle connections | held | errors | server VmRSS before | with the connections | per connection |\n", thousands(idle)
     print "|---|--:|--:|--:|--:|--:|"
     split("ws tcp", order, " ")
@@ -271,6 +317,11 @@ END {
     target("10 × 1 MiB, wsecho/tcpecho msg/s", ">=", 0.7, ratio[4], "%.2f")
     target("wsecho memory per idle connection, bytes", "<=", 1024, per["ws"], "%.0f")
     target("idle WebSocket connections held without error", ">=", idle, errs["ws"] == 0 ? held["ws"] : 0, "%d")
+}
+# Server CPU time per echoed message, µs (CPU % of one core / msg/s).
+function cpu_us(k,    m) {
+    m = median(k "msg")
+    return m > 0 ? median(k "cpu") * 1e4 / m : 0
 }
 function target(what, cmp, want, got, fmt) {
     ok = cmp == ">=" ? got >= want : got <= want

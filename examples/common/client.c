@@ -25,6 +25,7 @@ typedef struct wsx_client {
     size_t request_len;
     char *protocols; /* offered, to check the answer against */
     char *protocol;  /* the server's choice */
+    char offer[128]; /* Sec-WebSocket-Extensions we sent, or "" */
     char key[WS_KEY_LEN + 1];
     char target[280]; /* "host:port", for messages */
     int err;          /* the last connect error */
@@ -123,7 +124,7 @@ static int build_request(wsx_client_t *cl, const wsx_url_t *u,
 {
     char host[272];
     ws_client_request_t r = {.host = host, .path = u->path};
-    size_t cap = 512 + sizeof host + strlen(u->path);
+    size_t cap = 512 + sizeof host + sizeof cl->offer + strlen(u->path);
     ptrdiff_t n;
 
     /* RFC 6455 §4.1 item 4 / RFC 7230 §5.4: the port unless it is 80. */
@@ -142,6 +143,11 @@ static int build_request(wsx_client_t *cl, const wsx_url_t *u,
         if (req->protocols && !(cl->protocols = strdup(req->protocols)))
             return WS_ENOMEM;
     }
+    n = wsx_deflate_offer(&cl->ep.o, cl->offer, sizeof cl->offer);
+    if (n < 0)
+        return (int)n;
+    if (n > 0)
+        r.extensions = cl->offer;
     if (ws_handshake_generate_key(NULL, NULL, cl->key) != 0)
         return WS_ERANDOM;
     if (!(cl->request = malloc(cap)))
@@ -253,13 +259,17 @@ static void client_handshake(wsx_conn_t *c, char *buf, size_t len)
     wsx_client_t *cl = (wsx_client_t *)c->ep;
     ws_response_t resp;
     char msg[256];
-    int r = ws_handshake_parse_response(buf, len, 0, cl->key, cl->protocols,
-                                        &resp);
+    int r2, r = ws_handshake_parse_response_ext(buf, len, 0, cl->key,
+                                            cl->protocols,
+                                            cl->offer[0] ? cl->offer : NULL,
+                                            &resp);
 
     if (r == WS_EAGAIN) {
         wsx_hs_keep(c, buf, len);
         return;
     }
+    if (r > 0 && (r2 = wsx_deflate_check(c, &resp)) != 0)
+        r = r2;
     if (r < 0) {
         if (r == WS_EHS_STATUS)
             snprintf(msg, sizeof msg,

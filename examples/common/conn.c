@@ -79,6 +79,7 @@ void wsx_conn_free(wsx_conn_t *c)
     wsx_queue_clear(&c->out, &loop->chunks);
     free(c->hs);
     ws_conn_destroy(&c->ws);
+    wsx_deflate_free(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -385,6 +386,7 @@ int wsx_conn_open(wsx_conn_t *c, const ws_response_t *resp, uint8_t *rest,
     wo.trace_user = c;
     if (!ep->h.on_data)
         wo.flags = WS_OPT_REASSEMBLE;
+    wsx_deflate_options(c, &wo);
     if (ws_conn_init(&c->ws, ep->ops->role, &wo) != 0)
         return WS_EINVAL;
     c->state = WSX_ST_WS;
@@ -666,9 +668,12 @@ static int commit(wsx_conn_t *c, ptrdiff_t n)
 }
 
 /* One frame through the engine's encoder, straight into the output queue:
- * a fragment (fin as given) or, with whole set, a whole message. */
+ * a fragment (fin as given) or, with whole set, a whole message; rsv
+ * WS_RSV_AUTO runs it through the negotiated extension (a fragmented
+ * message is compressed as a stream, fragment by fragment), 0 sends it as
+ * it is. */
 static int send_frame(wsx_conn_t *c, ws_opcode_t op, int fin, int whole,
-                      const void *data, size_t len)
+                      unsigned rsv, const void *data, size_t len)
 {
     size_t need;
     uint8_t *p;
@@ -679,9 +684,10 @@ static int send_frame(wsx_conn_t *c, ws_opcode_t op, int fin, int whole,
     need = ws_conn_frame_size(&c->ws, len);
     if (!(p = wsx_out_reserve(c, need)))
         return WS_ENOMEM;
-    r = commit(c, whole ? ws_conn_send_message(&c->ws, op, data, len, p, need)
-                        : ws_conn_send_fragment(&c->ws, op, fin, data, len,
-                                                p, need));
+    r = commit(c, whole ? ws_conn_send_message_ex(&c->ws, op, rsv, data, len,
+                                                  p, need)
+                        : ws_conn_send_fragment_ex(&c->ws, op, rsv, fin, data,
+                                                   len, p, need));
     /* Known here too, so a shared frame is not put inside the message. */
     if (r == 0 && !whole)
         c->flags = (uint16_t)(fin ? c->flags & ~WSX_F_FRAGMENT
@@ -692,12 +698,18 @@ static int send_frame(wsx_conn_t *c, ws_opcode_t op, int fin, int whole,
 int wsx_conn_send_fragment(wsx_conn_t *c, ws_opcode_t op, int fin,
                            const void *data, size_t len)
 {
-    return send_frame(c, op, fin, 0, data, len);
+    return send_frame(c, op, fin, 0, WS_RSV_AUTO, data, len);
 }
 
 int wsx_conn_send(wsx_conn_t *c, ws_opcode_t op, const void *data, size_t len)
 {
-    return send_frame(c, op, 1, 1, data, len);
+    return send_frame(c, op, 1, 1, WS_RSV_AUTO, data, len);
+}
+
+int wsx_conn_send_uncompressed(wsx_conn_t *c, ws_opcode_t op,
+                               const void *data, size_t len)
+{
+    return send_frame(c, op, 1, 1, 0, data, len);
 }
 
 int wsx_conn_send_text(wsx_conn_t *c, const char *text, size_t len)

@@ -268,7 +268,7 @@ static void upgrade(wsx_conn_t *c, const ws_request_t *req, char *rest,
 {
     wsx_endpoint_t *ep = c->ep;
     wsx_accept_t acc = {.protocol = NULL, .headers = NULL, .reason = NULL};
-    char resp[2048];
+    char resp[2048], ext[256];
     ptrdiff_t n;
     int status = 0;
 
@@ -286,14 +286,17 @@ static void upgrade(wsx_conn_t *c, const ws_request_t *req, char *rest,
         return;
     }
     c->protocol = acc.protocol;
-    n = ws_handshake_build_response(req, c->protocol, acc.headers, resp,
-                                    sizeof resp);
+    n = ws_handshake_build_response_ext(
+        req, c->protocol,
+        wsx_deflate_accept(c, req, ext, sizeof ext) ? ext : NULL, acc.headers,
+        resp, sizeof resp);
     if (n < 0 || wsx_out_append(c, resp, (size_t)n) != 0) {
         wsx_conn_lost(c, WS_ENOMEM, "cannot answer the handshake");
         return;
     }
-    wsx_log(c, 1, "open %.*s%s%s", (int)req->path.len, req->path.ptr,
-            c->protocol ? " protocol " : "", c->protocol ? c->protocol : "");
+    wsx_log(c, 1, "open %.*s%s%s%s", (int)req->path.len, req->path.ptr,
+            c->protocol ? " protocol " : "", c->protocol ? c->protocol : "",
+            c->deflate ? " permessage-deflate" : "");
     if (wsx_conn_open(c, NULL, (uint8_t *)rest, rest_len) != 0)
         wsx_conn_lost(c, WS_EINVAL, "bad options");
 }

@@ -200,6 +200,13 @@ typedef struct wsx_opts {
     const char *const *protocols; /* subprotocols we speak, preferred
                                first, NULL-terminated; NULL = none */
     int raw;                /* plain TCP: no HTTP, no WebSocket, on_raw */
+    /* permessage-deflate (RFC 7692), NULL = off. A server accepts it when
+     * a client offers it (the first offer it can honour); a client offers
+     * it. Level, window bits, no-context-takeover and the threshold come
+     * from here (ws_pmd_config_init for the defaults); it must outlive the
+     * server or connection. State (ws_pmd_state_size: about 130 KiB at 15
+     * window bits) is allocated only for connections that agreed on it. */
+    const ws_pmd_config_t *deflate;
     int verbose;            /* 1: log connections to stderr; 2: more */
     /* Frame tracing (libwsproto's ws_options_t.trace): called for every
      * frame each WebSocket connection parses or encodes, with user = the
@@ -438,10 +445,17 @@ int wsx_conn_send(wsx_conn_t *c, ws_opcode_t op, const void *data,
 int wsx_conn_send_text(wsx_conn_t *c, const char *text, size_t len);
 int wsx_conn_send_binary(wsx_conn_t *c, const void *data, size_t len);
 /* One fragment: op is the message's opcode (WS_OP_TEXT or WS_OP_BINARY)
- * on every fragment; fin nonzero on the last. */
+ * on every fragment; fin nonzero on the last. With permessage-deflate the
+ * message is compressed as one stream over its fragments (a fragment's
+ * frame may then be empty). */
 int wsx_conn_send_fragment(wsx_conn_t *c, ws_opcode_t op, int fin,
                            const void *data, size_t len);
 int wsx_conn_ping(wsx_conn_t *c, const void *data, size_t len);
+/* A whole message sent as it is even when permessage-deflate was
+ * negotiated (RSV1 clear; RFC 7692 §6: a message may go uncompressed),
+ * e.g. for data already compressed. Same returns as wsx_conn_send. */
+int wsx_conn_send_uncompressed(wsx_conn_t *c, ws_opcode_t op,
+                               const void *data, size_t len);
 
 /* Start the closing handshake (code 0 = no code; reason may be NULL).
  * The connection ends when the peer answers, or after close_timeout. */
@@ -468,6 +482,12 @@ const char *wsx_conn_protocol(const wsx_conn_t *c);
 /* Client, during on_open: the server's response (as passed to on_open);
  * NULL otherwise. */
 const ws_response_t *wsx_conn_response(const wsx_conn_t *c);
+
+/* The permessage-deflate parameters agreed for c (from our side: what we
+ * send and what we receive), or NULL when it is not in use; and the bytes
+ * of state it holds for them (0 when not in use). */
+const ws_pmd_params_t *wsx_conn_deflate(const wsx_conn_t *c);
+size_t wsx_conn_deflate_bytes(const wsx_conn_t *c);
 
 /* The peer's address as "IP:PORT" into buf; "?" if unknown. */
 const char *wsx_conn_peer(const wsx_conn_t *c, char *buf, size_t cap);

@@ -12,6 +12,7 @@
  *   http.c       plain HTTP answers and static files
  *   broadcast.c  one frame queued on many connections
  *   conn.c       a connection: bytes in -> engine -> callbacks; sends
+ *   deflate_ext.c  permessage-deflate: negotiation, per-connection state
  *   queue.c      the output queue: chunks, one writev per round
  *   frame.c      frames encoded once, reference-counted
  *   transport.c  the socket itself: read, writev, sendfile (plain TCP)
@@ -229,6 +230,7 @@ struct wsx_conn {
     void *tr_data;         /* the transport's own state (TLS) */
     void *data;
     const char *protocol;
+    struct wsx_deflate *deflate; /* permessage-deflate, when negotiated */
     wsx_queue_t out;
     ws_conn_t ws;
 };
@@ -375,6 +377,21 @@ void wsx_out_unreserve(wsx_conn_t *c); /* drop an empty reserved chunk */
 int wsx_out_append(wsx_conn_t *c, const void *data, size_t len);
 int wsx_out_file(wsx_conn_t *c, int fd, off_t off, size_t len);
 void wsx_out_account(wsx_conn_t *c, size_t n);
+
+/* ----------------------------------------------------- deflate_ext.c */
+/* Server, before the 101: 1 with the Sec-WebSocket-Extensions value in
+ * ext and the state attached to c, or 0 (off, not offered, declined). */
+int wsx_deflate_accept(wsx_conn_t *c, const ws_request_t *req, char *ext,
+                       size_t cap);
+/* Client: the offer for the request (its length; 0 when off), or an
+ * error (WS_ENOBUFS, WS_EINVAL: bad wsx_opts_t.deflate). */
+ptrdiff_t wsx_deflate_offer(const wsx_opts_t *o, char *out, size_t cap);
+/* Client, on the 101: 0 (state attached when the server accepted), or
+ * WS_EHS_EXTENSION (parameters break RFC 7692 §7.1), WS_ENOMEM. */
+int wsx_deflate_check(wsx_conn_t *c, const ws_response_t *resp);
+/* The engine's extension options, when negotiated. */
+void wsx_deflate_options(const wsx_conn_t *c, ws_options_t *wo);
+void wsx_deflate_free(wsx_conn_t *c); /* after ws_conn_destroy */
 
 /* --------------------------------------------------------- options.c */
 /* Defaults, for one end: the limits (stall_timeout, max_buffered) guard

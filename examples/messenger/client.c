@@ -263,7 +263,9 @@ static void on_reply(client_t *cl, const uint8_t *p, size_t n)
 static void on_open(wsx_conn_t *c, const ws_response_t *resp)
 {
     client_t *cl = wsx_conn_ctx(c);
-    (void)resp;
+    if (cl->verbose && wsx_conn_deflate(c))
+        fprintf(stderr, "messenger-client: permessage-deflate: %.*s\n",
+                (int)resp->extensions.len, resp->extensions.ptr);
     send_packet(cl, 0, 0, 0, NULL, 0); /* ASSOCIATE as cl->id */
 }
 
@@ -307,7 +309,8 @@ static void on_close(wsx_conn_t *c, unsigned code, const char *reason, size_t le
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: messenger-client [--url ws://HOST:PORT/] --id N [--verbose]\n"
+"usage: messenger-client [--url ws://HOST:PORT/] --id N [--deflate]\n"
+"                        [--verbose]\n"
 "\n"
 "Associates with the messenger server as client N (0-255), then reads\n"
 "commands from stdin, one per line:\n"
@@ -321,6 +324,8 @@ static void usage(FILE *f)
 "\n"
 "  --url URL    the server (default ws://127.0.0.1:12345/)\n"
 "  --id N       the client ID to associate as (required)\n"
+"  --deflate    offer permessage-deflate (RFC 7692); packets of 128 bytes\n"
+"               or more then go out compressed if the server agrees\n"
 "  --verbose    print every packet sent (->) and received (<-) to stderr\n"
 "  --help       this text\n"
 "\n"
@@ -347,10 +352,13 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"url", required_argument, NULL, 'u'},
         {"id", required_argument, NULL, 'i'},
+        {"deflate", no_argument, NULL, 'D'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     static client_t cl = {.id = -1};
+    static ws_pmd_config_t deflate;
+    wsx_opts_t o = {.max_message = 64 * 1024};
     const char *url = "ws://127.0.0.1:12345/";
     int opt, err = 0;
 
@@ -361,6 +369,10 @@ int main(int argc, char **argv)
             if (parse_id(optarg, &cl.id) != 0)
                 return bad_usage("--id is a number from 0 to 255, not '%s'",
                                  optarg);
+            break;
+        case 'D':
+            ws_pmd_config_init(&deflate);
+            o.deflate = &deflate;
             break;
         case 'v': cl.verbose = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
@@ -379,7 +391,6 @@ int main(int argc, char **argv)
     }
     wsx_handler_t h = {.on_open = on_open, .on_message = on_message,
                        .on_error = on_error, .on_close = on_close};
-    wsx_opts_t o = {.max_message = 64 * 1024};
     cl.conn = wsx_connect(cl.loop, url, NULL, &o, &h, &cl, &err);
     if (!cl.conn && err == WSX_EURL) {
         fprintf(stderr, "messenger-client: bad --url '%s': %s\n", url,

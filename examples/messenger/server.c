@@ -328,6 +328,8 @@ static void usage(FILE *f)
 "  --stall-timeout S  a packet that has begun must bring 1 KiB in every S\n"
 "                     seconds or end, or the client is closed with 1008\n"
 "                     (default 10; 0 = never)\n"
+"  --no-deflate       refuse permessage-deflate (RFC 7692; by default it is\n"
+"                     accepted when a client, e.g. a browser, offers it)\n"
 "  --verbose          log every association, push and get to stderr\n"
 "  --help             this text\n"
 "\n"
@@ -363,10 +365,13 @@ int main(int argc, char **argv)
         {"web", required_argument, NULL, 'w'},
         {"max-buffered", required_argument, NULL, 'L'},
         {"stall-timeout", required_argument, NULL, 'L'},
+        {"no-deflate", no_argument, NULL, 'D'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
     static server_t s;
+    static ws_pmd_config_t deflate;
+    int use_deflate = 1;
     const char *host = "127.0.0.1", *data_dir = "./messenger-data";
     int port = 12345, opt, li = 0;
     wsx_opts_t o = {.ping_interval = 30000};
@@ -402,6 +407,7 @@ int main(int argc, char **argv)
                 return 1;
             }
             break;
+        case 'D': use_deflate = 0; break;
         case 'v': s.verbose = 1; break;
         case 'H': usage(stdout); return 0;
         default: return try_help(NULL); /* getopt said what */
@@ -425,8 +431,10 @@ int main(int argc, char **argv)
     wsx_handler_t h = {.on_upgrade = on_upgrade, .on_data = on_data,
                        .on_close = on_close, .on_http = on_http};
     /* No bound on a message's size: on_data keeps only a packet's worth. */
+    ws_pmd_config_init(&deflate);
     o.static_dir = s.web_dir;
     o.verbose = s.verbose;
+    o.deflate = use_deflate ? &deflate : NULL;
     r = wsx_serve("messenger-server", host, port, &o, &h, &s,
                   s.fsync_mode == STORE_FSYNC_BATCH ? batch_commit : NULL);
     store_close(s.store);

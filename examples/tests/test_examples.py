@@ -6,7 +6,9 @@ descriptors, repeated Content-Length, a missing --static directory),
 handshake rejects, timeouts, the connection limit,
 backpressure, the memory budget (40 hogs), the stall rule (tricklers),
 pings, graceful shutdown, protocol errors, wscat against
-wsecho and against a scripted server, and memory per idle connection.
+wsecho and against a scripted server, permessage-deflate (negotiated,
+declined, --no-deflate, corrupt data, a bomb, wscat --deflate), and memory
+per idle connection.
 
   /usr/bin/python3 examples/tests/test_examples.py --wsecho PATH --wscat PATH [-k NAME]
 
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wstest import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,  # noqa: E402
@@ -1105,6 +1108,153 @@ def memory_per_idle_connection():
         check(per <= 1024, "%.0f bytes per idle connection" % per)
         for c in warm + conns:
             c.close()
+
+
+# ---------------------------------------------------- permessage-deflate
+
+PMD_TAIL = b"\x00\x00\xff\xff"
+
+
+class Deflater:
+    """The client's side of permessage-deflate (RFC 7692), on zlib."""
+
+    def __init__(self, bits=15):
+        self.c = zlib.compressobj(6, zlib.DEFLATED, -bits)
+        self.d = zlib.decompressobj(-15)
+
+    def compress(self, data):
+        z = self.c.compress(data) + self.c.flush(zlib.Z_SYNC_FLUSH)
+        check(z.endswith(PMD_TAIL), "zlib sync flush without the tail")
+        return z[:-4]  # §7.2.1: the tail is removed
+
+    def inflate(self, z):
+        return self.d.decompress(z + PMD_TAIL)  # §7.2.2: put back
+
+
+def deflate_client(port, offer="permessage-deflate; client_max_window_bits"):
+    c = Client(port, headers=["Sec-WebSocket-Extensions: " + offer])
+    return c, c.response.decode("latin-1")
+
+
+def recv_deflated(c, d):
+    """(opcode, payload, compressed) of the next message, inflated."""
+    fin, rsv, op, payload = c.recv_frame_rsv()
+    parts, comp = [payload], bool(rsv & 4)
+    while not fin:
+        fin, rsv, _, payload = c.recv_frame_rsv()
+        check(rsv == 0, "RSV bits on a continuation frame")
+        parts.append(payload)
+    data = b"".join(parts)
+    return op, d.inflate(data) if comp else data, comp
+
+
+@test
+def deflate_echo():
+    """wsecho accepts the offer (never with a bare client_max_window_bits),
+    inflates compressed messages and fragments, compresses its echoes of
+    128 bytes or more with the context kept, and leaves smaller ones be."""
+    js = b'{"id":1,"name":"wsx","ok":true},' * 2000
+    with servers(wsecho()) as s:
+        c, head = deflate_client(s.port)
+        check("Sec-WebSocket-Extensions: permessage-deflate" in head,
+              "offer not accepted: %r" % head)
+        check("client_max_window_bits\r" not in head and
+              "client_max_window_bits;" not in head,
+              "bare client_max_window_bits in the response: %r" % head)
+        d = Deflater()
+        for msg in (js, b"small", js[:5000], "héllo wörld 🙂".encode() * 50):
+            c.send_frame(OP_TEXT, d.compress(msg), rsv=4)
+            op, got, comp = recv_deflated(c, d)
+            eq((op, got), (OP_TEXT, msg), "echo of %d bytes" % len(msg))
+            eq(comp, len(msg) >= 128, "echo of %d bytes compressed" % len(msg))
+        # Uncompressed in, and fragmented compressed in (RSV1 first only).
+        c.send_frame(OP_BINARY, bytes(range(256)) * 4)
+        eq(recv_deflated(c, d)[:2], (OP_BINARY, bytes(range(256)) * 4),
+           "uncompressed binary")
+        z = d.compress(js)
+        c.send_frame(OP_TEXT, z[:100], fin=False, rsv=4)
+        c.send_frame(OP_CONT, z[100:], fin=True)
+        eq(recv_deflated(c, d)[:2], (OP_TEXT, js), "fragmented compressed")
+        c.send_frame(OP_CLOSE, close_payload(1000))
+        c.expect_close(1000)
+        c.close()
+
+
+@test
+def deflate_window():
+    """--deflate-window 9: both windows agreed at 9 bits when the offer
+    allows it; the echoes inflate (zlib checks distances against the
+    stream, and a 9-bit compressor serves the client's side)."""
+    js = b'{"id":1,"name":"wsx","ok":true},' * 2000
+    with servers(wsecho("--deflate-window", "9")) as s:
+        c, head = deflate_client(s.port)
+        check("server_max_window_bits=9" in head and
+              "client_max_window_bits=9" in head, "agreed: %r" % head)
+        d = Deflater(bits=9)
+        for msg in (js, js[:3000]):
+            c.send_frame(OP_TEXT, d.compress(msg), rsv=4)
+            eq(recv_deflated(c, d)[:2], (OP_TEXT, msg), "echo at 9 bits")
+        c.close()
+    st, out, err = run([WSECHO, "--deflate-window", "16"])
+    check(st == 1 and "--deflate-window" in err, "16 refused: %r" % err)
+
+
+@test
+def deflate_declined_and_off():
+    """--no-deflate answers without the extension; so does wsecho to an
+    offer it cannot honour; RSV1 is then a protocol error (1002)."""
+    with servers(wsecho("--no-deflate"), wsecho()) as (off, on):
+        for port, offer in ((off.port, "permessage-deflate"),
+                            (on.port, "permessage-deflate; server_max_window_bits=16")):
+            c, head = deflate_client(port, offer)
+            check("Sec-WebSocket-Extensions" not in head,
+                  "extension accepted: %r" % head)
+            c.send_frame(OP_TEXT, b"\xf2\x48\xcd\xc9\xc9\x07\x00", rsv=4)
+            c.expect_close(1002, "RSV1 without the extension")
+            c.close()
+
+
+@test
+def deflate_corrupt_and_bomb():
+    """Corrupt compressed data closes with 1007; a message that inflates
+    past --max-message closes with 1009 (the inflated size counts)."""
+    with servers(wsecho("--max-message", "4096")) as s:
+        c, _ = deflate_client(s.port)
+        c.send_frame(OP_TEXT, b"\xff\xff\xff\xff", rsv=4)
+        c.expect_close(1007, "corrupt data")
+        c.close()
+        c, _ = deflate_client(s.port)
+        bomb = Deflater().compress(bytes(16 << 20))
+        check(len(bomb) < 20000, "bomb is %d bytes" % len(bomb))
+        c.send_frame(OP_BINARY, bomb, rsv=4)
+        c.expect_close(1009, "16 MiB of zeros past --max-message 4096")
+        c.close()
+
+
+@test
+def wscat_deflate():
+    """wscat --deflate against wsecho: agreed (said with -v), lines and a
+    1 MiB --binary echoed; against --no-deflate it still works."""
+    path = os.path.join(TMP, "deflate.bin")
+    data = os.urandom(1 << 19) * 2
+    with open(path, "wb") as f:
+        f.write(data)
+    lines = ["x" * 100000, "short", '{"a":[1,2,3]}' * 5000, ""]
+    stdin = ("\n".join(lines) + "\n").encode()
+    with servers(wsecho(), wsecho("--no-deflate")) as (on, off):
+        st, out, err = run(wscat_cmd("--deflate", "-v", "--binary", path,
+                                     "ws://127.0.0.1:%d/" % on.port), stdin)
+        eq(st, 0, "exit status (stderr %r)" % err[-300:])
+        check("extensions permessage-deflate" in err,
+              "-v did not say what was agreed: %r" % err[-300:])
+        eq(out, data.hex().encode() + b"\n" + stdin, "echoes")
+        st, out, err = run(wscat_cmd("--deflate", "--fragment", "1000",
+                                     "ws://127.0.0.1:%d/" % on.port), stdin)
+        eq((st, out), (0, stdin), "--deflate --fragment 1000 (%s)" % err[-300:])
+        st, out, err = run(wscat_cmd("--deflate", "-v",
+                                     "ws://127.0.0.1:%d/" % off.port), stdin)
+        eq((st, out), (0, stdin), "against --no-deflate (%s)" % err[-300:])
+        check("extensions" not in err, "extension reported: %r" % err)
 
 
 # --------------------------------------------------------------- runner

@@ -231,6 +231,11 @@ class Client:
 
     def recv_frame(self):
         """(fin, opcode, payload), or None at EOF."""
+        f = self.recv_frame_rsv()
+        return None if f is None else (f[0], f[2], f[3])
+
+    def recv_frame_rsv(self):
+        """(fin, rsv bits (RSV1 = 4), opcode, payload), or None at EOF."""
         if not self._need(2):
             return None
         b0, b1 = self.buf[0], self.buf[1]
@@ -248,7 +253,7 @@ class Client:
             return None
         payload = bytes(self.buf[pos:pos + n])
         del self.buf[:pos + n]
-        return (bool(b0 & 0x80), b0 & 0x0F, payload)
+        return (bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0x0F, payload)
 
     def recv_message(self, pongs=None):
         """(opcode, payload) of the next data message or control frame

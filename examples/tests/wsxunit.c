@@ -710,6 +710,152 @@ static void test_client_response(void)
     wsx_loop_free(loop);
 }
 
+/* ---------------------------------------------------- permessage-deflate */
+
+/* The client sends every message of dfl_msgs; the server echoes; the
+ * client checks each echo and closes after the last. */
+typedef struct dfl_log {
+    int opens, echoes, closes, bad;
+    size_t queued_json, queued_plain; /* bytes queued by the sends */
+    const ws_pmd_params_t *srv, *cli;  /* agreed, as seen in on_open */
+    size_t srv_bytes;
+    unsigned srv_send_bits;
+} dfl_log_t;
+
+static char dfl_json[100000];
+static const struct {
+    ws_opcode_t op;
+    const char *data;
+    size_t len;
+    int plain; /* sent with wsx_conn_send_uncompressed */
+} dfl_msgs[] = {
+    {WS_OP_TEXT, dfl_json, sizeof dfl_json, 0},
+    {WS_OP_TEXT, "hi", 2, 0}, /* under the threshold: as it is */
+    {WS_OP_TEXT, dfl_json, sizeof dfl_json, 1},
+    {WS_OP_BINARY, "", 0, 0},
+    {WS_OP_TEXT, dfl_json, 5000, 0},
+};
+#define DFL_N (sizeof dfl_msgs / sizeof dfl_msgs[0])
+
+static void dfl_echo(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
+                     size_t len)
+{
+    wsx_conn_send(c, op, data, len);
+}
+
+static void dfl_srv_open(wsx_conn_t *c, const ws_response_t *resp)
+{
+    dfl_log_t *l = wsx_conn_ctx(c);
+    const ws_pmd_params_t *p = wsx_conn_deflate(c);
+
+    (void)resp;
+    l->srv = p;
+    l->srv_bytes = wsx_conn_deflate_bytes(c);
+    l->srv_send_bits = p ? p->send_window_bits : 0;
+}
+
+static void dfl_srv_close(wsx_conn_t *c, unsigned code, const char *reason,
+                          size_t len)
+{
+    dfl_log_t *l = wsx_conn_ctx(c);
+
+    (void)code, (void)reason, (void)len;
+    l->closes++;
+}
+
+static void dfl_cli_open(wsx_conn_t *c, const ws_response_t *resp)
+{
+    dfl_log_t *l = wsx_conn_ctx(c);
+
+    (void)resp;
+    l->opens++;
+    l->cli = wsx_conn_deflate(c);
+    for (size_t i = 0; i < DFL_N; i++) {
+        size_t before = wsx_conn_queued(c);
+        int r = dfl_msgs[i].plain
+                    ? wsx_conn_send_uncompressed(c, dfl_msgs[i].op,
+                                                 dfl_msgs[i].data,
+                                                 dfl_msgs[i].len)
+                    : wsx_conn_send(c, dfl_msgs[i].op, dfl_msgs[i].data,
+                                    dfl_msgs[i].len);
+        if (r != 0)
+            l->bad++;
+        if (i == 0)
+            l->queued_json = wsx_conn_queued(c) - before;
+        if (i == 2)
+            l->queued_plain = wsx_conn_queued(c) - before;
+    }
+}
+
+static void dfl_cli_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
+                            size_t len)
+{
+    dfl_log_t *l = wsx_conn_ctx(c);
+    size_t i = (size_t)l->echoes++;
+
+    if (i >= DFL_N || op != dfl_msgs[i].op || len != dfl_msgs[i].len ||
+        (len && memcmp(data, dfl_msgs[i].data, len) != 0))
+        l->bad++;
+    if (l->echoes == (int)DFL_N)
+        wsx_conn_close(c, WS_CLOSE_NORMAL, NULL, 0);
+}
+
+/* One round trip of dfl_msgs between a wsx server and client in one
+ * loop, each side's deflate config as given (NULL = off). */
+static void dfl_run(const ws_pmd_config_t *srv, const ws_pmd_config_t *cli,
+                    dfl_log_t *l)
+{
+    wsx_opts_t so = {.deflate = srv}, co = {.deflate = cli};
+    wsx_handler_t sh = {.on_open = dfl_srv_open, .on_message = dfl_echo,
+                        .on_close = dfl_srv_close};
+    wsx_handler_t ch = {.on_open = dfl_cli_open,
+                        .on_message = dfl_cli_message};
+    wsx_loop_t *loop = wsx_loop_new();
+    wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, &so, &sh, l);
+    char url[64];
+    int err = 0;
+
+    CHECK(s != NULL);
+    if (s) {
+        snprintf(url, sizeof url, "ws://127.0.0.1:%d/", wsx_server_port(s));
+        CHECK(wsx_connect(loop, url, NULL, &co, &ch, l, &err) != NULL);
+        run_until(loop, &l->closes, 5000);
+    }
+    CHECK_EQ(l->opens, 1);
+    CHECK_EQ(l->echoes, DFL_N);
+    CHECK_EQ(l->bad, 0);
+    CHECK_EQ(l->closes, 1);
+    wsx_loop_free(loop); /* the states are freed with the connections */
+}
+
+static void test_deflate(void)
+{
+    ws_pmd_config_t srv, cli;
+    dfl_log_t l = {0};
+
+    for (size_t i = 0; i < sizeof dfl_json; i++)
+        dfl_json[i] = "{\"id\":7,\"name\":\"wsx\",\"ok\":true}\n"[i % 33];
+    ws_pmd_config_init(&srv);
+    ws_pmd_config_init(&cli);
+    cli.recv_window_bits = 10; /* the server must compress within 1 KiB */
+    cli.level = 1;
+    dfl_run(&srv, &cli, &l);
+    CHECK(l.srv != NULL && l.cli != NULL);
+    CHECK_EQ(l.srv_send_bits, 10);
+    CHECK(l.srv_bytes > 0 && l.srv_bytes < 132296);
+    CHECK(l.queued_json > 0 && l.queued_json < sizeof dfl_json / 20);
+    CHECK(l.queued_plain > sizeof dfl_json);
+
+    /* Either side off: no extension, the same messages still pass. */
+    memset(&l, 0, sizeof l);
+    dfl_run(NULL, &cli, &l);
+    CHECK(l.srv == NULL && l.cli == NULL);
+    CHECK(l.queued_json > sizeof dfl_json);
+    memset(&l, 0, sizeof l);
+    dfl_run(&srv, NULL, &l);
+    CHECK(l.srv == NULL && l.cli == NULL);
+}
+
 /* ---------------------------------------------------------- broadcast */
 
 static int port_of(int fd, int (*name)(int, struct sockaddr *, socklen_t *))
@@ -1523,6 +1669,7 @@ static const struct {
     {"accept: on_upgrade decides before the 101, says why", test_accept},
     {"trace: every frame both ways, with its connection", test_trace},
     {"client: on_open gets the server's response", test_client_response},
+    {"deflate: negotiated, compressed, opt-out, off", test_deflate},
     {"broadcast: one frame, shared, refcounted", test_broadcast},
     {"broadcast: refused on a client connection", test_broadcast_client},
     {"watch: a UDP echo in the loop", test_udp_watch},

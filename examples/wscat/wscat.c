@@ -42,6 +42,11 @@ static const char usage[] =
     "  --fragment N            send every message in fragments of N bytes\n"
     "  --subprotocol P         offer subprotocol P (repeatable; the server's\n"
     "                          choice is printed with --verbose)\n"
+    "  --deflate               offer permessage-deflate (RFC 7692): when the\n"
+    "                          server accepts it, messages of 128 bytes or\n"
+    "                          more go out compressed (with --fragment too)\n"
+    "                          and compressed ones are received; --verbose\n"
+    "                          prints what the server agreed to\n"
     "  --origin ORIGIN         send an Origin header\n"
     "  --header 'Name: value'  send an extra header (repeatable)\n"
     "  --ping[=PAYLOAD]        send a ping once connected (payload up to 125\n"
@@ -233,12 +238,16 @@ static void on_pong(wsx_conn_t *c, const uint8_t *data, size_t len)
 
 static void on_open(wsx_conn_t *c, const ws_response_t *resp)
 {
-    (void)resp;
+    int ext = wsx_conn_deflate(c) != NULL;
+
     app.opened = 1;
     if (app.verbose)
-        fprintf(stderr, "wscat: connected%s%s\n",
+        fprintf(stderr, "wscat: connected%s%s%s%.*s\n",
                 wsx_conn_protocol(c) ? ", subprotocol " : "",
-                wsx_conn_protocol(c) ? wsx_conn_protocol(c) : "");
+                wsx_conn_protocol(c) ? wsx_conn_protocol(c) : "",
+                ext ? ", extensions " : "",
+                ext ? (int)resp->extensions.len : 0,
+                ext ? resp->extensions.ptr : "");
     if (app.file) {
         int r = send_message(WS_OP_BINARY, app.file, app.file_len);
         if (r != 0)
@@ -405,6 +414,7 @@ int main(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"fragment", required_argument, NULL, 'f'},
         {"subprotocol", required_argument, NULL, 'P'},
+        {"deflate", no_argument, NULL, 'D'},
         {"origin", required_argument, NULL, 'O'},
         {"header", required_argument, NULL, 'H'},
         {"ping", optional_argument, NULL, 'p'},
@@ -415,6 +425,7 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     wsx_client_req_t req = {0};
+    static ws_pmd_config_t deflate;
     wsx_opts_t opts = {0};
     wsx_handler_t h = {.on_open = on_open, .on_message = on_message,
                        .on_pong = on_pong, .on_close = on_close,
@@ -443,6 +454,10 @@ int main(int argc, char **argv)
                 die_usage("bad --subprotocol '%s': it must be a token "
                           "(letters, digits and !#$%%&'*+-.^_`|~)", optarg);
             protocols = append(protocols, optarg, ", ");
+            break;
+        case 'D':
+            ws_pmd_config_init(&deflate);
+            opts.deflate = &deflate;
             break;
         case 'O':
             if (!request_part_ok((ws_client_request_t){.origin = optarg}))

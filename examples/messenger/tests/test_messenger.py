@@ -1133,6 +1133,25 @@ def cli_scripted():
         check("too long" in err or "at most 254" in err, "very long line: stderr %r" % err)
 
 
+@test
+def cli_deflate():
+    """messenger-client --deflate: the server agrees (said with --verbose),
+    packets of any size go both ways; --no-deflate declines and the same
+    script still works."""
+    text = "z" * 254
+    script = ("send 31 hello\nsend 31 " + text + "\n").encode()
+    for args, agreed in (((), True), (("--no-deflate",), False)):
+        with MServer(args=args) as s:
+            code, out, err = cli(s.port, 30, script, ("--deflate", "--verbose"))
+            eq((code, out), (0, "associated as 30\nsent\nsent\n"),
+               "push with --deflate (stderr %r)" % err[-300:])
+            eq("permessage-deflate" in err, agreed,
+               "--verbose reports the extension (stderr %r)" % err[-300:])
+            code, out, err = cli(s.port, 31, b"getall\n", ("--deflate",))
+            eq((code, out), (0, "associated as 31\nfrom 30: hello\nfrom 30: " +
+                             text + "\n2 messages\n"), "getall with --deflate")
+
+
 def cli_stdin_from(port, ident, path, timeout=15):
     with open(path, "rb") as f:
         p = subprocess.run([CLIENT, "--url", "ws://127.0.0.1:%d/" % port, "--id", str(ident)],
