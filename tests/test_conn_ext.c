@@ -185,7 +185,7 @@ static void rsv_rules(void)
     /* RSV1 on a continuation */
     n = nib_frame(in, 0x41, 1, "a");
     n += nib_frame(in + n, 0xC0, 1, "b");
-    snprintf(want, sizeof want, "START text rsv=4\nERROR ERSV 1002\n%s\n"
+    snprintf(want, sizeof want, "ERROR ERSV 1002\n%s\n"
              "state=CLOSED closer=LOCAL", tr_fail_send(WS_ERSV, 0));
     tr_expect(WS_ROLE_SERVER, &o, in, n, want);
     /* Without an extension RSV1 is refused as before. */
@@ -218,7 +218,7 @@ static void decode_failures(void)
              "closer=LOCAL", tr_fail_send(WS_EUTF8, 0));
     tr_expect(WS_ROLE_SERVER, &o, in, n, want);
     ws_options_t so = ext_opts(&nibble_ext, &st, 0, 0);
-    snprintf(want, sizeof want, "START text rsv=4\nERROR EUTF8 1007\n%s\n"
+    snprintf(want, sizeof want, "ERROR EUTF8 1007\n%s\n"
              "state=CLOSED closer=LOCAL", tr_fail_send(WS_EUTF8, 0));
     tr_expect(WS_ROLE_SERVER, &so, in, n, want);
 

@@ -38,6 +38,7 @@ static char *traced_run(ws_role_t role, uint32_t flags, const uint8_t *src,
     uint8_t *in = malloc(len);
     memcpy(in, src, len);
     tr_init(&b);
+    b.streaming = !(flags & WS_OPT_REASSEMBLE);
     ws_options_init(&o);
     o.flags = flags;
     o.trace = trace_line;

@@ -317,8 +317,11 @@ void wsx_conn_dispatch(wsx_conn_t *c, uint8_t *buf, size_t len)
     ws_conn_feed(&c->ws, buf, len);
     while (!(c->flags & WSX_F_DEAD) && ws_conn_next_event(&c->ws, &ev) > 0) {
         switch (ev.type) {
-        case WS_EV_MESSAGE:
-            if (h->on_message && wsx_conn_is_open(c))
+        case WS_EV_MESSAGE: /* streaming too: a whole one-frame message */
+            if (h->on_data && wsx_conn_is_open(c))
+                h->on_data(c, ev.opcode, ev.data, ev.len,
+                           WSX_FIRST | WSX_FIN);
+            else if (h->on_message && wsx_conn_is_open(c))
                 h->on_message(c, ev.opcode, ev.data, ev.len);
             break;
         case WS_EV_MESSAGE_START:
