@@ -491,7 +491,8 @@ typedef enum ws_event_type {
 
 /*
  * One event. Pointers stay valid until the next call on the same
- * connection (ws_conn_feed, ws_conn_next_event, ws_conn_destroy). They point
+ * connection (ws_conn_feed, ws_conn_next_event, ws_conn_recv_buf,
+ * ws_conn_recv_ack, ws_conn_destroy). They point
  * into the caller's fed buffer (payload unmasked in place) or into the
  * connection's own buffers. Text payload has been validated as UTF-8 before
  * it is delivered; a text DATA slice may end inside a character, which the
