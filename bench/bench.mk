@@ -1,6 +1,7 @@
 # bench/bench.mk — the benchmarks, included by the top Makefile.
 #   make bench        build and run them; prints the tables of
-#                     bench/PERFORMANCE.md (three to four minutes)
+#                     bench/PERFORMANCE.md (three to four minutes, the
+#                     fan-out table about ten seconds of it)
 #   make bench-smoke  build them and run each briefly (a couple of seconds)
 #                     so they cannot rot; asserts no timing
 # wslay (Debian libwslay-dev, scripts/deps/bench.deb) is the library we are
@@ -38,13 +39,21 @@ BENCH_LOAD := $(B)/bench/wsload $(B)/bench/tcpecho $(BENCH_WSECHO)
 RUN_LOAD   := sh bench/run_load.sh --wsload $(B)/bench/wsload \
               --tcpecho $(B)/bench/tcpecho --wsecho $(BENCH_WSECHO)
 
-bench: $(B)/bench/parsebench $(BENCH_LOAD)
+# Fan-out: one message to 1000 connections, encoded per connection and
+# as one shared frame (wsx_broadcast).
+$(B)/bench/fanout: bench/fanout.c $(BENCH_WSX_LIB) $(STATIC) $(BENCH_WSX_HDRS) | $(B)/bench
+	$(CC) $(WSX_CPPFLAGS) $(WARN) $(CFLAGS) $< $(WSX_LIB) $(STATIC) -o $@
+
+bench: $(B)/bench/parsebench $(BENCH_LOAD) $(B)/bench/fanout
 	$(B)/bench/parsebench
 	@echo
 	$(RUN_LOAD)
+	@echo
+	$(B)/bench/fanout
 
-bench-smoke: $(B)/bench/parsebench $(BENCH_LOAD)
+bench-smoke: $(B)/bench/parsebench $(BENCH_LOAD) $(B)/bench/fanout
 	$(B)/bench/parsebench --smoke
 	$(RUN_LOAD) --smoke
+	$(B)/bench/fanout --smoke
 
 CHECK_STEPS += bench-smoke

@@ -3,6 +3,9 @@
 #                       and the event loop they share, build/examples/libwsx.a
 #   make examples-test  their tests over loopback (examples/tests/), in
 #                       make check
+#   make wsx-unit       the loop's own unit tests (examples/tests/wsxunit.c),
+#                       in make check; wsx-unit-asan: the same under
+#                       ASan+UBSan, loop and library instrumented
 #
 # Other fragments build on the loop with $(WSX_CPPFLAGS) and by linking
 # $(WSX_LIB) $(STATIC), depending on both.
@@ -16,7 +19,7 @@ WSX_CPPFLAGS := -Iinclude -Iexamples/common
 # Tests use only the system Python's standard library.
 EX_PYTHON    := /usr/bin/python3
 
-.PHONY: examples examples-test
+.PHONY: examples examples-test wsx-unit wsx-unit-asan
 
 WSECHO       := $(EX_B)/echo/wsecho
 WSCAT        := $(EX_B)/wscat/wscat
@@ -48,4 +51,24 @@ examples-test: examples $(EX_B)/tests/wsxtest
 	$(EX_PYTHON) examples/tests/test_examples.py --wsecho $(WSECHO) \
 	    --wscat $(WSCAT) --wsxtest $(EX_B)/tests/wsxtest
 
-CHECK_STEPS += examples-test
+WSX_UNIT      := $(EX_B)/tests/wsxunit
+WSX_UNIT_ASAN := $(B)/asan/examples/wsxunit
+
+$(WSX_UNIT): examples/tests/wsxunit.c $(WSX_LIB) $(STATIC) $(WSX_HDRS)
+	mkdir -p $(EX_B)/tests
+	$(CC) $(WSX_CPPFLAGS) $(WARN) $(CFLAGS) $< $(WSX_LIB) $(STATIC) -o $@
+
+$(WSX_UNIT_ASAN): examples/tests/wsxunit.c $(WSX_SRCS) $(LIB_SRCS) \
+                  $(WSX_HDRS) $(wildcard lib/*.h)
+	mkdir -p $(dir $@)
+	$(CC) $(WSX_CPPFLAGS) -Ilib $(WARN) -O1 -g $(SAN) $< $(WSX_SRCS) \
+	    $(LIB_SRCS) -o $@
+
+wsx-unit: $(WSX_UNIT)
+	$(WSX_UNIT)
+
+wsx-unit-asan: $(WSX_UNIT_ASAN)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1 $(WSX_UNIT_ASAN)
+
+CHECK_STEPS += wsx-unit wsx-unit-asan examples-test

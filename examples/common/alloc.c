@@ -3,14 +3,15 @@
  * its reassembly buffers: a few large blocks are kept per loop, not per
  * connection.
  *
- * The engine grows a message's buffer by doubling and, past
- * WS_REASSEMBLY_KEEP, frees it when the message has been delivered, so an
- * idle connection holds nothing. With malloc alone every large message
- * then pays for about its own size again in realloc copies (measured: at
- * 1 MiB messages a fifth of the echo server's time went to them). Here
- * such a block goes back to a small pool instead, and the next growth
- * past WS_REASSEMBLY_KEEP takes the best-fitting pooled block and keeps
- * it while it is big enough: later doublings cost nothing. The pool holds
+ * The engine grows a message's buffer by doubling and, once it is larger
+ * than WSX_RBUF_KEEP (the rbuf_keep option conn.c gives every engine),
+ * frees it when the message has been delivered, so an idle connection
+ * keeps at most that much. With malloc alone every large message then
+ * pays for about its own size again in realloc copies (measured: at 1 MiB
+ * messages a fifth of the echo server's time went to them). Here such a
+ * block goes back to a small pool instead, and the next growth past
+ * WSX_RBUF_KEEP takes the best-fitting pooled block and keeps it while it
+ * is big enough: later doublings cost nothing. The pool holds
  * at most POOL_BLOCKS blocks and POOL_BYTES bytes, memory that was
  * resident anyway; beyond that, blocks go back to malloc.
  */
@@ -51,7 +52,7 @@ static block_t *pool_take(wsx_loop_t *loop, size_t n)
 
 static void *block_get(wsx_loop_t *loop, size_t n)
 {
-    block_t *b = n > WS_REASSEMBLY_KEEP ? pool_take(loop, n) : NULL;
+    block_t *b = n > WSX_RBUF_KEEP ? pool_take(loop, n) : NULL;
 
     if (!b) {
         if (n > SIZE_MAX - sizeof *b || !(b = malloc(sizeof *b + n)))
@@ -64,7 +65,7 @@ static void *block_get(wsx_loop_t *loop, size_t n)
 
 static void block_put(wsx_loop_t *loop, block_t *b)
 {
-    if (b->cap > WS_REASSEMBLY_KEEP && loop->npool < WSX_POOL_BLOCKS &&
+    if (b->cap > WSX_RBUF_KEEP && loop->npool < WSX_POOL_BLOCKS &&
         b->cap <= POOL_BYTES - loop->pool_bytes) {
         loop->pool[loop->npool++] = b;
         loop->pool_bytes += b->cap;

@@ -1,6 +1,7 @@
 /*
  * client.c — ws:// URLs, non-blocking connect (every resolved address in
  * turn) and the client side of the opening handshake (RFC 6455 §4.1).
+ * The client's endpoint ops (client_ops) are how conn.c reaches it.
  */
 #define _GNU_SOURCE
 #include "wsx_int.h"
@@ -28,6 +29,8 @@ typedef struct wsx_client {
     char target[280]; /* "host:port", for messages */
     int err;          /* the last connect error */
 } wsx_client_t;
+
+static const wsx_endpoint_ops_t client_ops;
 
 /* ------------------------------------------------------------------ URL */
 
@@ -75,7 +78,7 @@ int wsx_url_parse(const char *url, wsx_url_t *u)
 
 /* -------------------------------------------------------------- connect */
 
-void wsx_client_free(wsx_endpoint_t *ep)
+static void client_release(wsx_endpoint_t *ep)
 {
     wsx_client_t *cl = (wsx_client_t *)ep;
 
@@ -174,6 +177,8 @@ wsx_conn_t *wsx_connect(wsx_loop_t *loop, const char *url,
         return NULL;
     }
     cl->ep.loop = loop;
+    cl->ep.ops = &client_ops;
+    cl->ep.tr = &wsx_tcp_transport;
     cl->ep.h = h ? *h : no_handler;
     wsx_opts_resolve(&cl->ep.o, opts);
     cl->ep.ctx = ctx;
@@ -191,18 +196,17 @@ wsx_conn_t *wsx_connect(wsx_loop_t *loop, const char *url,
         r = WS_ENOMEM;
         goto fail;
     }
-    c->flags |= WSX_F_CLIENT;
     if (try_connect(c) != 0)
         wsx_conn_mark(c); /* reported by on_error in this round */
     return c;
 fail:
-    wsx_client_free(&cl->ep);
+    client_release(&cl->ep);
     *err = r;
     return NULL;
 }
 
 /* The socket became writable (or no address could even be tried). */
-void wsx_client_connected(wsx_conn_t *c)
+static void client_connected(wsx_conn_t *c)
 {
     wsx_client_t *cl = (wsx_client_t *)c->ep;
     char msg[400];
@@ -217,11 +221,14 @@ void wsx_client_connected(wsx_conn_t *c)
             freeaddrinfo(cl->ai);
             cl->ai = cl->ai_next = NULL;
             c->state = WSX_ST_HANDSHAKE;
-            wsx_out_push_front(c, cl->request, cl->request_len);
+            if ((c->tr->open && c->tr->open(c) != 0) ||
+                wsx_out_append(c, cl->request, cl->request_len) != 0) {
+                wsx_conn_lost(c, WS_ENOMEM, "out of memory");
+                return;
+            }
             free(cl->request);
             cl->request = NULL;
-            wsx_conn_update_events(c);
-            return;
+            return; /* the request goes at the end of the round */
         }
         cl->err = e;
         close(c->fd);
@@ -236,7 +243,7 @@ void wsx_client_connected(wsx_conn_t *c)
 
 /* ------------------------------------------------------------ handshake */
 
-void wsx_client_handshake(wsx_conn_t *c, char *buf, size_t len)
+static void client_handshake(wsx_conn_t *c, char *buf, size_t len)
 {
     wsx_client_t *cl = (wsx_client_t *)c->ep;
     ws_response_t resp;
@@ -266,18 +273,17 @@ void wsx_client_handshake(wsx_conn_t *c, char *buf, size_t len)
         return;
     }
     c->protocol = cl->protocol;
-    if (wsx_ws_init(c, WS_ROLE_CLIENT) != 0) {
-        wsx_hs_done(c);
+    /* on_open sees the response: its slices point into buf, kept until
+     * the frames after the head are dispatched. */
+    if (wsx_conn_open(c, &resp, (uint8_t *)buf + r, len - (size_t)r) != 0)
         wsx_conn_lost(c, WS_EINVAL, "bad options");
-        return;
-    }
-    c->state = WSX_ST_WS;
-    c->flags |= WSX_F_OPENED;
-    c->ep->nopen++;
-    c->t0 = wsx_now32(c->ep->loop);
-    if (c->ep->h.on_open)
-        c->ep->h.on_open(c, NULL);
-    if (!(c->flags & WSX_F_DEAD) && len > (size_t)r)
-        wsx_conn_dispatch(c, (uint8_t *)buf + r, len - (size_t)r);
     wsx_hs_done(c);
 }
+
+static const wsx_endpoint_ops_t client_ops = {
+    .role = WS_ROLE_CLIENT,
+    .connected = client_connected,
+    .handshake = client_handshake,
+    .release = client_release,
+    .reports_early = 1,
+};

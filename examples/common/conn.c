@@ -1,8 +1,9 @@
 /*
- * conn.c — one connection: reading into the loop's shared buffer, feeding
- * the engine and calling the application, sending, flushing at the end of
- * the round with backpressure (the queue itself is queue.c), timeouts, and
- * the end of a connection.
+ * conn.c — one connection, the middle layer: bytes from the transport go
+ * to the handshake (through the endpoint's ops) or to the engine, and the
+ * engine's events to the application; sends go to the output queue
+ * (queue.c) with backpressure accounting; the end of the round flushes;
+ * timeouts; the end of a connection.
  *
  * The end: once the WebSocket is CLOSED (or an HTTP answer is queued) the
  * connection drains: what is queued is flushed and the server closes the
@@ -17,15 +18,10 @@
 #define _GNU_SOURCE
 #include "wsx_int.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 /* A partial request head plus body never needs more than this. */
 #define HS_LIMIT (WS_DEFAULT_MAX_HEAD + WSX_MAX_HTTP_BODY)
@@ -45,6 +41,7 @@ wsx_conn_t *wsx_conn_new(wsx_endpoint_t *ep, int fd, int state)
     c->state = (uint8_t)state;
     c->fd = fd;
     c->ep = ep;
+    c->tr = ep->tr;
     c->t0 = wsx_now32(loop);
     c->next = loop->conns;
     if (c->next)
@@ -55,13 +52,27 @@ wsx_conn_t *wsx_conn_new(wsx_endpoint_t *ep, int fd, int state)
     return c;
 }
 
+static void unlink_ready(wsx_conn_t *c)
+{
+    wsx_conn_t **p = &c->ep->loop->ready;
+
+    while (*p && *p != c)
+        p = &(*p)->ready_next;
+    if (*p)
+        *p = c->ready_next;
+    c->flags &= (uint16_t)~WSX_F_READY;
+}
+
 void wsx_conn_free(wsx_conn_t *c)
 {
     wsx_loop_t *loop = c->ep->loop;
+    wsx_endpoint_t *ep = c->ep;
 
     if (c->fd >= 0)
-        close(c->fd);
-    wsx_out_clear(c);
+        c->tr->close(c);
+    if (c->flags & WSX_F_READY)
+        unlink_ready(c);
+    wsx_queue_clear(&c->out, &loop->chunks);
     free(c->hs);
     ws_conn_destroy(&c->ws);
     if (c->prev)
@@ -71,10 +82,10 @@ void wsx_conn_free(wsx_conn_t *c)
     if (c->next)
         c->next->prev = c->prev;
     loop->nconns--;
-    c->ep->nconns--;
-    if (c->flags & WSX_F_CLIENT)
-        wsx_client_free(c->ep);
+    ep->nconns--;
     free(c);
+    if (ep->ops->release)
+        ep->ops->release(ep);
 }
 
 void wsx_conn_mark(wsx_conn_t *c)
@@ -88,7 +99,7 @@ void wsx_conn_mark(wsx_conn_t *c)
     loop->work = c;
 }
 
-/* on_close, once, for a connection whose on_open accepted. */
+/* on_close, once, for a connection that was opened. */
 static void notify_close(wsx_conn_t *c, unsigned code, const char *reason,
                          size_t len)
 {
@@ -120,13 +131,12 @@ void wsx_conn_drop(wsx_conn_t *c)
 void wsx_conn_lost(wsx_conn_t *c, int err, const char *msg)
 {
     int owed = (c->flags & (WSX_F_OPENED | WSX_F_NOTIFIED)) == WSX_F_OPENED;
-    int client_failed = (c->flags & (WSX_F_CLIENT | WSX_F_OPENED)) ==
-                        WSX_F_CLIENT;
+    int early = c->ep->ops->reports_early && !(c->flags & WSX_F_OPENED);
 
     if (c->flags & WSX_F_DEAD)
         return;
     wsx_log(c, owed ? 1 : 2, "%s", msg);
-    if ((owed || client_failed) && c->ep->h.on_error)
+    if ((owed || early) && c->ep->h.on_error)
         c->ep->h.on_error(c, err, msg);
     notify_close(c, WS_CLOSE_ABNORMAL, msg, strlen(msg));
     wsx_conn_kill(c);
@@ -141,6 +151,13 @@ void wsx_conn_finish(wsx_conn_t *c)
     wsx_conn_mark(c);
 }
 
+/* ------------------------------------------------------ readiness */
+
+static unsigned tr_pending(const wsx_conn_t *c)
+{
+    return c->tr->pending && c->fd >= 0 ? c->tr->pending(c) : 0;
+}
+
 static unsigned want_events(const wsx_conn_t *c)
 {
     unsigned ev = 0;
@@ -152,9 +169,24 @@ static unsigned want_events(const wsx_conn_t *c)
      * end, when input is discarded. */
     if (!(c->flags & WSX_F_OVER) || c->state == WSX_ST_DRAIN)
         ev |= EPOLLIN;
-    if (c->out_head)
+    if (c->out.head || (tr_pending(c) & WSX_TR_WRITE))
         ev |= EPOLLOUT;
     return ev;
+}
+
+/* A transport holding input it already read (TLS records decrypted ahead)
+ * is read again next round without waiting for epoll, which would not
+ * report the socket readable for bytes no longer in it. */
+static void check_ready(wsx_conn_t *c, unsigned ev)
+{
+    wsx_loop_t *loop = c->ep->loop;
+
+    if ((c->flags & (WSX_F_READY | WSX_F_DEAD)) || !(ev & EPOLLIN) ||
+        !(tr_pending(c) & WSX_TR_READ))
+        return;
+    c->flags |= WSX_F_READY;
+    c->ready_next = loop->ready;
+    loop->ready = c;
 }
 
 void wsx_conn_update_events(wsx_conn_t *c)
@@ -162,8 +194,10 @@ void wsx_conn_update_events(wsx_conn_t *c)
     unsigned ev = want_events(c);
     struct epoll_event e = {.events = ev, .data.ptr = c};
 
-    if (c->fd < 0 ||
-        ((c->evmask & REGISTERED) && (c->evmask & ~REGISTERED) == ev))
+    if (c->fd < 0)
+        return;
+    check_ready(c, ev);
+    if ((c->evmask & REGISTERED) && (c->evmask & ~REGISTERED) == ev)
         return;
     if (epoll_ctl(c->ep->loop->epfd,
                   (c->evmask & REGISTERED) ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
@@ -184,7 +218,7 @@ static void lost_io(wsx_conn_t *c, int err)
     }
     if (err)
         snprintf(msg, sizeof msg, "connection lost: %s", strerror(err));
-    else if (c->state == WSX_ST_HANDSHAKE && (c->flags & WSX_F_CLIENT))
+    else if (c->state == WSX_ST_HANDSHAKE && c->ep->ops->reports_early)
         snprintf(msg, sizeof msg, "handshake failed: connection closed");
     else if (c->state == WSX_ST_WS)
         snprintf(msg, sizeof msg, "connection closed without a close frame");
@@ -193,20 +227,78 @@ static void lost_io(wsx_conn_t *c, int err)
     wsx_conn_lost(c, WSX_EIO, msg);
 }
 
+/* ------------------------------------------------------------- output */
+
+void wsx_out_account(wsx_conn_t *c, size_t n)
+{
+    (void)n; /* the queue counted it; judge the total */
+    if (c->out.bytes > c->ep->o.high_water)
+        c->flags |= WSX_F_OVER;
+    wsx_conn_mark(c);
+}
+
+uint8_t *wsx_out_reserve(wsx_conn_t *c, size_t need)
+{
+    return wsx_queue_reserve(&c->out, &c->ep->loop->chunks, need);
+}
+
+void wsx_out_commit(wsx_conn_t *c, size_t n)
+{
+    wsx_queue_commit(&c->out, n);
+    wsx_out_account(c, n);
+}
+
+void wsx_out_unreserve(wsx_conn_t *c)
+{
+    wsx_queue_unreserve(&c->out, &c->ep->loop->chunks);
+}
+
+int wsx_out_append(wsx_conn_t *c, const void *data, size_t len)
+{
+    uint8_t *p = wsx_out_reserve(c, len);
+
+    if (!p)
+        return WS_ENOMEM;
+    if (len)
+        memcpy(p, data, len);
+    wsx_out_commit(c, len);
+    return 0;
+}
+
+int wsx_out_file(wsx_conn_t *c, int fd, off_t off, size_t len)
+{
+    int r = wsx_queue_file(&c->out, &c->ep->loop->chunks, fd, off, len);
+
+    if (r == 0)
+        wsx_out_account(c, len);
+    return r;
+}
+
+static int flush(wsx_conn_t *c)
+{
+    ssize_t n = wsx_queue_flush(&c->out, &c->ep->loop->chunks, c);
+
+    /* Writes getting through to a peer we stopped reading prove it alive
+     * (see the sweep). */
+    if (n > 0 && (c->flags & WSX_F_OVER))
+        c->t0 = wsx_now32(c->ep->loop);
+    return n < 0 ? -1 : 0;
+}
+
 void wsx_conn_flush_round(wsx_conn_t *c)
 {
     const wsx_opts_t *o = &c->ep->o;
 
     if (c->state == WSX_ST_CONNECTING) {
         if (c->fd < 0) /* every address failed at once */
-            wsx_client_connected(c);
+            c->ep->ops->connected(c);
         return;
     }
-    if (wsx_out_flush(c) != 0) {
+    if (flush(c) != 0) {
         lost_io(c, errno);
         return;
     }
-    if ((c->flags & WSX_F_OVER) && c->out_bytes <= o->low_water) {
+    if ((c->flags & WSX_F_OVER) && c->out.bytes <= o->low_water) {
         c->flags &= (uint16_t)~WSX_F_OVER;
         if (c->ep->h.on_drain &&
             (wsx_conn_is_open(c) || c->state == WSX_ST_RAW))
@@ -214,14 +306,14 @@ void wsx_conn_flush_round(wsx_conn_t *c)
         if (c->flags & WSX_F_DEAD)
             return;
     }
-    if (c->state == WSX_ST_DRAIN && !c->out_head &&
-        !(c->flags & (WSX_F_SHUT | WSX_F_CLIENT))) {
+    if (c->state == WSX_ST_DRAIN && !c->out.head &&
+        !(c->flags & WSX_F_SHUT) && c->ep->ops->closes_first) {
         if (c->flags & WSX_F_GOT_CLOSE) {
             wsx_conn_kill(c);
             return;
         }
         c->flags |= WSX_F_SHUT;
-        shutdown(c->fd, SHUT_WR);
+        c->tr->shutdown(c);
     }
     wsx_conn_update_events(c);
 }
@@ -229,21 +321,40 @@ void wsx_conn_flush_round(wsx_conn_t *c)
 void wsx_conn_writable(wsx_conn_t *c)
 {
     if (c->state == WSX_ST_CONNECTING)
-        wsx_client_connected(c);
+        c->ep->ops->connected(c);
     else
         wsx_conn_flush_round(c);
 }
 
 /* --------------------------------------------------------------- input */
 
-int wsx_ws_init(wsx_conn_t *c, ws_role_t role)
+int wsx_conn_open(wsx_conn_t *c, const ws_response_t *resp, uint8_t *rest,
+                  size_t rest_len)
 {
-    ws_options_t wo = {.max_message = c->ep->o.max_message,
-                       .allocator = &c->ep->loop->allocator};
+    wsx_endpoint_t *ep = c->ep;
+    ws_options_t wo;
 
-    if (!c->ep->h.on_data)
+    ws_options_init(&wo);
+    wo.max_message = ep->o.max_message;
+    wo.allocator = &ep->loop->allocator;
+    wo.rbuf_keep = WSX_RBUF_KEEP; /* the pool (alloc.c) takes the rest */
+    if (!ep->h.on_data)
         wo.flags = WS_OPT_REASSEMBLE;
-    return ws_conn_init(&c->ws, role, &wo);
+    if (ws_conn_init(&c->ws, ep->ops->role, &wo) != 0)
+        return WS_EINVAL;
+    c->state = WSX_ST_WS;
+    c->flags |= WSX_F_OPENED;
+    ep->nopen++;
+    c->t0 = wsx_now32(ep->loop);
+    if (ep->h.on_open) {
+        ep->resp = resp;
+        ep->h.on_open(c, resp);
+        ep->resp = NULL;
+    }
+    /* Frames that came with the head. */
+    if (!(c->flags & WSX_F_DEAD) && rest_len)
+        wsx_conn_dispatch(c, rest, rest_len);
+    return 0;
 }
 
 void wsx_hs_keep(wsx_conn_t *c, const char *buf, size_t len)
@@ -289,10 +400,7 @@ static void handshake_bytes(wsx_conn_t *c, char *data, size_t n)
         buf = c->hs;
         len = c->hs_len;
     }
-    if (c->flags & WSX_F_CLIENT)
-        wsx_client_handshake(c, buf, len);
-    else
-        wsx_server_handshake(c, buf, len);
+    c->ep->ops->handshake(c, buf, len);
 }
 
 static void protocol_error(wsx_conn_t *c, const ws_event_t *ev)
@@ -307,8 +415,20 @@ static void protocol_error(wsx_conn_t *c, const ws_event_t *ev)
     notify_close(c, ev->code, what, strlen(what));
 }
 
+static void data_slice(wsx_conn_t *c, const ws_event_t *ev)
+{
+    unsigned fl = ((c->flags & WSX_F_FIRST) ? WSX_FIRST : 0) |
+                  ((ev->flags & WS_DATA_FIN) ? WSX_FIN : 0);
+
+    c->flags &= (uint16_t)~WSX_F_FIRST;
+    if (c->ep->h.on_data && wsx_conn_is_open(c))
+        c->ep->h.on_data(c, ev->opcode, ev->data, ev->len, fl);
+}
+
 /* Feed bytes to the engine and hand out every event they cause; the
- * slices point into buf, which is reused by the next read. */
+ * slices point into buf, which is reused by the next read. This is the
+ * one place engine events reach the application: a frame-trace hook
+ * (the engine's per-frame events) belongs in this switch. */
 void wsx_conn_dispatch(wsx_conn_t *c, uint8_t *buf, size_t len)
 {
     const wsx_handler_t *h = &c->ep->h;
@@ -327,14 +447,9 @@ void wsx_conn_dispatch(wsx_conn_t *c, uint8_t *buf, size_t len)
         case WS_EV_MESSAGE_START:
             c->flags |= WSX_F_FIRST;
             break;
-        case WS_EV_DATA: {
-            unsigned fl = ((c->flags & WSX_F_FIRST) ? WSX_FIRST : 0) |
-                          ((ev.flags & WS_DATA_FIN) ? WSX_FIN : 0);
-            c->flags &= (uint16_t)~WSX_F_FIRST;
-            if (h->on_data && wsx_conn_is_open(c))
-                h->on_data(c, ev.opcode, ev.data, ev.len, fl);
+        case WS_EV_DATA:
+            data_slice(c, &ev);
             break;
-        }
         case WS_EV_PONG:
             if (h->on_pong && wsx_conn_is_open(c))
                 h->on_pong(c, ev.data, ev.len);
@@ -359,43 +474,53 @@ void wsx_conn_dispatch(wsx_conn_t *c, uint8_t *buf, size_t len)
         wsx_conn_finish(c);
 }
 
+static void got_eof(wsx_conn_t *c, ssize_t n)
+{
+    if (c->state == WSX_ST_RAW) {
+        notify_close(c, WS_CLOSE_NORMAL, "", 0);
+        wsx_conn_finish(c);
+    } else {
+        lost_io(c, n < 0 ? errno : 0);
+    }
+}
+
+/* Where a byte read from the socket goes: the transport's read puts it in
+ * the loop's one buffer (or hands out its own plaintext), and it goes on
+ * by the state: to the handshake, to the engine, or to on_raw. */
 void wsx_conn_readable(wsx_conn_t *c)
 {
     wsx_loop_t *loop = c->ep->loop;
+    uint8_t *data;
     ssize_t n;
 
-    if (c->state == WSX_ST_CONNECTING)
+    if (c->state == WSX_ST_CONNECTING || c->fd < 0)
         return;
-    n = read(c->fd, loop->rbuf, WSX_READ_BUF);
+    n = c->tr->read(c, loop->rbuf, WSX_READ_BUF, &data);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {
-        if (c->state == WSX_ST_RAW) {
-            notify_close(c, WS_CLOSE_NORMAL, "", 0);
-            wsx_conn_finish(c);
-        } else {
-            lost_io(c, n < 0 ? errno : 0);
-        }
+        got_eof(c, n);
         return;
     }
     switch (c->state) {
     case WSX_ST_HANDSHAKE:
-        handshake_bytes(c, (char *)loop->rbuf, (size_t)n);
+        handshake_bytes(c, (char *)data, (size_t)n);
         break;
     case WSX_ST_WS:
         if (ws_conn_state(&c->ws) == WS_STATE_OPEN) {
             c->t0 = wsx_now32(loop); /* the idle timer restarts */
             c->flags &= (uint16_t)~WSX_F_PING_OUT;
         }
-        wsx_conn_dispatch(c, loop->rbuf, (size_t)n);
+        wsx_conn_dispatch(c, data, (size_t)n);
         break;
     case WSX_ST_RAW:
         if (c->ep->h.on_raw)
-            c->ep->h.on_raw(c, loop->rbuf, (size_t)n);
+            c->ep->h.on_raw(c, data, (size_t)n);
         break;
     default: /* draining: discard */
         break;
     }
+    check_ready(c, want_events(c));
 }
 
 /* -------------------------------------------------------------- timers */
@@ -469,15 +594,21 @@ static int send_frame(wsx_conn_t *c, ws_opcode_t op, int fin, int whole,
 {
     size_t need;
     uint8_t *p;
+    int r;
 
     if (!wsx_conn_is_open(c))
         return WS_ESTATE;
     need = ws_conn_frame_size(&c->ws, len);
     if (!(p = wsx_out_reserve(c, need)))
         return WS_ENOMEM;
-    return commit(c, whole ? ws_conn_send_message(&c->ws, op, data, len, p, need)
-                           : ws_conn_send_fragment(&c->ws, op, fin, data, len,
-                                                   p, need));
+    r = commit(c, whole ? ws_conn_send_message(&c->ws, op, data, len, p, need)
+                        : ws_conn_send_fragment(&c->ws, op, fin, data, len,
+                                                p, need));
+    /* Known here too, so a shared frame is not put inside the message. */
+    if (r == 0 && !whole)
+        c->flags = (uint16_t)(fin ? c->flags & ~WSX_F_FRAGMENT
+                                  : c->flags | WSX_F_FRAGMENT);
+    return r;
 }
 
 int wsx_conn_send_fragment(wsx_conn_t *c, ws_opcode_t op, int fin,
@@ -541,12 +672,17 @@ int wsx_conn_write(wsx_conn_t *c, const void *data, size_t len)
 
 size_t wsx_conn_queued(const wsx_conn_t *c)
 {
-    return c->out_bytes;
+    return c->out.bytes;
 }
 
 const char *wsx_conn_protocol(const wsx_conn_t *c)
 {
     return c->protocol;
+}
+
+const ws_response_t *wsx_conn_response(const wsx_conn_t *c)
+{
+    return c->ep->resp;
 }
 
 void wsx_conn_set_data(wsx_conn_t *c, void *data)
@@ -572,34 +708,4 @@ wsx_server_t *wsx_conn_server(const wsx_conn_t *c)
 wsx_loop_t *wsx_conn_loop(const wsx_conn_t *c)
 {
     return c->ep->loop;
-}
-
-const char *wsx_format_addr(const struct sockaddr *sa, char *buf, size_t cap)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-
-    if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
-        snprintf(buf, cap, "[%s]:%u", host, ntohs(s6->sin6_port));
-    } else if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
-        snprintf(buf, cap, "%s:%u", host, ntohs(s4->sin_port));
-    } else {
-        snprintf(buf, cap, "?");
-    }
-    return buf;
-}
-
-const char *wsx_conn_peer(const wsx_conn_t *c, char *buf, size_t cap)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-
-    if (c->fd < 0 || getpeername(c->fd, (struct sockaddr *)&ss, &len) != 0) {
-        snprintf(buf, cap, "?");
-        return buf;
-    }
-    return wsx_format_addr((struct sockaddr *)&ss, buf, cap);
 }

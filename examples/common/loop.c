@@ -13,16 +13,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -38,53 +32,7 @@ static uint64_t clock_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-int wsx_loop_add(wsx_loop_t *loop, int fd, unsigned events, void *ptr)
-{
-    struct epoll_event ev = {.events = events, .data.ptr = ptr};
-    return epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
-void wsx_log(const wsx_conn_t *c, int level, const char *fmt, ...)
-{
-    char peer[64], msg[512];
-    va_list ap;
-
-    if (c->ep->o.verbose < level)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "%s: %s %s\n", program_invocation_short_name,
-            wsx_conn_peer(c, peer, sizeof peer), msg);
-}
-
-const char *wsx_strerror(int err)
-{
-    switch (err) {
-    case WSX_ECONNECT:
-        return "could not connect";
-    case WSX_ETIMEOUT:
-        return "timed out";
-    case WSX_EIO:
-        return "connection lost";
-    case WSX_EURL:
-        return "not a ws://host[:port][/path] URL";
-    default:
-        return ws_strerror(err);
-    }
-}
-
 /* --------------------------------------------------------------- setup */
-
-/* 10 000 connections need more descriptors than the usual soft limit. */
-static void raise_fd_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
 
 wsx_loop_t *wsx_loop_new(void)
 {
@@ -101,28 +49,18 @@ wsx_loop_t *wsx_loop_new(void)
     if (!loop->rbuf || loop->epfd < 0)
         goto fail;
 
-    signal(SIGPIPE, SIG_IGN);
-    raise_fd_limit();
-#ifdef __GLIBC__
-    /* Big messages (reassembly buffers, their echo) would otherwise be
-     * mmap'ed and unmapped each time, or trimmed off the heap, and every
-     * message would pay for faulting in fresh pages: at 1 MiB messages
-     * that halves throughput. Keep such memory in the heap for reuse. */
-    mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
-    mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
-#endif
     /* Kept open so that, out of descriptors, a connection can still be
      * accepted and closed instead of spinning on a full backlog. */
     loop->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
+    /* SIGINT/SIGTERM arrive here only while blocked (wsx_process_setup
+     * blocks them); otherwise they keep their default action. */
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
-        goto fail;
     loop->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (loop->sigfd < 0 ||
-        wsx_loop_add(loop, loop->sigfd, EPOLLIN, &loop->sig_kind) != 0)
+        wsx_epoll_add(loop, loop->sigfd, EPOLLIN, &loop->sig_kind) != 0)
         goto fail;
 
     loop->start = loop->now = clock_ms();
@@ -157,11 +95,7 @@ void wsx_loop_free(wsx_loop_t *loop)
         loop->timers = t->next;
         free(t);
     }
-    while (loop->free_chunks) {
-        wsx_chunk_t *ch = loop->free_chunks;
-        loop->free_chunks = ch->next;
-        free(ch);
-    }
+    wsx_chunk_pool_clear(&loop->chunks);
     wsx_pool_clear(loop);
     if (loop->sigfd >= 0)
         close(loop->sigfd);
@@ -205,7 +139,8 @@ void wsx_loop_shutdown(wsx_loop_t *loop, unsigned code, int grace_ms)
     static const char reason[] = "server shutting down";
 
     loop->shutting = 1;
-    loop->shutdown_deadline = loop->now + (uint64_t)(grace_ms > 0 ? grace_ms : 0);
+    loop->shutdown_deadline =
+        loop->now + (uint64_t)(grace_ms > 0 ? grace_ms : 0);
     for (wsx_server_t *s = loop->servers; s; s = s->next)
         wsx_server_close(s);
     for (wsx_conn_t *c = loop->conns; c; c = c->next) {
@@ -248,9 +183,14 @@ static void on_signal_fd(wsx_loop_t *loop)
 
 /* ------------------------------------------------------------ watchers */
 
-wsx_watch_t *wsx_watch_start(wsx_loop_t *loop, int fd,
-                             void (*cb)(wsx_watch_t *w, int fd, void *user),
-                             void *user)
+static unsigned epoll_bits(unsigned events)
+{
+    return ((events & WSX_READABLE) ? EPOLLIN : 0u) |
+           ((events & WSX_WRITABLE) ? EPOLLOUT : 0u);
+}
+
+wsx_watch_t *wsx_watch_start(wsx_loop_t *loop, int fd, unsigned events,
+                             wsx_watch_cb cb, void *user)
 {
     wsx_watch_t *w = calloc(1, sizeof *w);
     struct stat st;
@@ -262,58 +202,78 @@ wsx_watch_t *wsx_watch_start(wsx_loop_t *loop, int fd,
     w->loop = loop;
     w->cb = cb;
     w->user = user;
+    w->events = (uint8_t)(events & (WSX_READABLE | WSX_WRITABLE));
+    w->resume = w->events;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        w->polled = 1; /* epoll refuses regular files: always readable */
-    } else if (wsx_loop_add(loop, fd, EPOLLIN, w) != 0) {
+        w->polled = 1; /* epoll refuses regular files: always ready */
+    } else if (wsx_epoll_add(loop, fd, epoll_bits(w->events), w) != 0) {
         free(w);
         return NULL;
     }
     w->next = loop->watches;
     loop->watches = w;
-    loop->nwatches_active++;
+    if (w->events)
+        loop->nwatches_active++;
     return w;
 }
 
-static void watch_set(wsx_watch_t *w, int paused)
+void wsx_watch_set(wsx_watch_t *w, unsigned events)
 {
-    struct epoll_event ev = {.events = paused ? 0 : EPOLLIN, .data.ptr = w};
+    struct epoll_event ev = {.data.ptr = w};
 
-    if (w->dead || w->paused == paused)
+    events &= WSX_READABLE | WSX_WRITABLE;
+    if (w->dead || w->events == events)
         return;
-    w->paused = (uint8_t)paused;
-    if (paused)
-        w->loop->nwatches_active--;
-    else
+    if (!w->events)
         w->loop->nwatches_active++;
+    else if (!events)
+        w->loop->nwatches_active--;
+    w->events = (uint8_t)events;
+    ev.events = epoll_bits(events);
     if (!w->polled)
         epoll_ctl(w->loop->epfd, EPOLL_CTL_MOD, w->fd, &ev);
 }
 
 void wsx_watch_pause(wsx_watch_t *w)
 {
-    watch_set(w, 1);
+    if (w->events)
+        w->resume = w->events;
+    wsx_watch_set(w, 0);
 }
 
 void wsx_watch_resume(wsx_watch_t *w)
 {
-    watch_set(w, 0);
+    if (!w->events) /* resuming what is not paused changes nothing */
+        wsx_watch_set(w, w->resume);
 }
 
 void wsx_watch_stop(wsx_watch_t *w)
 {
     if (!w || w->dead)
         return;
-    if (!w->paused)
+    if (w->events)
         w->loop->nwatches_active--;
     if (!w->polled)
         epoll_ctl(w->loop->epfd, EPOLL_CTL_DEL, w->fd, NULL);
     w->dead = 1; /* freed at the end of the round */
 }
 
-static void run_watch(wsx_watch_t *w)
+static void run_watch(wsx_watch_t *w, unsigned ready)
 {
-    if (!w->dead && !w->paused)
-        w->cb(w, w->fd, w->user);
+    ready &= w->events;
+    if (!w->dead && ready)
+        w->cb(w, w->fd, ready, w->user);
+}
+
+static unsigned watch_ready(uint32_t ev)
+{
+    /* An error or hang-up is reported to whoever waits: the call that
+     * follows (read, recvfrom, send) tells what happened. */
+    unsigned fail = (ev & (EPOLLERR | EPOLLHUP)) ? ~0u : 0u;
+
+    return ((ev & EPOLLIN) ? WSX_READABLE : 0u) |
+           ((ev & EPOLLOUT) ? WSX_WRITABLE : 0u) |
+           (fail & (WSX_READABLE | WSX_WRITABLE));
 }
 
 /* -------------------------------------------------------------- timers */
@@ -421,8 +381,10 @@ static int wait_ms(const wsx_loop_t *loop)
     uint64_t next = loop->next_sweep;
 
     for (wsx_watch_t *w = loop->watches; w; w = w->next)
-        if (w->polled && !w->paused && !w->dead)
+        if (w->polled && w->events && !w->dead)
             return 0;
+    if (loop->ready)
+        return 0;
     for (wsx_timer_t *t = loop->timers; t; t = t->next)
         if (!t->dead && t->due < next)
             next = t->due;
@@ -466,32 +428,60 @@ static void dispatch(wsx_loop_t *loop, const struct epoll_event *ev)
         on_signal_fd(loop);
         break;
     case WSX_IO_WATCH:
-        run_watch(ev->data.ptr);
+        run_watch(ev->data.ptr, watch_ready(ev->events));
         break;
     }
 }
 
-int wsx_loop_run(wsx_loop_t *loop)
+/* Connections whose transport holds input it already read: read again,
+ * as if epoll had said readable. Taken as a list first, since reading may
+ * put a connection back for the next round. */
+static void run_ready(wsx_loop_t *loop)
+{
+    wsx_conn_t *c = loop->ready;
+
+    loop->ready = NULL;
+    while (c) {
+        wsx_conn_t *next = c->ready_next;
+        c->ready_next = NULL;
+        c->flags &= (uint16_t)~WSX_F_READY;
+        if (!(c->flags & WSX_F_DEAD))
+            wsx_conn_readable(c);
+        c = next;
+    }
+}
+
+int wsx_loop_run_once(wsx_loop_t *loop, int timeout_ms)
 {
     struct epoll_event evs[WSX_MAX_EVENTS];
+    int wait = wait_ms(loop);
 
+    if (timeout_ms >= 0 && timeout_ms < wait)
+        wait = timeout_ms;
+    int n = epoll_wait(loop->epfd, evs, WSX_MAX_EVENTS, wait);
+    if (n < 0 && errno != EINTR)
+        return -1;
+    loop->now = clock_ms();
+    run_ready(loop);
+    for (int i = 0; i < n; i++)
+        dispatch(loop, &evs[i]);
+    for (wsx_watch_t *w = loop->watches; w; w = w->next)
+        if (w->polled)
+            run_watch(w, WSX_READABLE | WSX_WRITABLE);
+    run_timers(loop);
+    if (loop->now >= loop->next_sweep)
+        sweep(loop);
+    if (loop->shutting && loop->now >= loop->shutdown_deadline)
+        drop_all(loop);
+    end_round(loop);
+    return idle(loop) ? 0 : 1;
+}
+
+int wsx_loop_run(wsx_loop_t *loop)
+{
     loop->stop = 0;
-    while (!loop->stop && !idle(loop)) {
-        int n = epoll_wait(loop->epfd, evs, WSX_MAX_EVENTS, wait_ms(loop));
-        if (n < 0 && errno != EINTR)
+    while (!loop->stop && !idle(loop))
+        if (wsx_loop_run_once(loop, -1) < 0)
             return -1;
-        loop->now = clock_ms();
-        for (int i = 0; i < n; i++)
-            dispatch(loop, &evs[i]);
-        for (wsx_watch_t *w = loop->watches; w; w = w->next)
-            if (w->polled)
-                run_watch(w);
-        run_timers(loop);
-        if (loop->now >= loop->next_sweep)
-            sweep(loop);
-        if (loop->shutting && loop->now >= loop->shutdown_deadline)
-            drop_all(loop);
-        end_round(loop);
-    }
     return 0;
 }

@@ -1,7 +1,9 @@
 /*
- * queue.c — a connection's output queue: chunks of encoded frames (and
- * files, for static HTTP answers) written with one writev (or sendfile)
- * per loop round; the high-water mark that stops reading from the peer.
+ * queue.c — an output queue: chunks of encoded frames, shared broadcast
+ * frames and files (static HTTP answers), written through the
+ * connection's transport with one writev (or one sendfile) per loop
+ * round. It knows nothing of connections beyond handing one to the
+ * transport: backpressure accounting is the caller's (conn.c).
  */
 #define _GNU_SOURCE
 #include "wsx_int.h"
@@ -9,9 +11,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sendfile.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 /* Output chunks: 16 KiB holds many small frames; bigger frames get a
@@ -20,19 +19,21 @@
 #define CHUNK_SIZE (16u * 1024u)
 #define CHUNK_CAP (CHUNK_SIZE - sizeof(wsx_chunk_t))
 #define MAX_FREE_CHUNKS 64
+#define MAX_FREE_REFS 4096
 #define MAX_IOV 64
+/* A file chunk through a transport without sendfile: read this much. */
+#define FILE_COPY (16u * 1024u)
+#define SENDFILE_MAX (1u << 20)
 
-/* ------------------------------------------------------- output queue */
-
-static wsx_chunk_t *chunk_new(wsx_loop_t *loop, size_t need)
+static wsx_chunk_t *chunk_alloc(wsx_chunk_pool_t *p, size_t need)
 {
     wsx_chunk_t *ch;
     size_t cap = CHUNK_CAP;
 
-    if (need <= CHUNK_CAP && loop->free_chunks) {
-        ch = loop->free_chunks;
-        loop->free_chunks = ch->next;
-        loop->nfree_chunks--;
+    if (need <= CHUNK_CAP && p->free) {
+        ch = p->free;
+        p->free = ch->next;
+        p->nfree--;
     } else {
         if (need > CHUNK_CAP) {
             if (need > SIZE_MAX - sizeof *ch)
@@ -46,214 +47,258 @@ static wsx_chunk_t *chunk_new(wsx_loop_t *loop, size_t need)
     }
     ch->next = NULL;
     ch->start = ch->end = 0;
+    ch->kind = WSX_CH_MEM;
     ch->fd = -1;
     ch->off = 0;
+    ch->frame = NULL;
     return ch;
 }
 
-static void chunk_free(wsx_loop_t *loop, wsx_chunk_t *ch)
+/* A chunk that holds no bytes of its own (a file or a shared frame). */
+static wsx_chunk_t *chunk_ref(wsx_chunk_pool_t *p, uint8_t kind, size_t len)
 {
-    if (ch->fd >= 0)
+    wsx_chunk_t *ch = p->free_refs;
+
+    if (ch) {
+        p->free_refs = ch->next;
+        p->nfree_refs--;
+    } else if (!(ch = malloc(sizeof *ch))) {
+        return NULL;
+    }
+    memset(ch, 0, sizeof *ch);
+    ch->kind = kind;
+    ch->end = len;
+    ch->fd = -1;
+    return ch;
+}
+
+static int keep(wsx_chunk_t **list, unsigned *n, unsigned max,
+                wsx_chunk_t *ch)
+{
+    if (*n >= max)
+        return 0;
+    ch->next = *list;
+    *list = ch;
+    ++*n;
+    return 1;
+}
+
+static void chunk_free(wsx_chunk_pool_t *p, wsx_chunk_t *ch)
+{
+    int kept;
+
+    if (ch->kind == WSX_CH_FILE)
         close(ch->fd);
-    if (ch->fd < 0 && ch->cap == CHUNK_CAP &&
-        loop->nfree_chunks < MAX_FREE_CHUNKS) {
-        ch->next = loop->free_chunks;
-        loop->free_chunks = ch;
-        loop->nfree_chunks++;
-    } else {
+    if (ch->kind == WSX_CH_FRAME)
+        wsx_frame_release(ch->frame);
+    if (ch->kind != WSX_CH_MEM)
+        kept = keep(&p->free_refs, &p->nfree_refs, MAX_FREE_REFS, ch);
+    else
+        kept = ch->cap == CHUNK_CAP &&
+               keep(&p->free, &p->nfree, MAX_FREE_CHUNKS, ch);
+    if (!kept)
+        free(ch);
+}
+
+static void free_list(wsx_chunk_t **list, unsigned *n)
+{
+    while (*list) {
+        wsx_chunk_t *ch = *list;
+        *list = ch->next;
         free(ch);
     }
+    *n = 0;
 }
 
-static void link_tail(wsx_conn_t *c, wsx_chunk_t *ch)
+void wsx_chunk_pool_clear(wsx_chunk_pool_t *p)
 {
-    if (c->out_tail)
-        c->out_tail->next = ch;
+    free_list(&p->free, &p->nfree);
+    free_list(&p->free_refs, &p->nfree_refs);
+}
+
+static void link_tail(wsx_queue_t *q, wsx_chunk_t *ch)
+{
+    if (q->tail)
+        q->tail->next = ch;
     else
-        c->out_head = ch;
-    c->out_tail = ch;
+        q->head = ch;
+    q->tail = ch;
 }
 
-/* Room for `need` contiguous bytes at the end of the queue; the caller
- * then commits what it wrote (or nothing). NULL when out of memory. */
-uint8_t *wsx_out_reserve(wsx_conn_t *c, size_t need)
+uint8_t *wsx_queue_reserve(wsx_queue_t *q, wsx_chunk_pool_t *p, size_t need)
 {
-    wsx_chunk_t *t = c->out_tail;
+    wsx_chunk_t *t = q->tail;
 
-    if (t && t->fd < 0 && t->cap - t->end >= need)
+    if (t && t->kind == WSX_CH_MEM && t->cap - t->end >= need)
         return t->data + t->end;
-    t = chunk_new(c->ep->loop, need);
+    t = chunk_alloc(p, need);
     if (!t)
         return NULL;
-    link_tail(c, t);
+    link_tail(q, t);
     return t->data;
 }
 
-static void account(wsx_conn_t *c, size_t n)
+void wsx_queue_commit(wsx_queue_t *q, size_t n)
 {
-    c->out_bytes += n;
-    if (c->out_bytes > c->ep->o.high_water)
-        c->flags |= WSX_F_OVER;
-    wsx_conn_mark(c);
-}
-
-void wsx_out_commit(wsx_conn_t *c, size_t n)
-{
-    c->out_tail->end += n;
-    account(c, n);
+    q->tail->end += n;
+    q->bytes += n;
 }
 
 /* A reserve that was not committed leaves an empty chunk at the tail:
  * give it back rather than keep 16 KiB on an idle connection. */
-void wsx_out_unreserve(wsx_conn_t *c)
+void wsx_queue_unreserve(wsx_queue_t *q, wsx_chunk_pool_t *p)
 {
-    wsx_chunk_t *t = c->out_tail, *p;
+    wsx_chunk_t *t = q->tail, *prev;
 
-    if (!t || t->end != t->start || t->fd >= 0)
+    if (!t || t->end != t->start || t->kind != WSX_CH_MEM)
         return;
-    if (c->out_head == t) {
-        c->out_head = c->out_tail = NULL;
+    if (q->head == t) {
+        q->head = q->tail = NULL;
     } else {
-        for (p = c->out_head; p->next != t; p = p->next)
+        for (prev = q->head; prev->next != t; prev = prev->next)
             ;
-        p->next = NULL;
-        c->out_tail = p;
+        prev->next = NULL;
+        q->tail = prev;
     }
-    chunk_free(c->ep->loop, t);
+    chunk_free(p, t);
 }
 
-int wsx_out_append(wsx_conn_t *c, const void *data, size_t len)
+int wsx_queue_file(wsx_queue_t *q, wsx_chunk_pool_t *p, int fd, off_t off,
+                   size_t len)
 {
-    uint8_t *p = wsx_out_reserve(c, len);
-
-    if (!p)
-        return WS_ENOMEM;
-    if (len)
-        memcpy(p, data, len);
-    wsx_out_commit(c, len);
-    return 0;
-}
-
-int wsx_out_file(wsx_conn_t *c, int fd, off_t off, size_t len)
-{
-    wsx_chunk_t *ch = malloc(sizeof *ch);
+    wsx_chunk_t *ch = chunk_ref(p, WSX_CH_FILE, len);
 
     if (!ch)
         return WS_ENOMEM;
-    ch->next = NULL;
-    ch->start = 0;
-    ch->end = len;
-    ch->cap = 0;
     ch->fd = fd;
     ch->off = off;
-    link_tail(c, ch);
-    account(c, len);
+    link_tail(q, ch);
+    q->bytes += len;
     return 0;
 }
 
-/* Bytes that must go before anything queued (the 101 after on_open has
- * queued messages; a client's request). Written at once when nothing else
- * is waiting. */
-int wsx_out_push_front(wsx_conn_t *c, const void *data, size_t len)
+int wsx_queue_frame(wsx_queue_t *q, wsx_chunk_pool_t *p, wsx_frame_t *f)
 {
-    const char *p = data;
-    wsx_chunk_t *ch;
+    wsx_chunk_t *ch = chunk_ref(p, WSX_CH_FRAME, f->len);
 
-    if (!c->out_head) {
-        ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
-        if (n > 0) {
-            p += n;
-            len -= (size_t)n;
-        }
-        if (len == 0)
-            return 0;
-    }
-    ch = chunk_new(c->ep->loop, len);
     if (!ch)
         return WS_ENOMEM;
-    memcpy(ch->data, p, len);
-    ch->end = len;
-    ch->next = c->out_head;
-    c->out_head = ch;
-    if (!c->out_tail)
-        c->out_tail = ch;
-    account(c, len);
+    ch->frame = f;
+    f->refs++;
+    link_tail(q, ch);
+    q->bytes += f->len;
     return 0;
 }
 
-void wsx_out_clear(wsx_conn_t *c)
+void wsx_queue_clear(wsx_queue_t *q, wsx_chunk_pool_t *p)
 {
-    while (c->out_head) {
-        wsx_chunk_t *ch = c->out_head;
-        c->out_head = ch->next;
-        chunk_free(c->ep->loop, ch);
+    while (q->head) {
+        wsx_chunk_t *ch = q->head;
+        q->head = ch->next;
+        chunk_free(p, ch);
     }
-    c->out_tail = NULL;
-    c->out_bytes = 0;
+    q->tail = NULL;
+    q->bytes = 0;
 }
 
 /* n bytes were written: release the chunks they emptied. */
-static void consume(wsx_conn_t *c, size_t n)
+static void consume(wsx_queue_t *q, wsx_chunk_pool_t *p, size_t n)
 {
-    c->out_bytes -= n;
-    while (c->out_head) {
-        wsx_chunk_t *ch = c->out_head;
+    q->bytes -= n;
+    while (q->head) {
+        wsx_chunk_t *ch = q->head;
         size_t have = ch->end - ch->start;
         if (n < have) {
             ch->start += n;
+            if (ch->kind == WSX_CH_FILE)
+                ch->off += (off_t)n;
             return;
         }
         n -= have;
-        c->out_head = ch->next;
-        if (!c->out_head)
-            c->out_tail = NULL;
-        chunk_free(c->ep->loop, ch);
+        q->head = ch->next;
+        if (!q->head)
+            q->tail = NULL;
+        chunk_free(p, ch);
     }
 }
 
-/* Write as much as the kernel takes: one writev of every memory chunk
- * (or one sendfile). Returns 0, or -1 with errno on a write error. */
-int wsx_out_flush(wsx_conn_t *c)
+static uint8_t *chunk_bytes(wsx_chunk_t *ch)
 {
-    while (c->out_head) {
-        wsx_chunk_t *ch = c->out_head;
-        size_t want = 0;
-        ssize_t n;
+    return ch->kind == WSX_CH_FRAME ? ch->frame->bytes + ch->start
+                                    : ch->data + ch->start;
+}
 
-        if (ch->fd >= 0) {
-            want = ch->end - ch->start;
-            if (want > (1u << 20))
-                want = 1u << 20;
-            n = sendfile(c->fd, ch->fd, &ch->off, want);
-            if (n == 0) {
-                errno = EIO; /* the file shrank under us */
-                return -1;
-            }
-        } else {
-            struct iovec iov[MAX_IOV];
-            struct msghdr m = {.msg_iov = iov};
-            for (; ch && ch->fd < 0 && m.msg_iovlen < MAX_IOV; ch = ch->next) {
-                if (ch->end == ch->start)
-                    continue;
-                iov[m.msg_iovlen].iov_base = ch->data + ch->start;
-                iov[m.msg_iovlen].iov_len = ch->end - ch->start;
-                want += ch->end - ch->start;
-                m.msg_iovlen++;
-            }
-            n = want ? sendmsg(c->fd, &m, MSG_NOSIGNAL) : 0;
+/* A file chunk: sendfile, or (a transport that must see the bytes) a
+ * pread of the next piece written with writev. The chunk's offset moves
+ * in consume(), by what was taken. */
+static ssize_t write_file(wsx_chunk_t *ch, wsx_conn_t *c, size_t *want)
+{
+    size_t left = ch->end - ch->start;
+    uint8_t buf[FILE_COPY];
+    off_t off = ch->off;
+    ssize_t n;
+
+    if (c->tr->sendfile) {
+        *want = left < SENDFILE_MAX ? left : SENDFILE_MAX;
+        n = c->tr->sendfile(c, ch->fd, &off, *want);
+    } else {
+        *want = left < sizeof buf ? left : sizeof buf;
+        n = pread(ch->fd, buf, *want, off);
+        if (n > 0) {
+            struct iovec iov = {.iov_base = buf, .iov_len = (size_t)n};
+            *want = (size_t)n;
+            n = c->tr->writev(c, &iov, 1);
         }
+    }
+    if (n == 0 && *want) {
+        errno = EIO; /* the file shrank under us */
+        return -1;
+    }
+    return n;
+}
+
+/* Every memory chunk up to the next file, in one writev. */
+static ssize_t write_memory(wsx_chunk_t *ch, wsx_conn_t *c, size_t *want)
+{
+    struct iovec iov[MAX_IOV];
+    int n = 0;
+
+    *want = 0;
+    for (; ch && ch->kind != WSX_CH_FILE && n < MAX_IOV; ch = ch->next) {
+        if (ch->end == ch->start)
+            continue;
+        iov[n].iov_base = chunk_bytes(ch);
+        iov[n].iov_len = ch->end - ch->start;
+        *want += iov[n].iov_len;
+        n++;
+    }
+    return c->tr->writev(c, iov, n);
+}
+
+ssize_t wsx_queue_flush(wsx_queue_t *q, wsx_chunk_pool_t *p, wsx_conn_t *c)
+{
+    size_t total = 0;
+
+    if (!q->head && c->tr->pending && (c->tr->pending(c) & WSX_TR_WRITE))
+        if (c->tr->writev(c, NULL, 0) < 0 && errno != EAGAIN &&
+            errno != EWOULDBLOCK && errno != EINTR)
+            return -1;
+    while (q->head) {
+        size_t want = 0;
+        ssize_t n = q->head->kind == WSX_CH_FILE
+                        ? write_file(q->head, c, &want)
+                        : write_memory(q->head, c, &want);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            return -1;
         }
-        consume(c, (size_t)n);
-        /* Writes getting through to a peer we stopped reading prove it
-         * alive (see the sweep). */
-        if (n > 0 && (c->flags & WSX_F_OVER))
-            c->t0 = wsx_now32(c->ep->loop);
+        consume(q, p, (size_t)n);
+        total += (size_t)n;
         if ((size_t)n < want)
-            return 0;
+            break;
     }
-    return 0;
+    return (ssize_t)total;
 }

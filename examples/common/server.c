@@ -1,7 +1,9 @@
 /*
  * server.c — listening, accepting up to a limit, and the server side of
- * the opening handshake: an upgrade becomes a WebSocket, a plain request
- * goes to the HTTP side (http.c), a bad head gets its 400/426/431.
+ * the opening handshake: an upgrade is decided (on_upgrade) and, accepted,
+ * answered with the 101 and opened; a plain request goes to the HTTP side
+ * (http.c); a bad head gets its 400/426/431. The server's endpoint ops
+ * (server_ops) are how conn.c reaches the handshake here.
  */
 #define _GNU_SOURCE
 #include "wsx_int.h"
@@ -15,36 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define DEFAULT_MAX_CONNECTIONS 65536u
 #define ACCEPTS_PER_ROUND 64
 
-void wsx_opts_resolve(wsx_opts_t *o, const wsx_opts_t *in)
-{
-    static const wsx_opts_t defaults;
-    struct rlimit rl;
-
-    *o = in ? *in : defaults;
-    if (o->handshake_timeout == 0)
-        o->handshake_timeout = 10000;
-    if (o->close_timeout <= 0)
-        o->close_timeout = 5000;
-    if (o->ping_interval < 0)
-        o->ping_interval = 0;
-    if (o->high_water == 0)
-        o->high_water = 1024u * 1024u;
-    if (o->low_water == 0 || o->low_water >= o->high_water)
-        o->low_water = o->high_water / 4;
-    if (o->max_connections == 0)
-        o->max_connections = DEFAULT_MAX_CONNECTIONS;
-    /* Past the descriptor limit accept() fails: refuse with 503 before. */
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        rl.rlim_cur > 64 && o->max_connections > rl.rlim_cur - 32)
-        o->max_connections = (unsigned)(rl.rlim_cur - 32);
-}
+static const wsx_endpoint_ops_t server_ops;
 
 /* ------------------------------------------------------------ listening */
 
@@ -103,6 +81,8 @@ wsx_server_t *wsx_server_new(wsx_loop_t *loop, const char *host, int port,
     s->kind = WSX_IO_LISTEN;
     s->fd = -1;
     s->ep.loop = loop;
+    s->ep.ops = &server_ops;
+    s->ep.tr = &wsx_tcp_transport;
     s->ep.h = h ? *h : no_handler;
     wsx_opts_resolve(&s->ep.o, opts);
     s->ep.ctx = ctx;
@@ -125,7 +105,7 @@ wsx_server_t *wsx_server_new(wsx_loop_t *loop, const char *host, int port,
                             ? ((struct sockaddr_in6 *)&ss)->sin6_port
                             : ((struct sockaddr_in *)&ss)->sin_port);
     }
-    if (wsx_loop_add(loop, s->fd, EPOLLIN, s) != 0) {
+    if (wsx_epoll_add(loop, s->fd, EPOLLIN, s) != 0) {
         err = errno;
         goto fail;
     }
@@ -192,7 +172,10 @@ static void refuse_busy(wsx_server_t *s, int fd)
                                "Content-Length: 21\r\n\r\n"
                                "too many connections\n";
 
-    if (!s->ep.o.raw && send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL) > 0) {
+    /* Written before there is a connection, so only in the clear: a
+     * transport with its own handshake (TLS) just gets the close. */
+    if (!s->ep.o.raw && s->ep.tr == &wsx_tcp_transport &&
+        send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL) > 0) {
         shutdown(fd, SHUT_WR);
         if (recv(fd, s->ep.loop->rbuf, WSX_READ_BUF, MSG_DONTWAIT) < 0) {
             (void)0; /* nothing arrived yet: the close cannot reset it */
@@ -247,6 +230,10 @@ void wsx_server_accept(wsx_server_t *s)
             close(fd);
             continue;
         }
+        if (c->tr->open && c->tr->open(c) != 0) {
+            wsx_conn_kill(c);
+            continue;
+        }
         wsx_conn_update_events(c);
         wsx_log(c, 2, "connected");
         if (ep->o.raw) {
@@ -268,55 +255,45 @@ static void reject(wsx_conn_t *c, int err)
     wsx_log(c, 1, "rejected: %d %s", ws_error_http_status(err),
             ws_strerror(err));
     if (n > 0)
-        wsx_out_push_front(c, out, (size_t)n);
+        wsx_out_append(c, out, (size_t)n);
     wsx_conn_finish(c);
 }
 
+/* Decide before acting: the application sees the request (and the
+ * subprotocol we would pick) before anything is queued; only an accepted
+ * upgrade gets its 101, then on_open, whose sends follow the 101. */
 static void upgrade(wsx_conn_t *c, const ws_request_t *req, char *rest,
                     size_t rest_len)
 {
     wsx_endpoint_t *ep = c->ep;
-    char resp[1024];
+    wsx_accept_t acc = {.protocol = NULL, .headers = NULL};
+    char resp[2048];
     ptrdiff_t n;
     int status = 0;
 
     if (ep->o.protocols)
-        c->protocol = ws_request_select_protocol(req, ep->o.protocols);
-    if (wsx_ws_init(c, WS_ROLE_SERVER) != 0) {
-        wsx_http_error(c, 500);
-        return;
-    }
-    /* Open before the 101 so that on_open may refuse, and may send: its
-     * frames are queued behind the 101, which goes first. */
-    c->state = WSX_ST_WS;
-    c->flags |= WSX_F_OPENED;
-    ep->nopen++;
-    if (ep->h.on_open)
-        status = ep->h.on_open(c, req);
+        acc.protocol = ws_request_select_protocol(req, ep->o.protocols);
+    if (ep->h.on_upgrade)
+        status = ep->h.on_upgrade(c, req, &acc);
     if (c->flags & WSX_F_DEAD)
         return;
     if (status) {
-        c->flags &= (uint16_t)~WSX_F_OPENED;
-        ep->nopen--;
-        wsx_out_clear(c);
-        ws_conn_destroy(&c->ws);
-        c->state = WSX_ST_HANDSHAKE;
         wsx_log(c, 1, "upgrade to %.*s refused: %d", (int)req->path.len,
                 req->path.ptr, status);
         wsx_http_error(c, status >= 400 && status <= 599 ? status : 403);
         return;
     }
-    n = ws_handshake_build_response(req, c->protocol, NULL, resp, sizeof resp);
-    if (n < 0 || wsx_out_push_front(c, resp, (size_t)n) != 0) {
+    c->protocol = acc.protocol;
+    n = ws_handshake_build_response(req, c->protocol, acc.headers, resp,
+                                    sizeof resp);
+    if (n < 0 || wsx_out_append(c, resp, (size_t)n) != 0) {
         wsx_conn_lost(c, WS_ENOMEM, "cannot answer the handshake");
         return;
     }
-    c->t0 = wsx_now32(ep->loop);
     wsx_log(c, 1, "open %.*s%s%s", (int)req->path.len, req->path.ptr,
             c->protocol ? " protocol " : "", c->protocol ? c->protocol : "");
-    /* Frames that came with the head. */
-    if (rest_len)
-        wsx_conn_dispatch(c, (uint8_t *)rest, rest_len);
+    if (wsx_conn_open(c, NULL, (uint8_t *)rest, rest_len) != 0)
+        wsx_conn_lost(c, WS_EINVAL, "bad options");
 }
 
 /* A plain request is handled once its body (Content-Length) is here. */
@@ -342,7 +319,7 @@ static void plain(wsx_conn_t *c, const ws_request_t *req, char *buf,
     wsx_http_request(c, req, buf + head_len, body);
 }
 
-void wsx_server_handshake(wsx_conn_t *c, char *buf, size_t len)
+static void server_handshake(wsx_conn_t *c, char *buf, size_t len)
 {
     ws_request_t req;
     int r = ws_handshake_parse_request(buf, len, 0, &req);
@@ -363,38 +340,8 @@ void wsx_server_handshake(wsx_conn_t *c, char *buf, size_t len)
         wsx_hs_done(c);
 }
 
-int wsx_serve(const char *name, const char *host, int port,
-              const wsx_opts_t *opts, const wsx_handler_t *h, void *ctx,
-              void (*setup)(wsx_loop_t *loop, void *ctx))
-{
-    char addr[sizeof ((wsx_server_t *)0)->addr];
-    wsx_loop_t *loop;
-
-    if (opts && wsx_http_check_static(name, "static directory",
-                                      opts->static_dir) != 0)
-        return 1;
-    if (!(loop = wsx_loop_new())) {
-        fprintf(stderr, "%s: cannot start: %s\n", name, strerror(errno));
-        return 1;
-    }
-    wsx_server_t *srv = wsx_server_new(loop, host, port, opts, h, ctx);
-    if (!srv) {
-        fprintf(stderr, "%s: cannot listen on %s port %d: %s\n", name, host,
-                port, strerror(errno));
-        wsx_loop_free(loop);
-        return 1;
-    }
-    if (setup)
-        setup(loop, ctx);
-    printf("%s listening on %s\n", name,
-           wsx_server_address(srv, addr, sizeof addr));
-    fflush(stdout);
-
-    int r = wsx_loop_run(loop);
-    wsx_loop_free(loop);
-    if (r != 0) {
-        fprintf(stderr, "%s: event loop failed: %s\n", name, strerror(errno));
-        return 1;
-    }
-    return 0;
-}
+static const wsx_endpoint_ops_t server_ops = {
+    .role = WS_ROLE_SERVER,
+    .handshake = server_handshake,
+    .closes_first = 1,
+};

@@ -15,7 +15,10 @@
  *     handshake timeout (one periodic sweep, O(1) memory per connection);
  *   - SIGINT/SIGTERM: graceful shutdown (close 1001 to every WebSocket,
  *     flush with a bounded wait, wsx_loop_run() returns 0);
- *   - other descriptors (stdin) and application timers.
+ *   - other descriptors (stdin, UDP sockets: readable and writable
+ *     watches) and application timers;
+ *   - broadcast: one message encoded once, its bytes shared by every
+ *     output queue that sends it.
  *
  * Memory: the loop owns ONE read buffer (WSX_READ_BUF bytes). Every read
  * goes there and all the events it causes are handled before the next
@@ -52,12 +55,25 @@ typedef struct wsx_server wsx_server_t;
 typedef struct wsx_conn wsx_conn_t;
 typedef struct wsx_watch wsx_watch_t;
 typedef struct wsx_timer wsx_timer_t;
+typedef struct wsx_frame wsx_frame_t;
 
 /* ------------------------------------------------------------ handlers */
 
 /* Flags of on_data slices. */
 #define WSX_FIRST 0x1u /* first slice of a message */
 #define WSX_FIN 0x2u   /* last slice of a message */
+
+/* What on_upgrade may change in the 101 it is about to be answered with.
+ * Strings must outlive the connection (string literals, an entry of
+ * wsx_opts_t.protocols, or memory freed after on_close). */
+typedef struct wsx_accept {
+    const char *protocol; /* the subprotocol: preset to the first of
+                             wsx_opts_t.protocols the client offered (or
+                             NULL); may be set to another one it offered,
+                             or to NULL for none */
+    const char *headers;  /* extra complete "Name: value\r\n" lines for
+                             the 101, or NULL */
+} wsx_accept_t;
 
 /*
  * What the application is told. Every callback is optional. Pointers are
@@ -68,12 +84,21 @@ typedef struct wsx_timer wsx_timer_t;
 typedef struct wsx_handler {
     /* Server: a valid upgrade request arrived (req->path, req->origin,
      * ws_header_find(req->head, ...), ws_header_next_token(...,
-     * "Sec-WebSocket-Protocol", ...)). Return 0 to accept (sends may be
-     * made right away; they follow the 101), or an HTTP status (>= 400)
-     * to refuse the upgrade with it (no on_close follows: free what you
-     * attached with wsx_conn_set_data). Client: called once the server's
-     * 101 is checked, with req NULL; the return value is ignored. */
-    int (*on_open)(wsx_conn_t *c, const ws_request_t *req);
+     * "Sec-WebSocket-Protocol", ...)), and nothing has been answered yet.
+     * Return 0 to accept, with acc as it is or changed, or an HTTP status
+     * (400..599) to refuse with it: the peer gets that answer instead of a
+     * 101, and neither on_open nor on_close follows (free what you
+     * attached with wsx_conn_set_data). No sends yet: they belong in
+     * on_open. Without on_upgrade every valid upgrade is accepted. */
+    int (*on_upgrade)(wsx_conn_t *c, const ws_request_t *req,
+                      wsx_accept_t *acc);
+
+    /* The WebSocket is open; sends may be made right away. Server: the
+     * 101 is queued (its frames follow it), resp is NULL. Client: the
+     * server's 101 was checked; resp is it (status, reason, protocol,
+     * ws_header_find(resp->head, resp->head_len, ...) for any other
+     * header, e.g. Sec-WebSocket-Extensions), valid during the call. */
+    void (*on_open)(wsx_conn_t *c, const ws_response_t *resp);
 
     /* A whole message (set this and not on_data: reassembly mode, up to
      * wsx_opts_t.max_message bytes). Text is valid UTF-8. */
@@ -90,10 +115,10 @@ typedef struct wsx_handler {
     void (*on_pong)(wsx_conn_t *c, const uint8_t *data, size_t len);
 
     /* The WebSocket is over; called exactly once for every connection
-     * whose on_open accepted. code/reason: the peer's close frame (1005
-     * when it had no code), or for a failure the close code we sent
-     * (1002/1007/1009 ...) with the error's text, or 1006 when the
-     * connection ended without a close frame (lost, timed out). The
+     * that was opened (on_open was called). code/reason: the peer's close
+     * frame (1005 when it had no code), or for a failure the close code
+     * we sent (1002/1007/1009 ...) with the error's text, or 1006 when
+     * the connection ended without a close frame (lost, timed out). The
      * connection must not be used after this returns. */
     void (*on_close)(wsx_conn_t *c, unsigned code, const char *reason,
                      size_t len);
@@ -119,6 +144,9 @@ typedef struct wsx_handler {
 
     /* Raw mode only (wsx_opts_t.raw): bytes as they arrived. */
     void (*on_raw)(wsx_conn_t *c, uint8_t *data, size_t len);
+
+    /* (Reserved: the engine's frame-trace events, for tools, will be
+     * handed out here; see wsx_conn_dispatch in conn.c.) */
 } wsx_handler_t;
 
 /* ------------------------------------------------------------- options */
@@ -151,17 +179,33 @@ typedef struct wsx_opts {
 
 /* ---------------------------------------------------------------- loop */
 
-/* A new loop. Also, process-wide: SIGPIPE is ignored, RLIMIT_NOFILE is
- * raised to its hard limit, SIGINT/SIGTERM are blocked and read through a
- * signalfd by the loop, and (glibc) malloc keeps blocks up to 4 MiB in the
- * heap so message buffers are reused instead of mapped anew each time.
- * Returns NULL with errno set on failure. */
+/*
+ * What a server program wants of its process, done only when asked
+ * (wsx_serve() asks; a program with its own main calls it first, before
+ * any thread is started): SIGPIPE is ignored (sendfile of static files
+ * to a vanished peer raises it), RLIMIT_NOFILE is raised to its hard
+ * limit, SIGINT/SIGTERM are blocked so that loops read them from their
+ * signalfd (see wsx_loop_on_signal), and (glibc) malloc keeps blocks up
+ * to 4 MiB in the heap so message buffers are reused instead of mapped
+ * anew each time. Returns 0, or -1 with errno set.
+ */
+int wsx_process_setup(void);
+
+/* A new loop. No process-wide side effects: SIGINT/SIGTERM reach the
+ * loop only while they are blocked (wsx_process_setup), otherwise they
+ * keep their default action. Returns NULL with errno set on failure. */
 wsx_loop_t *wsx_loop_new(void);
 
 /* Run until wsx_loop_stop(), or until nothing is left to wait for (no
  * server, connection, active watcher or timer). Returns 0, or -1 with
  * errno set if epoll failed. */
 int wsx_loop_run(wsx_loop_t *loop);
+
+/* One round: wait at most timeout_ms (< 0: as long as the loop's own
+ * timers allow) for events, handle them, flush. Returns 1 if there is
+ * still something to wait for, 0 if not, -1 with errno if epoll failed.
+ * For tests and for embedding the loop in another one. */
+int wsx_loop_run_once(wsx_loop_t *loop, int timeout_ms);
 
 /* Make wsx_loop_run() return after the current round. */
 void wsx_loop_stop(wsx_loop_t *loop);
@@ -196,13 +240,26 @@ uint64_t wsx_loop_now(const wsx_loop_t *loop);
 /* Close everything and free the loop. */
 void wsx_loop_free(wsx_loop_t *loop);
 
-/* Watch a descriptor for reading: cb runs whenever fd is readable and
- * should read once (the descriptor may be blocking). A regular file (which
- * epoll cannot watch) counts as always readable. A paused watcher does not
- * keep the loop running. Returns NULL with errno set on failure. */
-wsx_watch_t *wsx_watch_start(wsx_loop_t *loop, int fd,
-                             void (*cb)(wsx_watch_t *w, int fd, void *user),
+/* Events of a watched descriptor. */
+#define WSX_READABLE 0x1u
+#define WSX_WRITABLE 0x2u
+
+typedef void (*wsx_watch_cb)(wsx_watch_t *w, int fd, unsigned ready,
                              void *user);
+
+/* Watch any descriptor (stdin, a pipe, a UDP socket, ...) for events
+ * (WSX_READABLE and/or WSX_WRITABLE, level-triggered): cb runs each round
+ * in which fd is ready, with ready saying which of the watched events it
+ * is (an error or hang-up reports both, so the next call on fd tells what
+ * happened); it should read or write once. A regular file (which epoll
+ * cannot watch) counts as always ready. A watcher with no events does not
+ * keep the loop running. Returns NULL with errno set on failure. */
+wsx_watch_t *wsx_watch_start(wsx_loop_t *loop, int fd, unsigned events,
+                             wsx_watch_cb cb, void *user);
+/* Change what is watched, e.g. WSX_WRITABLE only while there is output
+ * waiting (a writable socket is ready almost always). 0 = nothing. */
+void wsx_watch_set(wsx_watch_t *w, unsigned events);
+/* Watch nothing for now / again what was watched before the pause. */
 void wsx_watch_pause(wsx_watch_t *w);
 void wsx_watch_resume(wsx_watch_t *w);
 void wsx_watch_stop(wsx_watch_t *w); /* frees w; does not close fd */
@@ -251,6 +308,45 @@ wsx_conn_t *wsx_server_next(wsx_server_t *s, wsx_conn_t *prev);
 
 /* Stop listening and close the listening socket (connections stay). */
 void wsx_server_close(wsx_server_t *s);
+
+/* ------------------------------------------------------------ broadcast */
+
+/*
+ * One message for many connections, encoded once. A server's frames are
+ * not masked (RFC 6455 §5.1), so every peer gets the same bytes: the frame
+ * is built once (text checked as UTF-8 once), and every queue that sends
+ * it holds a reference instead of a copy; it is freed when the last one
+ * has written it. Each connection still counts the frame's bytes as its
+ * own queued bytes (backpressure, wsx_conn_queued).
+ */
+
+/* A whole message (op WS_OP_TEXT or WS_OP_BINARY) as one server-role
+ * frame, with one reference, the caller's. NULL with *err set (err may be
+ * NULL): WS_EINVAL, WS_EUTF8, WS_ENOMEM. */
+wsx_frame_t *wsx_frame_new(ws_opcode_t op, const void *data, size_t len,
+                           int *err);
+
+/* Queue f on c (takes its own reference). 0, WS_ESTATE (not open, a
+ * close was sent or received, or inside a fragmented message being sent
+ * with wsx_conn_send_fragment), WS_EINVAL (c is a client: its frames are
+ * masked, each with its own key), WS_ENOMEM. */
+int wsx_conn_send_frame(wsx_conn_t *c, wsx_frame_t *f);
+
+/* Drop the caller's reference (NULL is fine). */
+void wsx_frame_release(wsx_frame_t *f);
+
+/* References held (the caller's and each queue's), and the encoded size. */
+unsigned wsx_frame_refs(const wsx_frame_t *f);
+size_t wsx_frame_size(const wsx_frame_t *f);
+
+/* A frame built, sent to each of conns[0..n) that can take it, released.
+ * Returns how many took it, or a wsx_frame_new() error. */
+int wsx_broadcast(wsx_conn_t *const *conns, size_t n, ws_opcode_t op,
+                  const void *data, size_t len);
+
+/* The same to every open WebSocket connection of s. */
+int wsx_server_broadcast(wsx_server_t *s, ws_opcode_t op, const void *data,
+                         size_t len);
 
 /* ---------------------------------------------------------------- client */
 
@@ -321,9 +417,13 @@ size_t wsx_conn_queued(const wsx_conn_t *c);
 /* Nonzero between on_open and on_close, while sends are allowed. */
 int wsx_conn_is_open(const wsx_conn_t *c);
 
-/* The subprotocol chosen (server: from wsx_opts_t.protocols; client: the
- * server's answer), or NULL. */
+/* The subprotocol chosen (server: by on_upgrade, by default from
+ * wsx_opts_t.protocols; client: the server's answer), or NULL. */
 const char *wsx_conn_protocol(const wsx_conn_t *c);
+
+/* Client, during on_open: the server's response (as passed to on_open);
+ * NULL otherwise. */
+const ws_response_t *wsx_conn_response(const wsx_conn_t *c);
 
 /* The peer's address as "IP:PORT" into buf; "?" if unknown. */
 const char *wsx_conn_peer(const wsx_conn_t *c, char *buf, size_t cap);

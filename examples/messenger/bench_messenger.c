@@ -181,12 +181,11 @@ static void client_done(client_t *c)
         window_done(c->b);
 }
 
-static int on_open(wsx_conn_t *conn, const ws_request_t *req)
+static void on_open(wsx_conn_t *conn, const ws_response_t *resp)
 {
     client_t *c = wsx_conn_ctx(conn);
-    (void)req;
+    (void)resp;
     send_packet(c, 0, 0, 0, NULL, 0); /* ASSOCIATE */
-    return 0;
 }
 
 static void on_message(wsx_conn_t *conn, ws_opcode_t op, uint8_t *p, size_t n)
@@ -352,7 +351,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    b.loop = wsx_loop_new();
+    b.loop = wsx_process_setup() == 0 ? wsx_loop_new() : NULL;
     b.clients = calloc((size_t)b.n, sizeof *b.clients);
     if (!b.loop || !b.clients) {
         perror("bench_messenger");

@@ -161,10 +161,10 @@ static void run_commands(client_t *cl)
         wsx_watch_resume(cl->input);
 }
 
-static void on_stdin(wsx_watch_t *w, int fd, void *user)
+static void on_stdin(wsx_watch_t *w, int fd, unsigned ready, void *user)
 {
     client_t *cl = user;
-    (void)w;
+    (void)w, (void)ready;
     if (cl->line_len == sizeof cl->line) { /* a line longer than the buffer */
         cl->line_too_long = 1;
         cl->line_len = 0;
@@ -227,12 +227,11 @@ static void on_reply(client_t *cl, const uint8_t *p, size_t n)
     run_commands(cl);
 }
 
-static int on_open(wsx_conn_t *c, const ws_request_t *req)
+static void on_open(wsx_conn_t *c, const ws_response_t *resp)
 {
     client_t *cl = wsx_conn_ctx(c);
-    (void)req;
+    (void)resp;
     send_packet(cl, 0, 0, 0, NULL, 0); /* ASSOCIATE as cl->id */
-    return 0;
 }
 
 static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len)
@@ -327,7 +326,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    cl.loop = wsx_loop_new();
+    cl.loop = wsx_process_setup() == 0 ? wsx_loop_new() : NULL;
     if (!cl.loop) {
         perror("messenger-client");
         return EXIT_CONNECT;
@@ -342,7 +341,8 @@ int main(int argc, char **argv)
     }
     /* Commands are read once associated (the watcher starts paused by the
      * ASSOCIATE in flight). */
-    cl.input = wsx_watch_start(cl.loop, STDIN_FILENO, on_stdin, &cl);
+    cl.input = wsx_watch_start(cl.loop, STDIN_FILENO, WSX_READABLE,
+                               on_stdin, &cl);
     if (!cl.input) {
         perror("messenger-client: stdin");
         return EXIT_USAGE;

@@ -159,10 +159,11 @@ static void on_packet(server_t *s, wsx_conn_t *c, const uint8_t *p, size_t n)
 
 /* ---------------------------------------------------------------- events */
 
-static int on_open(wsx_conn_t *c, const ws_request_t *req)
+static int on_upgrade(wsx_conn_t *c, const ws_request_t *req,
+                      wsx_accept_t *acc)
 {
     client_t *me = malloc(sizeof *me);
-    (void)req;
+    (void)req, (void)acc;
     if (!me)
         return 503;
     me->id = NO_ID;
@@ -348,7 +349,7 @@ int main(int argc, char **argv)
         return 1;
     }
 
-    wsx_handler_t h = {.on_open = on_open, .on_message = on_message,
+    wsx_handler_t h = {.on_upgrade = on_upgrade, .on_message = on_message,
                        .on_close = on_close, .on_http = on_http};
     /* Packets are at most 259 bytes; anything bigger is answered with
      * UNKNOWNERROR like any malformed packet, up to a sane bound. */

@@ -786,8 +786,9 @@ def wscat_server_shutdown_and_ctrl_c():
 
 @test
 def loop_api():
-    """wsxtest: on_open refusal, subprotocols, broadcast, counts, on_http
-    with a body, a timer, raw mode, and SIGTERM with a timer running."""
+    """wsxtest: on_upgrade refusal and choice of subprotocol, broadcast,
+    counts, on_http with a body, a timer, raw mode, and SIGTERM with a
+    timer running."""
     p = subprocess.Popen([WSXTEST], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         line = p.stdout.readline().decode().split()
@@ -828,6 +829,13 @@ def loop_api():
         r.sendall(b"raw bytes")
         eq(r.recv(100), b"raw bytes", "raw echo")
         r.close()
+        d = Client(port, "/plain", headers=["Sec-WebSocket-Protocol: chat"])
+        check(b"Sec-WebSocket-Protocol" not in d.response,
+              "on_upgrade declined the subprotocol")
+        eq(d.recv_message(), (OP_TEXT, b"hello 4 -"), "greeting d")
+        d.send_frame(OP_CLOSE, close_payload(1000))
+        d.expect_close(1000)
+        d.close()
         a.echo(OP_BINARY, b"\x00\x01", "echo")
         p.send_signal(signal.SIGTERM)
         for x in (a, b):

@@ -1,8 +1,9 @@
 /*
  * wsxtest — a server exercising the parts of examples/common that wsecho
- * does not use, for test_examples.py: on_open refusing by path, subprotocol
- * choice, broadcast over wsx_server_next, per-connection data, on_http with
- * a body, a timer, and a raw-mode TCP echo on a second port.
+ * does not use, for test_examples.py: on_upgrade refusing by path,
+ * subprotocol choice, a shared-frame broadcast (wsx_server_broadcast),
+ * per-connection data, on_http with a body, a timer, and a raw-mode TCP
+ * echo on a second port.
  *
  * Prints "wsxtest listening on ADDR raw ADDR" and runs until SIGTERM.
  */
@@ -23,21 +24,32 @@ static void on_tick(wsx_timer_t *t, void *user)
     ticks++;
 }
 
-static int on_open(wsx_conn_t *c, const ws_request_t *req)
+/* Decided before the 101: "/refused" gets 403, and "/plain" is accepted
+ * without the subprotocol the client offered. */
+static int on_upgrade(wsx_conn_t *c, const ws_request_t *req,
+                      wsx_accept_t *acc)
 {
     static unsigned long next_id;
     if (req->path.len == 8 && memcmp(req->path.ptr, "/refused", 8) == 0)
         return 403;
+    if (req->path.len == 6 && memcmp(req->path.ptr, "/plain", 6) == 0)
+        acc->protocol = NULL;
     unsigned long *id = malloc(sizeof *id);
     if (!id)
         return 500;
     *id = ++next_id;
     wsx_conn_set_data(c, id);
+    return 0;
+}
+
+static void on_open(wsx_conn_t *c, const ws_response_t *resp)
+{
+    unsigned long *id = wsx_conn_data(c);
     char hello[64];
     int n = snprintf(hello, sizeof hello, "hello %lu %s", *id,
                      wsx_conn_protocol(c) ? wsx_conn_protocol(c) : "-");
+    (void)resp;
     wsx_conn_send_text(c, hello, (size_t)n);
-    return 0;
 }
 
 /* "all X": X to every open connection, with the sender's id;
@@ -52,9 +64,7 @@ static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
         n = snprintf(out, sizeof out, "from %lu: %.*s",
                      *(unsigned long *)wsx_conn_data(c), (int)(len - 4),
                      (char *)data + 4);
-        for (wsx_conn_t *o = wsx_server_next(srv, NULL); o;
-             o = wsx_server_next(srv, o))
-            wsx_conn_send_text(o, out, (size_t)n);
+        wsx_server_broadcast(srv, WS_OP_TEXT, out, (size_t)n);
     } else if (len == 5 && memcmp(data, "count", 5) == 0) {
         n = snprintf(out, sizeof out, "count %zu", wsx_server_count(srv));
         wsx_conn_send_text(c, out, (size_t)n);
@@ -102,10 +112,11 @@ int main(void)
     static const char *const protocols[] = {"superchat", "chat", NULL};
     wsx_opts_t opts = {.protocols = protocols};
     wsx_opts_t raw = {.raw = 1};
-    wsx_handler_t h = {.on_open = on_open, .on_message = on_message,
+    wsx_handler_t h = {.on_upgrade = on_upgrade, .on_open = on_open,
+                       .on_message = on_message,
                        .on_close = on_close, .on_http = on_http};
     wsx_handler_t hr = {.on_raw = on_raw};
-    wsx_loop_t *loop = wsx_loop_new();
+    wsx_loop_t *loop = wsx_process_setup() == 0 ? wsx_loop_new() : NULL;
     char a[80], b[80];
 
     if (!loop)

@@ -128,13 +128,14 @@ static void start_close(void)
 }
 
 /* stdin is readable: one read (it may be a blocking terminal or file). */
-static void on_stdin(wsx_watch_t *w, int fd, void *user)
+static void on_stdin(wsx_watch_t *w, int fd, unsigned ready, void *user)
 {
     char buf[64 * 1024];
     ssize_t n = read(fd, buf, sizeof buf);
     char *p = buf, *nl;
 
     (void)w;
+    (void)ready;
     (void)user;
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
@@ -229,9 +230,9 @@ static void on_pong(wsx_conn_t *c, const uint8_t *data, size_t len)
             (int)len, (const char *)data, len, ms);
 }
 
-static int on_open(wsx_conn_t *c, const ws_request_t *req)
+static void on_open(wsx_conn_t *c, const ws_response_t *resp)
 {
-    (void)req;
+    (void)resp;
     app.opened = 1;
     if (app.verbose)
         fprintf(stderr, "wscat: connected%s%s\n",
@@ -249,12 +250,12 @@ static int on_open(wsx_conn_t *c, const ws_request_t *req)
         app.ping_sent = wsx_loop_now(wsx_conn_loop(c));
         wsx_conn_ping(c, app.ping, strlen(app.ping));
     }
-    app.in = wsx_watch_start(wsx_conn_loop(c), 0, on_stdin, NULL);
+    app.in = wsx_watch_start(wsx_conn_loop(c), 0, WSX_READABLE, on_stdin,
+                             NULL);
     if (!app.in) {
         fprintf(stderr, "wscat: cannot watch stdin: %s\n", strerror(errno));
         start_close();
     }
-    return 0;
 }
 
 static void on_error(wsx_conn_t *c, int err, const char *msg)
@@ -459,7 +460,7 @@ int main(int argc, char **argv)
     req.protocols = protocols;
     req.extra_headers = headers;
 
-    wsx_loop_t *loop = wsx_loop_new();
+    wsx_loop_t *loop = wsx_process_setup() == 0 ? wsx_loop_new() : NULL;
     if (!loop) {
         fprintf(stderr, "wscat: cannot start: %s\n", strerror(errno));
         return EXIT_CONNECT;

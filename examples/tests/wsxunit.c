@@ -1,0 +1,1050 @@
+/*
+ * wsxunit — unit tests of the event loop (examples/common) on its own:
+ * the output queue, timers, backpressure marks, the accept callback,
+ * broadcast frames shared by queues, a UDP socket in the loop, a
+ * transport that buffers input itself and has no sendfile, and a loop
+ * without process-wide side effects.
+ *
+ * White-box: it includes wsx_int.h to look at queues, flags and epoll
+ * masks. Every socket is on loopback with a port the kernel picked; every
+ * wait is bounded. Ends with "N passed, N failed"; exit status 1 if any
+ * test failed.
+ */
+#define _GNU_SOURCE
+#include "wsx_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int failures; /* in the current test */
+
+static void fail(int line, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "  line %d: ", line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    failures++;
+}
+
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            fail(__LINE__, "%s", #cond);                                       \
+    } while (0)
+
+#define CHECK_EQ(a, b)                                                         \
+    do {                                                                       \
+        long long a_ = (long long)(a), b_ = (long long)(b);                    \
+        if (a_ != b_)                                                          \
+            fail(__LINE__, "%s == %s: %lld, expected %lld", #a, #b, a_, b_);   \
+    } while (0)
+
+/* Bytes compared exactly; the first difference is printed. */
+static void check_bytes(int line, const void *got, size_t got_len,
+                        const void *want, size_t want_len)
+{
+    const uint8_t *g = got, *w = want;
+    size_t i = 0;
+
+    while (i < got_len && i < want_len && g[i] == w[i])
+        i++;
+    if (i == got_len && i == want_len)
+        return;
+    fail(line,
+         "bytes differ at %zu (got %zu bytes, expected %zu): "
+         "got 0x%02x, expected 0x%02x",
+         i, got_len, want_len, i < got_len ? g[i] : 0, i < want_len ? w[i] : 0);
+}
+#define CHECK_BYTES(g, gl, w, wl) check_bytes(__LINE__, g, gl, w, wl)
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+/* Loop rounds until *flag is nonzero, at most ms milliseconds. */
+static int run_until(wsx_loop_t *loop, const int *flag, int ms)
+{
+    uint64_t end = now_ms() + (uint64_t)ms;
+
+    while (!*flag && now_ms() < end)
+        wsx_loop_run_once(loop, 10);
+    return *flag;
+}
+
+/* A few rounds, for output to go out and input to come in. */
+static void run_rounds(wsx_loop_t *loop, int n)
+{
+    for (int i = 0; i < n; i++)
+        wsx_loop_run_once(loop, 5);
+}
+
+static int tcp_connect(int port, int rcvbuf)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return -1;
+    if (rcvbuf)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    /* Completes from the listen backlog; the loop accepts later. */
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    return fd;
+}
+
+/* What a peer received: bytes read while the loop runs. */
+typedef struct peer {
+    int fd;
+    uint8_t buf[512 * 1024];
+    size_t len;
+    int eof;
+} peer_t;
+
+static void peer_read(peer_t *p)
+{
+    while (p->len < sizeof p->buf) {
+        ssize_t n = recv(p->fd, p->buf + p->len, sizeof p->buf - p->len, 0);
+        if (n == 0)
+            p->eof = 1;
+        if (n <= 0)
+            return;
+        p->len += (size_t)n;
+    }
+}
+
+/* Run the loop and read until the peer has want bytes (or EOF). */
+static size_t peer_wait(wsx_loop_t *loop, peer_t *p, size_t want, int ms)
+{
+    uint64_t end = now_ms() + (uint64_t)ms;
+
+    while (p->len < want && !p->eof && now_ms() < end) {
+        wsx_loop_run_once(loop, 5);
+        peer_read(p);
+    }
+    return p->len;
+}
+
+static const char *head_end(const peer_t *p)
+{
+    const char *e = memmem(p->buf, p->len, "\r\n\r\n", 4);
+    return e ? e + 4 : NULL;
+}
+
+static void send_upgrade(int fd, const char *path, const char *protocols)
+{
+    char req[512];
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n%s%s%s\r\n",
+                     path, protocols ? "Sec-WebSocket-Protocol: " : "",
+                     protocols ? protocols : "", protocols ? "\r\n" : "");
+    if (send(fd, req, (size_t)n, 0) != n)
+        fail(__LINE__, "cannot send the upgrade request");
+}
+
+/* A peer that did the handshake; its buffer then starts after the 101. */
+static int peer_open(wsx_loop_t *loop, peer_t *p, int port, int rcvbuf)
+{
+    const char *e;
+
+    memset(p, 0, sizeof *p);
+    p->fd = tcp_connect(port, rcvbuf);
+    if (p->fd < 0)
+        return -1;
+    send_upgrade(p->fd, "/", NULL);
+    for (int i = 0; i < 200 && !(e = head_end(p)) && !p->eof; i++) {
+        wsx_loop_run_once(loop, 5);
+        peer_read(p);
+    }
+    if (!e || memcmp(p->buf, "HTTP/1.1 101", 12) != 0)
+        return -1;
+    p->len -= (size_t)(e - (const char *)p->buf);
+    memmove(p->buf, e, p->len);
+    return 0;
+}
+
+/* A client frame (masked, RFC 6455 §5.3) of a whole message. */
+static size_t client_frame(uint8_t *out, ws_opcode_t op, const void *data,
+                           size_t len)
+{
+    ws_frame_header_t h = {.fin = 1,
+                           .opcode = (uint8_t)op,
+                           .masked = 1,
+                           .mask_key = {0x37, 0xfa, 0x21, 0x3d},
+                           .payload_len = len};
+    size_t hl = ws_frame_header_encode(out, &h);
+
+    ws_mask(out + hl, data, len, h.mask_key, 0);
+    return hl + len;
+}
+
+static wsx_conn_t *first_conn(wsx_server_t *s)
+{
+    return wsx_server_next(s, NULL);
+}
+
+/* -------------------------------------------------------------- queue */
+
+static void test_queue(void)
+{
+    wsx_chunk_pool_t pool = {0};
+    wsx_queue_t q = {0};
+    static uint8_t want[300000], got[300000];
+    size_t want_len = 0, got_len = 0;
+    int sv[2], small = 4096;
+
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    wsx_conn_t c = {.fd = sv[0], .tr = &wsx_tcp_transport};
+
+    /* Small pieces share a chunk; a big one gets its own. */
+    for (size_t i = 0; i < sizeof want; i++)
+        want[i] = (uint8_t)(i * 7 + (i >> 9));
+    for (size_t n = 1; want_len + n <= 20000; n += 97) {
+        uint8_t *p = wsx_queue_reserve(&q, &pool, n);
+        memcpy(p, want + want_len, n);
+        wsx_queue_commit(&q, n);
+        want_len += n;
+    }
+    CHECK(q.head == q.tail || q.head->next == q.tail);
+    uint8_t *p = wsx_queue_reserve(&q, &pool, 200000);
+    memcpy(p, want + want_len, 200000);
+    wsx_queue_commit(&q, 200000);
+    want_len += 200000;
+    CHECK_EQ(q.tail->cap, 200000);
+    /* An uncommitted reserve leaves nothing behind. */
+    wsx_chunk_t *tail = q.tail;
+    CHECK(wsx_queue_reserve(&q, &pool, 50000) != NULL);
+    CHECK(q.tail != tail);
+    wsx_queue_unreserve(&q, &pool);
+    CHECK(q.tail == tail && tail->next == NULL);
+    CHECK_EQ(q.bytes, want_len);
+
+    /* Partial writes: the kernel takes a little at a time. */
+    int rounds = 0;
+    while ((q.bytes || got_len < want_len) && rounds++ < 100000) {
+        ssize_t n = wsx_queue_flush(&q, &pool, &c);
+        if (n < 0) {
+            fail(__LINE__, "flush: %s", strerror(errno));
+            break;
+        }
+        ssize_t r = read(sv[1], got + got_len, sizeof got - got_len);
+        if (r > 0)
+            got_len += (size_t)r;
+    }
+    CHECK(rounds > 2); /* it really went out in pieces */
+    CHECK_EQ(q.bytes, 0);
+    CHECK(q.head == NULL && q.tail == NULL);
+    CHECK_BYTES(got, got_len, want, want_len);
+    CHECK(pool.nfree >= 1); /* 16 KiB chunks are kept for reuse */
+    wsx_queue_clear(&q, &pool);
+    wsx_chunk_pool_clear(&pool);
+    CHECK_EQ(pool.nfree, 0);
+    close(sv[0]);
+    close(sv[1]);
+}
+
+/* ------------------------------------------------------------- timers */
+
+typedef struct timer_log {
+    int once, repeat, done;
+    uint64_t first, last;
+} timer_log_t;
+
+static void on_once(wsx_timer_t *t, void *user)
+{
+    timer_log_t *l = user;
+    (void)t;
+    l->once++;
+}
+
+static void on_repeat(wsx_timer_t *t, void *user)
+{
+    timer_log_t *l = user;
+    if (l->repeat++ == 0)
+        l->first = now_ms();
+    l->last = now_ms();
+    if (l->repeat == 3)
+        wsx_timer_stop(t);
+}
+
+static void test_timers(void)
+{
+    wsx_loop_t *loop = wsx_loop_new();
+    timer_log_t l = {0};
+    uint64_t t0 = now_ms();
+
+    CHECK(loop != NULL);
+    if (!loop)
+        return;
+    CHECK(wsx_timer_start(loop, 30, 0, on_once, &l) != NULL);
+    CHECK(wsx_timer_start(loop, 10, 1, on_repeat, &l) != NULL);
+    wsx_timer_t *never = wsx_timer_start(loop, 10, 0, on_once, &l);
+    wsx_timer_stop(never); /* stopped before it was due: never runs */
+    /* Runs until nothing is left: the one-shot ran, the repeating one
+     * stopped itself after its third call. */
+    CHECK_EQ(wsx_loop_run(loop), 0);
+    CHECK_EQ(l.once, 1);
+    CHECK_EQ(l.repeat, 3);
+    CHECK(l.first >= t0 + 10);
+    CHECK(l.last >= l.first + 20);
+    CHECK(now_ms() >= t0 + 30);
+    CHECK(loop->timers == NULL); /* both freed */
+    wsx_loop_free(loop);
+}
+
+/* ------------------------------------------------------- backpressure */
+
+typedef struct bp {
+    int drains, messages;
+    size_t queued_at_drain;
+} bp_t;
+
+static uint8_t kib[1024];
+
+static void bp_open(wsx_conn_t *c, const ws_response_t *resp)
+{
+    int small = 4096;
+
+    CHECK(resp == NULL); /* the server side */
+    setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    for (int i = 0; i < 200; i++)
+        wsx_conn_send_binary(c, kib, sizeof kib);
+}
+
+static void bp_drain(wsx_conn_t *c)
+{
+    bp_t *b = wsx_conn_ctx(c);
+    b->drains++;
+    b->queued_at_drain = wsx_conn_queued(c);
+}
+
+static void bp_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len)
+{
+    bp_t *b = wsx_conn_ctx(c);
+    (void)op;
+    (void)data;
+    (void)len;
+    b->messages++;
+}
+
+static void test_backpressure(void)
+{
+    wsx_opts_t o = {.high_water = 64 * 1024, .low_water = 16 * 1024};
+    wsx_handler_t h = {
+        .on_open = bp_open, .on_drain = bp_drain, .on_message = bp_message};
+    static peer_t p;
+    static uint8_t want[200 * 1028];
+    uint8_t msg[16];
+    bp_t b = {0};
+    wsx_loop_t *loop = wsx_loop_new();
+    wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, &o, &h, &b);
+
+    for (size_t i = 0; i < sizeof kib; i++)
+        kib[i] = (uint8_t)(i ^ 0x5a);
+    CHECK(s != NULL);
+    if (!s || peer_open(loop, &p, wsx_server_port(s), 4096) != 0) {
+        fail(__LINE__, "no WebSocket");
+        wsx_loop_free(loop);
+        return;
+    }
+    run_rounds(loop, 5);
+    wsx_conn_t *c = first_conn(s);
+    /* Over the high mark: not read from, and no drain yet. */
+    CHECK(wsx_conn_queued(c) > o.high_water);
+    CHECK(c->flags & WSX_F_OVER);
+    CHECK(!(c->evmask & EPOLLIN));
+    CHECK_EQ(b.drains, 0);
+    size_t n = client_frame(msg, WS_OP_TEXT, "hey", 3);
+    CHECK(send(p.fd, msg, n, 0) == (ssize_t)n);
+    run_rounds(loop, 5);
+    CHECK_EQ(b.messages, 0); /* the peer's input waits in TCP */
+
+    /* The peer reads: below the low mark once, on_drain once, reading
+     * resumes and the waiting message arrives. */
+    for (int i = 0; i < 200; i++) {
+        uint8_t *f = want + (size_t)i * 1028;
+        f[0] = 0x82, f[1] = 126, f[2] = 4, f[3] = 0;
+        memcpy(f + 4, kib, sizeof kib);
+    }
+    peer_wait(loop, &p, sizeof want, 5000);
+    run_rounds(loop, 3);
+    CHECK_BYTES(p.buf, p.len, want, sizeof want);
+    CHECK_EQ(b.drains, 1);
+    CHECK(b.queued_at_drain <= o.low_water);
+    CHECK(!(c->flags & WSX_F_OVER));
+    CHECK(c->evmask & EPOLLIN);
+    CHECK_EQ(b.messages, 1);
+    close(p.fd);
+    wsx_loop_free(loop);
+}
+
+/* ---------------------------------------------------- accept callback */
+
+typedef struct acc_log {
+    int upgrades, opens, closes;
+    size_t queued_in_upgrade;
+    int open_in_upgrade;
+} acc_log_t;
+
+static int acc_upgrade(wsx_conn_t *c, const ws_request_t *req,
+                       wsx_accept_t *acc)
+{
+    acc_log_t *l = wsx_conn_ctx(c);
+
+    l->upgrades++;
+    l->queued_in_upgrade += wsx_conn_queued(c);
+    l->open_in_upgrade += wsx_conn_is_open(c);
+    if (req->path.len == 3 && memcmp(req->path.ptr, "/no", 3) == 0)
+        return 403;
+    if (req->path.len == 6 && memcmp(req->path.ptr, "/other", 6) == 0)
+        acc->protocol = "superchat";
+    if (req->path.len == 5 && memcmp(req->path.ptr, "/hdrs", 5) == 0)
+        acc->headers = "X-Room: 7\r\n";
+    return 0;
+}
+
+static void acc_open(wsx_conn_t *c, const ws_response_t *resp)
+{
+    acc_log_t *l = wsx_conn_ctx(c);
+
+    (void)resp;
+    l->opens++;
+    wsx_conn_send_text(c, "hi", 2);
+}
+
+static void acc_close(wsx_conn_t *c, unsigned code, const char *reason,
+                      size_t len)
+{
+    acc_log_t *l = wsx_conn_ctx(c);
+    (void)code;
+    (void)reason;
+    (void)len;
+    l->closes++;
+}
+
+/* The answer one upgrade request gets, whole, until the server stops. */
+static void ask(wsx_loop_t *loop, int port, const char *path,
+                const char *protocols, peer_t *p)
+{
+    memset(p, 0, sizeof *p);
+    p->fd = tcp_connect(port, 0);
+    send_upgrade(p->fd, path, protocols);
+    for (int i = 0; i < 100 && !head_end(p) && !p->eof; i++) {
+        wsx_loop_run_once(loop, 5);
+        peer_read(p);
+    }
+    run_rounds(loop, 2);
+    peer_read(p);
+}
+
+static int has(const peer_t *p, const char *s)
+{
+    return memmem(p->buf, p->len, s, strlen(s)) != NULL;
+}
+
+static void test_accept(void)
+{
+    static const char *const protocols[] = {"chat", "superchat", NULL};
+    wsx_opts_t o = {.protocols = protocols};
+    wsx_handler_t h = {
+        .on_upgrade = acc_upgrade, .on_open = acc_open, .on_close = acc_close};
+    acc_log_t l = {0};
+    static peer_t p;
+    wsx_loop_t *loop = wsx_loop_new();
+    wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, &o, &h, &l);
+    int port = s ? wsx_server_port(s) : 0;
+
+    CHECK(s != NULL);
+    if (!s) {
+        wsx_loop_free(loop);
+        return;
+    }
+    /* Refused before anything was queued: the 403 alone, no open, no
+     * close. */
+    ask(loop, port, "/no", "chat", &p);
+    CHECK(p.len > 12 && memcmp(p.buf, "HTTP/1.1 403 ", 13) == 0);
+    CHECK(!has(&p, "101"));
+    CHECK(!has(&p, "\x81\x02hi"));
+    peer_wait(loop, &p, sizeof p.buf, 500);
+    CHECK(p.eof);
+    close(p.fd);
+    run_rounds(loop, 2);
+    CHECK_EQ(l.upgrades, 1);
+    CHECK_EQ(l.opens, 0);
+    CHECK_EQ(l.closes, 0);
+
+    /* Accepted with the preset choice (our preference first); on_open's
+     * message follows the 101. */
+    ask(loop, port, "/", "superchat, chat", &p);
+    const char *e = head_end(&p);
+    CHECK(memcmp(p.buf, "HTTP/1.1 101 ", 13) == 0);
+    CHECK(has(&p, "Sec-WebSocket-Protocol: chat\r\n"));
+    CHECK(e != NULL);
+    if (e)
+        CHECK_BYTES(e, p.len - (size_t)(e - (char *)p.buf), "\x81\x02hi", 4);
+    close(p.fd);
+
+    /* on_upgrade picks another offered protocol; adds a header. */
+    ask(loop, port, "/other", "chat, superchat", &p);
+    CHECK(has(&p, "Sec-WebSocket-Protocol: superchat\r\n"));
+    close(p.fd);
+    ask(loop, port, "/hdrs", NULL, &p);
+    CHECK(memcmp(p.buf, "HTTP/1.1 101 ", 13) == 0);
+    CHECK(has(&p, "\r\nX-Room: 7\r\n"));
+    CHECK(!has(&p, "Sec-WebSocket-Protocol"));
+    close(p.fd);
+    run_rounds(loop, 5);
+    CHECK_EQ(l.upgrades, 4);
+    CHECK_EQ(l.opens, 3);
+    CHECK_EQ(l.closes, 3);
+    CHECK_EQ(l.queued_in_upgrade, 0);
+    CHECK_EQ(l.open_in_upgrade, 0);
+    wsx_loop_free(loop);
+}
+
+/* ---------------------------------------------------- client response */
+
+typedef struct cl_log {
+    int opens, errors;
+    char protocol[32];
+    char header[32];
+} cl_log_t;
+
+static void cl_open(wsx_conn_t *c, const ws_response_t *resp)
+{
+    cl_log_t *l = wsx_conn_ctx(c);
+    ws_str_t v;
+
+    l->opens++;
+    CHECK(resp != NULL && resp == wsx_conn_response(c));
+    if (!resp)
+        return;
+    CHECK_EQ(resp->status, 101);
+    snprintf(l->protocol, sizeof l->protocol, "%.*s", (int)resp->protocol.len,
+             resp->protocol.ptr);
+    if (ws_header_find(resp->head, resp->head_len, "X-Room", &v))
+        snprintf(l->header, sizeof l->header, "%.*s", (int)v.len, v.ptr);
+    wsx_conn_close(c, WS_CLOSE_NORMAL, NULL, 0);
+}
+
+static void test_client_response(void)
+{
+    static const char *const protocols[] = {"chat", "superchat", NULL};
+    wsx_opts_t o = {.protocols = protocols};
+    wsx_handler_t h = {.on_upgrade = acc_upgrade, .on_close = acc_close};
+    wsx_handler_t ch = {.on_open = cl_open};
+    wsx_client_req_t req = {.protocols = "superchat, chat"};
+    acc_log_t l = {0};
+    cl_log_t cl = {0};
+    char url[64];
+    int err = 0;
+    wsx_loop_t *loop = wsx_loop_new();
+    wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, &o, &h, &l);
+
+    CHECK(s != NULL);
+    if (!s) {
+        wsx_loop_free(loop);
+        return;
+    }
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/hdrs", wsx_server_port(s));
+    wsx_conn_t *c = wsx_connect(loop, url, &req, NULL, &ch, &cl, &err);
+    CHECK(c != NULL);
+    run_until(loop, &cl.opens, 2000);
+    CHECK_EQ(cl.opens, 1);
+    CHECK(strcmp(cl.protocol, "chat") == 0);
+    CHECK(strcmp(cl.header, "7") == 0);
+    CHECK(c && wsx_conn_response(c) == NULL); /* only during on_open */
+    run_until(loop, &l.closes, 2000);
+    CHECK_EQ(l.closes, 1);
+    wsx_loop_free(loop);
+}
+
+/* ---------------------------------------------------------- broadcast */
+
+static int port_of(int fd, int (*name)(int, struct sockaddr *, socklen_t *))
+{
+    struct sockaddr_in a;
+    socklen_t al = sizeof a;
+
+    return name(fd, (struct sockaddr *)&a, &al) == 0 ? ntohs(a.sin_port) : -1;
+}
+
+static void test_broadcast(void)
+{
+    static peer_t p[3];
+    static const uint8_t hello[] = "\x81\x05hello";
+    wsx_handler_t h = {0};
+    wsx_loop_t *loop = wsx_loop_new();
+    wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, NULL, &h, NULL);
+    wsx_conn_t *conns[3];
+    int err = 0, n = 0;
+
+    CHECK(s != NULL);
+    for (int i = 0; s && i < 3; i++)
+        CHECK(peer_open(loop, &p[i], wsx_server_port(s), 0) == 0);
+    run_rounds(loop, 2);
+    /* conns[i] is the server's end of p[i]'s connection. */
+    for (int i = 0; s && i < 3; i++)
+        for (wsx_conn_t *c = first_conn(s); c; c = wsx_server_next(s, c))
+            if (port_of(c->fd, getpeername) == port_of(p[i].fd, getsockname))
+                conns[n++] = c;
+    CHECK_EQ(n, 3);
+    if (n != 3) {
+        wsx_loop_free(loop);
+        return;
+    }
+
+    /* Built once, referenced by each queue, counted by each. */
+    wsx_frame_t *f = wsx_frame_new(WS_OP_TEXT, "hello", 5, &err);
+    CHECK(f != NULL && err == 0);
+    CHECK_EQ(wsx_frame_refs(f), 1);
+    CHECK_EQ(wsx_frame_size(f), 7);
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ(wsx_conn_send_frame(conns[i], f), 0);
+    CHECK_EQ(wsx_frame_refs(f), 4);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(wsx_conn_queued(conns[i]), 7);
+        CHECK(conns[i]->out.head->kind == WSX_CH_FRAME &&
+              conns[i]->out.head->frame == f);
+    }
+    /* Written: every queue let go; every peer got the same bytes. */
+    for (int i = 0; i < 3; i++)
+        peer_wait(loop, &p[i], 7, 2000);
+    CHECK_EQ(wsx_frame_refs(f), 1);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(wsx_conn_queued(conns[i]), 0);
+        CHECK_BYTES(p[i].buf, p[i].len, hello, 7);
+        p[i].len = 0;
+    }
+
+    /* Not inside a fragmented message of ours (RFC 6455 §5.4). */
+    CHECK_EQ(wsx_conn_send_fragment(conns[0], WS_OP_TEXT, 0, "ab", 2), 0);
+    CHECK_EQ(wsx_conn_send_frame(conns[0], f), WS_ESTATE);
+    CHECK_EQ(wsx_conn_send_fragment(conns[0], WS_OP_TEXT, 1, "c", 1), 0);
+    CHECK_EQ(wsx_conn_send_frame(conns[0], f), 0);
+    /* A connection dropped with the frame queued lets go too. */
+    CHECK_EQ(wsx_conn_send_frame(conns[1], f), 0);
+    CHECK_EQ(wsx_frame_refs(f), 3);
+    wsx_conn_drop(conns[1]);
+    run_rounds(loop, 3);
+    peer_wait(loop, &p[0], 14, 2000);
+    CHECK_BYTES(p[0].buf, p[0].len,
+                "\x01\x02"
+                "ab"
+                "\x80\x01"
+                "c"
+                "\x81\x05"
+                "hello",
+                14);
+    CHECK_EQ(wsx_frame_refs(f), 1);
+    wsx_frame_release(f); /* the last reference: freed (ASan checks) */
+
+    /* No frame for text that is not UTF-8; wsx_broadcast counts. */
+    CHECK(wsx_frame_new(WS_OP_TEXT, "\xff", 1, &err) == NULL);
+    CHECK_EQ(err, WS_EUTF8);
+    CHECK(wsx_frame_new(WS_OP_PING, "", 0, &err) == NULL);
+    CHECK_EQ(err, WS_EINVAL);
+    conns[1] = conns[2];
+    CHECK_EQ(wsx_broadcast(conns, 2, WS_OP_BINARY, "\x00\x01", 2), 2);
+    CHECK_EQ(wsx_server_broadcast(s, WS_OP_TEXT, "x", 1), 2);
+    p[2].len = 0;
+    peer_wait(loop, &p[2], 7, 2000);
+    CHECK_BYTES(p[2].buf, p[2].len, "\x82\x02\x00\x01\x81\x01x", 7);
+    for (int i = 0; i < 3; i++)
+        close(p[i].fd);
+    wsx_loop_free(loop);
+}
+
+static void on_client_open(wsx_conn_t *c, const ws_response_t *resp)
+{
+    int *r = wsx_conn_ctx(c);
+    wsx_frame_t *f = wsx_frame_new(WS_OP_BINARY, "z", 1, NULL);
+
+    (void)resp;
+    /* A client's frames are masked, each its own key: no sharing. */
+    *r = wsx_conn_send_frame(c, f);
+    wsx_frame_release(f);
+    wsx_conn_drop(c);
+}
+
+static void test_broadcast_client(void)
+{
+    wsx_handler_t h = {0}, ch = {.on_open = on_client_open};
+    wsx_loop_t *loop = wsx_loop_new();
+    wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, NULL, &h, NULL);
+    int r = 1, err;
+    char url[64];
+
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/", s ? wsx_server_port(s) : 1);
+    CHECK(wsx_connect(loop, url, NULL, NULL, &ch, &r, &err) != NULL);
+    for (int i = 0; i < 200 && r == 1; i++)
+        wsx_loop_run_once(loop, 5);
+    CHECK_EQ(r, WS_EINVAL);
+    wsx_loop_free(loop);
+}
+
+/* ---------------------------------------------------------- UDP watch */
+
+typedef struct udp_echo {
+    wsx_watch_t *w;
+    char pending[4][64];
+    size_t len[4];
+    struct sockaddr_in from[4];
+    int n, writable_calls;
+} udp_echo_t;
+
+/* Datagrams are taken while readable; their echoes wait for writable,
+ * which is watched only while there is something to send. */
+static void on_udp(wsx_watch_t *w, int fd, unsigned ready, void *user)
+{
+    udp_echo_t *u = user;
+
+    if ((ready & WSX_READABLE) && u->n < 4) {
+        socklen_t al = sizeof u->from[u->n];
+        ssize_t r = recvfrom(fd, u->pending[u->n], sizeof u->pending[0], 0,
+                             (struct sockaddr *)&u->from[u->n], &al);
+        if (r >= 0) {
+            u->len[u->n++] = (size_t)r;
+            wsx_watch_set(w, WSX_READABLE | WSX_WRITABLE);
+        }
+    }
+    if ((ready & WSX_WRITABLE) && u->n > 0) {
+        u->writable_calls++;
+        for (int i = 0; i < u->n; i++)
+            sendto(fd, u->pending[i], u->len[i], 0,
+                   (struct sockaddr *)&u->from[i], sizeof u->from[i]);
+        u->n = 0;
+        wsx_watch_set(w, WSX_READABLE);
+    }
+}
+
+static void test_udp_watch(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    static const char *const msgs[] = {"one", "two", "three"};
+    udp_echo_t u = {0};
+    char got[3][16] = {{0}};
+    int ngot = 0;
+    wsx_loop_t *loop = wsx_loop_new();
+    int sfd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    int cfd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+    CHECK(bind(sfd, (struct sockaddr *)&a, sizeof a) == 0);
+    CHECK(getsockname(sfd, (struct sockaddr *)&a, &al) == 0);
+    u.w = wsx_watch_start(loop, sfd, WSX_READABLE, on_udp, &u);
+    CHECK(u.w != NULL);
+    for (int i = 0; i < 3; i++)
+        sendto(cfd, msgs[i], strlen(msgs[i]), 0, (struct sockaddr *)&a,
+               sizeof a);
+    uint64_t end = now_ms() + 2000;
+    while (ngot < 3 && now_ms() < end) {
+        wsx_loop_run_once(loop, 5);
+        ssize_t r = recv(cfd, got[ngot], sizeof got[0] - 1, 0);
+        if (r >= 0)
+            ngot++;
+    }
+    CHECK_EQ(ngot, 3);
+    for (int i = 0; i < ngot; i++)
+        CHECK_BYTES(got[i], strlen(got[i]), msgs[i], strlen(msgs[i]));
+    CHECK(u.writable_calls >= 1);
+    CHECK_EQ(u.w->events, WSX_READABLE); /* writable only while needed */
+    /* Nothing but the watch keeps the loop: stopped, run returns. */
+    wsx_watch_stop(u.w);
+    CHECK_EQ(wsx_loop_run(loop), 0);
+    close(sfd);
+    close(cfd);
+    wsx_loop_free(loop);
+}
+
+/* -------------------------------------------- a transport that buffers */
+
+/*
+ * Like TLS over memory BIOs: it reads everything the socket has into its
+ * own buffer and hands it out a few bytes at a time (so the socket is
+ * empty while input is still pending), writes at most 1000 bytes per
+ * call, and has no sendfile (it must see every byte).
+ */
+#define DRIBBLE 5
+
+typedef struct dribble {
+    uint8_t buf[64 * 1024];
+    size_t start, end;
+} dribble_t;
+
+static int dr_open(wsx_conn_t *c)
+{
+    return (c->tr_data = calloc(1, sizeof(dribble_t))) ? 0 : -1;
+}
+
+static ssize_t dr_read(wsx_conn_t *c, uint8_t *buf, size_t cap, uint8_t **data)
+{
+    dribble_t *d = c->tr_data;
+    size_t n;
+
+    (void)buf;
+    (void)cap;
+    if (d->start == d->end) {
+        ssize_t r = read(c->fd, d->buf, sizeof d->buf);
+        if (r <= 0)
+            return r;
+        d->start = 0;
+        d->end = (size_t)r;
+    }
+    n = d->end - d->start < DRIBBLE ? d->end - d->start : DRIBBLE;
+    *data = d->buf + d->start; /* not the loop's buffer */
+    d->start += n;
+    return (ssize_t)n;
+}
+
+static ssize_t dr_writev(wsx_conn_t *c, struct iovec *iov, int iovcnt)
+{
+    struct iovec one;
+
+    if (iovcnt == 0)
+        return 0;
+    one = iov[0];
+    if (one.iov_len > 1000)
+        one.iov_len = 1000;
+    return send(c->fd, one.iov_base, one.iov_len, MSG_NOSIGNAL);
+}
+
+static int dr_shutdown(wsx_conn_t *c)
+{
+    return shutdown(c->fd, SHUT_WR);
+}
+
+static void dr_close(wsx_conn_t *c)
+{
+    free(c->tr_data);
+    close(c->fd);
+}
+
+static unsigned dr_pending(const wsx_conn_t *c)
+{
+    const dribble_t *d = c->tr_data;
+    return d && d->start < d->end ? WSX_TR_READ : 0;
+}
+
+static const wsx_transport_t dribble_transport = {.name = "dribble",
+                                                  .open = dr_open,
+                                                  .read = dr_read,
+                                                  .writev = dr_writev,
+                                                  .shutdown = dr_shutdown,
+                                                  .close = dr_close,
+                                                  .pending = dr_pending};
+
+static void echo_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
+                         size_t len)
+{
+    wsx_conn_send(c, op, data, len);
+}
+
+static void test_buffering_transport(void)
+{
+    char dir[] = "/tmp/wsxunit.XXXXXX", path[64];
+    static uint8_t file[50000], msg[3000], frame[3100], want[3100];
+    static peer_t p;
+    wsx_handler_t h = {.on_message = echo_message};
+    wsx_opts_t o = {.static_dir = dir};
+
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/f.bin", dir);
+    for (size_t i = 0; i < sizeof file; i++)
+        file[i] = (uint8_t)(i * 13 + 1);
+    FILE *fp = fopen(path, "wb");
+    CHECK(fp && fwrite(file, 1, sizeof file, fp) == sizeof file);
+    if (fp)
+        fclose(fp);
+    wsx_loop_t *loop = wsx_loop_new();
+    wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, &o, &h, NULL);
+    CHECK(s != NULL);
+    if (!s)
+        goto out;
+    s->ep.tr = &dribble_transport;
+
+    /* One write of a 3000-byte message: the socket is empty after the
+     * transport's first read, the rest comes from its buffer. */
+    CHECK(peer_open(loop, &p, wsx_server_port(s), 0) == 0);
+    for (size_t i = 0; i < sizeof msg; i++)
+        msg[i] = (uint8_t)(i % 251);
+    size_t n = client_frame(frame, WS_OP_BINARY, msg, sizeof msg);
+    CHECK(send(p.fd, frame, n, 0) == (ssize_t)n);
+    want[0] = 0x82, want[1] = 126, want[2] = 3000 >> 8, want[3] = 3000 & 255;
+    memcpy(want + 4, msg, sizeof msg);
+    peer_wait(loop, &p, 3004, 3000);
+    CHECK_BYTES(p.buf, p.len, want, 3004);
+    close(p.fd);
+
+    /* A static file, without sendfile: read and written through it. */
+    memset(&p, 0, sizeof p);
+    p.fd = tcp_connect(wsx_server_port(s), 0);
+    const char get[] = "GET /f.bin HTTP/1.1\r\nHost: x\r\n\r\n";
+    CHECK(send(p.fd, get, sizeof get - 1, 0) == (ssize_t)sizeof get - 1);
+    peer_wait(loop, &p, sizeof p.buf, 3000);
+    const char *e = head_end(&p);
+    CHECK(p.eof && e != NULL);
+    CHECK(memcmp(p.buf, "HTTP/1.1 200 ", 13) == 0);
+    if (e)
+        CHECK_BYTES(e, p.len - (size_t)(e - (char *)p.buf), file, sizeof file);
+    close(p.fd);
+out:
+    wsx_loop_free(loop);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* -------------------------------------------------------------- alloc */
+
+static void count_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
+                          size_t len)
+{
+    size_t *got = wsx_conn_ctx(c);
+    (void)op;
+    (void)data;
+    *got += len;
+}
+
+/* Send one masked binary message of len bytes and wait until the server
+ * has counted it. */
+static void deliver(wsx_loop_t *loop, peer_t *p, size_t len, size_t *got)
+{
+    static uint8_t payload[200000], frame[200016];
+    size_t want = *got + len,
+           n = client_frame(frame, WS_OP_BINARY, payload, len);
+
+    CHECK(send(p->fd, frame, n, 0) == (ssize_t)n);
+    for (int i = 0; i < 400 && *got < want; i++)
+        wsx_loop_run_once(loop, 5);
+    CHECK_EQ(*got, want);
+    run_rounds(loop, 2);
+}
+
+/* The engine keeps reassembly buffers up to WSX_RBUF_KEEP and frees
+ * larger ones after the message: into the loop's pool, which hands the
+ * block back for the next large message. */
+static void test_reassembly_pool(void)
+{
+    wsx_handler_t h = {.on_message = count_message};
+    static peer_t p;
+    size_t got = 0;
+    wsx_loop_t *loop = wsx_loop_new();
+    wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, NULL, &h, &got);
+
+    CHECK(s != NULL);
+    if (!s || peer_open(loop, &p, wsx_server_port(s), 0) != 0) {
+        fail(__LINE__, "no WebSocket");
+        wsx_loop_free(loop);
+        return;
+    }
+    deliver(loop, &p, 1000, &got);
+    CHECK_EQ(loop->npool, 0); /* small: the engine kept it */
+    deliver(loop, &p, 150000, &got);
+    /* large: released into the pool (with the blocks it outgrew) */
+    CHECK(loop->npool >= 1);
+    CHECK(loop->pool_bytes >= 150000);
+    unsigned blocks = loop->npool;
+    size_t pooled = loop->pool_bytes;
+    deliver(loop, &p, 150000, &got);
+    /* the same blocks, taken and given back: nothing new allocated */
+    CHECK_EQ(loop->npool, blocks);
+    CHECK_EQ(loop->pool_bytes, pooled);
+    close(p.fd);
+    wsx_loop_free(loop);
+}
+
+/* ------------------------------------------------------------ process */
+
+/* A loop changes nothing process-wide; wsx_process_setup does, when a
+ * program asks. (Last: it changes this process for good.) */
+static void test_process_setup(void)
+{
+    sigset_t before, after;
+    struct sigaction pipe_before, pipe_after;
+    struct rlimit rl;
+
+    sigprocmask(SIG_BLOCK, NULL, &before);
+    sigaction(SIGPIPE, NULL, &pipe_before);
+    wsx_loop_t *loop = wsx_loop_new();
+    CHECK(loop != NULL);
+    sigprocmask(SIG_BLOCK, NULL, &after);
+    sigaction(SIGPIPE, NULL, &pipe_after);
+    CHECK_EQ(sigismember(&after, SIGINT), sigismember(&before, SIGINT));
+    CHECK_EQ(sigismember(&after, SIGTERM), sigismember(&before, SIGTERM));
+    CHECK(pipe_after.sa_handler == pipe_before.sa_handler);
+    wsx_loop_free(loop);
+
+    CHECK_EQ(wsx_process_setup(), 0);
+    sigprocmask(SIG_BLOCK, NULL, &after);
+    sigaction(SIGPIPE, NULL, &pipe_after);
+    CHECK(sigismember(&after, SIGINT) == 1);
+    CHECK(sigismember(&after, SIGTERM) == 1);
+    CHECK(pipe_after.sa_handler == SIG_IGN);
+    CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur == rl.rlim_max);
+}
+
+/* ---------------------------------------------------------------- main */
+
+static const struct {
+    const char *name;
+    void (*fn)(void);
+} tests[] = {
+    {"queue: chunks, unreserve, partial writes", test_queue},
+    {"timers: one-shot, repeating, stop", test_timers},
+    {"backpressure: high and low marks, on_drain", test_backpressure},
+    {"accept: on_upgrade decides before the 101", test_accept},
+    {"client: on_open gets the server's response", test_client_response},
+    {"broadcast: one frame, shared, refcounted", test_broadcast},
+    {"broadcast: refused on a client connection", test_broadcast_client},
+    {"watch: a UDP echo in the loop", test_udp_watch},
+    {"transport: buffered input, no sendfile", test_buffering_transport},
+    {"alloc: large reassembly buffers go to the pool", test_reassembly_pool},
+    {"process: no side effects until wsx_process_setup", test_process_setup},
+};
+
+int main(void)
+{
+    int passed = 0, failed = 0;
+
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        failures = 0;
+        tests[i].fn();
+        printf("%s %s\n", failures ? "FAIL" : "ok  ", tests[i].name);
+        if (failures)
+            failed++;
+        else
+            passed++;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
