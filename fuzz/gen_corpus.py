@@ -45,7 +45,8 @@ def write(target, name, data):
 
 
 # ----------------------------------------------------------- frame_stream
-# [flags][max_frame][max_message][split][local close | alloc fail][rnd mask]
+# [flags][max_frame][max_message][split | direct][local close | alloc fail]
+# [rnd mask]
 SERVER, CLIENT = 0x00, 0x01
 WHOLE, NO_PONG, NO_CLOSE, LENIENT = 0x02, 0x04, 0x08, 0x10
 ALLOC_FAIL, RND_FAIL, SPLIT_BYTES = 0x20, 0x40, 0x80
@@ -114,6 +115,20 @@ def frame_stream():
        c2s(1, b"\xe2", fin=False) + c2s(0, b"\x82\xac"), SERVER, split=1)
     fs("empty-frames", c2s(1, fin=False) + c2s(0, fin=False) + c2s(0),
        SERVER)
+    # Reading large payloads in place ([3] bit 2): a frame long enough
+    # for the engine to offer its buffer, binary and multi-byte text, read
+    # in small and in large pieces.
+    DIRECT = 0x04
+    big = bytes((i * 31 + 5) & 0xFF for i in range(9000))
+    text = ("é€😀a" * 900).encode()
+    fs("direct-binary-small-reads", c2s(2, big) + c2s(1, b"ok"),
+       SERVER | WHOLE, split=DIRECT | 2)
+    fs("direct-binary-any-reads", c2s(2, big, fin=False) + c2s(9, b"p") +
+       c2s(0, big[:5000]), SERVER | WHOLE, split=DIRECT | 3)
+    fs("direct-text-client", frame(1, text) + frame(8, b"\x03\xe8"),
+       CLIENT | WHOLE, split=DIRECT | 3)
+    fs("direct-text-bad-utf8", c2s(1, text[:7000] + b"\xc0" + text[:500]),
+       SERVER | WHOLE, split=DIRECT | 2)
     # Limits, small enough that the fuzzer crosses them.
     fs("limit-frame", c2s(2, b"12345"), SERVER, max_frame=4)
     fs("limit-message",

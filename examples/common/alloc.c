@@ -10,7 +10,7 @@
  * pays for about its own size again in realloc copies (measured: at 1 MiB
  * messages a fifth of the echo server's time went to them). Here such a
  * block goes back to a small pool instead, and the next growth past
- * WSX_RBUF_KEEP takes the best-fitting pooled block and keeps it while it
+ * WSX_RBUF_KEEP takes the largest pooled block and keeps it while it
  * is big enough: later doublings cost nothing. The pool holds
  * at most WSX_POOL_BLOCKS blocks and POOL_BYTES bytes (a quarter of the
  * loop's memory budget when that is smaller), memory that was resident
@@ -61,14 +61,17 @@ static block_t *head_of(void *p)
     return (block_t *)p - 1;
 }
 
-/* A pooled block of at least n bytes (the smallest that fits), or NULL. */
+/* A pooled block of at least n bytes, or NULL: the largest there is, so
+ * the doublings of a growing message that follow find it big enough and
+ * cost no copy (the smallest that fits would be outgrown, and copied out
+ * of, at the next doubling). */
 static block_t *pool_take(wsx_loop_t *loop, size_t n)
 {
     unsigned best = loop->npool;
 
     for (unsigned i = 0; i < loop->npool; i++)
         if (loop->pool[i]->cap >= n &&
-            (best == loop->npool || loop->pool[i]->cap < loop->pool[best]->cap))
+            (best == loop->npool || loop->pool[i]->cap > loop->pool[best]->cap))
             best = i;
     if (best == loop->npool)
         return NULL;

@@ -479,13 +479,13 @@ static size_t control_size(const wsx_conn_t *c, size_t payload)
     return 2 + (c->ep->ops->role == WS_ROLE_SERVER ? 4 : 0) + payload;
 }
 
-/* Feed bytes to the engine and hand out every event they cause; the
- * slices point into buf, which is reused by the next read. This is the
- * one place engine events reach the application: a frame-trace hook
- * (the engine's per-frame events) belongs in this switch. What the
- * events say about messages under way goes to the progress rule, and
- * the engine's allocations are charged to c (loop->engine_conn). */
-void wsx_conn_dispatch(wsx_conn_t *c, uint8_t *buf, size_t len)
+/* Hand out every event the engine has after len more bytes reached it;
+ * the slices point into the last input (reused by the next read) or the
+ * engine's buffers. This is the one place engine events reach the
+ * application. What the events say about messages under way goes to the
+ * progress rule, and the engine's allocations are charged to c
+ * (loop->engine_conn). */
+static void dispatch_events(wsx_conn_t *c, size_t len)
 {
     const wsx_handler_t *h = &c->ep->h;
     wsx_loop_t *loop = c->ep->loop;
@@ -494,13 +494,15 @@ void wsx_conn_dispatch(wsx_conn_t *c, uint8_t *buf, size_t len)
     int ended = -1; /* see wsx_progress_fed */
     ws_event_t ev;
 
-    ws_conn_feed(&c->ws, buf, len);
     loop->engine_conn = c;
     while (!(c->flags & WSX_F_DEAD) && ws_conn_next_event(&c->ws, &ev) > 0) {
         switch (ev.type) {
-        case WS_EV_MESSAGE:
+        case WS_EV_MESSAGE: /* streaming too: a whole one-frame message */
             ended = 1;
-            if (h->on_message && wsx_conn_is_open(c))
+            if (h->on_data && wsx_conn_is_open(c))
+                h->on_data(c, ev.opcode, ev.data, ev.len,
+                           WSX_FIRST | WSX_FIN);
+            else if (h->on_message && wsx_conn_is_open(c))
                 h->on_message(c, ev.opcode, ev.data, ev.len);
             break;
         case WS_EV_MESSAGE_START:
@@ -544,6 +546,13 @@ void wsx_conn_dispatch(wsx_conn_t *c, uint8_t *buf, size_t len)
         wsx_conn_finish(c);
 }
 
+/* Feed bytes to the engine and hand out every event they cause. */
+void wsx_conn_dispatch(wsx_conn_t *c, uint8_t *buf, size_t len)
+{
+    ws_conn_feed(&c->ws, buf, len);
+    dispatch_events(c, len);
+}
+
 static void got_eof(wsx_conn_t *c, ssize_t n)
 {
     if (c->state == WSX_ST_RAW) {
@@ -560,12 +569,27 @@ static void got_eof(wsx_conn_t *c, ssize_t n)
 void wsx_conn_readable(wsx_conn_t *c)
 {
     wsx_loop_t *loop = c->ep->loop;
-    uint8_t *data;
+    uint8_t *data, *into = loop->rbuf;
+    size_t cap = WSX_READ_BUF;
+    wsx_conn_t *outer = loop->engine_conn;
+    void *p;
     ssize_t n;
 
     if (c->state == WSX_ST_CONNECTING || c->fd < 0)
         return;
-    n = c->tr->read(c, loop->rbuf, WSX_READ_BUF, &data);
+    /* A large frame being reassembled: the engine offers the free end of
+     * its buffer and the read goes straight there, so the payload is
+     * copied once, by the kernel, not once more out of the loop's read
+     * buffer. The engine grows that buffer only as fast as bytes arrive:
+     * a peer announcing a huge frame gets no memory before sending it
+     * (and what it does allocate is charged to c). */
+    loop->engine_conn = c;
+    if (c->state == WSX_ST_WS && ws_conn_recv_buf(&c->ws, &p, &cap) == 1)
+        into = p;
+    else
+        cap = WSX_READ_BUF;
+    loop->engine_conn = outer;
+    n = c->tr->read(c, into, cap, &data);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {
@@ -581,7 +605,12 @@ void wsx_conn_readable(wsx_conn_t *c)
             c->t0 = wsx_now32(loop); /* the idle timer restarts */
             c->flags &= (uint16_t)~WSX_F_PING_OUT;
         }
-        wsx_conn_dispatch(c, data, (size_t)n);
+        if (into != loop->rbuf && data == into) {
+            ws_conn_recv_ack(&c->ws, (size_t)n);
+            dispatch_events(c, (size_t)n);
+        } else { /* (a transport may hand out bytes it held elsewhere) */
+            wsx_conn_dispatch(c, data, (size_t)n);
+        }
         break;
     case WSX_ST_RAW:
         if (c->ep->h.on_raw)
@@ -667,6 +696,38 @@ static int commit(wsx_conn_t *c, ptrdiff_t n)
     return 0;
 }
 
+/* Below this a payload is copied into the queue: the copy costs less
+ * than a system call of its own. */
+#define SEND_NOW_MIN (64u * 1024u)
+
+/* A large whole message from a server with nothing queued ahead of it:
+ * the engine writes the header alone (ws_conn_send_header: the same
+ * checks and state as its encoder) and header and payload go to the
+ * transport at once in one writev, straight from the caller's memory.
+ * Only what the socket does not take now is copied into the queue, to go
+ * with the round's flush. Not with a negotiated extension (deflate):
+ * its messages must go through the encoder. */
+static int send_now(wsx_conn_t *c, ws_opcode_t op, const void *data,
+                    size_t len)
+{
+    uint8_t head[WS_MAX_HEADER_LEN];
+    ptrdiff_t h = ws_conn_send_header(&c->ws, op, 0, 1, data, len, head,
+                                      sizeof head);
+    if (h < 0)
+        return (int)h;
+    struct iovec iov[2] = {{head, (size_t)h}, {(void *)(uintptr_t)data, len}};
+    ssize_t n = c->tr->writev(c, iov, 2);
+    size_t done = n > 0 ? (size_t)n : 0; /* errors: the flush meets them */
+    size_t hd = done < (size_t)h ? done : (size_t)h, pd = done - hd;
+    if ((hd < (size_t)h && wsx_out_append(c, head + hd, (size_t)h - hd)) ||
+        (pd < len &&
+         wsx_out_append(c, (const uint8_t *)data + pd, len - pd))) {
+        wsx_conn_lost(c, WS_ENOMEM, "out of memory");
+        return WS_ENOMEM;
+    }
+    return 0;
+}
+
 /* One frame through the engine's encoder, straight into the output queue:
  * a fragment (fin as given) or, with whole set, a whole message; rsv
  * WS_RSV_AUTO runs it through the negotiated extension (a fragmented
@@ -681,6 +742,10 @@ static int send_frame(wsx_conn_t *c, ws_opcode_t op, int fin, int whole,
 
     if (!wsx_conn_is_open(c))
         return WS_ESTATE;
+    if (whole && len >= SEND_NOW_MIN && c->ep->ops->role == WS_ROLE_SERVER &&
+        (rsv == 0 || !wsx_conn_deflate(c)) && !c->out.head &&
+        !(tr_pending(c) & WSX_TR_WRITE) && c->fd >= 0)
+        return send_now(c, op, data, len);
     need = ws_conn_frame_size(&c->ws, len);
     if (!(p = wsx_out_reserve(c, need)))
         return WS_ENOMEM;

@@ -1192,6 +1192,89 @@ out:
     rmdir(dir);
 }
 
+/* ----------------------------------------------------- large messages */
+
+/* Plain TCP, counting the reads that went somewhere other than the
+ * loop's read buffer: into the engine's reassembly buffer. */
+static size_t in_place_reads, in_place_bytes;
+
+static ssize_t count_read(wsx_conn_t *c, uint8_t *buf, size_t cap,
+                          uint8_t **data)
+{
+    ssize_t n = wsx_tcp_transport.read(c, buf, cap, data);
+    if (n > 0 && buf != c->ep->loop->rbuf) {
+        in_place_reads++;
+        in_place_bytes += (size_t)n;
+    }
+    return n;
+}
+
+static const wsx_transport_t counting_transport = {
+    .name = "counting",
+    .read = count_read,
+    .writev = NULL, /* set from wsx_tcp_transport below */
+};
+
+static size_t queued_after_send;
+
+static void echo_and_look(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
+                          size_t len)
+{
+    CHECK_EQ(wsx_conn_send(c, op, data, len), 0);
+    queued_after_send = wsx_conn_queued(c);
+}
+
+/* A 400 000-byte message: after the first read the rest is read straight
+ * into the engine's buffer (ws_conn_recv_buf), and its echo goes to the
+ * socket at once, header and payload in one writev (ws_conn_send_header),
+ * only what the socket did not take queued: the echo is byte for byte
+ * the frame the encoder would have written. */
+static void test_large_in_place(void)
+{
+    static uint8_t msg[400000], frame[400016], want[400016];
+    static peer_t p;
+    static wsx_transport_t tr;
+    wsx_handler_t h = {.on_message = echo_and_look};
+    wsx_loop_t *loop = wsx_loop_new();
+    wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, NULL, &h, NULL);
+    ws_conn_t enc;
+
+    CHECK(s != NULL);
+    if (!s) {
+        wsx_loop_free(loop);
+        return;
+    }
+    tr = counting_transport;
+    tr.writev = wsx_tcp_transport.writev;
+    tr.shutdown = wsx_tcp_transport.shutdown;
+    tr.close = wsx_tcp_transport.close;
+    tr.sendfile = wsx_tcp_transport.sendfile;
+    s->ep.tr = &tr;
+    in_place_reads = in_place_bytes = 0;
+    queued_after_send = (size_t)-1;
+    CHECK(peer_open(loop, &p, wsx_server_port(s), 1 << 20) == 0);
+    for (size_t i = 0; i < sizeof msg; i++)
+        msg[i] = (uint8_t)(i * 7 + 3);
+    size_t n = client_frame(frame, WS_OP_BINARY, msg, sizeof msg);
+    CHECK(ws_conn_init(&enc, WS_ROLE_SERVER, NULL) == 0);
+    ptrdiff_t wn = ws_conn_send_message(&enc, WS_OP_BINARY, msg, sizeof msg,
+                                        want, sizeof want);
+    CHECK(wn == (ptrdiff_t)sizeof msg + 10);
+    for (size_t at = 0; at < n;) { /* in pieces, as a slow peer sends */
+        size_t k = n - at < 100000 ? n - at : 100000;
+        CHECK(send(p.fd, frame + at, k, 0) == (ssize_t)k);
+        at += k;
+        run_rounds(loop, 3);
+    }
+    peer_wait(loop, &p, (size_t)wn, 5000);
+    CHECK_BYTES(p.buf, p.len, want, (size_t)wn);
+    CHECK(in_place_reads >= 1);
+    CHECK(in_place_bytes >= sizeof msg / 2);
+    CHECK(queued_after_send < sizeof msg); /* the socket took some at once */
+    close(p.fd);
+    wsx_loop_free(loop);
+}
+
 /* -------------------------------------------------------------- alloc */
 
 static void count_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
@@ -1674,6 +1757,7 @@ static const struct {
     {"broadcast: refused on a client connection", test_broadcast_client},
     {"watch: a UDP echo in the loop", test_udp_watch},
     {"transport: buffered input, no sendfile", test_buffering_transport},
+    {"large messages: read in place, sent at once", test_large_in_place},
     {"alloc: large reassembly buffers go to the pool", test_reassembly_pool},
     {"limits: what the memory budget counts", test_budget_accounting},
     {"limits: the largest holders are closed, 1008/1009",
