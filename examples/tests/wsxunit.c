@@ -1233,7 +1233,7 @@ static void test_large_in_place(void)
 {
     static uint8_t msg[400000], frame[400016], want[400016];
     static peer_t p;
-    static wsx_transport_t tr;
+    static wsx_transport_t ctr;
     wsx_handler_t h = {.on_message = echo_and_look};
     wsx_loop_t *loop = wsx_loop_new();
     wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, NULL, &h, NULL);
@@ -1244,12 +1244,12 @@ static void test_large_in_place(void)
         wsx_loop_free(loop);
         return;
     }
-    tr = counting_transport;
-    tr.writev = wsx_tcp_transport.writev;
-    tr.shutdown = wsx_tcp_transport.shutdown;
-    tr.close = wsx_tcp_transport.close;
-    tr.sendfile = wsx_tcp_transport.sendfile;
-    s->ep.tr = &tr;
+    ctr = counting_transport;
+    ctr.writev = wsx_tcp_transport.writev;
+    ctr.shutdown = wsx_tcp_transport.shutdown;
+    ctr.close = wsx_tcp_transport.close;
+    ctr.sendfile = wsx_tcp_transport.sendfile;
+    s->ep.tr = &ctr;
     in_place_reads = in_place_bytes = 0;
     queued_after_send = (size_t)-1;
     CHECK(peer_open(loop, &p, wsx_server_port(s), 1 << 20) == 0);
@@ -1418,6 +1418,9 @@ static void test_budget_accounting(void)
     /* What a dropped connection holds is not held against the living. */
     CHECK(send(b.fd, frame, 70000, 0) == 70000);
     RUN_WHILE(loop, cb->rbuf_bytes == 0);
+    /* Something queued first, so the big message is queued behind it
+     * rather than written straight to the socket (send_now). */
+    CHECK_EQ(wsx_conn_send_binary(ca, payload, 1), 0);
     CHECK_EQ(wsx_conn_send_binary(ca, payload, 120000), 0);
     wsx_conn_drop(ca);
     loop->max_buffered = 100000;
@@ -1497,7 +1500,10 @@ static void test_budget_offenders(void)
     CHECK(n > 150000 && send(pc.fd, frame, 150000, 0) == 150000);
     RUN_WHILE(loop, cl.c[2]->rbuf_bytes < 250000);
     CHECK(cl.c[2]->rbuf_bytes >= 250000 && cl.c[2]->rbuf_bytes <= 262144);
-    /* a and b: 600 and 300 KiB queued, not yet written. */
+    /* a and b: 600 and 300 KiB queued, not yet written (each behind a
+     * byte already queued, so neither goes straight to the socket). */
+    CHECK_EQ(wsx_conn_send_binary(cl.c[0], payload, 1), 0);
+    CHECK_EQ(wsx_conn_send_binary(cl.c[1], payload, 1), 0);
     CHECK_EQ(wsx_conn_send_binary(cl.c[0], payload, 600 * 1024), 0);
     CHECK_EQ(wsx_conn_send_binary(cl.c[1], payload, 300 * 1024), 0);
     CHECK(wsx_loop_buffered(loop) > 1100 * 1024);
