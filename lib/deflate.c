@@ -482,18 +482,19 @@ static void cl_runs(struct cl_plan *c, const uint8_t *all, unsigned total)
 }
 
 /* Plan the header for the current lengths; returns its size in bits. */
-static uint32_t plan_header(const ws_deflate_t *z, struct cl_plan *c)
+static uint32_t plan_header(const uint8_t *len_ll, const uint8_t *len_d,
+                            struct cl_plan *c)
 {
     uint8_t all[286 + 30];
     memset(c, 0, sizeof *c);
     c->hlit = 286;
-    while (c->hlit > 257 && z->len_ll[c->hlit - 1] == 0)
+    while (c->hlit > 257 && len_ll[c->hlit - 1] == 0)
         c->hlit--;
     c->hdist = 30;
-    while (c->hdist > 1 && z->len_d[c->hdist - 1] == 0)
+    while (c->hdist > 1 && len_d[c->hdist - 1] == 0)
         c->hdist--;
-    memcpy(all, z->len_ll, c->hlit);
-    memcpy(all + c->hlit, z->len_d, c->hdist);
+    memcpy(all, len_ll, c->hlit);
+    memcpy(all + c->hlit, len_d, c->hdist);
     cl_runs(c, all, c->hlit + c->hdist);
     build_lengths(c->freq, 19, 7, c->lens);
     make_codes(c->lens, 19, c->codes);
@@ -583,27 +584,33 @@ static uint32_t fixed_code_bits(const ws_deflate_t *z)
            5 * freq_sum(z->freq_d, 0, 30);
 }
 
-static void set_fixed_lengths(ws_deflate_t *z)
+/* Load the fixed code (§3.2.6) unless the last block left it loaded: a
+ * dynamic block zeroes len_ll[287], the fixed code gives it 8. */
+static void load_fixed_code(ws_deflate_t *z)
 {
+    if (z->len_ll[287] == 8)
+        return;
     for (unsigned s = 0; s < 288; s++)
         z->len_ll[s] = (uint8_t)ws_z_fixed_litlen_len(s);
     memset(z->len_d, 5, 30);
+    make_codes(z->len_ll, 288, z->code_ll);
+    make_codes(z->len_d, 30, z->code_d);
 }
 
 /* Choose and start writing the block of the symbols gathered. */
 static void begin_block(ws_deflate_t *z, int final)
 {
     struct cl_plan plan;
+    uint8_t ll[286], dl[30]; /* the dynamic code, until it is chosen */
 
     z->final_block = final;
     z->freq_ll[256]++; /* end-of-block */
-    build_lengths(z->freq_ll, 286, 15, z->len_ll);
-    z->len_ll[286] = z->len_ll[287] = 0;
-    build_lengths(z->freq_d, 30, 15, z->len_d);
+    build_lengths(z->freq_ll, 286, 15, ll);
+    build_lengths(z->freq_d, 30, 15, dl);
     uint32_t extra = extra_bits(z);
-    uint32_t dyn = 3 + plan_header(z, &plan) + extra +
-                   code_bits(z->freq_ll, z->len_ll, 286) +
-                   code_bits(z->freq_d, z->len_d, 30);
+    uint32_t dyn = 3 + plan_header(ll, dl, &plan) + extra +
+                   code_bits(z->freq_ll, ll, 286) +
+                   code_bits(z->freq_d, dl, 30);
     uint32_t fix = 3 + fixed_code_bits(z) + extra;
     z->stored_len = z->pos - z->block_start;
     uint32_t stored = ((z->bitcnt + 3 + 7) & ~7u) - z->bitcnt + 32 +
@@ -618,13 +625,14 @@ static void begin_block(ws_deflate_t *z, int final)
         z->bitcnt += 32;
         z->phase = PH_STORED;
     } else if (fix <= dyn) {
-        set_fixed_lengths(z);
-        make_codes(z->len_ll, 288, z->code_ll);
-        make_codes(z->len_d, 30, z->code_d);
+        load_fixed_code(z);
         z->bitbuf |= (uint64_t)(final | 1u << 1) << z->bitcnt;
         z->bitcnt += 3;
         z->phase = PH_SYMS;
     } else {
+        memcpy(z->len_ll, ll, 286);
+        z->len_ll[286] = z->len_ll[287] = 0;
+        memcpy(z->len_d, dl, 30);
         make_codes(z->len_ll, 286, z->code_ll);
         make_codes(z->len_d, 30, z->code_d);
         stage_header(z, &plan);
