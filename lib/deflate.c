@@ -482,18 +482,19 @@ static void cl_runs(struct cl_plan *c, const uint8_t *all, unsigned total)
 }
 
 /* Plan the header for the current lengths; returns its size in bits. */
-static uint32_t plan_header(const ws_deflate_t *z, struct cl_plan *c)
+static uint32_t plan_header(const uint8_t *len_ll, const uint8_t *len_d,
+                            struct cl_plan *c)
 {
     uint8_t all[286 + 30];
     memset(c, 0, sizeof *c);
     c->hlit = 286;
-    while (c->hlit > 257 && z->len_ll[c->hlit - 1] == 0)
+    while (c->hlit > 257 && len_ll[c->hlit - 1] == 0)
         c->hlit--;
     c->hdist = 30;
-    while (c->hdist > 1 && z->len_d[c->hdist - 1] == 0)
+    while (c->hdist > 1 && len_d[c->hdist - 1] == 0)
         c->hdist--;
-    memcpy(all, z->len_ll, c->hlit);
-    memcpy(all + c->hlit, z->len_d, c->hdist);
+    memcpy(all, len_ll, c->hlit);
+    memcpy(all + c->hlit, len_d, c->hdist);
     cl_runs(c, all, c->hlit + c->hdist);
     build_lengths(c->freq, 19, 7, c->lens);
     make_codes(c->lens, 19, c->codes);
@@ -540,43 +541,77 @@ static void stage_header(ws_deflate_t *z, const struct cl_plan *c)
 
 /* ------------------------------------------------------------ block choice */
 
-/* Bits of the block's symbols with the given lengths, extra bits too. */
-static uint32_t data_bits(const ws_deflate_t *z, const uint8_t *ll,
-                          const uint8_t *dl)
+/* Extra bits of the block's lengths and distances (§3.2.5): the same
+ * whichever code the block is written with. */
+static uint32_t extra_bits(const ws_deflate_t *z)
 {
     uint32_t bits = 0;
-    for (unsigned s = 0; s < 286; s++)
-        bits += (uint32_t)z->freq_ll[s] *
-                (ll[s] + (s > 256 ? ws_z_len_extra[s - 257] : 0u));
-    for (unsigned s = 0; s < 30; s++)
-        bits += (uint32_t)z->freq_d[s] * (dl[s] + ws_z_dist_extra[s]);
+    for (unsigned s = 257 + 8; s < 285; s++) /* codes below: no extras */
+        bits += (uint32_t)z->freq_ll[s] * ws_z_len_extra[s - 257];
+    for (unsigned s = 4; s < 30; s++)
+        bits += (uint32_t)z->freq_d[s] * ws_z_dist_extra[s];
     return bits;
 }
 
-static void set_fixed_lengths(ws_deflate_t *z)
+/* Bits of n symbols' codes with the given lengths, extras aside. */
+static uint32_t code_bits(const uint16_t *freq, const uint8_t *lens,
+                          unsigned n)
 {
+    uint32_t bits = 0;
+    for (unsigned s = 0; s < n; s++)
+        bits += (uint32_t)freq[s] * lens[s];
+    return bits;
+}
+
+static uint32_t freq_sum(const uint16_t *freq, unsigned from, unsigned to)
+{
+    uint32_t n = 0;
+    for (unsigned s = from; s < to; s++)
+        n += freq[s];
+    return n;
+}
+
+/* Bits of the symbols' codes in the fixed code (§3.2.6: literal/length
+ * lengths 8, 9, 7, 8 by range; distances 5), extras aside: sums over the
+ * ranges, where a table of 286 lengths per block cost more than the
+ * rest of a small message. */
+static uint32_t fixed_code_bits(const ws_deflate_t *z)
+{
+    return 8 * freq_sum(z->freq_ll, 0, 144) +
+           9 * freq_sum(z->freq_ll, 144, 256) +
+           7 * freq_sum(z->freq_ll, 256, 280) +
+           8 * freq_sum(z->freq_ll, 280, 286) +
+           5 * freq_sum(z->freq_d, 0, 30);
+}
+
+/* Load the fixed code (§3.2.6) unless the last block left it loaded: a
+ * dynamic block zeroes len_ll[287], the fixed code gives it 8. */
+static void load_fixed_code(ws_deflate_t *z)
+{
+    if (z->len_ll[287] == 8)
+        return;
     for (unsigned s = 0; s < 288; s++)
         z->len_ll[s] = (uint8_t)ws_z_fixed_litlen_len(s);
     memset(z->len_d, 5, 30);
+    make_codes(z->len_ll, 288, z->code_ll);
+    make_codes(z->len_d, 30, z->code_d);
 }
 
 /* Choose and start writing the block of the symbols gathered. */
 static void begin_block(ws_deflate_t *z, int final)
 {
     struct cl_plan plan;
-    uint8_t fixed_ll[286], fixed_d[30];
+    uint8_t ll[286], dl[30]; /* the dynamic code, until it is chosen */
 
     z->final_block = final;
     z->freq_ll[256]++; /* end-of-block */
-    for (unsigned s = 0; s < 286; s++)
-        fixed_ll[s] = (uint8_t)ws_z_fixed_litlen_len(s);
-    memset(fixed_d, 5, 30);
-    build_lengths(z->freq_ll, 286, 15, z->len_ll);
-    z->len_ll[286] = z->len_ll[287] = 0;
-    build_lengths(z->freq_d, 30, 15, z->len_d);
-    uint32_t dyn = 3 + plan_header(z, &plan) +
-                   data_bits(z, z->len_ll, z->len_d);
-    uint32_t fix = 3 + data_bits(z, fixed_ll, fixed_d);
+    build_lengths(z->freq_ll, 286, 15, ll);
+    build_lengths(z->freq_d, 30, 15, dl);
+    uint32_t extra = extra_bits(z);
+    uint32_t dyn = 3 + plan_header(ll, dl, &plan) + extra +
+                   code_bits(z->freq_ll, ll, 286) +
+                   code_bits(z->freq_d, dl, 30);
+    uint32_t fix = 3 + fixed_code_bits(z) + extra;
     z->stored_len = z->pos - z->block_start;
     uint32_t stored = ((z->bitcnt + 3 + 7) & ~7u) - z->bitcnt + 32 +
                       8 * z->stored_len;
@@ -590,13 +625,14 @@ static void begin_block(ws_deflate_t *z, int final)
         z->bitcnt += 32;
         z->phase = PH_STORED;
     } else if (fix <= dyn) {
-        set_fixed_lengths(z);
-        make_codes(z->len_ll, 288, z->code_ll);
-        make_codes(z->len_d, 30, z->code_d);
+        load_fixed_code(z);
         z->bitbuf |= (uint64_t)(final | 1u << 1) << z->bitcnt;
         z->bitcnt += 3;
         z->phase = PH_SYMS;
     } else {
+        memcpy(z->len_ll, ll, 286);
+        z->len_ll[286] = z->len_ll[287] = 0;
+        memcpy(z->len_d, dl, 30);
         make_codes(z->len_ll, 286, z->code_ll);
         make_codes(z->len_d, 30, z->code_d);
         stage_header(z, &plan);

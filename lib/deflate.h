@@ -66,9 +66,19 @@ static inline unsigned ws_z_fixed_litlen_len(unsigned s)
     return s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8;
 }
 
-/* Reverse the low n bits of v: Huffman codes are defined MSB first but
- * packed LSB first (RFC 1951 §3.1.1). */
-unsigned ws_z_bit_reverse(unsigned v, unsigned n);
+/* Reverse the low n (1..16) bits of v (v < 2^n): Huffman codes are
+ * defined MSB first but packed LSB first (RFC 1951 §3.1.1). Swapping
+ * halves of ever smaller width reverses all 16 bits in four steps, where
+ * a bit-by-bit loop took n; the table builders of both directions call
+ * this once per code, per block. */
+static inline unsigned ws_z_bit_reverse(unsigned v, unsigned n)
+{
+    v = (v >> 1 & 0x5555u) | (v & 0x5555u) << 1;
+    v = (v >> 2 & 0x3333u) | (v & 0x3333u) << 2;
+    v = (v >> 4 & 0x0F0Fu) | (v & 0x0F0Fu) << 4;
+    v = (v >> 8 & 0x00FFu) | (v & 0x00FFu) << 8;
+    return v >> (16 - n);
+}
 
 /* ------------------------------------------------------------ inflate */
 

@@ -27,13 +27,3 @@ const uint8_t ws_z_dist_extra[30] = {
 const uint8_t ws_z_cl_order[19] = {
     16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
 };
-
-unsigned ws_z_bit_reverse(unsigned v, unsigned n)
-{
-    unsigned r = 0;
-    for (unsigned i = 0; i < n; i++) {
-        r = (r << 1) | (v & 1u);
-        v >>= 1;
-    }
-    return r;
-}

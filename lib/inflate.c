@@ -137,9 +137,17 @@ static int build_table(uint32_t *table, unsigned cap, unsigned root,
     int max = check_lengths(count, type);
     if (max < 0)
         return WS_Z_ECODE;
-    uint32_t fill = (max == 0 && type == T_CL) ? (E_LIT | 1u) : 1u;
-    for (unsigned i = 0; i < 1u << root; i++)
-        table[i] = fill;
+    /* A complete code writes every first-level entry below, so only an
+     * incomplete one (a lone code, or none) needs the invalid fill:
+     * 2^root stores saved per dynamic block. */
+    uint32_t kraft = 0;
+    for (unsigned len = 1; len <= 15; len++)
+        kraft += count[len] << (15 - len);
+    if (kraft != 1u << 15) {
+        uint32_t fill = (max == 0 && type == T_CL) ? (E_LIT | 1u) : 1u;
+        for (unsigned i = 0; i < 1u << root; i++)
+            table[i] = fill;
+    }
     offs[1] = 0;
     for (int len = 1; len < 15; len++)
         offs[len + 1] = offs[len] + count[len];
