@@ -169,7 +169,9 @@ static unsigned want_events(const wsx_conn_t *c)
      * end, when input is discarded. */
     if (!(c->flags & WSX_F_OVER) || c->state == WSX_ST_DRAIN)
         ev |= EPOLLIN;
-    if (c->out.head || (tr_pending(c) & WSX_TR_WRITE))
+    /* Output waiting for the transport's handshake waits for input. */
+    unsigned p = tr_pending(c);
+    if ((c->out.head && !(p & WSX_TR_HANDSHAKE)) || (p & WSX_TR_WRITE))
         ev |= EPOLLOUT;
     return ev;
 }
@@ -214,6 +216,12 @@ static void lost_io(wsx_conn_t *c, int err)
 
     if (c->state == WSX_ST_DRAIN) {
         wsx_conn_kill(c); /* the end it was heading for anyway */
+        return;
+    }
+    const char *why = c->tr->error ? c->tr->error(c) : NULL;
+
+    if (why) { /* the transport knows better than errno (TLS) */
+        wsx_conn_lost(c, WSX_ETLS, why);
         return;
     }
     if (err)
@@ -493,6 +501,12 @@ void wsx_conn_readable(wsx_conn_t *c)
     if (c->state == WSX_ST_CONNECTING || c->fd < 0)
         return;
     n = c->tr->read(c, loop->rbuf, WSX_READ_BUF, &data);
+    /* What the transport wrote while reading (TLS handshake) goes out
+     * at the end of the round. */
+    int e = errno;
+    if (tr_pending(c) & WSX_TR_WRITE)
+        wsx_conn_mark(c);
+    errno = e;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {

@@ -22,6 +22,9 @@ const char *wsx_strerror(int err)
         return "connection lost";
     case WSX_EURL:
         return "not a ws://host[:port][/path] URL";
+    case WSX_ETLS:
+        return wsx_tls_available() ? "TLS failed"
+                                   : "built without TLS support";
     default:
         return ws_strerror(err);
     }

@@ -57,7 +57,14 @@ int wsx_serve(const char *name, const char *host, int port,
     char addr[sizeof((wsx_server_t *)0)->addr];
     wsx_loop_t *loop = NULL;
 
-    if (wsx_process_setup() != 0 || !(loop = wsx_loop_new())) {
+    sigset_t hup;
+
+    /* A server reloads its TLS certificate on SIGHUP (loop.c) instead of
+     * dying of it. */
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    if (wsx_process_setup() != 0 || sigprocmask(SIG_BLOCK, &hup, NULL) ||
+        !(loop = wsx_loop_new())) {
         fprintf(stderr, "%s: cannot start: %s\n", name, strerror(errno));
         return 1;
     }

@@ -6,7 +6,8 @@
  * --stream each slice is echoed as a fragment as soon as it arrives, so a
  * message of any size passes through a fixed amount of memory. Pings are
  * answered and closes replied to by the engine itself. With --static DIR
- * the same port serves files to browsers.
+ * the same port serves files to browsers; with --tls-cert/--tls-key it is
+ * all wss:// and https://.
  */
 #define _GNU_SOURCE
 #include "wsx.h"
@@ -47,6 +48,12 @@ static const char usage[] =
     "                          (repeatable, first given is preferred; by\n"
     "                          default none is chosen, which some clients that\n"
     "                          offer one refuse)\n"
+    "  --tls-cert FILE         serve wss:// and https:// (TLS 1.2 or later)\n"
+    "                          on the port instead of ws:// and http://, with\n"
+    "                          this PEM certificate (chain); needs --tls-key.\n"
+    "                          SIGHUP reads both files again (renewal) and\n"
+    "                          keeps every connection open\n"
+    "  --tls-key FILE          the certificate's PEM private key\n"
     "  --verbose, -v           log connections to stderr (twice: more)\n"
     "  --help, -h              show this help\n"
     "\n"
@@ -54,7 +61,9 @@ static const char usage[] =
     "(the real port with --port 0); everything else goes to stderr.\n"
     "SIGINT or SIGTERM closes every client with 1001 (going away), waits up\n"
     "to 2 s for the replies and exits with status 0. Exit status 1: bad\n"
-    "usage or cannot listen.\n";
+    "usage, cannot listen, or an unusable --tls-cert/--tls-key (the\n"
+    "message names the file). With TLS, a client that fails its TLS\n"
+    "handshake (a plain ws:// client, TLS 1.0/1.1) is logged in one line.\n";
 
 /* ------------------------------------------------------------- echoing */
 
@@ -95,6 +104,8 @@ int main(int argc, char **argv)
         {"ping-interval", required_argument, NULL, 'i'},
         {"close-timeout", required_argument, NULL, 'T'},
         {"subprotocol", required_argument, NULL, 'P'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -102,7 +113,7 @@ int main(int argc, char **argv)
     wsx_handler_t handler = {.on_message = on_message};
     static const char *protocols[17];
     size_t nprotocols = 0;
-    const char *host = "127.0.0.1";
+    const char *host = "127.0.0.1", *cert = NULL, *key = NULL;
     unsigned long long v;
     int port = 9001, opt;
 
@@ -154,6 +165,12 @@ int main(int argc, char **argv)
             protocols[nprotocols++] = optarg;
             opts.protocols = protocols;
             break;
+        case 'C':
+            cert = optarg;
+            break;
+        case 'K':
+            key = optarg;
+            break;
         case 'v':
             opts.verbose++;
             break;
@@ -171,6 +188,11 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    if (wsx_opts_tls_server(&opts, "wsecho", cert, key) != 0)
+        return 1;
+
     /* Until SIGINT/SIGTERM: the loop's default is the graceful shutdown. */
-    return wsx_serve("wsecho", host, port, &opts, &handler, NULL, NULL);
+    int status = wsx_serve("wsecho", host, port, &opts, &handler, NULL, NULL);
+    wsx_tls_free(opts.tls);
+    return status;
 }
