@@ -112,4 +112,21 @@ wsx-unit-asan: $(WSX_UNIT_ASAN)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1 $(WSX_UNIT_ASAN)
 
-CHECK_STEPS += wsx-unit wsx-unit-asan examples-test
+# wss:// and https:// (examples/common/tls.c): wsecho and wscat against
+# Python's ssl module and each other, the failures, SIGHUP reload, and a
+# wsecho built with ASan+UBSan (loop, library and tls.c instrumented)
+# across TLS connect/close cycles, then the plain one under valgrind.
+WSECHO_ASAN := $(B)/asan/examples/wsecho
+
+$(WSECHO_ASAN): examples/echo/wsecho.c $(WSX_SRCS) $(LIB_SRCS) $(WSX_HDRS) \
+                $(wildcard lib/*.h)
+	mkdir -p $(dir $@)
+	$(CC) $(WSX_CPPFLAGS) -Ilib $(WSX_TLS_DEFS) $(WARN) -O1 -g $(SAN) $< \
+	    $(WSX_SRCS) $(LIB_SRCS) $(WSX_TLS_LIBS) -o $@
+
+.PHONY: tls-test
+tls-test: examples $(WSECHO_ASAN)
+	$(EX_PYTHON) examples/tests/test_tls.py --wsecho $(WSECHO) \
+	    --wscat $(WSCAT) --wsecho-asan $(WSECHO_ASAN)
+
+CHECK_STEPS += wsx-unit wsx-unit-asan examples-test tls-test

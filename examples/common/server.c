@@ -337,8 +337,8 @@ static void plain(wsx_conn_t *c, const ws_request_t *req, char *buf,
 
 /* RFC 8446 §5.1: a TLS record starts with its content type, 22 for a
  * handshake; no HTTP method does. A wss:// or https:// client on a plain
- * port is told nothing it could read, and not made to wait for the
- * handshake timeout either. */
+ * port gets its 400 at once (which its TLS stack reads as a failure),
+ * not after the handshake timeout, and the log says what happened. */
 #define TLS_HANDSHAKE_RECORD 0x16
 
 static void server_handshake(wsx_conn_t *c, char *buf, size_t len)
@@ -348,8 +348,9 @@ static void server_handshake(wsx_conn_t *c, char *buf, size_t len)
 
     if (len && (unsigned char)buf[0] == TLS_HANDSHAKE_RECORD &&
         c->tr == &wsx_tcp_transport) {
-        wsx_log(c, 0, "TLS handshake on a plain port (no --tls-cert): closed");
-        wsx_conn_kill(c);
+        wsx_log(c, 0, "TLS handshake on a plain port (no --tls-cert): 400");
+        wsx_hs_done(c);
+        wsx_http_error(c, 400);
         return;
     }
     r = ws_handshake_parse_request(buf, len, 0, &req);

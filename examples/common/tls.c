@@ -39,6 +39,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 /* Ciphertext read from the socket per read(2), and the most that may wait
@@ -57,11 +58,12 @@ struct wsx_tls {
 
 typedef struct tls_conn {
     SSL *ssl;
-    BIO *rbio, *wbio;   /* ciphertext from / to the peer */
-    uint8_t done;       /* the handshake is over */
-    uint8_t kick;       /* ... just now: queued output may go */
-    uint8_t shut;       /* close_notify queued: SHUT_WR after it */
-    uint8_t failed;     /* err says why */
+    BIO *rbio, *wbio; /* ciphertext from / to the peer */
+    uint8_t done;     /* the handshake is over */
+    uint8_t kick;     /* ... just now: queued output may go */
+    uint8_t shut;     /* close_notify queued: SHUT_WR after it */
+    uint8_t failed;   /* err says why */
+    uint8_t closed;   /* the peer's close_notify arrived */
     char err[200];
 } tls_conn_t;
 
@@ -91,6 +93,17 @@ static void answer_plain_http(tls_conn_t *t)
     BIO_write(t->wbio, resp, (int)sizeof resp - 1);
 }
 
+/* A client's handshake answered by something that does not speak TLS
+ * (a plain HTTP server's 400, say). */
+static int not_tls(unsigned long e)
+{
+    int r = ERR_GET_REASON(e);
+
+    return r == SSL_R_WRONG_VERSION_NUMBER ||
+           r == SSL_R_PACKET_LENGTH_TOO_LONG ||
+           r == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+}
+
 /* A connection failed: remember why (once), for tls_error(). */
 static void fail(wsx_conn_t *c, tls_conn_t *t)
 {
@@ -109,6 +122,11 @@ static void fail(wsx_conn_t *c, tls_conn_t *t)
         snprintf(t->err, sizeof t->err, "%s: certificate verify failed: %s",
                  what, X509_verify_cert_error_string(v));
         ERR_clear_error();
+    } else if (!t->done && !SSL_is_server(t->ssl) &&
+               not_tls(ERR_peek_error())) {
+        take_ssl_error(t->err, sizeof t->err, what);
+        strncat(t->err, " (not a TLS port?)",
+                sizeof t->err - strlen(t->err) - 1);
     } else {
         take_ssl_error(t->err, sizeof t->err, what);
     }
@@ -122,8 +140,8 @@ static void fail(wsx_conn_t *c, tls_conn_t *t)
 
 static SSL_CTX *ctx_new(int server, char *err, size_t cap)
 {
-    SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method()
-                                      : TLS_client_method());
+    SSL_CTX *ctx =
+        SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
 
     if (!ctx) {
         take_ssl_error(err, cap, "cannot create a TLS context");
@@ -133,8 +151,7 @@ static SSL_CTX *ctx_new(int server, char *err, size_t cap)
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     /* A renegotiation (TLS 1.2) is refused with an alert: it is a way to
      * make a server do handshakes for nothing, and we need none. */
-    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-                                 SSL_OP_NO_COMPRESSION |
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
     /* Record buffers are freed while a connection is idle: an idle TLS
      * connection keeps its SSL object, not 2 x 16 KiB of buffers. */
@@ -152,9 +169,8 @@ static int alpn_select(SSL *ssl, const unsigned char **out,
 
     (void)ssl;
     (void)arg;
-    if (SSL_select_next_proto(&sel, outlen, alpn_http11,
-                              sizeof alpn_http11 - 1, in,
-                              inlen) != OPENSSL_NPN_NEGOTIATED)
+    if (SSL_select_next_proto(&sel, outlen, alpn_http11, sizeof alpn_http11 - 1,
+                              in, inlen) != OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_ALERT_FATAL;
     *out = sel;
     return SSL_TLSEXT_ERR_OK;
@@ -173,14 +189,18 @@ static SSL_CTX *server_ctx(const char *cert, const char *key, char *err,
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
         goto fail;
     snprintf(what, sizeof what, "cannot load private key '%s'", key);
-    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
+    if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+        if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
+            goto mismatch;
         goto fail;
-    snprintf(what, sizeof what,
-             "private key '%s' does not match certificate '%s'", key, cert);
+    }
     if (SSL_CTX_check_private_key(ctx) != 1)
-        goto fail;
+        goto mismatch;
     SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
     return ctx;
+mismatch:
+    snprintf(what, sizeof what,
+             "private key '%s' does not match certificate '%s'", key, cert);
 fail:
     take_ssl_error(err, cap, what);
     SSL_CTX_free(ctx);
@@ -218,8 +238,7 @@ wsx_tls_t *wsx_tls_client_new(const char *ca, int insecure, char *err,
         goto fail;
     if (!insecure) {
         char what[600];
-        snprintf(what, sizeof what, "cannot load CA file '%s'",
-                 ca ? ca : "");
+        snprintf(what, sizeof what, "cannot load CA file '%s'", ca ? ca : "");
         if (ca ? SSL_CTX_load_verify_locations(t->ctx, ca, NULL) != 1
                : SSL_CTX_set_default_verify_paths(t->ctx) != 1) {
             take_ssl_error(err, cap,
@@ -295,8 +314,8 @@ static int set_peer_name(SSL *ssl, const char *host)
                    ? 0
                    : -1;
     /* The macro casts away const; the function itself copies host. */
-    if (SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME,
-                 TLSEXT_NAMETYPE_host_name, (void *)(uintptr_t)host) != 1)
+    if (SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 (void *)(uintptr_t)host) != 1)
         return -1;
     return SSL_set1_host(ssl, host) == 1 ? 0 : -1;
 }
@@ -471,8 +490,7 @@ static ssize_t fill(wsx_conn_t *c, tls_conn_t *t)
 }
 
 /* Plaintext into buf, as much as there is, up to cap. */
-static ssize_t tls_read(wsx_conn_t *c, uint8_t *buf, size_t cap,
-                        uint8_t **data)
+static ssize_t tls_read(wsx_conn_t *c, uint8_t *buf, size_t cap, uint8_t **data)
 {
     tls_conn_t *t = c->tr_data;
     size_t got = 0;
@@ -482,6 +500,8 @@ static ssize_t tls_read(wsx_conn_t *c, uint8_t *buf, size_t cap,
         errno = EPROTO;
         return -1;
     }
+    if (t->closed)
+        return 0;
     while (got < cap) {
         size_t n = 0;
         int r = SSL_read_ex(t->ssl, buf + got, cap - got, &n);
@@ -510,7 +530,11 @@ static ssize_t tls_read(wsx_conn_t *c, uint8_t *buf, size_t cap,
             }
             return k;
         }
-        case SSL_ERROR_ZERO_RETURN: /* close_notify: the peer's EOF */
+        case SSL_ERROR_ZERO_RETURN:
+            /* close_notify: the peer's EOF, after the bytes before it
+             * (pending() makes the loop come back for it: the socket
+             * may have nothing more to say). */
+            t->closed = 1;
             return got ? (ssize_t)got : 0;
         default:
             fail(c, t);
@@ -530,7 +554,8 @@ static unsigned tls_pending(const wsx_conn_t *c)
 
     if (!t)
         return 0;
-    if (!t->failed && (SSL_pending(t->ssl) > 0 || BIO_ctrl_pending(t->rbio)))
+    if (!t->failed &&
+        (t->closed || SSL_pending(t->ssl) > 0 || BIO_ctrl_pending(t->rbio)))
         p |= WSX_TR_READ;
     if (BIO_ctrl_pending(t->wbio) || t->kick || t->shut)
         p |= WSX_TR_WRITE;
@@ -644,8 +669,7 @@ const wsx_transport_t *wsx_tls_transport(const wsx_tls_t *t)
 
 const char *wsx_conn_tls(const wsx_conn_t *c, char *buf, size_t cap)
 {
-    return c->tr->describe && c->fd >= 0 ? c->tr->describe(c, buf, cap)
-                                         : NULL;
+    return c->tr->describe && c->fd >= 0 ? c->tr->describe(c, buf, cap) : NULL;
 }
 
 /* ------------------------------------------------- command-line options */

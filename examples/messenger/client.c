@@ -274,7 +274,7 @@ static void on_close(wsx_conn_t *c, unsigned code, const char *reason, size_t le
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: messenger-client [--url ws://HOST:PORT/] --id N [--verbose]\n"
+"usage: messenger-client [--url ws[s]://HOST:PORT/] --id N [options]\n"
 "\n"
 "Associates with the messenger server as client N (0-255), then reads\n"
 "commands from stdin, one per line:\n"
@@ -286,8 +286,11 @@ static void usage(FILE *f)
 "Prints one line per result: 'associated as N', 'sent', 'not sent: the\n"
 "receiver's buffer is full', 'from S: text', 'buffer empty', 'K messages'.\n"
 "\n"
-"  --url URL    the server (default ws://127.0.0.1:12345/)\n"
+"  --url URL    the server (default ws://127.0.0.1:12345/); wss:// is TLS,\n"
+"               the certificate checked against the system's CA store\n"
 "  --id N       the client ID to associate as (required)\n"
+"  --ca FILE    wss://: trust the PEM certificates in FILE instead\n"
+"  --insecure   wss://: do not check the certificate (testing only)\n"
 "  --verbose    print every packet sent (->) and received (<-) to stderr\n"
 "  --help       this text\n"
 "\n"
@@ -300,12 +303,14 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"url", required_argument, NULL, 'u'},
         {"id", required_argument, NULL, 'i'},
+        {"ca", required_argument, NULL, 'A'},
+        {"insecure", no_argument, NULL, 'I'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     static client_t cl = {.id = -1};
-    const char *url = "ws://127.0.0.1:12345/";
-    int opt, err = 0;
+    const char *url = "ws://127.0.0.1:12345/", *ca = NULL;
+    int opt, err = 0, insecure = 0;
 
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (opt) {
@@ -316,6 +321,8 @@ int main(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
+        case 'A': ca = optarg; break;
+        case 'I': insecure = 1; break;
         case 'v': cl.verbose = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: usage(stderr); return EXIT_USAGE;
@@ -326,6 +333,10 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    wsx_opts_t o = {.max_message = 64 * 1024};
+    if (wsx_opts_tls_client(&o, "messenger-client", url, ca, insecure) != 0)
+        return EXIT_USAGE;
+
     cl.loop = wsx_process_setup() == 0 ? wsx_loop_new() : NULL;
     if (!cl.loop) {
         perror("messenger-client");
@@ -333,7 +344,6 @@ int main(int argc, char **argv)
     }
     wsx_handler_t h = {.on_open = on_open, .on_message = on_message,
                        .on_error = on_error, .on_close = on_close};
-    wsx_opts_t o = {.max_message = 64 * 1024};
     cl.conn = wsx_connect(cl.loop, url, NULL, &o, &h, &cl, &err);
     if (!cl.conn) {
         fprintf(stderr, "messenger-client: %s: %s\n", url, wsx_strerror(err));
@@ -350,5 +360,6 @@ int main(int argc, char **argv)
     wsx_watch_pause(cl.input);
     wsx_loop_run(cl.loop);
     wsx_loop_free(cl.loop);
+    wsx_tls_free(o.tls);
     return cl.exit_code;
 }

@@ -270,6 +270,9 @@ static void usage(FILE *f)
 "                               not power loss)\n"
 "  --web DIR          browser client files (default: the web/ directory next\n"
 "                     to this program)\n"
+"  --tls-cert FILE    serve https:// and wss:// (TLS 1.2+) instead, with this\n"
+"                     PEM certificate (chain); SIGHUP reads it again\n"
+"  --tls-key FILE     the certificate's PEM private key\n"
 "  --verbose          log every association, push and get to stderr\n"
 "  --help             this text\n"
 "\n"
@@ -302,11 +305,14 @@ int main(int argc, char **argv)
         {"data-dir", required_argument, NULL, 'd'},
         {"fsync", required_argument, NULL, 'f'},
         {"web", required_argument, NULL, 'w'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
     static server_t s;
     const char *host = "127.0.0.1", *data_dir = "./messenger-data";
+    const char *cert = NULL, *key = NULL;
     int port = 12345, opt;
 
     default_web_dir(s.web_dir, sizeof s.web_dir);
@@ -330,6 +336,8 @@ int main(int argc, char **argv)
             }
             break;
         case 'w': snprintf(s.web_dir, sizeof s.web_dir, "%s", optarg); break;
+        case 'C': cert = optarg; break;
+        case 'K': key = optarg; break;
         case 'v': s.verbose = 1; break;
         case 'H': usage(stdout); return 0;
         default: usage(stderr); return 1;
@@ -340,10 +348,16 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    wsx_opts_t o = {.max_message = 64 * 1024, .static_dir = s.web_dir,
+                    .ping_interval = 30000, .verbose = s.verbose};
+    if (wsx_opts_tls_server(&o, "messenger-server", cert, key) != 0)
+        return 1;
+
     const char *why = NULL;
     int r = store_open(&s.store, data_dir, s.fsync_mode, store_warning, NULL, &why);
     if (r < 0) {
         fprintf(stderr, "messenger-server: %s: %s (%s)\n", data_dir, why, strerror(-r));
+        wsx_tls_free(o.tls);
         return 1;
     }
 
@@ -351,10 +365,9 @@ int main(int argc, char **argv)
                        .on_close = on_close, .on_http = on_http};
     /* Packets are at most 259 bytes; anything bigger is answered with
      * UNKNOWNERROR like any malformed packet, up to a sane bound. */
-    wsx_opts_t o = {.max_message = 64 * 1024, .static_dir = s.web_dir,
-                    .ping_interval = 30000, .verbose = s.verbose};
     r = wsx_serve("messenger-server", host, port, &o, &h, &s,
                   s.fsync_mode == STORE_FSYNC_BATCH ? batch_commit : NULL);
     store_close(s.store);
+    wsx_tls_free(o.tls);
     return r;
 }
