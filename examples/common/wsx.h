@@ -8,6 +8,8 @@
  *     (503 beyond it), the opening handshake, plain HTTP on the same port
  *     (static files from a directory, or the app's own handler);
  *   - clients: ws://host:port/path, non-blocking connect and handshake;
+ *   - TLS (tls.c, OpenSSL memory BIOs): wss:// clients, and servers that
+ *     serve https:// and wss:// on one port (wsx_opts_t.tls);
  *   - per-connection output queues flushed with one writev per loop round,
  *     and backpressure: a peer whose queue is over the high-water mark is
  *     not read from until the queue drains below the low-water mark;
@@ -358,7 +360,7 @@ int wsx_server_broadcast(wsx_server_t *s, ws_opcode_t op, const void *data,
 
 /* ---------------------------------------------------------------- client */
 
-/* A ws:// URL taken apart. host keeps IPv6 brackets off; path includes
+/* A ws:// or wss:// URL taken apart. host keeps IPv6 brackets off; path includes
  * the query. */
 typedef struct wsx_url {
     char host[256];

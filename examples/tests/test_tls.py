@@ -37,7 +37,7 @@ from wstest import (GUID, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG,  # noq
                     close_payload, eq, frame, run)
 
 TESTS = []
-WSECHO = WSCAT = WSECHO_ASAN = None
+WSECHO = WSCAT = WSECHO_ASAN = MESSENGER = None
 TMP = CERTS = None
 NOTES = []
 
@@ -591,6 +591,42 @@ def garbage_and_stalled_handshakes():
         still_serving(s, "stalled handshakes")
 
 
+# ---------------------------------------------------------------- messenger
+
+@test
+def messenger_over_tls():
+    if not MESSENGER:
+        raise Skip("no --messenger-server/--messenger-client given")
+    server, client = MESSENGER
+    data = os.path.join(TMP, "messenger-data")
+    p = subprocess.Popen([server, "--port", "0", "--data-dir", data, "--tls-cert",
+                          CERTS.ok[0], "--tls-key", CERTS.ok[1]],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = p.stdout.readline().decode()
+        check(line.startswith("messenger-server listening on "), "server said %r" % line)
+        port = int(line.strip().rsplit(":", 1)[1])
+        url = "wss://localhost:%d/" % port
+        st, out, err = run([client, "--url", url, "--ca", CERTS.ca, "--id", "1"],
+                           b"send 2 over tls\nquit\n")
+        eq((st, out.decode()), (0, "associated as 1\nsent\n"), "client 1 (stderr %r)" % err)
+        st, out, err = run([client, "--url", url, "--ca", CERTS.ca, "--id", "2"],
+                           b"get\nquit\n")
+        eq((st, out.decode()), (0, "associated as 2\nfrom 1: over tls\n"),
+           "client 2 (stderr %r)" % err)
+        st, out, err = run([client, "--url", url, "--id", "3"], b"quit\n")
+        check(st == 2 and "certificate verify failed" in err,
+              "without --ca: exit %d, %r" % (st, err))
+        status, _, body = https_get(port, "/")
+        eq(status, 200, "the browser client over https://")
+        check(body.lstrip().startswith(b"<"), "an HTML page: %r" % body[:60])
+    finally:
+        p.send_signal(signal.SIGTERM)
+        eq(p.wait(10), 0, "messenger-server exit status")
+        p.stdout.close()
+        p.stderr.close()
+
+
 # --------------------------------------------------------------- sanitizers
 
 def cycles(s, n):
@@ -654,15 +690,19 @@ def valgrind_connect_close_cycles():
 # ------------------------------------------------------------------ runner
 
 def main():
-    global WSECHO, WSCAT, WSECHO_ASAN, TMP, CERTS
+    global WSECHO, WSCAT, WSECHO_ASAN, MESSENGER, TMP, CERTS
     ap = argparse.ArgumentParser()
     ap.add_argument("--wsecho", required=True)
     ap.add_argument("--wscat", required=True)
     ap.add_argument("--wsecho-asan", help="wsecho built with -fsanitize=address")
+    ap.add_argument("--messenger-server")
+    ap.add_argument("--messenger-client")
     ap.add_argument("-k", default="")
     a = ap.parse_args()
     WSECHO, WSCAT = os.path.abspath(a.wsecho), os.path.abspath(a.wscat)
     WSECHO_ASAN = a.wsecho_asan and os.path.abspath(a.wsecho_asan)
+    if a.messenger_server and a.messenger_client:
+        MESSENGER = (os.path.abspath(a.messenger_server), os.path.abspath(a.messenger_client))
     TMP = tempfile.mkdtemp(prefix="wsx-tls-")
     try:
         st, out, err = run([WSECHO, "--tls-cert", "/dev/null", "--tls-key", "/dev/null"])

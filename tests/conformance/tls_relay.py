@@ -172,12 +172,20 @@ class Pair:
         self.relay.pairs.discard(self)
 
 
+def die_with_parent():
+    """In wsecho, before exec: SIGTERM when the relay dies (the suite
+    SIGKILLs a wsecho that does not exit in time: that is us)."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class Relay:
     def __init__(self, wsecho, args, cert, key, ca):
         self.ctx = ssl.create_default_context(cafile=ca)
         self.ctx.set_alpn_protocols(["http/1.1"])
         self.proc = subprocess.Popen([wsecho] + args + ["--tls-cert", cert, "--tls-key", key],
-                                     stdout=subprocess.PIPE)
+                                     stdout=subprocess.PIPE, preexec_fn=die_with_parent)
         line = self.proc.stdout.readline().decode()
         if not line.startswith("wsecho listening on "):
             sys.exit("tls_relay: wsecho printed %r" % line)
@@ -208,7 +216,7 @@ class Relay:
         while True:
             if drain_until is None and self.proc.poll() is not None:
                 self.sel.unregister(self.ls)
-                drain_until = time.monotonic() + 1.0
+                drain_until = time.monotonic() + 0.2  # its last bytes
             if drain_until is not None and (not self.pairs or time.monotonic() > drain_until):
                 break
             for key, _ in self.sel.select(0.05):
