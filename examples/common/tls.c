@@ -37,6 +37,7 @@
 
 #ifdef WSX_HAVE_OPENSSL
 
+#include <openssl/buffer.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -46,6 +47,8 @@
  * in wbio for the socket before the queue keeps the rest as plaintext. */
 #define READ_CHUNK (32u * 1024u)
 #define WBIO_MAX (64u * 1024u)
+/* An emptied BIO whose buffer grew past this is replaced by a new one. */
+#define BIO_KEEP (16u * 1024u)
 
 /* RFC 7301 §3.1: the protocol list, each name prefixed by its length. */
 static const unsigned char alpn_http11[] = "\x08http/1.1";
@@ -116,7 +119,8 @@ static void fail(wsx_conn_t *c, tls_conn_t *t)
     if (SSL_is_server(t->ssl) &&
         ERR_GET_REASON(ERR_peek_error()) == SSL_R_HTTP_REQUEST)
         answer_plain_http(t);
-    if (v != X509_V_OK && !SSL_is_server(t->ssl)) {
+    if (v != X509_V_OK && !SSL_is_server(t->ssl) &&
+        (SSL_get_verify_mode(t->ssl) & SSL_VERIFY_PEER)) {
         /* The certificate was refused: its reason says more than
          * "certificate verify failed". */
         snprintf(t->err, sizeof t->err, "%s: certificate verify failed: %s",
@@ -320,6 +324,40 @@ static int set_peer_name(SSL *ssl, const char *host)
     return SSL_set1_host(ssl, host) == 1 ? 0 : -1;
 }
 
+static BIO *mem_bio(void)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+
+    /* Empty means "no more for now" (WANT_READ), not EOF. */
+    if (b)
+        BIO_set_mem_eof_return(b, -1);
+    return b;
+}
+
+/* A memory BIO keeps the largest size it ever had; an idle connection
+ * should not keep the buffers of its last big message. */
+static int oversized(BIO *b)
+{
+    BUF_MEM *bm = NULL;
+
+    return !BIO_ctrl_pending(b) && BIO_get_mem_ptr(b, &bm) > 0 && bm &&
+           bm->max > BIO_KEEP;
+}
+
+static void trim(tls_conn_t *t)
+{
+    BIO *b;
+
+    if (oversized(t->rbio) && (b = mem_bio())) {
+        SSL_set0_rbio(t->ssl, b); /* frees the old one */
+        t->rbio = b;
+    }
+    if (oversized(t->wbio) && (b = mem_bio())) {
+        SSL_set0_wbio(t->ssl, b);
+        t->wbio = b;
+    }
+}
+
 static int tls_open(wsx_conn_t *c)
 {
     wsx_tls_t *ctx = c->ep->tr_ctx;
@@ -329,13 +367,10 @@ static int tls_open(wsx_conn_t *c)
         return -1;
     c->tr_data = t;
     t->ssl = SSL_new(ctx->ctx);
-    t->rbio = BIO_new(BIO_s_mem());
-    t->wbio = BIO_new(BIO_s_mem());
+    t->rbio = mem_bio();
+    t->wbio = mem_bio();
     if (!t->ssl || !t->rbio || !t->wbio)
         goto fail;
-    /* An empty rbio means "no more for now" (WANT_READ), not EOF. */
-    BIO_set_mem_eof_return(t->rbio, -1);
-    BIO_set_mem_eof_return(t->wbio, -1);
     SSL_set_bio(t->ssl, t->rbio, t->wbio);
     if (ctx->server) {
         SSL_set_accept_state(t->ssl);
@@ -348,11 +383,9 @@ static int tls_open(wsx_conn_t *c)
     /* The ClientHello goes into wbio; the end of the round sends it. */
     int r = SSL_do_handshake(t->ssl);
     return r == 1 || SSL_get_error(t->ssl, r) == SSL_ERROR_WANT_READ ? 0 : -1;
-fail:
-    if (!t->ssl) {
-        BIO_free(t->rbio);
-        BIO_free(t->wbio);
-    }
+fail: /* before SSL_set_bio: the BIOs are still ours (t->ssl is not) */
+    BIO_free(t->rbio);
+    BIO_free(t->wbio);
     return -1;
 }
 
@@ -439,6 +472,7 @@ static ssize_t tls_writev(wsx_conn_t *c, struct iovec *iov, int iovcnt)
     n = encrypt_iov(c, t, iov, iovcnt);
     if (n > 0 && push(c, t) != 0 && errno != EAGAIN)
         return -1;
+    trim(t);
     return n;
 }
 
@@ -490,18 +524,10 @@ static ssize_t fill(wsx_conn_t *c, tls_conn_t *t)
 }
 
 /* Plaintext into buf, as much as there is, up to cap. */
-static ssize_t tls_read(wsx_conn_t *c, uint8_t *buf, size_t cap, uint8_t **data)
+static ssize_t decrypt(wsx_conn_t *c, tls_conn_t *t, uint8_t *buf, size_t cap)
 {
-    tls_conn_t *t = c->tr_data;
     size_t got = 0;
 
-    *data = buf;
-    if (t->failed) {
-        errno = EPROTO;
-        return -1;
-    }
-    if (t->closed)
-        return 0;
     while (got < cap) {
         size_t n = 0;
         int r = SSL_read_ex(t->ssl, buf + got, cap - got, &n);
@@ -545,6 +571,26 @@ static ssize_t tls_read(wsx_conn_t *c, uint8_t *buf, size_t cap, uint8_t **data)
         }
     }
     return (ssize_t)got;
+}
+
+static ssize_t tls_read(wsx_conn_t *c, uint8_t *buf, size_t cap, uint8_t **data)
+{
+    tls_conn_t *t = c->tr_data;
+    ssize_t n;
+    int e;
+
+    *data = buf;
+    if (t->failed) {
+        errno = EPROTO;
+        return -1;
+    }
+    if (t->closed)
+        return 0;
+    n = decrypt(c, t, buf, cap);
+    e = errno;
+    trim(t);
+    errno = e;
+    return n;
 }
 
 static unsigned tls_pending(const wsx_conn_t *c)

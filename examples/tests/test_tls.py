@@ -591,6 +591,29 @@ def garbage_and_stalled_handshakes():
         still_serving(s, "stalled handshakes")
 
 
+@test
+def memory_per_idle_tls_connection():
+    """What an idle TLS connection costs the server, after each has echoed
+    a 200 kB message (its BIO buffers must not stay at their high water)."""
+    n = 200
+    with servers(wsecho()) as s:
+        warm = [TLSClient(s.port) for _ in range(10)]
+        for c in warm:
+            c.echo(OP_BINARY, os.urandom(200000))
+        time.sleep(0.2)
+        before = s.rss_kib()
+        conns = [TLSClient(s.port) for _ in range(n)]
+        for c in conns:
+            c.echo(OP_BINARY, os.urandom(200000))
+        time.sleep(0.3)
+        per = (s.rss_kib() - before) * 1024.0 / n
+        NOTES.append("idle TLS connection after a 200 kB echo: %.0f bytes of server RSS each"
+                     % per)
+        check(per <= 24 * 1024, "%.0f bytes per idle TLS connection" % per)
+        for c in warm + conns:
+            c.close()
+
+
 # ---------------------------------------------------------------- messenger
 
 @test
