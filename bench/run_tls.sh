@@ -66,6 +66,7 @@ fi
 start() {
     tag=$1
     shift
+    : >"$tmp/$tag.out" # there before it is read (the server is async)
     $pin "$wsecho" --host 127.0.0.1 --port 0 --ping-interval 0 "$@" \
         >"$tmp/$tag.out" 2>"$tmp/$tag.err" &
     pid=$!

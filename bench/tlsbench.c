@@ -62,8 +62,11 @@ static double cpu_of(long pid)
     size_t n = fread(buf, 1, sizeof buf - 1, f);
     fclose(f);
     buf[n] = '\0';
+    /* After "(comm) ": state, then fields 4-13, utime and stime. */
     const char *p = strrchr(buf, ')');
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+    if (!p || sscanf(p + 2,
+                     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+                     "%lu %lu",
                      &ut, &st) != 2)
         return 0;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
@@ -95,8 +98,7 @@ static void on_open(wsx_conn_t *c, const ws_response_t *resp)
         wsx_conn_send_binary(c, b->payload, b->size);
 }
 
-static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
-                       size_t len)
+static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len)
 {
     bench_t *b = wsx_conn_ctx(c);
 
@@ -158,28 +160,46 @@ static size_t parse_size(const char *s)
 
 static void parse(bench_t *b, int argc, char **argv)
 {
-    static const struct option lo[] = {
-        {"url", required_argument, NULL, 'u'},
-        {"warmup", required_argument, NULL, 'W'},
-        {"handshakes", no_argument, NULL, 'H'},
-        {"pid", required_argument, NULL, 'p'},
-        {"ca", required_argument, NULL, 'a'},
-        {NULL, 0, NULL, 0}};
+    static const struct option lo[] = {{"url", required_argument, NULL, 'u'},
+                                       {"warmup", required_argument, NULL, 'W'},
+                                       {"handshakes", no_argument, NULL, 'H'},
+                                       {"pid", required_argument, NULL, 'p'},
+                                       {"ca", required_argument, NULL, 'a'},
+                                       {NULL, 0, NULL, 0}};
     const char *ca = NULL;
     int opt;
 
     while ((opt = getopt_long(argc, argv, "c:w:s:d:", lo, NULL)) != -1) {
         switch (opt) {
-        case 'u': b->url = optarg; break;
-        case 'c': b->conns = (unsigned)atoi(optarg); break;
-        case 'w': b->inflight = (unsigned)atoi(optarg); break;
-        case 's': b->size = parse_size(optarg); break;
-        case 'd': b->seconds = atof(optarg); break;
-        case 'W': b->warmup = atof(optarg); break;
-        case 'H': b->handshakes = 1; break;
-        case 'p': b->pid = atol(optarg); break;
-        case 'a': ca = optarg; break;
-        default: usage();
+        case 'u':
+            b->url = optarg;
+            break;
+        case 'c':
+            b->conns = (unsigned)atoi(optarg);
+            break;
+        case 'w':
+            b->inflight = (unsigned)atoi(optarg);
+            break;
+        case 's':
+            b->size = parse_size(optarg);
+            break;
+        case 'd':
+            b->seconds = atof(optarg);
+            break;
+        case 'W':
+            b->warmup = atof(optarg);
+            break;
+        case 'H':
+            b->handshakes = 1;
+            break;
+        case 'p':
+            b->pid = atol(optarg);
+            break;
+        case 'a':
+            ca = optarg;
+            break;
+        default:
+            usage();
         }
     }
     if (!b->url || !b->conns || !b->inflight || b->seconds <= 0)
@@ -191,12 +211,14 @@ static void parse(bench_t *b, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    static bench_t b = {.conns = 1, .inflight = 1, .size = 16, .seconds = 3,
-                        .warmup = 0.5};
+    static bench_t b = {
+        .conns = 1, .inflight = 1, .size = 16, .seconds = 3, .warmup = 0.5};
 
     parse(&b, argc, argv);
-    b.h = (wsx_handler_t){.on_open = on_open, .on_message = on_message,
-                          .on_close = on_close, .on_error = on_error};
+    b.h = (wsx_handler_t){.on_open = on_open,
+                          .on_message = on_message,
+                          .on_close = on_close,
+                          .on_error = on_error};
     b.opts.max_message = b.size + 1;
     if (!(b.payload = malloc(b.size ? b.size : 1)) ||
         wsx_process_setup() != 0 || !(b.loop = wsx_loop_new())) {
@@ -231,9 +253,9 @@ int main(int argc, char **argv)
            "mb_s=%.2f hs_s=%.0f server_cpu=%.0f tls=%s errors=%llu\n",
            b.handshakes ? "handshakes" : "echo", b.conns, b.inflight, b.size,
            (unsigned long long)b.msgs, (double)b.msgs / el,
-           (double)b.msgs * (double)b.size / el / 1e6,
-           (double)b.opened / el, el > 0 ? 100 * cpu / el : 0,
-           b.tls[0] ? b.tls : "none", (unsigned long long)b.errors);
+           (double)b.msgs * (double)b.size / el / 1e6, (double)b.opened / el,
+           el > 0 ? 100 * cpu / el : 0, b.tls[0] ? b.tls : "none",
+           (unsigned long long)b.errors);
     free(b.payload);
     return b.errors ? 2 : 0;
 }

@@ -26,9 +26,12 @@ WSX_CPPFLAGS := -Iinclude -Iexamples/common
 # Tests use only the system Python's standard library.
 EX_PYTHON    := /usr/bin/python3
 
-WSX_TLS_VERSION := $(shell pkg-config --exists openssl 2>/dev/null && \
-                     pkg-config --modversion openssl)
-ifneq ($(WSX_TLS_VERSION),)
+# `make TLS=off` builds without TLS even where OpenSSL is installed.
+WSX_TLS_VERSION := $(if $(filter off,$(TLS)),,$(shell \
+                     pkg-config --exists openssl 2>/dev/null && \
+                     pkg-config --modversion openssl))
+ifeq ($(TLS),off)
+else ifneq ($(WSX_TLS_VERSION),)
 WSX_TLS_DEFS := -DWSX_HAVE_OPENSSL $(shell pkg-config --cflags openssl)
 WSX_TLS_LIBS := $(shell pkg-config --libs openssl)
 else ifneq ($(wildcard /usr/include/openssl/ssl.h),)
@@ -39,6 +42,8 @@ WSX_TLS_LIBS := -lssl -lcrypto
 endif
 ifneq ($(WSX_TLS_DEFS),)
 $(info TLS: on (OpenSSL $(WSX_TLS_VERSION)))
+else ifeq ($(TLS),off)
+$(info TLS: off (TLS=off))
 else
 $(info TLS: off (install libssl-dev))
 endif

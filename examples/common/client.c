@@ -1,6 +1,7 @@
 /*
- * client.c — ws:// and wss:// URLs, non-blocking connect (every resolved address in
- * turn) and the client side of the opening handshake (RFC 6455 §4.1).
+ * client.c — ws:// and wss:// URLs, non-blocking connect (every resolved
+ * address in turn) and the client side of the opening handshake (RFC 6455
+ * §4.1); a wss:// connection gets the TLS transport (tls.c).
  * The client's endpoint ops (client_ops) are how conn.c reaches it.
  */
 #define _GNU_SOURCE

@@ -301,9 +301,9 @@ const char *wsx_server_address(const wsx_server_t *s, char *buf, size_t cap);
  * on host:port, setup(loop, ctx) if not NULL (to install hooks such as
  * wsx_loop_before_flush), the line "NAME listening on HOST:PORT" on stdout
  * (flushed: scripts wait for it to learn the port), then the loop until
- * SIGINT/SIGTERM end it gracefully; SIGHUP makes a TLS server
- * (opts->tls) read its certificate and key again (wsx_tls_reload). Failures are reported on stderr,
- * prefixed with name. Returns the exit status: 0, or 1.
+ * SIGINT/SIGTERM end it gracefully; SIGHUP makes a TLS server (opts->tls)
+ * read its certificate and key again (wsx_tls_reload). Failures are
+ * reported on stderr, prefixed with name. Returns the exit status: 0, or 1.
  */
 int wsx_serve(const char *name, const char *host, int port,
               const wsx_opts_t *opts, const wsx_handler_t *h, void *ctx,
@@ -360,8 +360,8 @@ int wsx_server_broadcast(wsx_server_t *s, ws_opcode_t op, const void *data,
 
 /* ---------------------------------------------------------------- client */
 
-/* A ws:// or wss:// URL taken apart. host keeps IPv6 brackets off; path includes
- * the query. */
+/* A ws:// or wss:// URL taken apart. host keeps IPv6 brackets off; path
+ * includes the query. */
 typedef struct wsx_url {
     char host[256];
     int port;          /* default 80, 443 for wss:// */
