@@ -283,11 +283,6 @@ void wsx_tls_free(wsx_tls_t *t)
     free(t);
 }
 
-int wsx_tls_is_server(const wsx_tls_t *t)
-{
-    return t->server;
-}
-
 const char *wsx_tls_files(const wsx_tls_t *t)
 {
     return t->cert ? t->cert : "";
@@ -680,12 +675,6 @@ int wsx_tls_reload(wsx_tls_t *t, char *err, size_t cap)
 void wsx_tls_free(wsx_tls_t *t)
 {
     (void)t;
-}
-
-int wsx_tls_is_server(const wsx_tls_t *t)
-{
-    (void)t;
-    return 0;
 }
 
 const char *wsx_tls_files(const wsx_tls_t *t)

@@ -477,8 +477,7 @@ wsx_tls_t *wsx_tls_client_new(const char *ca, int insecure, char *err,
  * (see wsx_serve). 0, or -1 with err set and the old one kept. */
 int wsx_tls_reload(wsx_tls_t *t, char *err, size_t cap);
 
-/* 1 for a server's context; its certificate file ("" for a client's). */
-int wsx_tls_is_server(const wsx_tls_t *t);
+/* A server context's certificate file ("" for a client's), for logs. */
 const char *wsx_tls_files(const wsx_tls_t *t);
 
 void wsx_tls_free(wsx_tls_t *t); /* NULL is fine */
