@@ -492,6 +492,23 @@ def tls_client_on_plain_port():
         eq(srv.stop(), 0, "plain wsecho exit status")
 
 
+@test
+def wscat_tls_handshake_timeout():
+    """A server that accepts and never answers the ClientHello: wscat's
+    --connect-timeout covers the TLS handshake."""
+    ls = socket.create_server(("127.0.0.1", 0))
+    try:
+        t0 = time.monotonic()
+        st, out, err = wscat("--connect-timeout", "1", "--ca", CERTS.ca,
+                             "wss://localhost:%d/" % ls.getsockname()[1], input=b"x\n")
+        el = time.monotonic() - t0
+        eq(st, 2, "exit status (stderr %r)" % err)
+        check("timed out" in err, "stderr %r" % err)
+        check(0.7 < el < 3, "gave up after %.2f s, want about 1" % el)
+    finally:
+        ls.close()
+
+
 def raw_client_hello(version):
     """A minimal ClientHello (RFC 5246 §7.4.1.2) offering only `version`
     (0x0301 TLS 1.0, 0x0302 TLS 1.1) and TLS_RSA_WITH_AES_128_CBC_SHA."""
@@ -513,17 +530,20 @@ def old_tls_versions_refused():
             out = p.stdout.decode(errors="replace")
             if "alert protocol version" in out:
                 how.append("openssl s_client " + flag)
-            else:  # this openssl cannot even offer it: a raw ClientHello
-                c = Client(s.port, handshake=False)
-                c.send(raw_client_hello(ver))
-                c.sock.settimeout(5)
-                got = c.sock.recv(7)
-                # An alert record: type 21, level fatal (2), protocol_version (70).
-                eq((got[:1], got[5:7]), (b"\x15", b"\x02\x46"), "alert for %s" % flag)
-                c.close()
-                how.append("raw ClientHello %#06x" % ver)
+            else:  # this openssl cannot even offer it
+                check("no protocols available" in out or "unsupported" in out,
+                      "s_client %s neither refused nor unable: %r" % (flag, out[-400:]))
+            # And always a raw ClientHello offering only that version.
+            c = Client(s.port, handshake=False)
+            c.send(raw_client_hello(ver))
+            c.sock.settimeout(5)
+            got = c.sock.recv(7)
+            # An alert record: type 21, level fatal (2), protocol_version (70).
+            eq((got[:1], got[5:7]), (b"\x15", b"\x02\x46"), "alert for %s" % flag)
+            c.close()
+            how.append("a raw ClientHello %#06x" % ver)
         NOTES.append("TLS 1.0/1.1 refused, tested with: " + ", ".join(how))
-        check(len(wait_log(s, "unsupported protocol")) >= 2, "logged")
+        check(len(wait_log(s, "unsupported protocol")) >= len(how), "one log line each")
         still_serving(s, "old TLS versions")
 
 
