@@ -1,7 +1,8 @@
 # libwsproto — one Makefile, no configure step.
 #   make            libwsproto.a, libwsproto.so (soname libwsproto.so.0)
 #   make check      every test (see the README)
-#   make install    PREFIX=/usr/local DESTDIR= ; make uninstall
+#   make install    PREFIX=/usr/local DESTDIR= (pkg-config and CMake files too)
+#   make uninstall
 #   make bench / make fuzz / make fuzz-smoke / make examples
 
 VERSION   := $(shell sed -n 's/^\#define WS_VERSION_STRING "\(.*\)"/\1/p' include/wsproto.h)
@@ -27,7 +28,7 @@ SHARED   := $(B)/libwsproto.so.$(VERSION)
 SONAME   := libwsproto.so.$(SOVERSION)
 
 .PHONY: all lib check unit unit-asan unit-valgrind install uninstall clean \
-        install-test readme-example demo deps
+        install-test install-test-system readme-example demo deps
 .DEFAULT_GOAL := all
 
 all: lib readme-example
@@ -96,6 +97,12 @@ demo: $(B)/readme_example
 install-test: lib
 	sh tests/install_test.sh
 
+# The same into the default PREFIX for real, as root, then uninstalled:
+# it changes the system, so it is not in make check
+# (scripts/bare-debian-check.sh runs it in its throwaway root).
+install-test-system: lib
+	sh tests/install_test.sh --system
+
 # What the tests need (compilers, sanitizer runtimes, valgrind, peers).
 deps:
 	bash scripts/install-deps.sh
@@ -119,23 +126,48 @@ CHECK_STEPS :=
 include $(sort $(wildcard examples/*.mk examples/*/*.mk fuzz/*.mk bench/*.mk tests/*/*.mk))
 
 # ---------------------------------------------------------------- install
+# wsproto.pc and the CMake package files get the final paths (DESTDIR is
+# only where they are staged). The CMake version file compares versions
+# with the major and minor from the header and refuses a consumer of
+# another pointer size.
+CMAKEDIR  ?= $(LIBDIR)/cmake/wsproto
+PTR_BYTES = $(shell $(CC) -dM -E - </dev/null | \
+                    sed -n 's/^\#define __SIZEOF_POINTER__ //p')
+SUBST_INSTALL_PATHS = sed -e 's|@PREFIX@|$(PREFIX)|g' \
+    -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCDIR@|$(INCDIR)|g' \
+    -e 's|@VERSION@|$(VERSION)|g' \
+    -e 's|@SOVERSION@|$(SOVERSION)|g' -e 's|@VERSION_MAJOR@|$(SOVERSION)|g' \
+    -e 's|@VERSION_MINOR@|$(word 2,$(subst ., ,$(VERSION)))|g' \
+    -e 's|@SIZEOF_VOID_P@|$(PTR_BYTES)|g'
+INSTALLED_DATA := $(PCDIR)/wsproto.pc $(CMAKEDIR)/wsprotoConfig.cmake \
+                  $(CMAKEDIR)/wsprotoConfigVersion.cmake
+
+# Installing into this machine (no DESTDIR) refreshes the dynamic linker's
+# cache when LIBDIR is one it searches, or says how to find the library
+# when not: see scripts/refresh-ld-cache.sh.
 install: lib
-	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR)
+	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) \
+	    $(DESTDIR)$(CMAKEDIR)
 	install -m 644 include/wsproto.h $(DESTDIR)$(INCDIR)/wsproto.h
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)/libwsproto.a
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)/libwsproto.so.$(VERSION)
 	ln -sf libwsproto.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libwsproto.so
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-	    pkgconfig/wsproto.pc.in > $(DESTDIR)$(PCDIR)/wsproto.pc
-	chmod 644 $(DESTDIR)$(PCDIR)/wsproto.pc
+	$(SUBST_INSTALL_PATHS) pkgconfig/wsproto.pc.in > $(DESTDIR)$(PCDIR)/wsproto.pc
+	$(SUBST_INSTALL_PATHS) cmake/wsprotoConfig.cmake.in \
+	    > $(DESTDIR)$(CMAKEDIR)/wsprotoConfig.cmake
+	$(SUBST_INSTALL_PATHS) cmake/wsprotoConfigVersion.cmake.in \
+	    > $(DESTDIR)$(CMAKEDIR)/wsprotoConfigVersion.cmake
+	chmod 644 $(addprefix $(DESTDIR),$(INSTALLED_DATA))
+	$(if $(DESTDIR),,sh scripts/refresh-ld-cache.sh install $(LIBDIR))
 
 uninstall:
 	rm -f $(DESTDIR)$(INCDIR)/wsproto.h $(DESTDIR)$(LIBDIR)/libwsproto.a \
 	    $(DESTDIR)$(LIBDIR)/libwsproto.so.$(VERSION) \
 	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libwsproto.so \
-	    $(DESTDIR)$(PCDIR)/wsproto.pc
+	    $(addprefix $(DESTDIR),$(INSTALLED_DATA))
+	rmdir $(DESTDIR)$(CMAKEDIR) 2>/dev/null || true
+	$(if $(DESTDIR),,sh scripts/refresh-ld-cache.sh uninstall $(LIBDIR))
 
 clean:
 	rm -rf $(B)

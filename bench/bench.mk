@@ -1,11 +1,13 @@
 # bench/bench.mk — the benchmarks, included by the top Makefile.
 #   make bench        build and run them; prints the tables of
-#                     bench/PERFORMANCE.md (three to four minutes, the
-#                     fan-out table about ten seconds of it)
+#                     bench/PERFORMANCE.md (about nine minutes: parsing
+#                     four, the load tables three, DEFLATE and fan-out
+#                     one each)
 #   make bench-smoke  build them and run each briefly (a couple of seconds)
 #                     so they cannot rot; asserts no timing
 # wslay (Debian libwslay-dev, scripts/deps/bench.deb) is the library we are
-# compared with; without it the wslay columns print n/a.
+# compared with; without it the wslay columns print n/a. Node ws (npm, in
+# tests/interop) is the fan-out's reference; without it its rows say n/a.
 
 BENCH_WSLAY := $(shell test -f /usr/include/wslay/wslay.h && echo yes)
 BENCH_DEFS  := $(if $(BENCH_WSLAY),-DHAVE_WSLAY)
@@ -16,11 +18,18 @@ BENCH_LIBS  := $(if $(BENCH_WSLAY),-lwslay)
 $(B)/bench:
 	mkdir -p $@
 
+# The DEFLATE codec against zlib (levels 1 and 6; zlib1g-dev,
+# scripts/deps/deflate.deb). It reaches the codec's private header.
+$(B)/bench/deflatebench: bench/deflatebench.c tests/deflate/corpus.h lib/deflate.h $(STATIC) | $(B)/bench
+	$(CC) -Ilib -Itests/deflate $(WARN) $(CFLAGS) $< $(STATIC) -lz -o $@
+
 $(B)/bench/parsebench: bench/parsebench.c $(STATIC) include/wsproto.h | $(B)/bench
 	$(CC) -Iinclude $(BENCH_DEFS) $(WARN) $(CFLAGS) $< $(STATIC) $(BENCH_LIBS) -o $@
 
 # The load table: wsecho against tcpecho (the same event loop, raw mode),
-# both driven by wsload. bench/run_load.sh starts and stops the servers.
+# both driven by wsload, then wsecho with permessage-deflate against
+# without on JSON echoes (wsload --json [--deflate]). bench/run_load.sh
+# starts and stops the servers.
 # Fragments are included in sorted order, bench/ before examples/, so the
 # names examples/examples.mk defines are empty when these prerequisites
 # are read: its outputs are named here (recipes expand later, so
@@ -39,8 +48,9 @@ BENCH_LOAD := $(B)/bench/wsload $(B)/bench/tcpecho $(BENCH_WSECHO)
 RUN_LOAD   := sh bench/run_load.sh --wsload $(B)/bench/wsload \
               --tcpecho $(B)/bench/tcpecho --wsecho $(BENCH_WSECHO)
 
-# Fan-out: one message to 1000 connections, encoded per connection and
-# as one shared frame (wsx_broadcast).
+# Fan-out: one 1 KiB message to 100, 1000 and 10 000 connections, encoded
+# per connection, as one shared frame (wsx_server_broadcast), and by Node
+# ws (bench/fanout_ws.js).
 $(B)/bench/fanout: bench/fanout.c $(BENCH_WSX_LIB) $(STATIC) $(BENCH_WSX_HDRS) | $(B)/bench
 	$(CC) $(WSX_CPPFLAGS) $(WARN) $(CFLAGS) $< $(WSX_LIB) $(STATIC) -o $@
 
@@ -63,16 +73,25 @@ bench-tls: $(B)/bench/tlsbench $(BENCH_WSECHO)
 bench-tls-smoke: $(B)/bench/tlsbench $(BENCH_WSECHO)
 	$(RUN_TLS) --smoke
 
-bench: $(B)/bench/parsebench $(BENCH_LOAD) $(B)/bench/fanout
+
+# Node ws, the fan-out's reference, is tests/interop's pinned npm package
+# (interop.mk's rule installs it; named here, as fragments are read in
+# order).
+BENCH_NODE_WS := tests/interop/node_modules/.installed
+
+bench: $(B)/bench/parsebench $(B)/bench/deflatebench $(BENCH_LOAD) $(B)/bench/fanout $(BENCH_NODE_WS)
 	$(B)/bench/parsebench
+	@echo
+	$(B)/bench/deflatebench
 	@echo
 	$(RUN_LOAD)
 	@echo
-	$(B)/bench/fanout
+	$(B)/bench/fanout --node-dir tests/interop
 
-bench-smoke: $(B)/bench/parsebench $(BENCH_LOAD) $(B)/bench/fanout
+bench-smoke: $(B)/bench/parsebench $(B)/bench/deflatebench $(BENCH_LOAD) $(B)/bench/fanout
 	$(B)/bench/parsebench --smoke
+	$(B)/bench/deflatebench --smoke
 	$(RUN_LOAD) --smoke
-	$(B)/bench/fanout --smoke
+	$(B)/bench/fanout --smoke --node-dir tests/interop
 
 CHECK_STEPS += bench-smoke

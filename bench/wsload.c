@@ -23,6 +23,13 @@
  * order); anything else counts as an error. One clock read per read(2)
  * stamps every echo it carried.
  *
+ * --json fills the payload after the sequence number with JSON records
+ * instead of letters; --deflate offers permessage-deflate (RFC 7692, the
+ * library's own extension) and fails when the server does not agree: each
+ * connection then has an engine (ws_conn_t) that compresses every message
+ * as it is sent and inflates every echo. Both modes count the bytes on
+ * the wire, so the two can be compared.
+ *
  * Linux only (epoll, /proc). Exit status: 0, 1 on bad usage or when the
  * server cannot be reached, 2 when any error was counted.
  */
@@ -59,7 +66,7 @@
 
 static struct {
     const char *host, *path;
-    int port, raw, spin, kv, cpu;
+    int port, raw, spin, kv, cpu, json, deflate;
     unsigned conns, inflight;
     size_t size;
     double duration, warmup, hold;
@@ -81,6 +88,10 @@ static const char usage[] =
     "  --port PORT             server port (required)\n"
     "  --path PATH             request target of the handshake (default /)\n"
     "  --raw                   plain TCP: no handshake, no framing\n"
+    "  --json                  the payload is JSON records (after the 8-byte\n"
+    "                          sequence number) instead of letters\n"
+    "  --deflate               offer permessage-deflate and require it: every\n"
+    "                          message is compressed, every echo inflated\n"
     "  -c, --connections C     connections (default 1)\n"
     "  -w, --inflight W        messages in flight on each (default 1)\n"
     "  -s, --size S            message payload bytes, >= 8; K and M suffixes\n"
@@ -100,7 +111,8 @@ static const char usage[] =
     "\n"
     "Messages start with an 8-byte sequence number; echoes are checked for\n"
     "framing, length and order. MB/s is 10^6 bytes of payload echoed per\n"
-    "second. Exit status: 0; 1 bad usage or no server; 2 errors counted.\n";
+    "second; wire_b (with --kv) the bytes read and written per message, each\n"
+    "way. Exit status: 0; 1 bad usage or no server; 2 errors counted.\n";
 
 /* ---------------------------------------------------------- connection */
 
@@ -126,6 +138,12 @@ typedef struct conn {
     char *hs; /* handshake: the response so far */
     size_t hs_len;
     char key[WS_KEY_LEN + 1];
+    /* --deflate: the engine and its extension state; frames encoded and
+     * not yet written are out[out_off, out_len). */
+    ws_conn_t *ws;
+    void *pmd;
+    uint8_t *out;
+    size_t out_off, out_len, out_cap;
 } conn_t;
 
 static int epfd = -1;
@@ -146,6 +164,13 @@ static uint64_t now_ns;
 static int sending;            /* new messages are issued on each echo */
 static int measuring;
 static uint64_t errors, msgs, opened;
+static uint64_t wire_tx, wire_rx; /* bytes written and read, measured */
+static uint8_t *plain;            /* --deflate: one message, unmasked */
+static uint8_t *corpus;           /* --deflate: what message bodies are
+                                     cut from (CORPUS_LEN + S bytes) */
+#define CORPUS_LEN (1u << 20)
+static ws_pmd_config_t pmd_cfg;
+static char pmd_offer[128];
 static uint64_t hist[2048];    /* round trips, log-linear in ns */
 
 static void die(const char *fmt, ...)
@@ -282,6 +307,26 @@ static void make_head(conn_t *c, uint64_t seq)
     c->t_send[seq % opt.inflight] = now_ns;
 }
 
+/* The payload after the sequence number: letters, or with --json records
+ * such as a chat or dashboard would send. */
+static void fill_body(uint8_t *p, size_t n)
+{
+    char rec[128];
+    size_t i = 0;
+
+    for (unsigned id = 0; opt.json && i < n; id++) {
+        int k = snprintf(rec, sizeof rec,
+                         "{\"id\":%u,\"user\":\"user%u\",\"score\":%u,"
+                         "\"online\":%s,\"room\":\"lobby\"},",
+                         id, id * 7919u % 1000u, id * 31u % 977u,
+                         id % 3 ? "true" : "false");
+        for (int j = 0; j < k && i < n; j++)
+            p[i++] = (uint8_t)rec[j];
+    }
+    for (; i < n; i++)
+        p[i] = (uint8_t)('a' + i % 26);
+}
+
 static void build_templates(void)
 {
     ws_frame_header_t fh = {.fin = 1, .opcode = WS_OP_BINARY, .masked = 1,
@@ -295,8 +340,21 @@ static void build_templates(void)
     body = malloc(body_len ? body_len : 1);
     if (!body)
         die("out of memory");
-    for (size_t i = 0; i < body_len; i++)
-        body[i] = (uint8_t)('a' + i % 26);
+    fill_body(body, body_len);
+    if (opt.deflate) {
+        /* Each message's body is another slice of a longer stream of
+         * records, so it is not the previous one again: the compressor's
+         * window (context takeover) would make that unrealistically
+         * cheap. The body is copied per message, the engine encodes
+         * (compresses, masks) it per message anyway. */
+        ws_pmd_config_init(&pmd_cfg);
+        plain = malloc(opt.size);
+        corpus = malloc(CORPUS_LEN + body_len);
+        if (!plain || !corpus ||
+            ws_pmd_offer(&pmd_cfg, pmd_offer, sizeof pmd_offer) < 0)
+            die("out of memory");
+        fill_body(corpus, CORPUS_LEN + body_len);
+    }
     if (!opt.raw)
         ws_mask(body, body, body_len, mask_key, 8);
     /* An empty-keyed pong header; the payload is masked when sent. */
@@ -304,14 +362,42 @@ static void build_templates(void)
     memcpy(pong_hdr + 2, mask_key, 4);
 }
 
+/* One writev, counted while measuring. Returns the bytes written, or -1
+ * with the connection marked blocked (EAGAIN: EPOLLOUT resumes it) or
+ * failed. */
+static ssize_t send_some(conn_t *c, const struct iovec *iov, int n)
+{
+    for (;;) {
+        ssize_t w = writev(c->fd, iov, n);
+        if (w >= 0) {
+            if (measuring)
+                wire_tx += (uint64_t)w;
+            return w;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            c->blocked = 1;
+        else
+            error(c, "write: %s", strerror(errno));
+        return -1;
+    }
+}
+
 /* Write what is owed, as much as the kernel takes: one writev of up to
  * IOV_BATCH / 2 messages at a time. */
+static void pump_deflate(conn_t *c);
+
 static void pump(conn_t *c)
 {
     size_t msg_len = head_len + body_len;
 
     if (c->state != ST_OPEN || c->blocked)
         return;
+    if (c->ws) {
+        pump_deflate(c);
+        return;
+    }
     if (c->pong_owed && c->send_off == 0) {
         uint8_t pong[6 + 125];
         memcpy(pong, pong_hdr, 6);
@@ -337,16 +423,9 @@ static void pump(conn_t *c)
                 iov[n++] = (struct iovec){body + boff, body_len - boff};
             total += msg_len - (s == c->send_next ? c->send_off : 0);
         }
-        ssize_t w = writev(c->fd, iov, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                c->blocked = 1;
-            else
-                error(c, "write: %s", strerror(errno));
+        ssize_t w = send_some(c, iov, n);
+        if (w < 0)
             return;
-        }
         size_t done = c->send_off + (size_t)w;
         c->send_next += done / msg_len;
         c->send_off = done % msg_len;
@@ -470,6 +549,129 @@ static int on_bytes(conn_t *c, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* ------------------------------------------------------------ --deflate */
+
+/* Room for n more bytes at the end of c->out. */
+static uint8_t *out_room(conn_t *c, size_t n)
+{
+    if (c->out_cap - c->out_len < n) {
+        size_t cap = c->out_len + n + 64 * 1024;
+        uint8_t *p = realloc(c->out, cap);
+        if (!p)
+            return NULL;
+        c->out = p;
+        c->out_cap = cap;
+    }
+    return c->out + c->out_len;
+}
+
+/* Every owed message through the engine (compressed, masked) into out. */
+static int encode_owed(conn_t *c)
+{
+    for (; c->send_next < c->send_limit; c->send_next++) {
+        size_t need = ws_conn_frame_size(c->ws, opt.size);
+        uint8_t *p = out_room(c, need);
+        for (int i = 0; i < 8; i++)
+            plain[i] = (uint8_t)(c->send_next >> (8 * i));
+        memcpy(plain + 8, corpus + c->send_next * 4099u % CORPUS_LEN,
+               body_len);
+        ptrdiff_t n = p ? ws_conn_send_message(c->ws, WS_OP_BINARY, plain,
+                                               opt.size, p, need)
+                        : WS_ENOMEM;
+        if (n < 0) {
+            error(c, "cannot encode a message: %s", ws_strerror((int)n));
+            return -1;
+        }
+        c->out_len += (size_t)n;
+    }
+    return 0;
+}
+
+static void pump_deflate(conn_t *c)
+{
+    while (!c->blocked) {
+        if (c->out_off == c->out_len) {
+            c->out_off = c->out_len = 0;
+            if (c->send_next == c->send_limit || encode_owed(c) != 0)
+                return;
+        }
+        struct iovec iov = {c->out + c->out_off, c->out_len - c->out_off};
+        ssize_t w = send_some(c, &iov, 1);
+        if (w < 0)
+            return;
+        c->out_off += (size_t)w;
+    }
+}
+
+/* The 101 agreed to permessage-deflate (required): an engine with the
+ * extension for this connection. 0 or -1. */
+static int deflate_open(conn_t *c, const ws_response_t *resp)
+{
+    ws_pmd_params_t agreed;
+    ws_options_t o;
+
+    if (ws_pmd_negotiate_client(resp, &pmd_cfg, &agreed) != 1) {
+        error(c, "the server did not agree to permessage-deflate");
+        return -1;
+    }
+    size_t size = ws_pmd_state_size(&agreed);
+    c->pmd = aligned_alloc(16, (size + 15) & ~(size_t)15);
+    c->ws = malloc(sizeof *c->ws);
+    if (!c->pmd || !c->ws || ws_pmd_init(c->pmd, size, &agreed, &pmd_cfg)) {
+        error(c, "out of memory");
+        return -1;
+    }
+    ws_options_init(&o);
+    o.flags = WS_OPT_REASSEMBLE;
+    o.max_message = opt.size + 1;
+    o.extension = ws_pmd_extension();
+    o.extension_state = c->pmd;
+    if (ws_conn_init(c->ws, WS_ROLE_CLIENT, &o) != 0) {
+        error(c, "cannot set up the engine");
+        return -1;
+    }
+    return 0;
+}
+
+/* Bytes from the server, through the engine: echoes (inflated), pongs. */
+static int on_bytes_deflate(conn_t *c, uint8_t *p, size_t n)
+{
+    ws_event_t ev;
+
+    ws_conn_feed(c->ws, p, n);
+    while (c->state != ST_DEAD && ws_conn_next_event(c->ws, &ev) > 0) {
+        uint8_t *room;
+        switch (ev.type) {
+        case WS_EV_MESSAGE:
+            if (ev.opcode != WS_OP_BINARY || ev.len != opt.size ||
+                c->recvd >= c->send_limit) {
+                error(c, "unexpected echo: opcode %d, %zu bytes",
+                      (int)ev.opcode, ev.len);
+                return -1;
+            }
+            memcpy(c->seq, ev.data, 8);
+            echo_done(c);
+            break;
+        case WS_EV_SEND: /* a pong, queued behind what is owed */
+            if (!(room = out_room(c, ev.len))) {
+                error(c, "out of memory");
+                return -1;
+            }
+            memcpy(room, ev.data, ev.len);
+            c->out_len += ev.len;
+            break;
+        case WS_EV_CLOSE:
+        case WS_EV_ERROR:
+            error(c, "the server closed or failed the WebSocket (%u)",
+                  ev.code);
+            return -1;
+        default:
+            break;
+        }
+    }
+    return c->state == ST_DEAD ? -1 : 0;
+}
+
 /* ---------------------------------------------------------- connecting */
 
 static void conn_open(conn_t *c)
@@ -517,7 +719,8 @@ static void conn_connected(conn_t *c)
         conn_open(c);
         return;
     }
-    ws_client_request_t r = {.host = host_header, .path = opt.path};
+    ws_client_request_t r = {.host = host_header, .path = opt.path,
+                             .extensions = opt.deflate ? pmd_offer : NULL};
     char out[768];
     if (ws_handshake_generate_key(NULL, NULL, c->key) != 0) {
         error(c, "no random numbers");
@@ -545,7 +748,9 @@ static void conn_handshake(conn_t *c, const uint8_t *p, size_t n)
     memcpy(hs + c->hs_len, p, n);
     c->hs = hs;
     c->hs_len += n;
-    int r = ws_handshake_parse_response(hs, c->hs_len, 0, c->key, NULL, &resp);
+    int r = ws_handshake_parse_response_ext(hs, c->hs_len, 0, c->key, NULL,
+                                            opt.deflate ? pmd_offer : NULL,
+                                            &resp);
     if (r == WS_EAGAIN)
         return;
     if (r < 0) {
@@ -554,8 +759,12 @@ static void conn_handshake(conn_t *c, const uint8_t *p, size_t n)
         return;
     }
     size_t rest = c->hs_len - (size_t)r;
+    if (opt.deflate && deflate_open(c, &resp) != 0)
+        return;
     conn_open(c);
-    if (rest)
+    if (rest && c->ws)
+        on_bytes_deflate(c, (uint8_t *)hs + r, rest);
+    else if (rest)
         on_bytes(c, (uint8_t *)hs + r, rest);
     free(c->hs);
     c->hs = NULL;
@@ -578,9 +787,12 @@ static void readable(conn_t *c)
             return;
         }
         now_ns = clock_ns();
+        if (measuring)
+            wire_rx += (uint64_t)n;
         if (c->state == ST_HANDSHAKE)
             conn_handshake(c, rbuf, (size_t)n);
-        else if (on_bytes(c, rbuf, (size_t)n) != 0)
+        else if ((c->ws ? on_bytes_deflate(c, rbuf, (size_t)n)
+                        : on_bytes(c, rbuf, (size_t)n)) != 0)
             return;
         if (c->state == ST_DEAD)
             return;
@@ -722,7 +934,7 @@ static void setup(void)
 
 static const char *mode_name(void)
 {
-    return opt.raw ? "raw" : "ws";
+    return opt.raw ? "raw" : opt.deflate ? "ws-deflate" : "ws";
 }
 
 static void issue(conn_t *c, unsigned count)
@@ -761,20 +973,23 @@ static int load_test(void)
                                              : -1;
     if (msgs == 0 && !errors)
         errors++, fprintf(stderr, "wsload: no echo came back\n");
+    double wire = msgs ? (double)(wire_tx + wire_rx) / (2.0 * (double)msgs)
+                       : 0;
     if (opt.kv) {
         printf("wsload mode=%s conns=%u inflight=%u size=%zu secs=%.3f "
                "msgs=%llu msg_s=%.0f mb_s=%.2f p50_us=%.1f p99_us=%.1f "
-               "errors=%llu server_cpu=%.0f self_cpu=%.0f\n",
+               "errors=%llu server_cpu=%.0f self_cpu=%.0f wire_b=%.0f\n",
                mode_name(), nconns, opt.inflight, opt.size, secs,
                (unsigned long long)msgs, rate, mbs, p50, p99,
-               (unsigned long long)errors, server, self);
+               (unsigned long long)errors, server, self, wire);
     } else {
         printf("wsload: %s, %u connections x %u in flight x %zu B, %.2f s: "
                "%.0f msg/s, %.2f MB/s, round trip p50 %.1f us, p99 %.1f us, "
-               "%llu errors; CPU: server %s%.0f%%, wsload %.0f%%\n",
+               "%llu errors; CPU: server %s%.0f%%, wsload %.0f%%; %.0f bytes "
+               "on the wire per message each way\n",
                mode_name(), nconns, opt.inflight, opt.size, secs, rate, mbs,
                p50, p99, (unsigned long long)errors, server < 0 ? "n/a " : "",
-               server < 0 ? 0 : server, self);
+               server < 0 ? 0 : server, self, wire);
     }
     return errors ? 2 : 0;
 }
@@ -862,6 +1077,8 @@ static void parse_options(int argc, char **argv)
         {"port", required_argument, NULL, 'p'},
         {"path", required_argument, NULL, 'P'},
         {"raw", no_argument, NULL, 'r'},
+        {"json", no_argument, NULL, 'j'},
+        {"deflate", no_argument, NULL, 'D'},
         {"connections", required_argument, NULL, 'c'},
         {"inflight", required_argument, NULL, 'w'},
         {"size", required_argument, NULL, 's'},
@@ -883,6 +1100,8 @@ static void parse_options(int argc, char **argv)
         case 'p': opt.port = (int)number("--port", optarg, 65535, 0); break;
         case 'P': opt.path = optarg; break;
         case 'r': opt.raw = 1; break;
+        case 'j': opt.json = 1; break;
+        case 'D': opt.deflate = 1; break;
         case 'c': opt.conns = (unsigned)number("-c", optarg, 1000000, 0); break;
         case 'w': opt.inflight = (unsigned)number("-w", optarg, 65536, 0); break;
         case 's': opt.size = (size_t)number("-s", optarg, 1u << 30, 1); break;
@@ -904,6 +1123,8 @@ static void parse_options(int argc, char **argv)
         die("--port is required (try --help)");
     if (opt.size < 8)
         die("--size must be at least 8 (the sequence number)");
+    if (opt.raw && opt.deflate)
+        die("--deflate is a WebSocket extension: not with --raw");
     if (opt.conns == 0 || opt.inflight == 0 || opt.duration <= 0)
         die("-c, -w and -d must be positive");
 }

@@ -5,6 +5,8 @@
  *
  * Input: [which] arguments... ; which % 11 picks the function family:
  *   0 ws_frame_header_parse / _encode    6 ws_conn_send_* with any arguments
+ *                                          (ws_conn_send_header against the
+ *                                          fragment encoder on a twin)
  *   1 ws_mask                            7 ws_handshake_build_request
  *   2 ws_handshake_accept_key, SHA-1     8 ws_handshake_build_response with
  *   3 ws_header_find / _next_token and     any extra_headers
@@ -404,6 +406,39 @@ static int api_random(void *buf, size_t len, void *user)
     return 0;
 }
 
+/* ws_conn_send_header on a twin of the connection the fragment r (out,
+ * from state `before`) was encoded on: in the server role the same
+ * outcome, the same header bytes and the same state as the encoder
+ * (ENOBUFS aside: the header needs less room); in the client role
+ * always WS_EINVAL, nothing written. */
+static void check_header_only(const ws_conn_t *before, const ws_conn_t *after,
+                              int op, int fin, const void *d, size_t len,
+                              ptrdiff_t r, const uint8_t *out, ws_role_t role)
+{
+    ws_conn_t twin = *before;
+    uint8_t hdr[WS_MAX_HEADER_LEN];
+    memset(hdr, 0xA5, sizeof hdr);
+    ptrdiff_t h = ws_conn_send_header(&twin, (ws_opcode_t)op, 0, fin, d, len,
+                                      hdr, sizeof hdr);
+    if (role == WS_ROLE_CLIENT || h < 0) {
+        FZ_CHECK(role == WS_ROLE_SERVER || h == WS_EINVAL,
+                 "header-only in the client role: %td", h);
+        FZ_CHECK(h < 0 && untouched(hdr, sizeof hdr, 0xA5) &&
+                     memcmp(&twin, before, sizeof twin) == 0,
+                 "a failed header-only call wrote or changed state");
+        FZ_CHECK(role == WS_ROLE_CLIENT || r == h || r == WS_ENOBUFS,
+                 "header-only %td, encoder %td", h, r);
+        return;
+    }
+    FZ_CHECK(r >= 0 || r == WS_ENOBUFS, "header-only ok, encoder %td", r);
+    if (r < 0)
+        return;
+    FZ_CHECK((size_t)h + len == (size_t)r && memcmp(hdr, out, (size_t)h) == 0,
+             "header-only bytes differ from the encoder's");
+    FZ_CHECK(memcmp(&twin, after, sizeof twin) == 0,
+             "header-only left another state than the encoder");
+}
+
 static void fuzz_send(in_t in)
 {
     uint8_t cfg = take8(&in);
@@ -475,6 +510,8 @@ static void fuzz_send(in_t in)
                                       cap);
         }
         FZ_CHECK(out[cap] == 0xA5, "wrote past cap");
+        if ((fn & 7) == 1 && !nullout)
+            check_header_only(&before, &c, op, fin, d, len, r, out, role);
         if (r < 0) {
             FZ_CHECK(r == WS_EINVAL || r == WS_ENOBUFS || r == WS_ESTATE ||
                          r == WS_EUTF8 || r == WS_ERANDOM,

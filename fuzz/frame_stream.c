@@ -10,13 +10,17 @@
  *                                             on calls chosen by [5]
  *              bit 7 the split points come from the stream's own bytes
  *   [1] max_frame, [2] max_message: 0 = default, else small (see limit())
- *   [3] how to split the stream into chunks (with a hash of the input)
+ *   [3] how to split the stream into chunks (bits 0-1, with a hash of
+ *       the input); bit 2: the split run reads payload in place
+ *       (ws_conn_recv_buf / ws_conn_recv_ack) whenever the engine asks
  *   [4] low nibble k: we send a close frame ourselves before any input
- *       (k = 1) or right after the (k-1)th event that is not DATA
+ *       (k = 1) or right after the (k-1)th event that is not DATA or
+ *       MESSAGE_START
  *   [5] which random calls fail (bit i mod 8), with flags bit 6
  *
  * The stream is fed twice, on fresh connections: split into chunks, each
- * in its own heap block that ends where the chunk does, and whole. Every
+ * in its own heap block that ends where the chunk does (or read in place,
+ * [3] bit 2), and whole. Every
  * event of both runs is checked against the contract in wsproto.h (see
  * check_event), and the two runs must give the same transcript, DATA
  * slices merged per frame (the contract: any split gives the same result).
@@ -34,6 +38,7 @@ typedef struct cfg {
     uint8_t rnd_mask;
     int split_from_bytes;
     uint8_t split_mode;
+    int direct;
     uint64_t seed;
 } cfg_t;
 
@@ -61,6 +66,7 @@ typedef struct run {
     unsigned tr_flags;
     int tr_op;
     uint64_t tr_frame_len;
+    int tr_start_owed, tr_start_op;
     /* checker */
     int after;          /* AFTER_* */
     int ended;          /* ERROR or CLOSE seen */
@@ -140,8 +146,20 @@ static void fz_free(void *ptr, void *user)
 
 /* --------------------------------------------------- transcript */
 
+/* A START is written with the first line that follows it, and dropped
+ * before an ERROR: whether it came before a failing first frame depends
+ * on the split. */
+static void tr_put_start(run_t *r)
+{
+    if (!r->tr_start_owed)
+        return;
+    r->tr_start_owed = 0;
+    fz_buf_printf(&r->tr, "START op=%d frames=0\n", r->tr_start_op);
+}
+
 static void tr_flush_frame(run_t *r, const char *how)
 {
+    tr_put_start(r);
     fz_buf_printf(&r->tr, "DATA%s op=%d frame_len=%llu flags=%u len=%zu ", how,
                   r->tr_op, (unsigned long long)r->tr_frame_len, r->tr_flags,
                   r->fdata.len);
@@ -172,16 +190,34 @@ static void tr_event(run_t *r, const ws_event_t *ev)
          * out, depending on the split: only the failure is comparable. */
         r->tr_in_frame = 0;
         r->fdata.len = 0;
+        r->tr_start_owed = 0;
         fz_buf_printf(b, "ERROR %s code=%u\n", ws_err_name(ev->error),
                       ev->code);
         return;
     case WS_EV_MESSAGE_START:
+        r->tr_start_owed = 1;
+        r->tr_start_op = ev->opcode;
+        return;
     case WS_EV_MESSAGE_END:
-        fz_buf_printf(b, "%s op=%d frames=%u\n",
-                      ev->type == WS_EV_MESSAGE_START ? "START" : "END",
-                      ev->opcode, ev->frames);
+        fz_buf_printf(b, "END op=%d frames=%u\n", ev->opcode, ev->frames);
+        return;
+    case WS_EV_MESSAGE:
+        if (r->cfg->opts.flags & WS_OPT_REASSEMBLE)
+            break;
+        /* Streaming mode's one-event message, as its three events. */
+        fz_buf_printf(b, "START op=%d frames=0\n", ev->opcode);
+        r->tr_op = ev->opcode;
+        r->tr_frame_len = ev->len;
+        r->tr_flags = WS_DATA_FRAME_START | WS_DATA_FRAME_END | WS_DATA_FIN;
+        fz_buf_put(&r->fdata, ev->data, ev->len);
+        tr_flush_frame(r, "");
+        fz_buf_printf(b, "END op=%d frames=1\n", ev->opcode);
         return;
     default:
+        break;
+    }
+    tr_put_start(r);
+    {
         fz_buf_printf(b, "EV%d op=%d frames=%u code=%u len=%zu ", ev->type,
                       ev->type == WS_EV_MESSAGE ? ev->opcode : 0, ev->frames,
                       ev->code, ev->len);
@@ -307,7 +343,10 @@ static void check_event(run_t *r, int t, const ws_event_t *ev)
     FZ_CHECK(t >= WS_EV_MESSAGE_START && t <= WS_EV_ERROR, "event type %d", t);
     FZ_CHECK(r->after != AFTER_FINAL, "event %d after the final close frame",
              t);
-    if (t != WS_EV_DATA)
+    /* START is not counted: it may or may not come before a failing
+     * first frame (depending on the split), and a message in streaming
+     * mode may come as one event. */
+    if (t != WS_EV_DATA && t != WS_EV_MESSAGE_START)
         r->nondata++;
 
     /* Payload slices lie in the chunk being consumed or in the
@@ -379,7 +418,13 @@ static void check_event(run_t *r, int t, const ws_event_t *ev)
         check_data(r, ev);
         break;
     case WS_EV_MESSAGE:
-        FZ_CHECK(!stream, "MESSAGE in streaming mode");
+        /* Streaming mode: a one-frame message whole in the input, handed
+         * out where it lies (streaming mode never allocates). */
+        FZ_CHECK(!stream || (ev->frames == 1 && !r->msg_open &&
+                             within(ev->data, ev->len, r->chunk,
+                                    r->chunk_len)),
+                 "MESSAGE in streaming mode: %u frames, in a message %d",
+                 ev->frames, r->msg_open);
         FZ_CHECK(ev->opcode == WS_OP_TEXT || ev->opcode == WS_OP_BINARY,
                  "MESSAGE opcode %d", ev->opcode);
         FZ_CHECK(ev->frames >= 1, "MESSAGE of %u frames", ev->frames);
@@ -499,32 +544,65 @@ static void local_close(run_t *r)
         r->after = AFTER_FINAL; /* our frame is the reply */
 }
 
-static void feed_chunk(run_t *r, uint8_t *p, size_t n)
+/* Every event the last n bytes in cause. */
+static void drain(run_t *r, size_t n)
 {
     ws_event_t ev;
     size_t events = 0;
     int t;
 
-    r->chunk = p;
-    r->chunk_len = n;
-    r->fed += n;
-    FZ_CHECK(ws_conn_feed(&r->c, p, n) == 0, "ws_conn_feed refused a chunk");
     while ((t = ws_conn_next_event(&r->c, &ev)) != 0) {
         FZ_CHECK(t > 0, "ws_conn_next_event returned %d", t);
         /* Every event consumes input or is owed by one that did: a
          * 2-byte header gives at most 3 events (START, DATA, END). */
         FZ_CHECK(++events <= 2 * n + 4, "%zu events from %zu bytes", events,
                  n);
+        unsigned before = r->nondata, at = r->cfg->local_close_at - 1;
         check_event(r, t, &ev);
         tr_event(r, &ev);
         check_state(r);
-        if (r->cfg->local_close_at > 1 && t != WS_EV_DATA &&
-            r->nondata == r->cfg->local_close_at - 1)
+        if (r->cfg->local_close_at > 1 && before < at && r->nondata >= at)
             local_close(r);
     }
     check_quiet(r);
     check_state(r);
     FZ_CHECK(ws_conn_next_event(&r->c, &ev) == 0, "next_event after 0");
+}
+
+static void feed_chunk(run_t *r, uint8_t *p, size_t n)
+{
+    r->chunk = p;
+    r->chunk_len = n;
+    r->fed += n;
+    FZ_CHECK(ws_conn_feed(&r->c, p, n) == 0, "ws_conn_feed refused a chunk");
+    drain(r, n);
+}
+
+/* Reading in place (ws_conn_recv_buf): up to k bytes of s straight into
+ * the engine's buffer, when it asks for them. Returns how many. */
+static size_t direct_read(run_t *r, const uint8_t *s, size_t k)
+{
+    ws_conn_impl_t *c = ws_impl(&r->c);
+    void *p = &p;
+    size_t room = 1;
+    int got = ws_conn_recv_buf(&r->c, &p, &room);
+    FZ_CHECK(got == 0 || got == 1, "ws_conn_recv_buf returned %d", got);
+    if (got == 0) {
+        FZ_CHECK(p == NULL && room == 0, "no offer, but a buffer");
+        return 0;
+    }
+    FZ_CHECK(room >= 1 && room <= c->frame_left &&
+                 within(p, room, c->rbuf, c->rbuf_cap),
+             "offer of %zu bytes outside the buffer or past the frame", room);
+    size_t m = k < room ? k : room;
+    memcpy(p, s, m);
+    r->fed += m;
+    r->chunk = NULL; /* what is handed out now is in the engine's buffers */
+    r->chunk_len = 0;
+    FZ_CHECK(ws_conn_recv_ack(&r->c, m) == 0, "ws_conn_recv_ack refused");
+    FZ_CHECK(ws_conn_recv_ack(&r->c, 1) == WS_ESTATE, "a second ack");
+    drain(r, m);
+    return m;
 }
 
 static void run_init(run_t *r, const cfg_t *cfg)
@@ -591,6 +669,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.opts.max_frame = limit(data[1]);
     cfg.opts.max_message = limit(data[2]);
     cfg.split_mode = data[3];
+    cfg.direct = (data[3] & 4) != 0;
     cfg.local_close_at = data[4] & 0x0F;
     cfg.alloc_fail_at = (f & 0x20) ? (data[4] >> 4) + 1u : 0;
     cfg.rnd_fail = (f & 0x40) != 0;
@@ -613,6 +692,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t k = next_chunk(&cfg, &rng, s, pos, n - pos);
         if (k == 0 && ++chunks > 2 * n + 2)
             k = n - pos; /* enough empty chunks */
+        size_t m = 1, took = 0;
+        while (cfg.direct && k && m) {
+            m = direct_read(split, s + pos, k);
+            pos += m;
+            k -= m;
+            took += m;
+        }
+        if (took && !k)
+            continue; /* all of it read in place */
         uint8_t *chunk = fz_dup(s + pos, k);
         feed_chunk(split, k ? chunk : (fz_below(&rng, 2) ? NULL : chunk), k);
         free(chunk);

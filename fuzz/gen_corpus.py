@@ -45,7 +45,8 @@ def write(target, name, data):
 
 
 # ----------------------------------------------------------- frame_stream
-# [flags][max_frame][max_message][split][local close | alloc fail][rnd mask]
+# [flags][max_frame][max_message][split | direct][local close | alloc fail]
+# [rnd mask]
 SERVER, CLIENT = 0x00, 0x01
 WHOLE, NO_PONG, NO_CLOSE, LENIENT = 0x02, 0x04, 0x08, 0x10
 ALLOC_FAIL, RND_FAIL, SPLIT_BYTES = 0x20, 0x40, 0x80
@@ -114,6 +115,20 @@ def frame_stream():
        c2s(1, b"\xe2", fin=False) + c2s(0, b"\x82\xac"), SERVER, split=1)
     fs("empty-frames", c2s(1, fin=False) + c2s(0, fin=False) + c2s(0),
        SERVER)
+    # Reading large payloads in place ([3] bit 2): a frame long enough
+    # for the engine to offer its buffer, binary and multi-byte text, read
+    # in small and in large pieces.
+    DIRECT = 0x04
+    big = bytes((i * 31 + 5) & 0xFF for i in range(9000))
+    text = ("é€😀a" * 900).encode()
+    fs("direct-binary-small-reads", c2s(2, big) + c2s(1, b"ok"),
+       SERVER | WHOLE, split=DIRECT | 2)
+    fs("direct-binary-any-reads", c2s(2, big, fin=False) + c2s(9, b"p") +
+       c2s(0, big[:5000]), SERVER | WHOLE, split=DIRECT | 3)
+    fs("direct-text-client", frame(1, text) + frame(8, b"\x03\xe8"),
+       CLIENT | WHOLE, split=DIRECT | 3)
+    fs("direct-text-bad-utf8", c2s(1, text[:7000] + b"\xc0" + text[:500]),
+       SERVER | WHOLE, split=DIRECT | 2)
     # Limits, small enough that the fuzzer crosses them.
     fs("limit-frame", c2s(2, b"12345"), SERVER, max_frame=4)
     fs("limit-message",
@@ -329,14 +344,104 @@ def api_seeds():
     api("10-key-fails", 10, b"\x01")
 
 
+def crc32c(data):
+    c = 0xFFFFFFFF
+    for x in data:
+        c ^= x
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82F63B78 & -(c & 1))
+    return c ^ 0xFFFFFFFF
+
+
+def log_record(seq, body):
+    """A messenger log record (examples/messenger/PROTOCOL.md)."""
+    head = b"\xff\xa5" + struct.pack("<HI", len(body), seq) + body
+    return head + struct.pack("<I", crc32c(head))
+
+
+def store_log_seeds():
+    import zlib
+    recs = [log_record(i, bytes([1, i % 7, i % 3]) + b"message %d" % i + b"~" * (i % 40))
+            for i in range(40)]
+    recs[20] = log_record(20, b"\x02\x01")
+    log = b"WSMLOG2\n" + b"".join(recs)
+    write("store_log", "whole", log)
+    write("store_log", "empty-log", b"WSMLOG2\n")
+    write("store_log", "torn-tail", log[:-5])
+    write("store_log", "flipped-byte", log[:300] + bytes([log[300] ^ 0x40]) + log[301:])
+    write("store_log", "zeroed-page", log[:512] + bytes(512) + log[1024:])
+    write("store_log", "header-gone", bytes(8) + log[8:])
+    write("store_log", "biggest-record", b"WSMLOG2\n" + log_record(0, b"\x01\x00\xff" + b"z" * 254))
+
+    def v1(body):
+        return body + struct.pack("<I", zlib.crc32(body))
+    write("store_log", "format1", b"WSMLOG1\n" + v1(b"\x01\x01\x02\x02hi") +
+          v1(b"\x01\x03\x02\x02yo") + v1(b"\x02\x02"))
+    write("store_log", "not-a-log", b"precious user data\n")
+
+
+# --------------------------------------------------------------- inflate
+# [mode][seed] raw DEFLATE stream: mode bits 0-2 window bits 8 + (mode & 7)
+def infl(name, stream, bits=15, seed=0):
+    write("inflate", name, bytes([bits - 8, seed]) + stream)
+
+
+def raw_deflate(data, level=6, wbits=15, strategy=0, flush=True):
+    import zlib
+    c = zlib.compressobj(level, zlib.DEFLATED, -wbits, 8, strategy)
+    out = c.compress(data)
+    return out + (c.flush(zlib.Z_SYNC_FLUSH) if flush else c.flush())
+
+
+def inflate_seeds():
+    import zlib
+    h = bytes.fromhex
+    # RFC 7692 §7.2.3 examples, with the 00 00 ff ff the receiver adds.
+    infl("rfc7692-hello", h("f248cdc9c90700") + h("0000ffff"))
+    infl("rfc7692-stored", h("000500faff48656c6c6f00") + h("0000ffff"))
+    infl("rfc7692-bfinal", h("f348cdc9c9070000") + h("0000ffff"))
+    infl("rfc7692-two-blocks", h("f2480500000000ffffcac9c90700"))
+    infl("rfc7692-shared", h("f248cdc9c9070000") + h("f200110000"))
+    text = b"".join(b"%d the message, the window; {\"id\":%d}\n" % (i, i * 7)
+                    for i in range(300))
+    infl("text-level1", raw_deflate(text, 1), 15)
+    infl("text-level9", raw_deflate(text, 9, 15, 0, False), 15)
+    infl("text-window9", raw_deflate(text, 6, 9), 9)
+    infl("text-window8-reader", raw_deflate(text, 6, 9), 8)
+    infl("huffman-only", raw_deflate(text, 6, 15, zlib.Z_HUFFMAN_ONLY), 15)
+    infl("rle", raw_deflate(b"a" * 3000 + b"b" * 300, 6, 15, zlib.Z_RLE), 12)
+    infl("fixed", raw_deflate(text[:500], 6, 15, zlib.Z_FIXED), 10)
+    infl("bad-btype", b"\x07", 15)
+    infl("bad-distance", h("4b04020000"), 15)
+    infl("truncated", raw_deflate(text, 6)[:40], 15)
+
+
+# ------------------------------------------------------------- pmdeflate
+# [config][seed] data: config bits 0-2 / 3-5 the two window bits - 8,
+# bit 6 no context takeover, bit 7 level 1
+def pmdeflate_seeds():
+    h = bytes.fromhex
+    write("pmdeflate", "hello-15-15",
+          b"\x3f\x01Hello, Hello, Hello permessage-deflate")
+    write("pmdeflate", "rfc7692-hello-8-8-nct", b"\x40\x02" + h("f248cdc9c90700"))
+    write("pmdeflate", "rfc7692-stored-level1",
+          b"\xff\x03" + h("000500faff48656c6c6f00"))
+    with open(os.path.join(HERE, "..", "README.md"), "rb") as f:
+        write("pmdeflate", "readme-13-13", b"\x2d\x04" + f.read(3000))
+
+
 def main():
-    for t in ("frame_stream", "handshake", "utf8", "roundtrip", "api"):
+    for t in ("frame_stream", "handshake", "utf8", "roundtrip", "api",
+              "inflate", "pmdeflate", "store_log"):
         shutil.rmtree(os.path.join(HERE, "corpus", t), ignore_errors=True)
     frame_stream()
     handshake()
     utf8()
     roundtrip()
     api_seeds()
+    inflate_seeds()
+    pmdeflate_seeds()
+    store_log_seeds()
 
 
 if __name__ == "__main__":

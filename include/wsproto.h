@@ -439,15 +439,40 @@ WS_API void ws_options_init(ws_options_t *o);
 
 /* -------------------------------------------------------------- events */
 
+/*
+ * Streaming mode (the default) hands a message out as it arrives, in
+ * place, and never allocates for it (only an extension's decoded output
+ * has a buffer, WS_EXT_CHUNK bytes). A message comes in one of two shapes:
+ *
+ *   - WS_EV_MESSAGE alone, when it is one frame (FIN set, not decoded by
+ *     an extension) and that frame is whole in the input fed: the same
+ *     event as in reassembly mode (opcode, data/len in the fed buffer,
+ *     frames = 1, flags 0). It says exactly what MESSAGE_START, one DATA
+ *     (FRAME_START | FRAME_END | FIN) and MESSAGE_END would have said, in
+ *     one event instead of three: small messages cost a third;
+ *   - otherwise MESSAGE_START, one or more DATA, MESSAGE_END. Every data
+ *     frame gives at least one DATA event, so empty frames are visible.
+ *
+ * Which shape a message takes depends on how the bytes were split into
+ * feeds, so a streaming caller handles both:
+ *
+ *   case WS_EV_MESSAGE:       begin(op); append(data, len); finish(); break;
+ *   case WS_EV_MESSAGE_START: begin(op); break;
+ *   case WS_EV_DATA:          append(data, len); break;
+ *   case WS_EV_MESSAGE_END:   finish(); break;
+ *
+ * Nothing else changes between the shapes: payload is validated the same
+ * way before it is handed out, slices stay in place, the events of a
+ * message are never interleaved with another message's.
+ */
 typedef enum ws_event_type {
     WS_EV_NONE = 0,
-    /* Streaming mode (default). A message is MESSAGE_START, one or more
-     * DATA, MESSAGE_END; every data frame gives at least one DATA event,
-     * so empty frames are visible too. */
+    /* Streaming mode, a message in pieces (see above). */
     WS_EV_MESSAGE_START = 1, /* opcode: WS_OP_TEXT or WS_OP_BINARY */
     WS_EV_DATA = 2,          /* data/len: a slice of payload; flags, rsv */
     WS_EV_MESSAGE_END = 3,   /* message complete; frames = its frame count */
-    /* Reassembly mode (WS_OPT_REASSEMBLE). */
+    /* Reassembly mode (WS_OPT_REASSEMBLE): every message. Streaming mode:
+     * a one-frame message whole in the input. */
     WS_EV_MESSAGE = 4,       /* opcode, data/len: the whole message; frames */
     /* Both modes. Control frames arrive whole, even between fragments. */
     WS_EV_PING = 5,          /* data/len: ping payload (0..125 bytes) */
@@ -466,7 +491,8 @@ typedef enum ws_event_type {
 
 /*
  * One event. Pointers stay valid until the next call on the same
- * connection (ws_conn_feed, ws_conn_next_event, ws_conn_destroy). They point
+ * connection (ws_conn_feed, ws_conn_next_event, ws_conn_recv_buf,
+ * ws_conn_recv_ack, ws_conn_destroy). They point
  * into the caller's fed buffer (payload unmasked in place) or into the
  * connection's own buffers. Text payload has been validated as UTF-8 before
  * it is delivered; a text DATA slice may end inside a character, which the
@@ -560,6 +586,58 @@ WS_API int ws_conn_feed(ws_conn_t *c, void *data, size_t len);
  */
 WS_API int ws_conn_next_event(ws_conn_t *c, ws_event_t *ev);
 
+/*
+ * Reading large payloads in place (reassembly mode), like BearSSL's
+ * recvrec_buf / recvrec_ack: instead of reading into its own buffer and
+ * feeding it (the engine then copies the payload into the reassembly
+ * buffer), the caller reads straight into the reassembly buffer, so a
+ * large message costs one copy, the socket's, as in streaming mode.
+ *
+ * ws_conn_recv_buf() asks whether the engine wants payload bytes now:
+ * it returns 1 with *ptr / *len set when a data frame with at least
+ * WS_RECV_DIRECT_MIN payload bytes still to come is being reassembled,
+ * at least that many bytes of its message have arrived (or a kept buffer
+ * has the room) and all fed input was consumed (ws_conn_next_event()
+ * returned 0). Read at
+ * most *len bytes, exactly as they arrive from the peer (still masked),
+ * into *ptr, then call ws_conn_recv_ack(c, n) with the number read and
+ * take events with ws_conn_next_event() as usual (the message comes as
+ * WS_EV_MESSAGE once its last byte is in). *len never goes past the
+ * frame's end, so the next frame's header is read the usual way. It
+ * returns 0 (*ptr NULL, *len 0) when the engine wants ordinary input:
+ * a header, a control frame, a short rest of a frame, an extension's
+ * message, streaming mode; read into your own buffer and ws_conn_feed().
+ * WS_EINVAL for NULL arguments.
+ *
+ * Memory: the buffer grows geometrically with what has arrived (to at
+ * most twice the message's bytes received so far; never past the end of
+ * the message's last frame or max_message), so a peer announcing a huge
+ * frame cannot make the engine allocate it before sending it. When the
+ * allocator fails the function returns 0, and the usual path reports
+ * WS_ENOMEM.
+ *
+ * *ptr is valid until the next call on the connection other than
+ * ws_conn_recv_ack().
+ * ws_conn_recv_ack() returns 0, WS_ESTATE (no buffer was offered, or
+ * input was fed since), or WS_EINVAL (n larger than the *len offered).
+ * n = 0 does nothing.
+ *
+ *   for (;;) {
+ *       void *p; size_t room;
+ *       if (ws_conn_recv_buf(&c, &p, &room) == 1) {
+ *           ssize_t n = read(fd, p, room);      // error handling elided
+ *           ws_conn_recv_ack(&c, (size_t)n);
+ *       } else {
+ *           ssize_t n = read(fd, buf, sizeof buf);
+ *           ws_conn_feed(&c, buf, (size_t)n);
+ *       }
+ *       while (ws_conn_next_event(&c, &ev) > 0) ...
+ *   }
+ */
+#define WS_RECV_DIRECT_MIN 4096u
+WS_API int ws_conn_recv_buf(ws_conn_t *c, void **ptr, size_t *len);
+WS_API int ws_conn_recv_ack(ws_conn_t *c, size_t n);
+
 /* OPEN, CLOSING or CLOSED, as defined above. */
 WS_API ws_state_t ws_conn_state(const ws_conn_t *c);
 
@@ -625,6 +703,24 @@ WS_API ptrdiff_t ws_conn_send_fragment_ex(ws_conn_t *c, ws_opcode_t op,
                                           unsigned rsv, int fin,
                                           const void *data, size_t len,
                                           void *out, size_t cap);
+
+/*
+ * The header alone, for a server that sends the payload from where it
+ * lies (writev(header, payload): no copy of the payload). Server role
+ * only: a client masks every payload (RFC 6455 §5.3), which is a copy,
+ * so it uses the encoders above into a buffer of its own (WS_EINVAL
+ * here). Otherwise exactly ws_conn_send_fragment_ex(c, op, rsv, fin,
+ * data, len, ...) minus the payload: the same checks (data is read to
+ * validate text, never copied) and the same state changes; fin = 1 with
+ * op WS_OP_TEXT/BINARY is a whole message. rsv is 0..7 as given (the
+ * payload is sent as it is: WS_RSV_AUTO is WS_EINVAL). Writes the header
+ * (2..10 bytes; WS_MAX_HEADER_LEN is always enough) into out and returns
+ * its length; the caller must then send exactly len bytes of data after
+ * it, before any other frame.
+ */
+WS_API ptrdiff_t ws_conn_send_header(ws_conn_t *c, ws_opcode_t op,
+                                     unsigned rsv, int fin, const void *data,
+                                     size_t len, void *out, size_t cap);
 
 /* Ping and pong, payload 0..125 bytes. */
 WS_API ptrdiff_t ws_conn_send_ping(ws_conn_t *c, const void *data, size_t len,
@@ -849,6 +945,99 @@ WS_API int ws_handshake_parse_response_ext(const char *buf, size_t len,
                                            const char *protocols,
                                            const char *extensions,
                                            ws_response_t *resp);
+
+/* ------------------------------------------- permessage-deflate (RFC 7692) */
+
+/*
+ * permessage-deflate on the extension interface, with the library's own
+ * DEFLATE codec (no zlib). Steps, server:
+ *   ws_pmd_config_init(&cfg);
+ *   r = ws_pmd_negotiate_server(&req, &cfg, &agreed, ext, sizeof ext);
+ *   r == 1: answer with ws_handshake_build_response_ext(..., ext, ...);
+ *   mem = an aligned block of ws_pmd_state_size(&agreed) bytes;
+ *   ws_pmd_init(mem, size, &agreed, &cfg);
+ *   o.extension = ws_pmd_extension(); o.extension_state = mem;
+ * client: ws_pmd_offer() gives the Sec-WebSocket-Extensions offer for
+ * ws_client_request_t.extensions; ws_pmd_negotiate_client() reads the
+ * response; then the same ws_pmd_init() and options.
+ *
+ * Agreed parameters are stated from our side: what we send and what we
+ * receive (server: send = server_*, recv = client_*; client: the other
+ * way round).
+ *
+ * Memory per connection, ws_pmd_state_size() (bytes, send/recv window
+ * bits): to decompress 7,336 + 2^recv (40,104 at 15); to compress 14,320
+ * + 2^send + 4,104 + 8,192 + 2 * min(2^send, 16,384) (92,152 at 15);
+ * all with 16-byte rounding: 132,296 at 15/15, 66,760 at 13/13, 35,016
+ * at 8/8 (zlib needs about 7 KiB + 32 KiB and 256 KiB at 15). The window
+ * is needed while a message is decoded even without context takeover
+ * (its matches reach back within the message).
+ */
+#define WS_PMD_DEFAULT_THRESHOLD 128 /* bytes; see ws_pmd_config_t */
+
+typedef struct ws_pmd_config {
+    uint32_t size;        /* sizeof(ws_pmd_config_t) as compiled by the
+                             caller (set by ws_pmd_config_init; 0 = this
+                             version's): fields past it take defaults */
+    int level;            /* 1 (fastest) .. 9 (smallest); 0 = 6 */
+    unsigned send_window_bits; /* the most our compressor uses, 8..15
+                                  (0 = 15); the peer may lower it */
+    unsigned recv_window_bits; /* the window we ask the peer to compress
+                                  with, 8..15 (0 = 15): what we keep */
+    int send_no_context_takeover; /* start each message we send afresh */
+    int recv_no_context_takeover; /* ask the peer to do the same */
+    size_t threshold;     /* messages shorter than this go out
+                             uncompressed (RSV1 clear); 0 = default,
+                             1 = compress everything */
+} ws_pmd_config_t;
+
+typedef struct ws_pmd_params {
+    unsigned send_window_bits, recv_window_bits; /* 8..15 */
+    int send_no_context_takeover, recv_no_context_takeover;
+} ws_pmd_params_t;
+
+/* The defaults: level 6, windows 15, context takeover, threshold 128;
+ * sets cfg->size. */
+WS_API void ws_pmd_config_init(ws_pmd_config_t *cfg);
+
+/* Client: the offer for Sec-WebSocket-Extensions, NUL-terminated, e.g.
+ * "permessage-deflate; client_max_window_bits". Returns its length,
+ * WS_ENOBUFS or WS_EINVAL (bad cfg). */
+WS_API ptrdiff_t ws_pmd_offer(const ws_pmd_config_t *cfg, char *out,
+                              size_t cap);
+
+/* Client: what the server's response (parsed with
+ * ws_handshake_parse_response_ext and our offer) agreed. Returns 1 with
+ * *agreed set, 0 when the server did not accept permessage-deflate, or
+ * WS_EHS_EXTENSION when its parameters break RFC 7692 §7.1 (fail the
+ * connection: §7.1 "MUST _Fail the WebSocket Connection_"). */
+WS_API int ws_pmd_negotiate_client(const ws_response_t *resp,
+                                   const ws_pmd_config_t *cfg,
+                                   ws_pmd_params_t *agreed);
+
+/* Server: pick the first permessage-deflate offer of the request we can
+ * honour (RFC 7692 §7.1: offers with unknown, repeated or invalid
+ * parameters are declined, the next one is tried). Returns 1 with
+ * *agreed and the response's extension value (NUL-terminated, for
+ * ws_handshake_build_response_ext) in out, 0 when there is none to
+ * accept (answer without the extension), WS_ENOBUFS, or WS_EHS_SYNTAX
+ * for a malformed Sec-WebSocket-Extensions header. */
+WS_API int ws_pmd_negotiate_server(const ws_request_t *req,
+                                   const ws_pmd_config_t *cfg,
+                                   ws_pmd_params_t *agreed, char *out,
+                                   size_t cap);
+
+/* Bytes of state for these parameters (see the memory figures above). */
+WS_API size_t ws_pmd_state_size(const ws_pmd_params_t *agreed);
+
+/* Set up the state in mem (size bytes, 16-byte aligned, owned by the
+ * caller, alive as long as the connection). Returns 0, or WS_EINVAL. */
+WS_API int ws_pmd_init(void *mem, size_t size, const ws_pmd_params_t *agreed,
+                       const ws_pmd_config_t *cfg);
+
+/* The extension table to put in ws_options_t.extension (with the state
+ * in extension_state). Corrupt compressed data fails with 1007. */
+WS_API const ws_extension_t *ws_pmd_extension(void);
 
 #ifdef __cplusplus
 }

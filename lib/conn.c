@@ -94,17 +94,19 @@ int ws_conn_reserve(ws_conn_impl_t *c, size_t n, size_t limit)
     return 0;
 }
 
-/* Room for n more bytes of the current frame: never more than the
- * message's known final size once its last frame is being read. */
-static int reserve(ws_conn_impl_t *c, size_t n)
+/* Room for n more bytes of the current frame, within `limit` bytes in
+ * all and never more than the message's known final size once its last
+ * frame is being read. */
+static int reserve(ws_conn_impl_t *c, size_t n, size_t limit)
 {
     if (c->frame_left > SIZE_MAX - c->rbuf_len)
         return WS_ENOMEM;
-    size_t limit = SIZE_MAX;
-    if (c->frame_bits & WS_FB_FIN)
-        limit = c->rbuf_len + (size_t)c->frame_left;
-    else if (c->max_message < SIZE_MAX)
+    if (c->frame_bits & WS_FB_FIN) {
+        if (limit > c->rbuf_len + (size_t)c->frame_left)
+            limit = c->rbuf_len + (size_t)c->frame_left;
+    } else if (c->max_message < limit) {
         limit = (size_t)c->max_message;
+    }
     return ws_conn_reserve(c, n, limit);
 }
 
@@ -236,6 +238,7 @@ int ws_conn_fail(ws_conn_impl_t *c, int err, ws_event_t *ev)
     c->phase = WS_PHASE_DONE;
     c->in_len = 0;
     c->x_bits = 0;
+    c->direct = 0;
     release_rbuf(c);
 
     /* The close frame's payload is prepared now, in ctrl[], while the
@@ -314,6 +317,8 @@ static int take_pending(ws_conn_impl_t *c, ws_event_t *ev)
 
 /* -------------------------------------------------------------- header */
 
+static int deliver_in_place(ws_conn_impl_t *c, ws_event_t *ev);
+
 static int start_frame(ws_conn_impl_t *c, const ws_frame_header_t *h,
                        ws_event_t *ev)
 {
@@ -340,6 +345,8 @@ static int start_frame(ws_conn_impl_t *c, const ws_frame_header_t *h,
     c->rbuf_len = 0;
     if (h->rsv) /* claimed bits (checked): the extension decodes it */
         c->x_bits |= WS_XB_RECV;
+    else if (h->fin && h->payload_len <= c->in_len)
+        return deliver_in_place(c, ev);
     if (c->flags & WS_OPT_REASSEMBLE)
         return WS_STEP_AGAIN;
     ws_emit(ev, WS_EV_MESSAGE_START);
@@ -484,41 +491,65 @@ int ws_conn_deliver(ws_conn_impl_t *c, ws_event_t *ev, uint8_t *data,
     ev->frames = c->msg_frames;
     c->phase = WS_PHASE_HEADER;
     end_message(c);
-    if (c->rbuf_cap > c->rbuf_keep)
+    if (c->rbuf_cap > c->rbuf_keep && (c->flags & WS_OPT_REASSEMBLE))
         c->pending = WS_PENDING_RELEASE;
     return WS_EV_MESSAGE;
 }
 
-/* Reassembly mode. A message that is one frame, wholly inside the input,
- * is delivered in place without a copy; anything else is unmasked into
- * the reassembly buffer as it arrives (validated as it arrives, too). */
+/* Both modes: a message that is one frame, wholly inside the input, is one
+ * WS_EV_MESSAGE handed out in place, without a copy. */
+static int deliver_in_place(ws_conn_impl_t *c, ws_event_t *ev)
+{
+    size_t n = (size_t)c->frame_left;
+    uint8_t *p = c->in;
+    int err = take_payload(c, p, p, n, 0, 1);
+    if (err)
+        return ws_conn_fail(c, err, ev);
+    ws_consume(c, n);
+    c->frame_left = 0;
+    return ws_conn_deliver(c, ev, p, n);
+}
+
+/* n payload bytes of the frame from src to the end of the reassembly
+ * buffer (src is that place when the caller read them there). */
+static int append_payload(ws_conn_impl_t *c, const uint8_t *src, size_t n)
+{
+    uint8_t *dst = c->rbuf + c->rbuf_len;
+    int last = (c->frame_bits & WS_FB_FIN) && n == c->frame_left;
+    int err = take_payload(c, dst, src, n, frame_offset(c), last);
+    if (err)
+        return err;
+    c->rbuf_len += n;
+    c->msg_len += n;
+    c->frame_left -= n;
+    return 0;
+}
+
+/* Reassembly mode. A one-frame message whose header came in an earlier
+ * input is still delivered in place when its payload is whole here;
+ * anything else is unmasked into the reassembly buffer as it arrives
+ * (validated as it arrives, too), or in place there when the caller read
+ * it there (ws_conn_recv_buf). */
 static int read_data_whole(ws_conn_impl_t *c, ws_event_t *ev)
 {
     int fin = c->frame_bits & WS_FB_FIN;
     int err;
 
-    if (fin && c->msg_len == 0 && c->frame_left <= c->in_len &&
-        c->frame_left == c->frame_len) {
-        size_t n = (size_t)c->frame_left;
-        uint8_t *p = c->in;
-        if ((err = take_payload(c, p, p, n, 0, 1)) != 0)
+    if (c->direct) {
+        size_t n = c->direct;
+        c->direct = 0;
+        if ((err = append_payload(c, c->rbuf + c->rbuf_len, n)) != 0)
             return ws_conn_fail(c, err, ev);
-        ws_consume(c, n);
-        c->frame_left = 0;
-        return ws_conn_deliver(c, ev, p, n);
     }
+    if (fin && c->msg_len == 0 && c->frame_left <= c->in_len &&
+        c->frame_left == c->frame_len)
+        return deliver_in_place(c, ev);
 
     size_t n = available(c);
     if (n) {
-        if ((err = reserve(c, n)) != 0)
+        if ((err = reserve(c, n, SIZE_MAX)) != 0 ||
+            (err = append_payload(c, c->in, n)) != 0)
             return ws_conn_fail(c, err, ev);
-        uint8_t *dst = c->rbuf + c->rbuf_len;
-        int last = fin && n == c->frame_left;
-        if ((err = take_payload(c, dst, c->in, n, frame_offset(c), last)) != 0)
-            return ws_conn_fail(c, err, ev);
-        c->rbuf_len += n;
-        c->msg_len += n;
-        c->frame_left -= n;
         ws_consume(c, n);
     }
     if (c->frame_left)
@@ -530,6 +561,63 @@ static int read_data_whole(ws_conn_impl_t *c, ws_event_t *ev)
     if (c->msg_op == WS_OP_TEXT && c->utf8_in != WS_UTF8_ACCEPT)
         return ws_conn_fail(c, WS_EUTF8, ev); /* empty last frame: truncated */
     return ws_conn_deliver(c, ev, c->rbuf, c->rbuf_len);
+}
+
+/* ------------------------------------------------ reading in place */
+
+/* One offer stays within 32 bits (ws_conn_impl_t.direct). */
+#define DIRECT_MAX (1u << 30)
+
+/* The caller may read payload straight into the reassembly buffer: a
+ * plain data frame is being read in reassembly mode, with no input or
+ * event outstanding. */
+static int direct_allowed(const ws_conn_impl_t *c)
+{
+    return (c->flags & WS_OPT_REASSEMBLE) && c->phase == WS_PHASE_DATA &&
+           !(c->x_bits & WS_XB_RECV) && c->in_len == 0 &&
+           c->pending == WS_PENDING_NONE && c->direct == 0 && c->frame_left;
+}
+
+WS_API int ws_conn_recv_buf(ws_conn_t *conn, void **ptr, size_t *len)
+{
+    ws_conn_impl_t *c = ws_impl(conn);
+    if (!c || !ptr || !len)
+        return WS_EINVAL;
+    *ptr = NULL;
+    *len = 0;
+    if (!direct_allowed(c) || c->frame_left < WS_RECV_DIRECT_MIN)
+        return 0;
+    size_t want = c->frame_left < DIRECT_MAX ? (size_t)c->frame_left
+                                             : DIRECT_MAX;
+    /* The room there is, or room for as much again as has arrived: the
+     * buffer never holds more than twice the bytes the peer really sent,
+     * so a huge announced frame gets memory only as fast as it is sent. */
+    size_t room = c->rbuf_cap - c->rbuf_len;
+    if (room < WS_RECV_DIRECT_MIN) {
+        size_t grow = c->rbuf_len < want ? c->rbuf_len : want;
+        if (grow < WS_RECV_DIRECT_MIN ||
+            reserve(c, grow, c->rbuf_len + grow) != 0)
+            return 0; /* the usual path reports WS_ENOMEM at that point */
+        room = c->rbuf_cap - c->rbuf_len;
+    }
+    *ptr = c->rbuf + c->rbuf_len;
+    *len = room < want ? room : want;
+    return 1;
+}
+
+WS_API int ws_conn_recv_ack(ws_conn_t *conn, size_t n)
+{
+    ws_conn_impl_t *c = ws_impl(conn);
+    if (!c)
+        return WS_EINVAL;
+    if (n == 0)
+        return 0;
+    if (!direct_allowed(c) || !c->rbuf)
+        return WS_ESTATE;
+    if (n > c->rbuf_cap - c->rbuf_len || n > c->frame_left || n > DIRECT_MAX)
+        return WS_EINVAL;
+    c->direct = (uint32_t)n;
+    return 0;
 }
 
 /* --------------------------------------------------------- control */

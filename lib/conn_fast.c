@@ -11,10 +11,11 @@
  * recognition established fold most of it away) and fails through the
  * same ws_conn_fail(). The unmask tests for ASCII in the same pass, so
  * only other text meets the validator; the event is filled field by
- * field. Every call out is a tail call, so the common case saves no
- * registers. Anything else goes to the state machine untouched: also a
- * frame that ends too close to the end of the input for
- * ws_unmask_small()'s whole words. Measured in bench/PERFORMANCE.md.
+ * field; in both modes it is one WS_EV_MESSAGE, in place. Every call out
+ * is a tail call, so the common case saves no registers. Anything else
+ * goes to the state machine untouched: also a frame that ends too close
+ * to the end of the input for ws_unmask_small()'s whole words. Measured
+ * in bench/PERFORMANCE.md.
  */
 #include "conn_int.h"
 #include "simd_int.h"
@@ -25,73 +26,35 @@
 #define NOINLINE
 #endif
 
-/* Streaming mode, after the small-frame path's MESSAGE_START: the frame's
- * one DATA slice, unmasked and validated already, then MESSAGE_END. */
-static inline int small_data(ws_conn_impl_t *c, ws_event_t *ev)
-{
-    size_t n = (size_t)c->frame_left;
-    uint8_t *p = c->in;
-    ws_consume(c, n);
-    c->frame_left = 0;
-    c->msg_len = n;
-    ws_set_rx(c, WS_PHASE_HEADER, WS_PENDING_MESSAGE_END, c->msg_op);
-    ws_emit_bytes(c, ev, WS_EV_DATA, p, n);
-    ev->opcode = (ws_opcode_t)c->msg_op;
-    ev->frame_len = n;
-    ev->flags = WS_DATA_FRAME_START | WS_DATA_FRAME_END | WS_DATA_FIN;
-    return WS_EV_DATA;
-}
-
-/* The frame at p[0..len) is unmasked and valid. Reassembly mode: it is the
- * whole message. Streaming mode: its MESSAGE_START now, its DATA and
- * MESSAGE_END owed (`pending`), the state as the state machine's
- * start_frame() leaves it. */
+/* The frame at p[0..len) is unmasked and valid, and it is the whole
+ * message: one WS_EV_MESSAGE in either mode, handed out in place. */
 static inline int small_deliver(ws_conn_impl_t *c, ws_event_t *ev,
-                                unsigned op, uint8_t *p, size_t len,
-                                unsigned pending)
+                                unsigned op, uint8_t *p, size_t len)
 {
-    ev->opcode = (ws_opcode_t)op;
-    ev->flags = 0;
-    ev->frame_len = 0;
-    ev->code = 0;
-    ev->rsv = 0;
-    ev->error = 0;
-    if (!(c->flags & WS_OPT_REASSEMBLE)) {
-        c->in_len -= (size_t)(p - c->in);
-        c->in = p;
-        c->frame_bits = (uint8_t)(WS_FB_FIN | op);
-        c->frame_len = len;
-        c->frame_left = len;
-        c->msg_frames = 1;
-        ws_set_rx(c, WS_PHASE_DATA, pending, op);
-        ev->type = WS_EV_MESSAGE_START;
-        ev->data = NULL;
-        ev->len = 0;
-        ev->frames = 0;
-        return WS_EV_MESSAGE_START;
-    }
     c->in_len -= (size_t)(p + len - c->in);
     c->in = p + len;
     ev->type = WS_EV_MESSAGE;
+    ev->opcode = (ws_opcode_t)op;
     ev->data = p;
     ev->len = len;
+    ev->flags = 0;
+    ev->frame_len = 0;
     ev->frames = 1;
+    ev->code = 0;
+    ev->rsv = 0;
+    ev->error = 0;
     return WS_EV_MESSAGE;
 }
 
 /* Text that is not all ASCII: validated whole (the frame is the whole
  * message). Invalid text fails the connection through the one error path,
- * with the events the state machine gives: in streaming mode the
- * MESSAGE_START first (its payload is what fails), in reassembly mode the
- * error alone. */
+ * with the events the state machine gives: the error alone. */
 static NOINLINE int small_text(ws_conn_impl_t *c, ws_event_t *ev,
                                uint8_t *p, size_t len)
 {
     if (ws_utf8_run(WS_UTF8_ACCEPT, p, len) == WS_UTF8_ACCEPT)
-        return small_deliver(c, ev, WS_OP_TEXT, p, len, WS_PENDING_DATA);
-    if (c->flags & WS_OPT_REASSEMBLE)
-        return ws_conn_fail(c, WS_EUTF8, ev);
-    return small_deliver(c, ev, WS_OP_TEXT, p, len, WS_PENDING_EUTF8);
+        return small_deliver(c, ev, WS_OP_TEXT, p, len);
+    return ws_conn_fail(c, WS_EUTF8, ev);
 }
 
 static inline int small_message(ws_conn_impl_t *c, ws_event_t *ev)
@@ -122,7 +85,7 @@ static inline int small_message(ws_conn_impl_t *c, ws_event_t *ev)
         ascii = ws_unmask_small(p, len, in + 2);
     if (b0 == (0x80u | WS_OP_TEXT) && !ascii)
         return small_text(c, ev, p, len);
-    return small_deliver(c, ev, b0 & 0x0Fu, p, len, WS_PENDING_DATA);
+    return small_deliver(c, ev, b0 & 0x0Fu, p, len);
 }
 
 WS_API int ws_conn_next_event(ws_conn_t *conn, ws_event_t *ev)
@@ -134,12 +97,8 @@ WS_API int ws_conn_next_event(ws_conn_t *conn, ws_event_t *ev)
         if (ws_rx_idle(c)) {
             if (c->in_len >= 2)
                 return small_message(c, ev);
-        } else if (c->pending == WS_PENDING_DATA) {
-            return small_data(c, ev);
         } else if (c->pending == WS_PENDING_MESSAGE_END) {
             return ws_conn_message_end(c, ev);
-        } else if (c->pending == WS_PENDING_EUTF8) {
-            return ws_conn_fail(c, WS_EUTF8, ev);
         }
     }
     return ws_conn_next_slow(c, ev);

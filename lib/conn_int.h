@@ -57,6 +57,9 @@ typedef struct WS_MAY_ALIAS ws_conn_impl {
     uint32_t msg_frames;       /* frames of the current message so far */
     uint32_t x_ready;          /* server: payload bytes at `in` already
                                   unmasked for the decoder */
+    uint32_t direct;           /* payload bytes the caller put at
+                                  rbuf + rbuf_len (ws_conn_recv_ack), not
+                                  yet taken */
     uint8_t utf8_out;          /* validator state for the outgoing message */
     uint8_t x_bits;            /* WS_XB_*: extension state of messages */
     uint8_t send_rsv;          /* RSV bits of the unfinished outgoing one */
@@ -89,9 +92,7 @@ enum {
     WS_PENDING_MESSAGE_END, /* streaming: the final DATA was delivered */
     WS_PENDING_PONG,        /* automatic pong for the ping in ctrl[] */
     WS_PENDING_CLOSE,       /* automatic close frame (reply or failure) */
-    WS_PENDING_RELEASE,     /* free the big reassembly buffer just handed out */
-    WS_PENDING_DATA,        /* streaming: a small frame's DATA, unmasked */
-    WS_PENDING_EUTF8        /* streaming: a small frame's text is invalid */
+    WS_PENDING_RELEASE      /* free the big reassembly buffer just handed out */
 };
 
 /* ws_conn_impl_t.flags: internal bits above the WS_OPT_* ones. */

@@ -8,12 +8,19 @@
 
 #include <string.h>
 
-/* The frame for a payload of len bytes in the role: header plus payload. */
-static size_t raw_frame_size(const ws_conn_impl_t *c, size_t len)
+/* The header for a payload of len bytes in the role (RFC 6455 §5.2). */
+static size_t header_size(const ws_conn_impl_t *c, size_t len)
 {
     size_t header = 2 + (c->role == WS_ROLE_CLIENT ? 4 : 0);
     if (len >= 126)
         header += len <= 0xFFFF ? 2 : 8;
+    return header;
+}
+
+/* The frame for a payload of len bytes in the role: header plus payload. */
+static size_t raw_frame_size(const ws_conn_impl_t *c, size_t len)
+{
+    size_t header = header_size(c, len);
     return len > SIZE_MAX - header ? SIZE_MAX : header + len;
 }
 
@@ -140,13 +147,21 @@ static unsigned message_opcode(const ws_conn_impl_t *c, ws_opcode_t op)
                : 0;
 }
 
-WS_API ptrdiff_t ws_conn_send_fragment_ex(ws_conn_t *conn, ws_opcode_t op,
-                                          unsigned rsv, int fin,
-                                          const void *data, size_t len,
-                                          void *out, size_t cap)
+/* What one data frame of the outgoing message will be, decided before
+ * anything is written: every rule is checked here, for the encoders and
+ * the header-only one alike. */
+typedef struct send_plan {
+    unsigned msg;     /* the message's opcode */
+    unsigned wire_op; /* the frame's: msg, or WS_OP_CONTINUATION */
+    unsigned bits;    /* RSV bits of the message */
+    int first, x, fin;
+    uint32_t utf8;    /* validator state after this fragment */
+} send_plan_t;
+
+static int plan_send(const ws_conn_impl_t *c, ws_opcode_t op, unsigned rsv,
+                     int fin, const void *data, size_t len, send_plan_t *p)
 {
-    ws_conn_impl_t *c = ws_impl(conn);
-    if (!c || !out || (!data && len))
+    if (!data && len)
         return WS_EINVAL;
     if (op != WS_OP_TEXT && op != WS_OP_BINARY && op != WS_OP_CONTINUATION)
         return WS_EINVAL;
@@ -155,34 +170,84 @@ WS_API ptrdiff_t ws_conn_send_fragment_ex(ws_conn_t *conn, ws_opcode_t op,
     /* §5.5.1: no data frames after a close frame, either way */
     if (c->close_bits)
         return WS_ESTATE;
-    unsigned msg = message_opcode(c, op);
-    if (!msg)
+    p->msg = message_opcode(c, op);
+    if (!p->msg)
         return WS_ESTATE; /* no message to continue, or another one */
 
-    int first = !c->send_op;
-    int x = first ? rsv == WS_RSV_AUTO && transforms(c)
-                  : (c->x_bits & WS_XB_SEND) != 0;
-    unsigned bits = first ? (rsv == WS_RSV_AUTO ? 0 : rsv) : c->send_rsv;
-    uint32_t u = c->utf8_out;
+    p->fin = fin != 0;
+    p->first = !c->send_op;
+    p->x = p->first ? rsv == WS_RSV_AUTO && transforms(c)
+                    : (c->x_bits & WS_XB_SEND) != 0;
+    p->bits = p->first ? (rsv == WS_RSV_AUTO ? 0 : rsv) : c->send_rsv;
+    p->utf8 = c->utf8_out;
     /* Text is validated before a transform; bytes the caller transformed
      * (explicit bits) are not text any more. */
-    if (msg == WS_OP_TEXT && (x || !bits)) {
-        u = ws_utf8_run(u, data, len);
-        if (u == WS_UTF8_REJECT || (fin && u != WS_UTF8_ACCEPT))
+    if (p->msg == WS_OP_TEXT && (p->x || !p->bits)) {
+        p->utf8 = ws_utf8_run(p->utf8, data, len);
+        if (p->utf8 == WS_UTF8_REJECT || (fin && p->utf8 != WS_UTF8_ACCEPT))
             return WS_EUTF8;
     }
-    unsigned wire_op = first ? msg : WS_OP_CONTINUATION;
-    ptrdiff_t n = x ? encode_x(c, wire_op, first, fin, data, len, out, cap)
-                    : encode(c, wire_op, first ? bits : 0, fin, data, len,
-                             out, cap);
-    if (n < 0)
-        return n;
-    c->send_op = (uint8_t)(fin ? 0 : msg);
-    c->send_rsv = (uint8_t)(fin ? 0 : bits);
+    p->wire_op = p->first ? p->msg : WS_OP_CONTINUATION;
+    return 0;
+}
+
+/* The frame of plan p was written: the message goes on, or is done. */
+static void commit_send(ws_conn_impl_t *c, const send_plan_t *p)
+{
+    c->send_op = (uint8_t)(p->fin ? 0 : p->msg);
+    c->send_rsv = (uint8_t)(p->fin ? 0 : p->bits);
     c->x_bits = (uint8_t)((c->x_bits & ~WS_XB_SEND) |
-                          (!fin && x ? WS_XB_SEND : 0));
-    c->utf8_out = (uint8_t)(fin ? WS_UTF8_ACCEPT : u);
+                          (!p->fin && p->x ? WS_XB_SEND : 0));
+    c->utf8_out = (uint8_t)(p->fin ? WS_UTF8_ACCEPT : p->utf8);
+}
+
+WS_API ptrdiff_t ws_conn_send_fragment_ex(ws_conn_t *conn, ws_opcode_t op,
+                                          unsigned rsv, int fin,
+                                          const void *data, size_t len,
+                                          void *out, size_t cap)
+{
+    ws_conn_impl_t *c = ws_impl(conn);
+    send_plan_t p;
+    if (!c || !out)
+        return WS_EINVAL;
+    int err = plan_send(c, op, rsv, fin, data, len, &p);
+    if (err)
+        return err;
+    ptrdiff_t n = p.x ? encode_x(c, p.wire_op, p.first, fin, data, len, out,
+                                 cap)
+                      : encode(c, p.wire_op, p.first ? p.bits : 0, fin, data,
+                               len, out, cap);
+    if (n >= 0)
+        commit_send(c, &p);
     return n;
+}
+
+WS_API ptrdiff_t ws_conn_send_header(ws_conn_t *conn, ws_opcode_t op,
+                                     unsigned rsv, int fin, const void *data,
+                                     size_t len, void *out, size_t cap)
+{
+    ws_conn_impl_t *c = ws_impl(conn);
+    send_plan_t p;
+    if (!c || !out || rsv == WS_RSV_AUTO)
+        return WS_EINVAL;
+    /* §5.3: a client masks every payload, which is a copy: it uses the
+     * encoders, into a buffer of its own. */
+    if (c->role != WS_ROLE_SERVER)
+        return WS_EINVAL;
+    int err = plan_send(c, op, rsv, fin, data, len, &p);
+    if (err)
+        return err;
+    size_t hlen = header_size(c, len);
+    if (hlen > cap)
+        return WS_ENOBUFS;
+    ws_frame_header_t h = {.fin = (uint8_t)p.fin,
+                           .rsv = (uint8_t)(p.first ? p.bits : 0),
+                           .opcode = (uint8_t)p.wire_op, .payload_len = len};
+    hlen = ws_frame_header_encode(out, &h);
+    if (c->trace)
+        ws_conn_trace(c, WS_TRACE_OUT, out);
+    commit_send(c, &p);
+    return (ptrdiff_t)hlen;
 }
 
 WS_API ptrdiff_t ws_conn_send_fragment(ws_conn_t *c, ws_opcode_t op, int fin,

@@ -425,7 +425,7 @@ static void utf8_invalid_text(void)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         size_t n = cf(in, 1, 1, bad[i]);
         th_note("sequence %zu", i);
-        expect_failure(WS_ROLE_SERVER, in, n, "START text\n", WS_EUTF8);
+        expect_failure(WS_ROLE_SERVER, in, n, "", WS_EUTF8);
     }
     /* Truncated at the end of the message: only the end can tell. */
     size_t n = cf(in, 0, 1, "ok\xe2\x82");
@@ -434,7 +434,7 @@ static void utf8_invalid_text(void)
               fmt("ERROR EUTF8 1007\n%s\nstate=CLOSED closer=LOCAL",
                   tr_fail_send(WS_EUTF8, 0)));
     n = cf(in, 1, 1, "ok\xe2\x82");
-    expect_failure(WS_ROLE_SERVER, in, n, "START text\n", WS_EUTF8);
+    expect_failure(WS_ROLE_SERVER, in, n, "", WS_EUTF8);
 }
 
 /* Fail fast: the connection fails as soon as the impossible prefix is in,
@@ -833,10 +833,79 @@ static void zero_copy_delivery(void)
     /* Streaming: slices point into the fed buffer too. */
     n = cf(in, 1, 2, "payload");
     CHECK_INT(ws_conn_init(&c, WS_ROLE_SERVER, NULL), 0);
-    CHECK_INT(ws_conn_feed(&c, in, n), 0);
+    CHECK_INT(ws_conn_feed(&c, in, 7), 0);
     CHECK_INT(ws_conn_next_event(&c, &ev), WS_EV_MESSAGE_START);
     CHECK_INT(ws_conn_next_event(&c, &ev), WS_EV_DATA);
     CHECK(ev.data == in + 6);
+    CHECK_INT(ev.len, 1);
+    CHECK_INT(ws_conn_next_event(&c, &ev), 0);
+    CHECK_INT(ws_conn_feed(&c, in + 7, n - 7), 0);
+    CHECK_INT(ws_conn_next_event(&c, &ev), WS_EV_DATA);
+    CHECK(ev.data == in + 7);
+    CHECK_INT(ev.flags, WS_DATA_FRAME_END | WS_DATA_FIN);
+    CHECK_INT(ws_conn_next_event(&c, &ev), WS_EV_MESSAGE_END);
+    ws_conn_destroy(&c);
+}
+
+/* Streaming mode: a message that is one frame, whole in one input, is one
+ * WS_EV_MESSAGE in place (what START, one DATA and END would have said);
+ * split across inputs it is START, DATA..., END. Small frames (the fast
+ * path) and large ones (the state machine), both roles, text and binary,
+ * empty too; a fragmented message or one an extension decodes keeps the
+ * three-event form (test_conn_ext.c). */
+static void streaming_one_event(void)
+{
+    static uint8_t payload[70000], in[70100];
+    size_t lens[] = {0, 1, 16, 125, 126, 65535, 65536, 70000};
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload[i] = (uint8_t)('a' + i % 26);
+    for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+        for (int role = 0; role < 2; role++) {
+            for (int op = WS_OP_TEXT; op <= WS_OP_BINARY; op++) {
+                ws_options_t o = {.random = tr_fixed_random};
+                size_t len = lens[l];
+                size_t n = frame(in, 1, op, role == WS_ROLE_SERVER, payload,
+                                 len);
+                ws_conn_t c;
+                ws_event_t ev;
+                th_note("len %zu role %d op %d", len, role, op);
+                CHECK_INT(ws_conn_init(&c, (ws_role_t)role, &o), 0);
+                CHECK_INT(ws_conn_feed(&c, in, n), 0);
+                CHECK_INT(ws_conn_next_event(&c, &ev), WS_EV_MESSAGE);
+                CHECK_INT(ev.opcode, op);
+                CHECK(ev.data == in + (n - len));
+                CHECK_BYTES(ev.data, ev.len, payload, len);
+                CHECK_INT(ev.frames, 1);
+                CHECK_INT(ev.flags, 0);
+                CHECK_INT(ev.rsv, 0);
+                CHECK_INT(ws_conn_next_event(&c, &ev), 0);
+                CHECK(ws_impl(&c)->rbuf == NULL); /* streaming: no buffer */
+                ws_conn_destroy(&c);
+            }
+        }
+    }
+    th_note("%s", "");
+    /* A fragmented message in one input keeps its three-event form. */
+    size_t n = cf(in, 0, 1, "ab");
+    n += cf(in + n, 1, 0, "c");
+    tr_buf_t b;
+    ws_conn_t c;
+    ws_event_t ev;
+    int types[8], k = 0;
+    CHECK_INT(ws_conn_init(&c, WS_ROLE_SERVER, NULL), 0);
+    CHECK_INT(ws_conn_feed(&c, in, n), 0);
+    tr_init(&b);
+    while (k < 8 && (types[k] = ws_conn_next_event(&c, &ev)) > 0) {
+        tr_event(&b, &ev);
+        k++;
+    }
+    CHECK_INT(k, 4);
+    CHECK_INT(types[0], WS_EV_MESSAGE_START);
+    CHECK_INT(types[3], WS_EV_MESSAGE_END);
+    char *got = tr_finish(&b);
+    CHECK_STR(got, "START text\nDATA text frame=2 FS FE [61 62]\n"
+                   "DATA text frame=1 FS FE FIN [63]\nEND text frames=2\n");
+    free(got);
     ws_conn_destroy(&c);
 }
 
@@ -935,7 +1004,7 @@ static void small_frames_failing(void)
         size_t n = cf(in, 1, 1, bad[i]);
         n += cf(in + n, 1, 2, "the frame after the bad one");
         th_note("sequence %zu", i);
-        expect_failure(WS_ROLE_SERVER, in, n, "START text\n", WS_EUTF8);
+        expect_failure(WS_ROLE_SERVER, in, n, "", WS_EUTF8);
         tr_expect(WS_ROLE_SERVER, &WHOLE, in, n,
                   fmt("ERROR EUTF8 1007\n%s\nstate=CLOSED closer=LOCAL",
                       tr_fail_send(WS_EUTF8, 0)));
@@ -1191,9 +1260,7 @@ static void api_misuse(void)
     size_t n = cf(in, 1, 1, "ab");
     CHECK_INT(ws_conn_feed(&c, in, n), 0);
     CHECK_INT(ws_conn_feed(&c, in, n), WS_ESTATE); /* not consumed yet */
-    CHECK_INT(ws_conn_next_event(&c, &ev), WS_EV_MESSAGE_START);
-    CHECK_INT(ws_conn_next_event(&c, &ev), WS_EV_DATA);
-    CHECK_INT(ws_conn_next_event(&c, &ev), WS_EV_MESSAGE_END);
+    CHECK_INT(ws_conn_next_event(&c, &ev), WS_EV_MESSAGE);
     CHECK_INT(ws_conn_next_event(&c, &ev), 0);
     CHECK_INT(ws_conn_feed(&c, in, 0), 0);
     ws_conn_destroy(&c);
@@ -1241,6 +1308,7 @@ void suite_conn(void)
     RUN(reassembly_allocator);
     RUN(gigabyte_stream);
     RUN(zero_copy_delivery);
+    RUN(streaming_one_event);
     RUN(small_frames);
     RUN(small_frames_failing);
     RUN(small_frames_differential);

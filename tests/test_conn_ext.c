@@ -185,7 +185,7 @@ static void rsv_rules(void)
     /* RSV1 on a continuation */
     n = nib_frame(in, 0x41, 1, "a");
     n += nib_frame(in + n, 0xC0, 1, "b");
-    snprintf(want, sizeof want, "START text rsv=4\nERROR ERSV 1002\n%s\n"
+    snprintf(want, sizeof want, "ERROR ERSV 1002\n%s\n"
              "state=CLOSED closer=LOCAL", tr_fail_send(WS_ERSV, 0));
     tr_expect(WS_ROLE_SERVER, &o, in, n, want);
     /* Without an extension RSV1 is refused as before. */
@@ -218,7 +218,7 @@ static void decode_failures(void)
              "closer=LOCAL", tr_fail_send(WS_EUTF8, 0));
     tr_expect(WS_ROLE_SERVER, &o, in, n, want);
     ws_options_t so = ext_opts(&nibble_ext, &st, 0, 0);
-    snprintf(want, sizeof want, "START text rsv=4\nERROR EUTF8 1007\n%s\n"
+    snprintf(want, sizeof want, "ERROR EUTF8 1007\n%s\n"
              "state=CLOSED closer=LOCAL", tr_fail_send(WS_EUTF8, 0));
     tr_expect(WS_ROLE_SERVER, &so, in, n, want);
 
@@ -335,6 +335,22 @@ static void send_transformed(void)
     CHECK_INT(ws_conn_send_message_ex(&c, WS_OP_TEXT, WS_RSV2, "a", 1, out,
                                       sizeof out),
               WS_EINVAL);
+    /* The header alone: bits the extension claims mark bytes the caller
+     * transformed (on the first frame only, RFC 7692 §6.1), 0 sends
+     * them as they are; the transform itself needs the encoder. */
+    n = ws_conn_send_header(&c, WS_OP_TEXT, WS_RSV1, 0, "\xff", 1, out,
+                            sizeof out);
+    CHECK_BYTES(out, (size_t)(n > 0 ? n : 0), "\x41\x01", 2);
+    CHECK_INT(ws_conn_send_header(&c, WS_OP_CONTINUATION, WS_RSV1, 1, "\xfe",
+                                  1, out, sizeof out), 2);
+    CHECK_BYTES(out, 2, "\x80\x01", 2);
+    n = ws_conn_send_header(&c, WS_OP_TEXT, 0, 1, "Hi", 2, out, sizeof out);
+    CHECK_BYTES(out, (size_t)(n > 0 ? n : 0), "\x81\x02", 2);
+    CHECK_INT(ws_conn_send_header(&c, WS_OP_TEXT, WS_RSV2, 1, "a", 1, out,
+                                  sizeof out), WS_EINVAL);
+    CHECK_INT(ws_conn_send_header(&c, WS_OP_TEXT, WS_RSV_AUTO, 1, "a", 1,
+                                  out, sizeof out), WS_EINVAL);
+    CHECK_INT(st.encodes, 2); /* the two messages through the encoder */
     /* Text is validated before the transform. */
     CHECK_INT(ws_conn_send_message(&c, WS_OP_TEXT, "\xff", 1, out,
                                    sizeof out),

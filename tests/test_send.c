@@ -238,6 +238,78 @@ static void round_trip(void)
     }
 }
 
+/* The header-only encoder: byte for byte the header ws_conn_send_* would
+ * write in front of the payload (RFC 6455 §5.2 length forms, §5.7
+ * vectors), the same rules and state, nothing written on failure. */
+static void header_only(void)
+{
+    static uint8_t payload[65536], full[65546];
+    static const size_t lens[] = {0, 5, 125, 126, 256, 65535, 65536};
+    ws_conn_t s, t;
+    uint8_t out[WS_MAX_HEADER_LEN];
+    memset(payload, 'x', sizeof payload);
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        for (int op = WS_OP_TEXT; op <= WS_OP_BINARY; op++) {
+            size_t len = lens[i];
+            init(&s, WS_ROLE_SERVER);
+            init(&t, WS_ROLE_SERVER);
+            ptrdiff_t h = ws_conn_send_header(&s, (ws_opcode_t)op, 0, 1,
+                                              payload, len, out, sizeof out);
+            ptrdiff_t f = ws_conn_send_message(&t, (ws_opcode_t)op, payload,
+                                               len, full, sizeof full);
+            th_note("len %zu op %d", len, op);
+            CHECK_INT(h, f - (ptrdiff_t)len);
+            CHECK_BYTES(out, (size_t)h, full, (size_t)(f - (ptrdiff_t)len));
+        }
+    }
+    th_note("%s", "");
+    init(&s, WS_ROLE_SERVER);
+    /* §5.7 "Hello", fragmented: 01 03 "Hel", 80 02 "lo" */
+    CHECK_INT(ws_conn_send_header(&s, WS_OP_TEXT, 0, 0, "Hel", 3, out, 2), 2);
+    CHECK_BYTES(out, 2, "\x01\x03", 2);
+    /* a control frame may come between fragments; a new message not */
+    CHECK_INT(ws_conn_send_ping(&s, "", 0, full, sizeof full), 2);
+    CHECK_INT(ws_conn_send_header(&s, WS_OP_BINARY, 0, 1, "x", 1, out,
+                                  sizeof out), WS_ESTATE);
+    CHECK_INT(ws_conn_send_header(&s, WS_OP_CONTINUATION, 0, 1, "lo", 2, out,
+                                  1), WS_ENOBUFS);
+    CHECK_INT(ws_conn_send_header(&s, WS_OP_CONTINUATION, 0, 1, "lo", 2, out,
+                                  sizeof out), 2);
+    CHECK_BYTES(out, 2, "\x80\x02", 2);
+    CHECK_INT(ws_conn_send_header(&s, WS_OP_CONTINUATION, 0, 1, "", 0, out,
+                                  sizeof out), WS_ESTATE);
+    /* text is validated though not copied, across fragments */
+    CHECK_INT(ws_conn_send_header(&s, WS_OP_TEXT, 0, 1, "\xc3", 1, out,
+                                  sizeof out), WS_EUTF8);
+    CHECK_INT(ws_conn_send_header(&s, WS_OP_TEXT, 0, 0, "\xc3", 1, out,
+                                  sizeof out), 2);
+    CHECK_INT(ws_conn_send_header(&s, WS_OP_CONTINUATION, 0, 1, "\xff", 1,
+                                  out, sizeof out), WS_EUTF8);
+    CHECK_INT(ws_conn_send_header(&s, WS_OP_CONTINUATION, 0, 1, "\xa9", 1,
+                                  out, sizeof out), 2);
+    /* arguments: RSV bits nobody negotiated, AUTO, NULL data, opcodes */
+    CHECK_INT(ws_conn_send_header(&s, WS_OP_BINARY, WS_RSV1, 1, "x", 1, out,
+                                  sizeof out), WS_EINVAL);
+    CHECK_INT(ws_conn_send_header(&s, WS_OP_BINARY, WS_RSV_AUTO, 1, "x", 1,
+                                  out, sizeof out), WS_EINVAL);
+    CHECK_INT(ws_conn_send_header(&s, WS_OP_BINARY, 0, 1, NULL, 1, out,
+                                  sizeof out), WS_EINVAL);
+    CHECK_INT(ws_conn_send_header(&s, WS_OP_PING, 0, 1, "x", 1, out,
+                                  sizeof out), WS_EINVAL);
+    CHECK_INT(ws_conn_send_header(NULL, WS_OP_BINARY, 0, 1, "x", 1, out,
+                                  sizeof out), WS_EINVAL);
+    /* after our close frame, no data frames */
+    CHECK(ws_conn_send_close(&s, 1000, NULL, 0, full, sizeof full) > 0);
+    CHECK_INT(ws_conn_send_header(&s, WS_OP_BINARY, 0, 1, "x", 1, out,
+                                  sizeof out), WS_ESTATE);
+    /* §5.3: a client masks, which is a copy: the encoders, not this */
+    init(&t, WS_ROLE_CLIENT);
+    CHECK_INT(ws_conn_send_header(&t, WS_OP_BINARY, 0, 1, "x", 1, out,
+                                  sizeof out), WS_EINVAL);
+    CHECK_INT(ws_conn_send_message(&t, WS_OP_BINARY, "x", 1, full,
+                                   sizeof full), 7);
+}
+
 void suite_send(void);
 void suite_send(void)
 {
@@ -250,4 +322,5 @@ void suite_send(void)
     RUN(random_failure);
     RUN(fresh_keys);
     RUN(round_trip);
+    RUN(header_only);
 }

@@ -38,6 +38,7 @@ static char *traced_run(ws_role_t role, uint32_t flags, const uint8_t *src,
     uint8_t *in = malloc(len);
     memcpy(in, src, len);
     tr_init(&b);
+    b.streaming = !(flags & WS_OPT_REASSEMBLE);
     ws_options_init(&o);
     o.flags = flags;
     o.trace = trace_line;
@@ -162,6 +163,18 @@ static void encoded(void)
               "hdr=8a8037fa213d\n"
               "OUT fin=1 rsv=0 op=8 masked=1 key=37fa213d form=7 len=2 "
               "hdr=888237fa213d\n");
+    free(got);
+
+    /* The header-only encoder (server role) reports its header too. */
+    static uint8_t big[70000];
+    tr_init(&b);
+    CHECK_INT(ws_conn_init(&c, WS_ROLE_SERVER, &o), 0);
+    CHECK_INT(ws_conn_send_header(&c, WS_OP_BINARY, 0, 1, big, sizeof big,
+                                  out, sizeof out), 10);
+    ws_conn_destroy(&c);
+    got = tr_finish(&b);
+    CHECK_STR(got, "OUT fin=1 rsv=0 op=2 masked=0 key=00000000 form=64 "
+                   "len=70000 hdr=827f0000000000011170\n");
     free(got);
 }
 

@@ -92,6 +92,17 @@ static void append_slice(tr_buf_t *b, const ws_event_t *ev)
     b->frame_data_len += ev->len;
 }
 
+static void put_start(tr_buf_t *b)
+{
+    if (!b->start_owed)
+        return;
+    b->start_owed = 0;
+    tr_printf(b, "START %s", op_name(b->start_op));
+    if (b->start_rsv)
+        tr_printf(b, " rsv=%u", b->start_rsv);
+    tr_printf(b, "\n");
+}
+
 /* Slices of a message an extension decoded have no frame boundaries: they
  * are merged up to the message's end. */
 static void decoded_slice(tr_buf_t *b, const ws_event_t *ev)
@@ -103,6 +114,7 @@ static void decoded_slice(tr_buf_t *b, const ws_event_t *ev)
     if (!(ev->flags & WS_DATA_FIN))
         return;
     b->in_frame = 0;
+    put_start(b);
     tr_printf(b, "XDATA %s rsv=%u FIN", op_name(ev->opcode), ev->rsv);
     put_payload(b, b->frame_data, b->frame_data_len);
     b->frame_data_len = 0;
@@ -129,6 +141,7 @@ static void data_slice(tr_buf_t *b, const ws_event_t *ev)
         return;
     b->frame_flags |= ev->flags & (WS_DATA_FRAME_END | WS_DATA_FIN);
     b->in_frame = 0;
+    put_start(b);
     tr_printf(b, "DATA %s frame=%llu%s%s%s", op_name(b->opcode),
               (unsigned long long)b->frame_len,
               (b->frame_flags & WS_DATA_FRAME_START) ? " FS" : "",
@@ -138,17 +151,36 @@ static void data_slice(tr_buf_t *b, const ws_event_t *ev)
     tr_printf(b, "\n");
 }
 
+/* Streaming mode's one-event message, written as its three-event form. */
+static void streamed_message(tr_buf_t *b, const ws_event_t *ev)
+{
+    ws_event_t d = *ev;
+    tr_printf(b, "START %s", op_name(ev->opcode));
+    if (ev->rsv || ev->frames != 1 || ev->flags || ev->frame_len)
+        tr_printf(b, " BAD-STREAMED-MESSAGE");
+    tr_printf(b, "\n");
+    d.type = WS_EV_DATA;
+    d.frame_len = ev->len;
+    d.flags = WS_DATA_FRAME_START | WS_DATA_FRAME_END | WS_DATA_FIN;
+    data_slice(b, &d);
+    tr_printf(b, "END %s frames=1\n", op_name(ev->opcode));
+}
+
 void tr_event(tr_buf_t *b, const ws_event_t *ev)
 {
     if (!ev->data && ev->type != WS_EV_MESSAGE_START &&
         ev->type != WS_EV_MESSAGE_END && ev->type != WS_EV_ERROR)
         tr_printf(b, "NULL-DATA\n");
+    if (ev->type == WS_EV_ERROR)
+        b->start_owed = 0;
+    else if (ev->type != WS_EV_MESSAGE_START && ev->type != WS_EV_DATA)
+        put_start(b);
     switch (ev->type) {
     case WS_EV_MESSAGE_START:
-        tr_printf(b, "START %s", op_name(ev->opcode));
-        if (ev->rsv)
-            tr_printf(b, " rsv=%u", ev->rsv);
-        tr_printf(b, "\n");
+        put_start(b);
+        b->start_owed = 1;
+        b->start_op = ev->opcode;
+        b->start_rsv = ev->rsv;
         break;
     case WS_EV_DATA:
         data_slice(b, ev);
@@ -157,6 +189,10 @@ void tr_event(tr_buf_t *b, const ws_event_t *ev)
         tr_printf(b, "END %s frames=%u\n", op_name(ev->opcode), ev->frames);
         break;
     case WS_EV_MESSAGE:
+        if (b->streaming) {
+            streamed_message(b, ev);
+            break;
+        }
         tr_printf(b, "MESSAGE %s frames=%u", op_name(ev->opcode), ev->frames);
         if (ev->rsv)
             tr_printf(b, " rsv=%u", ev->rsv);
@@ -190,6 +226,7 @@ void tr_event(tr_buf_t *b, const ws_event_t *ev)
 
 char *tr_finish(tr_buf_t *b)
 {
+    put_start(b);
     if (b->in_frame)
         tr_printf(b, "PARTIAL-FRAME\n");
     free(b->frame_data);
@@ -220,6 +257,7 @@ char *tr_run(ws_role_t role, const ws_options_t *opts, const uint8_t *in,
     if (len)
         memcpy(copy, in, len);
     tr_init(&b);
+    b.streaming = !opts || !(opts->flags & WS_OPT_REASSEMBLE);
     if (ws_conn_init(c, role, opts) != 0) {
         free(copy);
         tr_printf(&b, "INIT-FAILED\n");

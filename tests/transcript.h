@@ -40,10 +40,23 @@ int tr_expect(ws_role_t role, const ws_options_t *opts, const uint8_t *in,
 const char *tr_fail_send(int err, unsigned code);
 
 /* Append the transcript line for one event to a growing string. Exposed
- * for tests that drive a connection by hand. */
+ * for tests that drive a connection by hand.
+ *
+ * Streaming mode (set `streaming`; tr_run does it from the options) has
+ * two shapes for one message: START, DATA..., END, or, when the message
+ * is one frame whole in one input, a single MESSAGE event. Both are
+ * written as the first, so a stream's transcript is the same at every
+ * split; tests that count events check the one-event shape. A START is
+ * written only with what follows it: dropped before an ERROR, as the
+ * valid bytes before a failure are (whether it came depends on the
+ * split). */
 typedef struct tr_buf {
     char *s;
     size_t len, cap;
+    int streaming;
+    int start_owed;        /* a START not yet written */
+    ws_opcode_t start_op;
+    uint8_t start_rsv;
     /* merging state for DATA slices of one frame */
     int in_frame;
     unsigned frame_flags;

@@ -26,11 +26,13 @@ typedef struct wsx_client {
     size_t request_len;
     char *protocols; /* offered, to check the answer against */
     char *protocol;  /* the server's choice */
+    char offer[128]; /* Sec-WebSocket-Extensions we sent, or "" */
     char key[WS_KEY_LEN + 1];
     char target[280]; /* "host:port", for messages */
     char host[256];   /* the URL's, for TLS (ep.host) */
     wsx_tls_t *own_tls; /* wss:// without opts.tls: the system store */
     int err;          /* the last connect error */
+    int gai_err;      /* why the name did not resolve (getaddrinfo) */
 } wsx_client_t;
 
 static const wsx_endpoint_ops_t client_ops;
@@ -145,7 +147,7 @@ static int build_request(wsx_client_t *cl, const wsx_url_t *u,
 {
     char host[272];
     ws_client_request_t r = {.host = host, .path = u->path};
-    size_t cap = 512 + sizeof host + strlen(u->path);
+    size_t cap = 512 + sizeof host + sizeof cl->offer + strlen(u->path);
     ptrdiff_t n;
 
     /* RFC 6455 §4.1 item 4 / RFC 7230 §5.4: the port unless it is the
@@ -165,6 +167,11 @@ static int build_request(wsx_client_t *cl, const wsx_url_t *u,
         if (req->protocols && !(cl->protocols = strdup(req->protocols)))
             return WS_ENOMEM;
     }
+    n = wsx_deflate_offer(&cl->ep.o, cl->offer, sizeof cl->offer);
+    if (n < 0)
+        return (int)n;
+    if (n > 0)
+        r.extensions = cl->offer;
     if (ws_handshake_generate_key(NULL, NULL, cl->key) != 0)
         return WS_ERANDOM;
     if (!(cl->request = malloc(cap)))
@@ -204,18 +211,17 @@ wsx_conn_t *wsx_connect(wsx_loop_t *loop, const char *url,
     cl->ep.ops = &client_ops;
     cl->ep.tr = &wsx_tcp_transport;
     cl->ep.h = h ? *h : no_handler;
-    wsx_opts_resolve(&cl->ep.o, opts);
+    wsx_opts_resolve(&cl->ep.o, opts, WS_ROLE_CLIENT);
     cl->ep.ctx = ctx;
     cl->ep.static_fd = -1;
     if ((r = build_request(cl, &u, req)) != 0 ||
         (u.tls && (r = use_tls(cl, &u)) != 0))
         goto fail;
     snprintf(port, sizeof port, "%d", u.port);
-    if (getaddrinfo(u.host, port, &hints, &cl->ai) != 0) {
+    /* A name that does not resolve is reported by on_error, with the
+     * reason, like an address that refuses. */
+    if ((cl->gai_err = getaddrinfo(u.host, port, &hints, &cl->ai)) != 0)
         cl->ai = NULL;
-        r = WSX_ECONNECT;
-        goto fail;
-    }
     cl->ai_next = cl->ai;
     if (!(c = wsx_conn_new(&cl->ep, -1, WSX_ST_CONNECTING))) {
         r = WS_ENOMEM;
@@ -261,8 +267,13 @@ static void client_connected(wsx_conn_t *c)
         if (try_connect(c) == 0)
             return;
     }
-    snprintf(msg, sizeof msg, "cannot connect to %s: %s", cl->target,
-             strerror(cl->err ? cl->err : ECONNREFUSED));
+    if (cl->gai_err)
+        snprintf(msg, sizeof msg,
+                 "cannot connect to %s: the name did not resolve (%s)",
+                 cl->target, gai_strerror(cl->gai_err));
+    else
+        snprintf(msg, sizeof msg, "cannot connect to %s: %s", cl->target,
+                 strerror(cl->err ? cl->err : ECONNREFUSED));
     wsx_conn_lost(c, WSX_ECONNECT, msg);
 }
 
@@ -273,13 +284,17 @@ static void client_handshake(wsx_conn_t *c, char *buf, size_t len)
     wsx_client_t *cl = (wsx_client_t *)c->ep;
     ws_response_t resp;
     char msg[256];
-    int r = ws_handshake_parse_response(buf, len, 0, cl->key, cl->protocols,
-                                        &resp);
+    int r2, r = ws_handshake_parse_response_ext(buf, len, 0, cl->key,
+                                            cl->protocols,
+                                            cl->offer[0] ? cl->offer : NULL,
+                                            &resp);
 
     if (r == WS_EAGAIN) {
         wsx_hs_keep(c, buf, len);
         return;
     }
+    if (r > 0 && (r2 = wsx_deflate_check(c, &resp)) != 0)
+        r = r2;
     if (r < 0) {
         if (r == WS_EHS_STATUS)
             snprintf(msg, sizeof msg,

@@ -28,6 +28,10 @@
 
 #define REGISTERED 0x80u
 
+/* Failing for a limit, a half-written frame bigger than this is not worth
+ * finishing to say why: the connection is cut instead. */
+#define FAIL_KEEP (64u * 1024u)
+
 /* ------------------------------------------------------------ lifetime */
 
 wsx_conn_t *wsx_conn_new(wsx_endpoint_t *ep, int fd, int state)
@@ -75,6 +79,7 @@ void wsx_conn_free(wsx_conn_t *c)
     wsx_queue_clear(&c->out, &loop->chunks);
     free(c->hs);
     ws_conn_destroy(&c->ws);
+    wsx_deflate_free(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -149,6 +154,45 @@ void wsx_conn_finish(wsx_conn_t *c)
     c->state = WSX_ST_DRAIN;
     c->t0 = wsx_now32(c->ep->loop);
     wsx_conn_mark(c);
+}
+
+void wsx_conn_release(wsx_conn_t *c)
+{
+    wsx_queue_clear(&c->out, &c->ep->loop->chunks);
+    ws_conn_destroy(&c->ws); /* safe twice: wsx_conn_free does it again */
+}
+
+/* The memory is given back before anyone is told, so that a callback
+ * dropping the connection cannot leave it counted. The close frame goes
+ * after what is half written (chunks hold whole frames); nothing more is
+ * read (§7.1.7: not even the peer's close), and close_timeout bounds the
+ * wait for a peer that reads nothing. */
+void wsx_conn_fail(wsx_conn_t *c, unsigned code, int err, const char *msg)
+{
+    wsx_chunk_pool_t *p = &c->ep->loop->chunks;
+    int open = wsx_conn_is_open(c) && ws_conn_state(&c->ws) == WS_STATE_OPEN;
+    size_t len = strlen(msg);
+
+    if (c->flags & WSX_F_DEAD)
+        return;
+    if (len > WS_MAX_CLOSE_REASON)
+        len = WS_MAX_CLOSE_REASON;
+    wsx_queue_trim(&c->out, p);
+    if (open &&
+        (c->out.mem > FAIL_KEEP || wsx_conn_close(c, code, msg, len) != 0))
+        open = 0;
+    if (open)
+        ws_conn_destroy(&c->ws); /* the reassembly buffer */
+    else
+        wsx_conn_release(c);
+    wsx_log(c, 1, "%s (close %u)", msg, code);
+    if (wsx_conn_is_open(c) && c->ep->h.on_error)
+        c->ep->h.on_error(c, err, msg);
+    notify_close(c, code, msg, len);
+    if (open)
+        wsx_conn_finish(c);
+    else
+        wsx_conn_kill(c);
 }
 
 /* ------------------------------------------------------ readiness */
@@ -346,8 +390,11 @@ int wsx_conn_open(wsx_conn_t *c, const ws_response_t *resp, uint8_t *rest,
     wo.max_message = ep->o.max_message;
     wo.allocator = &ep->loop->allocator;
     wo.rbuf_keep = WSX_RBUF_KEEP; /* the pool (alloc.c) takes the rest */
+    wo.trace = ep->o.trace;
+    wo.trace_user = c;
     if (!ep->h.on_data)
         wo.flags = WS_OPT_REASSEMBLE;
+    wsx_deflate_options(c, &wo);
     if (ws_conn_init(&c->ws, ep->ops->role, &wo) != 0)
         return WS_EINVAL;
     c->state = WSX_ST_WS;
@@ -433,29 +480,55 @@ static void data_slice(wsx_conn_t *c, const ws_event_t *ev)
         c->ep->h.on_data(c, ev->opcode, ev->data, ev->len, fl);
 }
 
-/* Feed bytes to the engine and hand out every event they cause; the
- * slices point into buf, which is reused by the next read. This is the
- * one place engine events reach the application: a frame-trace hook
- * (the engine's per-frame events) belongs in this switch. */
-void wsx_conn_dispatch(wsx_conn_t *c, uint8_t *buf, size_t len)
+/* A control frame's size on the wire: RFC 6455 §5.5, payload <= 125
+ * bytes, so a 2-byte header, plus the mask key a client adds (§5.3). */
+static size_t control_size(const wsx_conn_t *c, size_t payload)
+{
+    return 2 + (c->ep->ops->role == WS_ROLE_SERVER ? 4 : 0) + payload;
+}
+
+/* Hand out every event the engine has after len more bytes reached it;
+ * the slices point into the last input (reused by the next read) or the
+ * engine's buffers. This is the one place engine events reach the
+ * application. What the events say about messages under way goes to the
+ * progress rule, and the engine's allocations are charged to c
+ * (loop->engine_conn). */
+static void dispatch_events(wsx_conn_t *c, size_t len)
 {
     const wsx_handler_t *h = &c->ep->h;
+    wsx_loop_t *loop = c->ep->loop;
+    wsx_conn_t *outer = loop->engine_conn;
+    size_t ctl = 0;
+    int ended = -1; /* see wsx_progress_fed */
     ws_event_t ev;
 
-    ws_conn_feed(&c->ws, buf, len);
+    loop->engine_conn = c;
     while (!(c->flags & WSX_F_DEAD) && ws_conn_next_event(&c->ws, &ev) > 0) {
         switch (ev.type) {
-        case WS_EV_MESSAGE:
-            if (h->on_message && wsx_conn_is_open(c))
+        case WS_EV_MESSAGE: /* streaming too: a whole one-frame message */
+            ended = 1;
+            if (h->on_data && wsx_conn_is_open(c))
+                h->on_data(c, ev.opcode, ev.data, ev.len,
+                           WSX_FIRST | WSX_FIN);
+            else if (h->on_message && wsx_conn_is_open(c))
                 h->on_message(c, ev.opcode, ev.data, ev.len);
             break;
         case WS_EV_MESSAGE_START:
+            ended = 0;
             c->flags |= WSX_F_FIRST;
             break;
         case WS_EV_DATA:
+            ended = (ev.flags & WS_DATA_FIN) != 0;
             data_slice(c, &ev);
             break;
+        case WS_EV_MESSAGE_END:
+            ended = 1;
+            break;
+        case WS_EV_PING:
+            ctl += control_size(c, ev.len);
+            break;
         case WS_EV_PONG:
+            ctl += control_size(c, ev.len);
             if (h->on_pong && wsx_conn_is_open(c))
                 h->on_pong(c, ev.data, ev.len);
             break;
@@ -474,9 +547,18 @@ void wsx_conn_dispatch(wsx_conn_t *c, uint8_t *buf, size_t len)
             break;
         }
     }
+    loop->engine_conn = outer;
+    wsx_progress_fed(c, len, ctl, ended);
     if (!(c->flags & WSX_F_DEAD) && c->state == WSX_ST_WS &&
         ws_conn_state(&c->ws) == WS_STATE_CLOSED)
         wsx_conn_finish(c);
+}
+
+/* Feed bytes to the engine and hand out every event they cause. */
+void wsx_conn_dispatch(wsx_conn_t *c, uint8_t *buf, size_t len)
+{
+    ws_conn_feed(&c->ws, buf, len);
+    dispatch_events(c, len);
 }
 
 static void got_eof(wsx_conn_t *c, ssize_t n)
@@ -495,12 +577,29 @@ static void got_eof(wsx_conn_t *c, ssize_t n)
 void wsx_conn_readable(wsx_conn_t *c)
 {
     wsx_loop_t *loop = c->ep->loop;
-    uint8_t *data;
+    uint8_t *data, *into = loop->rbuf;
+    size_t cap = WSX_READ_BUF;
+    wsx_conn_t *outer = loop->engine_conn;
+    void *p;
     ssize_t n;
 
     if (c->state == WSX_ST_CONNECTING || c->fd < 0)
         return;
-    n = c->tr->read(c, loop->rbuf, WSX_READ_BUF, &data);
+    /* A large frame being reassembled: the engine offers the free end of
+     * its buffer and the read goes straight there, so the payload is
+     * copied once, by the kernel, not once more out of the loop's read
+     * buffer. The engine grows that buffer only as fast as bytes arrive:
+     * a peer announcing a huge frame gets no memory before sending it
+     * (and what it does allocate is charged to c). */
+    loop->engine_conn = c;
+    if (c->state == WSX_ST_WS && ws_conn_recv_buf(&c->ws, &p, &cap) == 1)
+        into = p;
+    else
+        cap = WSX_READ_BUF;
+    loop->engine_conn = outer;
+    /* The TLS transport decrypts into the buffer it is given (data ==
+     * into), so the engine's buffer works for it as for TCP. */
+    n = c->tr->read(c, into, cap, &data);
     /* What the transport wrote while reading (TLS handshake) goes out
      * at the end of the round. */
     int e = errno;
@@ -522,7 +621,12 @@ void wsx_conn_readable(wsx_conn_t *c)
             c->t0 = wsx_now32(loop); /* the idle timer restarts */
             c->flags &= (uint16_t)~WSX_F_PING_OUT;
         }
-        wsx_conn_dispatch(c, data, (size_t)n);
+        if (into != loop->rbuf && data == into) {
+            ws_conn_recv_ack(&c->ws, (size_t)n);
+            dispatch_events(c, (size_t)n);
+        } else { /* (a transport may hand out bytes it held elsewhere) */
+            wsx_conn_dispatch(c, data, (size_t)n);
+        }
         break;
     case WSX_ST_RAW:
         if (c->ep->h.on_raw)
@@ -531,16 +635,36 @@ void wsx_conn_readable(wsx_conn_t *c)
     default: /* draining: discard */
         break;
     }
+    wsx_budget_enforce(loop, 1); /* a hard stop within the round */
     check_ready(c, want_events(c));
 }
 
 /* -------------------------------------------------------------- timers */
 
+/* An open WebSocket silent for ping_interval gets a ping. */
+static void keepalive(wsx_conn_t *c, uint32_t el)
+{
+    uint32_t ping = (uint32_t)c->ep->o.ping_interval;
+
+    if (ping == 0)
+        return;
+    if (c->flags & (WSX_F_OVER | WSX_F_PING_OUT)) {
+        /* Silent for a whole interval after the ping (or not reading
+         * what we send): the peer is gone. */
+        if (el >= 2 * ping)
+            wsx_conn_lost(c, WSX_ETIMEOUT,
+                          (c->flags & WSX_F_OVER) ? "peer stopped reading"
+                                                  : "no answer to ping");
+    } else if (el >= ping) {
+        if (wsx_conn_ping(c, NULL, 0) == 0)
+            c->flags |= WSX_F_PING_OUT;
+    }
+}
+
 void wsx_conn_sweep(wsx_conn_t *c)
 {
     const wsx_opts_t *o = &c->ep->o;
     uint32_t el = wsx_now32(c->ep->loop) - c->t0;
-    uint32_t ping = (uint32_t)o->ping_interval;
 
     switch (c->state) {
     case WSX_ST_CONNECTING:
@@ -555,18 +679,8 @@ void wsx_conn_sweep(wsx_conn_t *c)
         if (ws_conn_state(&c->ws) != WS_STATE_OPEN) {
             if (el >= (uint32_t)o->close_timeout)
                 wsx_conn_lost(c, WSX_ETIMEOUT, "close handshake timed out");
-        } else if (ping == 0) {
-            break;
-        } else if (c->flags & (WSX_F_OVER | WSX_F_PING_OUT)) {
-            /* Silent for a whole interval after the ping (or not reading
-             * what we send): the peer is gone. */
-            if (el >= 2 * ping)
-                wsx_conn_lost(c, WSX_ETIMEOUT,
-                              (c->flags & WSX_F_OVER) ? "peer stopped reading"
-                                                      : "no answer to ping");
-        } else if (el >= ping) {
-            if (wsx_conn_ping(c, NULL, 0) == 0)
-                c->flags |= WSX_F_PING_OUT;
+        } else if (!wsx_progress_check(c)) {
+            keepalive(c, el);
         }
         break;
     case WSX_ST_DRAIN:
@@ -598,10 +712,45 @@ static int commit(wsx_conn_t *c, ptrdiff_t n)
     return 0;
 }
 
+/* Below this a payload is copied into the queue: the copy costs less
+ * than a system call of its own. */
+#define SEND_NOW_MIN (64u * 1024u)
+
+/* A large whole message from a server with nothing queued ahead of it:
+ * the engine writes the header alone (ws_conn_send_header: the same
+ * checks and state as its encoder) and header and payload go to the
+ * transport at once in one writev, straight from the caller's memory.
+ * Only what the socket does not take now is copied into the queue, to go
+ * with the round's flush. Not with a negotiated extension (deflate):
+ * its messages must go through the encoder. */
+static int send_now(wsx_conn_t *c, ws_opcode_t op, const void *data,
+                    size_t len)
+{
+    uint8_t head[WS_MAX_HEADER_LEN];
+    ptrdiff_t h = ws_conn_send_header(&c->ws, op, 0, 1, data, len, head,
+                                      sizeof head);
+    if (h < 0)
+        return (int)h;
+    struct iovec iov[2] = {{head, (size_t)h}, {(void *)(uintptr_t)data, len}};
+    ssize_t n = c->tr->writev(c, iov, 2);
+    size_t done = n > 0 ? (size_t)n : 0; /* errors: the flush meets them */
+    size_t hd = done < (size_t)h ? done : (size_t)h, pd = done - hd;
+    if ((hd < (size_t)h && wsx_out_append(c, head + hd, (size_t)h - hd)) ||
+        (pd < len &&
+         wsx_out_append(c, (const uint8_t *)data + pd, len - pd))) {
+        wsx_conn_lost(c, WS_ENOMEM, "out of memory");
+        return WS_ENOMEM;
+    }
+    return 0;
+}
+
 /* One frame through the engine's encoder, straight into the output queue:
- * a fragment (fin as given) or, with whole set, a whole message. */
+ * a fragment (fin as given) or, with whole set, a whole message; rsv
+ * WS_RSV_AUTO runs it through the negotiated extension (a fragmented
+ * message is compressed as a stream, fragment by fragment), 0 sends it as
+ * it is. */
 static int send_frame(wsx_conn_t *c, ws_opcode_t op, int fin, int whole,
-                      const void *data, size_t len)
+                      unsigned rsv, const void *data, size_t len)
 {
     size_t need;
     uint8_t *p;
@@ -609,12 +758,17 @@ static int send_frame(wsx_conn_t *c, ws_opcode_t op, int fin, int whole,
 
     if (!wsx_conn_is_open(c))
         return WS_ESTATE;
+    if (whole && len >= SEND_NOW_MIN && c->ep->ops->role == WS_ROLE_SERVER &&
+        (rsv == 0 || !wsx_conn_deflate(c)) && !c->out.head &&
+        !(tr_pending(c) & WSX_TR_WRITE) && c->fd >= 0)
+        return send_now(c, op, data, len);
     need = ws_conn_frame_size(&c->ws, len);
     if (!(p = wsx_out_reserve(c, need)))
         return WS_ENOMEM;
-    r = commit(c, whole ? ws_conn_send_message(&c->ws, op, data, len, p, need)
-                        : ws_conn_send_fragment(&c->ws, op, fin, data, len,
-                                                p, need));
+    r = commit(c, whole ? ws_conn_send_message_ex(&c->ws, op, rsv, data, len,
+                                                  p, need)
+                        : ws_conn_send_fragment_ex(&c->ws, op, rsv, fin, data,
+                                                   len, p, need));
     /* Known here too, so a shared frame is not put inside the message. */
     if (r == 0 && !whole)
         c->flags = (uint16_t)(fin ? c->flags & ~WSX_F_FRAGMENT
@@ -625,12 +779,18 @@ static int send_frame(wsx_conn_t *c, ws_opcode_t op, int fin, int whole,
 int wsx_conn_send_fragment(wsx_conn_t *c, ws_opcode_t op, int fin,
                            const void *data, size_t len)
 {
-    return send_frame(c, op, fin, 0, data, len);
+    return send_frame(c, op, fin, 0, WS_RSV_AUTO, data, len);
 }
 
 int wsx_conn_send(wsx_conn_t *c, ws_opcode_t op, const void *data, size_t len)
 {
-    return send_frame(c, op, 1, 1, data, len);
+    return send_frame(c, op, 1, 1, WS_RSV_AUTO, data, len);
+}
+
+int wsx_conn_send_uncompressed(wsx_conn_t *c, ws_opcode_t op,
+                               const void *data, size_t len)
+{
+    return send_frame(c, op, 1, 1, 0, data, len);
 }
 
 int wsx_conn_send_text(wsx_conn_t *c, const char *text, size_t len)

@@ -36,6 +36,7 @@ wsx_frame_t *wsx_frame_new(ws_opcode_t op, const void *data, size_t len,
         return NULL;
     }
     f->refs = 1;
+    f->queued = 0;
     f->len = hlen + len;
     memcpy(f->bytes, head, hlen);
     if (len)

@@ -25,6 +25,8 @@ const char *wsx_strerror(int err)
     case WSX_ETLS:
         return wsx_tls_available() ? "TLS failed"
                                    : "built without TLS support";
+    case WSX_ELIMIT:
+        return "over the memory budget, or a message stalled";
     default:
         return ws_strerror(err);
     }

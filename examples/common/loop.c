@@ -5,8 +5,9 @@
  * A round: wait for events; read once from each readable connection
  * (handling every event of that read before the next read, since all
  * reads share one buffer); run due timers and, every WSX_SWEEP_MS, check
- * every connection's timeout; then flush every connection that queued
- * output during the round (one writev each) and free the dead ones.
+ * every connection's timeouts and progress; then flush every connection
+ * that queued output during the round (one writev each), hold what is
+ * left to the memory budget (limits.c), and free the dead ones.
  */
 #define _GNU_SOURCE
 #include "wsx_int.h"
@@ -65,6 +66,7 @@ wsx_loop_t *wsx_loop_new(void)
         wsx_epoll_add(loop, loop->sigfd, EPOLLIN, &loop->sig_kind) != 0)
         goto fail;
 
+    loop->clock = clock_ms;
     loop->start = loop->now = clock_ms();
     loop->next_sweep = loop->now + WSX_SWEEP_MS;
     return loop;
@@ -229,11 +231,16 @@ wsx_watch_t *wsx_watch_start(wsx_loop_t *loop, int fd, unsigned events,
     w->user = user;
     w->events = (uint8_t)(events & (WSX_READABLE | WSX_WRITABLE));
     w->resume = w->events;
+    /* epoll refuses descriptors that are always ready (EPERM: regular
+     * files, /dev/null): those are polled, i.e. called every round. */
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        w->polled = 1; /* epoll refuses regular files: always ready */
+        w->polled = 1;
     } else if (wsx_epoll_add(loop, fd, epoll_bits(w->events), w) != 0) {
-        free(w);
-        return NULL;
+        if (errno != EPERM) {
+            free(w);
+            return NULL;
+        }
+        w->polled = 1;
     }
     w->next = loop->watches;
     loop->watches = w;
@@ -376,10 +383,8 @@ static void reap(wsx_loop_t *loop)
 
 /* Flush connections with new output, free dead ones. Flushing can call
  * the application (on_drain, on_close), which can queue more work. */
-static void end_round(wsx_loop_t *loop)
+static void flush_work(wsx_loop_t *loop)
 {
-    if (loop->before_flush && loop->work)
-        loop->before_flush(loop, loop->before_flush_user);
     while (loop->work) {
         wsx_conn_t *c = loop->work;
         loop->work = c->work_next;
@@ -390,6 +395,23 @@ static void end_round(wsx_loop_t *loop)
         else
             wsx_conn_flush_round(c);
     }
+}
+
+static void flush_round(wsx_loop_t *loop)
+{
+    if (loop->before_flush && loop->work)
+        loop->before_flush(loop, loop->before_flush_user);
+    flush_work(loop);
+}
+
+/* The memory budget is judged after the flush, on what the kernel did not
+ * take. The close frames of those it closes, and whatever their on_close
+ * queued, go out in a second flush (before_flush first, again). */
+static void end_round(wsx_loop_t *loop)
+{
+    flush_round(loop);
+    if (wsx_budget_enforce(loop, 0))
+        flush_round(loop);
     reap(loop);
 }
 
@@ -486,7 +508,7 @@ int wsx_loop_run_once(wsx_loop_t *loop, int timeout_ms)
     int n = epoll_wait(loop->epfd, evs, WSX_MAX_EVENTS, wait);
     if (n < 0 && errno != EINTR)
         return -1;
-    loop->now = clock_ms();
+    loop->now = loop->clock();
     run_ready(loop);
     for (int i = 0; i < n; i++)
         dispatch(loop, &evs[i]);

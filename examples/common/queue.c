@@ -3,7 +3,10 @@
  * frames and files (static HTTP answers), written through the
  * connection's transport with one writev (or one sendfile) per loop
  * round. It knows nothing of connections beyond handing one to the
- * transport: backpressure accounting is the caller's (conn.c).
+ * transport: backpressure accounting is the caller's (conn.c). It counts
+ * the memory it holds (q->mem, and p->mem for all of a loop's queues:
+ * the budget of limits.c), from the moment a chunk is linked until it is
+ * unlinked.
  */
 #define _GNU_SOURCE
 #include "wsx_int.h"
@@ -116,13 +119,45 @@ void wsx_chunk_pool_clear(wsx_chunk_pool_t *p)
     free_list(&p->free_refs, &p->nfree_refs);
 }
 
-static void link_tail(wsx_queue_t *q, wsx_chunk_t *ch)
+/* The memory a chunk stands for: a memory chunk's capacity, a shared
+ * frame's size (the pool counts it once, while any queue holds it), none
+ * for a file. */
+static size_t chunk_mem(const wsx_chunk_t *ch)
+{
+    switch (ch->kind) {
+    case WSX_CH_MEM:
+        return ch->cap;
+    case WSX_CH_FRAME:
+        return ch->frame->len;
+    default:
+        return 0;
+    }
+}
+
+static void hold(wsx_queue_t *q, wsx_chunk_pool_t *p, const wsx_chunk_t *ch)
+{
+    q->mem += chunk_mem(ch);
+    if (ch->kind != WSX_CH_FRAME || ch->frame->queued++ == 0)
+        p->mem += chunk_mem(ch);
+}
+
+/* An unlinked chunk goes: uncounted, then freed or kept for reuse. */
+static void drop(wsx_queue_t *q, wsx_chunk_pool_t *p, wsx_chunk_t *ch)
+{
+    q->mem -= chunk_mem(ch);
+    if (ch->kind != WSX_CH_FRAME || --ch->frame->queued == 0)
+        p->mem -= chunk_mem(ch);
+    chunk_free(p, ch);
+}
+
+static void link_tail(wsx_queue_t *q, wsx_chunk_pool_t *p, wsx_chunk_t *ch)
 {
     if (q->tail)
         q->tail->next = ch;
     else
         q->head = ch;
     q->tail = ch;
+    hold(q, p, ch);
 }
 
 uint8_t *wsx_queue_reserve(wsx_queue_t *q, wsx_chunk_pool_t *p, size_t need)
@@ -134,7 +169,7 @@ uint8_t *wsx_queue_reserve(wsx_queue_t *q, wsx_chunk_pool_t *p, size_t need)
     t = chunk_alloc(p, need);
     if (!t)
         return NULL;
-    link_tail(q, t);
+    link_tail(q, p, t);
     return t->data;
 }
 
@@ -160,7 +195,7 @@ void wsx_queue_unreserve(wsx_queue_t *q, wsx_chunk_pool_t *p)
         prev->next = NULL;
         q->tail = prev;
     }
-    chunk_free(p, t);
+    drop(q, p, t);
 }
 
 int wsx_queue_file(wsx_queue_t *q, wsx_chunk_pool_t *p, int fd, off_t off,
@@ -172,7 +207,7 @@ int wsx_queue_file(wsx_queue_t *q, wsx_chunk_pool_t *p, int fd, off_t off,
         return WS_ENOMEM;
     ch->fd = fd;
     ch->off = off;
-    link_tail(q, ch);
+    link_tail(q, p, ch);
     q->bytes += len;
     return 0;
 }
@@ -185,7 +220,7 @@ int wsx_queue_frame(wsx_queue_t *q, wsx_chunk_pool_t *p, wsx_frame_t *f)
         return WS_ENOMEM;
     ch->frame = f;
     f->refs++;
-    link_tail(q, ch);
+    link_tail(q, p, ch);
     q->bytes += f->len;
     return 0;
 }
@@ -195,10 +230,27 @@ void wsx_queue_clear(wsx_queue_t *q, wsx_chunk_pool_t *p)
     while (q->head) {
         wsx_chunk_t *ch = q->head;
         q->head = ch->next;
-        chunk_free(p, ch);
+        drop(q, p, ch);
     }
     q->tail = NULL;
     q->bytes = 0;
+}
+
+void wsx_queue_trim(wsx_queue_t *q, wsx_chunk_pool_t *p)
+{
+    wsx_chunk_t *keep = q->head;
+
+    if (!keep || keep->start == 0) {
+        wsx_queue_clear(q, p);
+        return;
+    }
+    while (keep->next) {
+        wsx_chunk_t *ch = keep->next;
+        keep->next = ch->next;
+        q->bytes -= ch->end - ch->start;
+        drop(q, p, ch);
+    }
+    q->tail = keep;
 }
 
 /* n bytes were written: release the chunks they emptied. */
@@ -218,7 +270,7 @@ static void consume(wsx_queue_t *q, wsx_chunk_pool_t *p, size_t n)
         q->head = ch->next;
         if (!q->head)
             q->tail = NULL;
-        chunk_free(p, ch);
+        drop(q, p, ch);
     }
 }
 

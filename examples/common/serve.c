@@ -10,6 +10,7 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +51,22 @@ int wsx_process_setup(void)
     return sigprocmask(SIG_BLOCK, &set, NULL) == 0 ? 0 : -1;
 }
 
+/* Why wsx_server_new() failed, for a person: its EINVAL mostly means
+ * that the host did not resolve, which getaddrinfo can explain. */
+static const char *listen_error(const char *host, int err, char *buf,
+                                size_t cap)
+{
+    struct addrinfo hints = {.ai_flags = AI_PASSIVE}, *ai;
+    int gai = err == EINVAL ? getaddrinfo(host, NULL, &hints, &ai) : 0;
+
+    if (err == EINVAL && gai == 0)
+        freeaddrinfo(ai);
+    if (gai == 0)
+        return strerror(err);
+    snprintf(buf, cap, "the name did not resolve (%s)", gai_strerror(gai));
+    return buf;
+}
+
 int wsx_serve(const char *name, const char *host, int port,
               const wsx_opts_t *opts, const wsx_handler_t *h, void *ctx,
               void (*setup)(wsx_loop_t *loop, void *ctx))
@@ -59,6 +76,9 @@ int wsx_serve(const char *name, const char *host, int port,
 
     sigset_t hup;
 
+    if (opts && wsx_http_check_static(name, "static directory",
+                                      opts->static_dir) != 0)
+        return 1;
     /* A server reloads its TLS certificate on SIGHUP (loop.c) instead of
      * dying of it. */
     sigemptyset(&hup);
@@ -70,8 +90,9 @@ int wsx_serve(const char *name, const char *host, int port,
     }
     wsx_server_t *srv = wsx_server_new(loop, host, port, opts, h, ctx);
     if (!srv) {
+        char why[128];
         fprintf(stderr, "%s: cannot listen on %s port %d: %s\n", name, host,
-                port, strerror(errno));
+                port, listen_error(host, errno, why, sizeof why));
         wsx_loop_free(loop);
         return 1;
     }

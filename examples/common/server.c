@@ -83,7 +83,8 @@ wsx_server_t *wsx_server_new(wsx_loop_t *loop, const char *host, int port,
     s->ep.loop = loop;
     s->ep.ops = &server_ops;
     s->ep.h = h ? *h : no_handler;
-    wsx_opts_resolve(&s->ep.o, opts);
+    wsx_opts_resolve(&s->ep.o, opts, WS_ROLE_SERVER);
+    wsx_budget_adopt(loop, s->ep.o.max_buffered);
     s->ep.tr = &wsx_tcp_transport;
     if (s->ep.o.tls && !s->ep.o.raw) { /* https:// and wss:// */
         s->ep.tr = wsx_tls_transport(s->ep.o.tls);
@@ -270,8 +271,8 @@ static void upgrade(wsx_conn_t *c, const ws_request_t *req, char *rest,
                     size_t rest_len)
 {
     wsx_endpoint_t *ep = c->ep;
-    wsx_accept_t acc = {.protocol = NULL, .headers = NULL};
-    char resp[2048];
+    wsx_accept_t acc = {.protocol = NULL, .headers = NULL, .reason = NULL};
+    char resp[2048], ext[256];
     ptrdiff_t n;
     int status = 0;
 
@@ -284,18 +285,22 @@ static void upgrade(wsx_conn_t *c, const ws_request_t *req, char *rest,
     if (status) {
         wsx_log(c, 1, "upgrade to %.*s refused: %d", (int)req->path.len,
                 req->path.ptr, status);
-        wsx_http_error(c, status >= 400 && status <= 599 ? status : 403);
+        wsx_http_refuse(c, status >= 400 && status <= 599 ? status : 403,
+                        acc.reason);
         return;
     }
     c->protocol = acc.protocol;
-    n = ws_handshake_build_response(req, c->protocol, acc.headers, resp,
-                                    sizeof resp);
+    n = ws_handshake_build_response_ext(
+        req, c->protocol,
+        wsx_deflate_accept(c, req, ext, sizeof ext) ? ext : NULL, acc.headers,
+        resp, sizeof resp);
     if (n < 0 || wsx_out_append(c, resp, (size_t)n) != 0) {
         wsx_conn_lost(c, WS_ENOMEM, "cannot answer the handshake");
         return;
     }
-    wsx_log(c, 1, "open %.*s%s%s", (int)req->path.len, req->path.ptr,
-            c->protocol ? " protocol " : "", c->protocol ? c->protocol : "");
+    wsx_log(c, 1, "open %.*s%s%s%s", (int)req->path.len, req->path.ptr,
+            c->protocol ? " protocol " : "", c->protocol ? c->protocol : "",
+            c->deflate ? " permessage-deflate" : "");
     if (wsx_conn_open(c, NULL, (uint8_t *)rest, rest_len) != 0)
         wsx_conn_lost(c, WS_EINVAL, "bad options");
 }
@@ -305,28 +310,16 @@ static void plain(wsx_conn_t *c, const ws_request_t *req, char *buf,
                   size_t len, size_t head_len)
 {
     ws_str_t v;
-    size_t body = 0;
+    size_t body;
+    int status;
 
     if (ws_header_find(req->head, req->head_len, "Transfer-Encoding", &v)) {
         wsx_http_error(c, 501);
         return;
     }
-    if (ws_header_find(req->head, req->head_len, "Content-Length", &v)) {
-        if (v.len == 0 || v.len > 9) {
-            wsx_http_error(c, v.len ? 413 : 400);
-            return;
-        }
-        for (size_t i = 0; i < v.len; i++) {
-            if (v.ptr[i] < '0' || v.ptr[i] > '9') {
-                wsx_http_error(c, 400);
-                return;
-            }
-            body = body * 10 + (size_t)(v.ptr[i] - '0');
-        }
-        if (body > WSX_MAX_HTTP_BODY) {
-            wsx_http_error(c, 413);
-            return;
-        }
+    if ((status = wsx_http_body_length(req, &body)) != 0) {
+        wsx_http_error(c, status);
+        return;
     }
     if (len - head_len < body) {
         wsx_hs_keep(c, buf, len);

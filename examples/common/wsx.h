@@ -14,7 +14,10 @@
  *     and backpressure: a peer whose queue is over the high-water mark is
  *     not read from until the queue drains below the low-water mark;
  *   - timers: handshake timeout, idle ping and dead-peer detection, close
- *     handshake timeout (one periodic sweep, O(1) memory per connection);
+ *     handshake timeout, stalled messages (one periodic sweep, O(1)
+ *     memory per connection);
+ *   - limits: a memory budget for all reassembly buffers and output
+ *     queues of a loop, past which the largest holders are closed;
  *   - SIGINT/SIGTERM: graceful shutdown (close 1001 to every WebSocket,
  *     flush with a bounded wait, wsx_loop_run() returns 0);
  *   - other descriptors (stdin, UDP sockets: readable and writable
@@ -47,7 +50,8 @@ enum wsx_error {
     WSX_ETIMEOUT = -201, /* handshake, ping or close timeout */
     WSX_EIO = -202,      /* read or write failed; connection lost */
     WSX_EURL = -203,     /* not a ws:// URL we can use */
-    WSX_ETLS = -204      /* TLS failed (handshake, certificate, alert), or
+    WSX_ELIMIT = -204,   /* over the memory budget, or a stalled message */
+    WSX_ETLS = -205      /* TLS failed (handshake, certificate, alert), or
                             wss:// in a build without TLS */
 };
 
@@ -78,6 +82,10 @@ typedef struct wsx_accept {
                              or to NULL for none */
     const char *headers;  /* extra complete "Name: value\r\n" lines for
                              the 101, or NULL */
+    const char *reason;   /* when refusing: one line saying why, for the
+                             answer's text body after the status (e.g.
+                             "fragment: must not be negative"), or NULL.
+                             Copied as soon as on_upgrade returns */
 } wsx_accept_t;
 
 /*
@@ -122,14 +130,16 @@ typedef struct wsx_handler {
     /* The WebSocket is over; called exactly once for every connection
      * that was opened (on_open was called). code/reason: the peer's close
      * frame (1005 when it had no code), or for a failure the close code
-     * we sent (1002/1007/1009 ...) with the error's text, or 1006 when
-     * the connection ended without a close frame (lost, timed out). The
+     * we sent (1002/1007/1009 ...; 1008/1009 for a limit, see
+     * max_buffered and stall_timeout: the code we decided, even when the
+     * peer reads nothing more) with the error's text, or 1006 when the
+     * connection ended without a close frame (lost, timed out). The
      * connection must not be used after this returns. */
     void (*on_close)(wsx_conn_t *c, unsigned code, const char *reason,
                      size_t len);
 
     /* Something failed: a protocol error by the peer (WS_E*, followed by
-     * on_close), a timeout or lost connection (WSX_E*, followed by
+     * on_close), a timeout, lost connection or limit (WSX_E*, followed by
      * on_close), or, for a client before on_open, a failed connect or
      * handshake (WSX_ECONNECT, WSX_ETIMEOUT, WS_EHS_*; no on_close
      * follows). msg is one readable line, e.g. "handshake failed: server
@@ -150,13 +160,17 @@ typedef struct wsx_handler {
     /* Raw mode only (wsx_opts_t.raw): bytes as they arrived. */
     void (*on_raw)(wsx_conn_t *c, uint8_t *data, size_t len);
 
-    /* (Reserved: the engine's frame-trace events, for tools, will be
-     * handed out here; see wsx_conn_dispatch in conn.c.) */
+    /* (The engine's frame-trace events reach tools through
+     * wsx_opts_t.trace, called from inside the engine.) */
 } wsx_handler_t;
 
 /* ------------------------------------------------------------- options */
 
 #define WSX_MAX_HTTP_BODY (64u * 1024u)
+/* The default memory budget of a server's loop (wsx_opts_t.max_buffered). */
+#define WSX_DEFAULT_MAX_BUFFERED ((size_t)256u * 1024u * 1024u)
+/* What a message in progress must bring per stall_timeout. */
+#define WSX_STALL_BYTES 1024u
 
 /*
  * Options for a server or a client connection; zero-initialise for the
@@ -172,9 +186,22 @@ typedef struct wsx_opts {
                                and for the last bytes to flush */
     size_t high_water;      /* 0 = 1 MiB queued: stop reading the peer */
     size_t low_water;       /* 0 = high_water / 4: resume reading */
+    int stall_timeout;      /* 0 = 10000 for a server, none for a client;
+                               < 0 = none. A message (or frame) that has
+                               begun must bring WSX_STALL_BYTES in every
+                               stall_timeout, or be finished: a peer
+                               trickling it is closed with 1008 */
     /* Server only. */
     unsigned max_connections; /* 0 = 65536 (and the descriptor limit) */
-    const char *static_dir; /* serve GET/HEAD of files from here, or NULL */
+    size_t max_buffered;    /* 0 = WSX_DEFAULT_MAX_BUFFERED: the budget of
+                               the server's loop for reassembly buffers
+                               and output queues of all its connections
+                               (clients on it too); past it the largest
+                               holders are closed (1009 / 1008). With
+                               several servers on one loop, the smallest
+                               applies; a loop without one has none */
+    const char *static_dir; /* serve GET/HEAD of files from here, or NULL;
+                             * symbolic links under it are not followed */
     const char *const *protocols; /* subprotocols we speak, preferred
                                first, NULL-terminated; NULL = none */
     int raw;                /* plain TCP: no HTTP, no WebSocket, on_raw */
@@ -183,7 +210,20 @@ typedef struct wsx_opts {
      * every connection is TLS (https:// and wss:// on the same port).
      * Client: used for wss:// URLs; NULL = the system's CA store. */
     wsx_tls_t *tls;
+    /* permessage-deflate (RFC 7692), NULL = off. A server accepts it when
+     * a client offers it (the first offer it can honour); a client offers
+     * it. Level, window bits, no-context-takeover and the threshold come
+     * from here (ws_pmd_config_init for the defaults); it must outlive the
+     * server or connection. State (ws_pmd_state_size: about 130 KiB at 15
+     * window bits) is allocated only for connections that agreed on it. */
+    const ws_pmd_config_t *deflate;
     int verbose;            /* 1: log connections to stderr; 2: more */
+    /* Frame tracing (libwsproto's ws_options_t.trace): called for every
+     * frame each WebSocket connection parses or encodes, with user = the
+     * wsx_conn_t. It runs inside the engine: it must not send, close or
+     * drop any connection (note what it saw; act on it later, e.g. in
+     * wsx_loop_before_flush). NULL = off, at no cost. */
+    ws_trace_fn trace;
 } wsx_opts_t;
 
 /* ---------------------------------------------------------------- loop */
@@ -234,14 +274,24 @@ void wsx_loop_on_signal(wsx_loop_t *loop,
                         void *user);
 
 /* Call cb once per round, after every event of the round was handled and
- * before any output queued in the round is written. For group commit: an
- * application that acknowledges writes to a log makes the round's records
- * durable here, so no acknowledgement leaves before its record is safe.
+ * before any output queued in the round is written (once more when the
+ * memory budget closed connections after the flush: for what their
+ * on_close callbacks queued). For group commit: an application that
+ * acknowledges writes to a log makes the round's records durable here,
+ * so no acknowledgement leaves before its record is safe.
  * (Output queued during a round goes out only at its end: a connection's
  * writable event is handled before its readable one.) NULL cb removes it. */
 void wsx_loop_before_flush(wsx_loop_t *loop,
                            void (*cb)(wsx_loop_t *loop, void *user),
                            void *user);
+
+/* The bytes the loop's connections hold in memory for their peers: the
+ * engines' reassembly buffers (their allocated size) and the output
+ * queues' memory chunks, a broadcast frame counted once however many
+ * queues share it. Files being sent, the loop's pool of spare buffers
+ * and a transport's own buffers (TLS) are not counted. This is what
+ * wsx_opts_t.max_buffered bounds. */
+size_t wsx_loop_buffered(const wsx_loop_t *loop);
 
 /* Milliseconds on a monotonic clock, as of the current loop round. */
 uint64_t wsx_loop_now(const wsx_loop_t *loop);
@@ -260,8 +310,8 @@ typedef void (*wsx_watch_cb)(wsx_watch_t *w, int fd, unsigned ready,
  * (WSX_READABLE and/or WSX_WRITABLE, level-triggered): cb runs each round
  * in which fd is ready, with ready saying which of the watched events it
  * is (an error or hang-up reports both, so the next call on fd tells what
- * happened); it should read or write once. A regular file (which epoll
- * cannot watch) counts as always ready. A watcher with no events does not
+ * happened); it should read or write once. A regular file, /dev/null
+ * or another descriptor epoll refuses (EPERM) counts as always ready. A watcher with no events does not
  * keep the loop running. Returns NULL with errno set on failure. */
 wsx_watch_t *wsx_watch_start(wsx_loop_t *loop, int fd, unsigned events,
                              wsx_watch_cb cb, void *user);
@@ -383,8 +433,10 @@ typedef struct wsx_client_req {
  * Connect to url (resolved now; every address is tried in turn) and do
  * the opening handshake, all without blocking. Events go to h; ctx is
  * wsx_conn_ctx(). Returns the connection, or NULL with *err set (WSX_EURL,
- * WSX_ECONNECT when the name does not resolve, WS_EINVAL for a bad
- * header or origin, WS_ENOMEM). A later failure is reported by on_error.
+ * WS_EINVAL for a bad header or origin, WS_ENOMEM). A later failure is
+ * reported by on_error, a name that does not resolve included
+ * (WSX_ECONNECT, "cannot connect to HOST:PORT: the name did not resolve
+ * (Name or service not known)").
  */
 wsx_conn_t *wsx_connect(wsx_loop_t *loop, const char *url,
                         const wsx_client_req_t *req, const wsx_opts_t *opts,
@@ -405,10 +457,17 @@ int wsx_conn_send(wsx_conn_t *c, ws_opcode_t op, const void *data,
 int wsx_conn_send_text(wsx_conn_t *c, const char *text, size_t len);
 int wsx_conn_send_binary(wsx_conn_t *c, const void *data, size_t len);
 /* One fragment: op is the message's opcode (WS_OP_TEXT or WS_OP_BINARY)
- * on every fragment; fin nonzero on the last. */
+ * on every fragment; fin nonzero on the last. With permessage-deflate the
+ * message is compressed as one stream over its fragments (a fragment's
+ * frame may then be empty). */
 int wsx_conn_send_fragment(wsx_conn_t *c, ws_opcode_t op, int fin,
                            const void *data, size_t len);
 int wsx_conn_ping(wsx_conn_t *c, const void *data, size_t len);
+/* A whole message sent as it is even when permessage-deflate was
+ * negotiated (RSV1 clear; RFC 7692 §6: a message may go uncompressed),
+ * e.g. for data already compressed. Same returns as wsx_conn_send. */
+int wsx_conn_send_uncompressed(wsx_conn_t *c, ws_opcode_t op,
+                               const void *data, size_t len);
 
 /* Start the closing handshake (code 0 = no code; reason may be NULL).
  * The connection ends when the peer answers, or after close_timeout. */
@@ -435,6 +494,12 @@ const char *wsx_conn_protocol(const wsx_conn_t *c);
 /* Client, during on_open: the server's response (as passed to on_open);
  * NULL otherwise. */
 const ws_response_t *wsx_conn_response(const wsx_conn_t *c);
+
+/* The permessage-deflate parameters agreed for c (from our side: what we
+ * send and what we receive), or NULL when it is not in use; and the bytes
+ * of state it holds for them (0 when not in use). */
+const ws_pmd_params_t *wsx_conn_deflate(const wsx_conn_t *c);
+size_t wsx_conn_deflate_bytes(const wsx_conn_t *c);
 
 /* The peer's address as "IP:PORT" into buf; "?" if unknown. */
 const char *wsx_conn_peer(const wsx_conn_t *c, char *buf, size_t cap);
@@ -510,6 +575,11 @@ int wsx_http_respond(wsx_conn_t *c, int status, const char *content_type,
 /* The standard reason phrase for status ("Not Found"), or "Unknown". */
 const char *wsx_http_reason(int status);
 
+/* For a program's start, before it listens: 0 when dir is NULL or opens
+ * as a directory; otherwise prints "PROG: WHAT DIR: reason" to stderr
+ * (what names the option, e.g. "--static") and returns -1. */
+int wsx_http_check_static(const char *prog, const char *what, const char *dir);
+
 /* ----------------------------------------------------------- options */
 
 /* A whole string that is a decimal number in [0, max]: no sign, no
@@ -520,5 +590,29 @@ int wsx_parse_uint(const char *s, unsigned long long max,
 /* Seconds, fractions allowed, in [0, 86400], into milliseconds (rounded).
  * 0, or -1. */
 int wsx_parse_seconds(const char *s, int *ms);
+
+/* ------------------------------------- URL messages (url_problem.c) */
+
+/* Why wsx_url_parse() refuses url, as a phrase for an error message ("the
+ * port must be a number from 1 to 65535"), or NULL if it does not. Static
+ * string. */
+const char *wsx_url_problem(const char *url);
+
+/* The limits every server program takes on its command line, parsed
+ * alike: name is "max-buffered" (a size as below, not 0: max_buffered)
+ * or "stall-timeout" (seconds as above; 0 = no rule: stall_timeout).
+ * 0, or -1 for a bad value or an unknown name (o untouched). */
+int wsx_opts_set(wsx_opts_t *o, const char *name, const char *value);
+
+/* A size in bytes: a decimal number, optionally followed by K, M or G
+ * (KiB, MiB, GiB: "8M" is 8388608), in [0, max]. 0, or -1 (and *out
+ * untouched). */
+int wsx_parse_size(const char *s, unsigned long long max,
+                   unsigned long long *out);
+
+/* "DIR/sub" into out[0..cap), DIR being the running program's directory
+ * (where a server's web/ files are installed next to it); just "sub"
+ * when it cannot be found. */
+void wsx_program_dir(const char *sub, char *out, size_t cap);
 
 #endif /* WSX_H */

@@ -12,12 +12,14 @@
  *   http.c       plain HTTP answers and static files
  *   broadcast.c  one frame queued on many connections
  *   conn.c       a connection: bytes in -> engine -> callbacks; sends
+ *   deflate_ext.c  permessage-deflate: negotiation, per-connection state
  *   queue.c      the output queue: chunks, one writev per round
  *   frame.c      frames encoded once, reference-counted
  *   transport.c  the socket itself: read, writev, sendfile (plain TCP)
  *   tls.c        the same table over OpenSSL memory BIOs (wss, https)
  *   log.c        addresses, log lines, error strings
- *   alloc.c      the engines' reassembly-buffer pool
+ *   limits.c     the memory budget and the progress rule: who is closed
+ *   alloc.c      the engines' reassembly-buffer pool (counted per owner)
  *   options.c    wsx_opts_t defaults, command-line number parsing
  */
 #ifndef WSX_INT_H
@@ -59,6 +61,7 @@ enum {
 #define WSX_F_FIRST 0x0800u    /* streaming: the next slice starts a message */
 #define WSX_F_GOT_CLOSE 0x1000u /* the peer's close frame was read */
 #define WSX_F_FRAGMENT 0x2000u /* we are sending a fragmented message */
+#define WSX_F_PARTIAL 0x4000u  /* a message or frame is partly received */
 
 /* ------------------------------------------------------- transport.c */
 
@@ -138,20 +141,27 @@ typedef struct wsx_chunk {
 
 /* Free chunks kept for reuse, one pool per loop: 16 KiB memory chunks,
  * and the small ones that refer to a file or a shared frame (a broadcast
- * to N connections takes N of them). */
+ * to N connections takes N of them). mem: what all the loop's queues hold
+ * in memory (see wsx_queue_t), each shared frame counted once. */
 typedef struct wsx_chunk_pool {
     wsx_chunk_t *free, *free_refs;
     unsigned nfree, nfree_refs;
+    size_t mem;
 } wsx_chunk_pool_t;
 
+/* bytes: not yet written (files included: backpressure). mem: memory the
+ * queue holds, the capacity of its memory chunks plus the whole size of
+ * every shared frame it refers to (the budget's measure of a connection:
+ * a slow reader is what keeps a shared frame alive). */
 typedef struct wsx_queue {
     wsx_chunk_t *head, *tail;
-    size_t bytes;
+    size_t bytes, mem;
 } wsx_queue_t;
 
-/* frame.c: a reference-counted, encoded frame. */
+/* frame.c: a reference-counted, encoded frame. queued: how many queues
+ * refer to it (the pool's mem counts it while that is nonzero). */
 struct wsx_frame {
-    unsigned refs;
+    unsigned refs, queued;
     size_t len;
     uint8_t bytes[];
 };
@@ -166,6 +176,9 @@ int wsx_queue_file(wsx_queue_t *q, wsx_chunk_pool_t *p, int fd, off_t off,
 int wsx_queue_frame(wsx_queue_t *q, wsx_chunk_pool_t *p,
                     wsx_frame_t *f); /* takes a reference */
 void wsx_queue_clear(wsx_queue_t *q, wsx_chunk_pool_t *p);
+/* Drop every chunk not yet begun; a head chunk partly written stays (a
+ * chunk holds whole frames, so the queue still ends on a frame boundary). */
+void wsx_queue_trim(wsx_queue_t *q, wsx_chunk_pool_t *p);
 void wsx_chunk_pool_clear(wsx_chunk_pool_t *p);
 /* Write as much as the transport takes (one writev, or one sendfile).
  * Returns the bytes written (>= 0), or -1 with errno. */
@@ -221,9 +234,13 @@ struct wsx_conn {
     uint8_t state;         /* WSX_ST_* */
     uint8_t evmask;        /* epoll events registered; 0 = not registered */
     uint16_t flags;        /* WSX_F_* */
+    uint16_t prog_bytes;   /* WSX_F_PARTIAL: data bytes in the window, up
+                              to WSX_STALL_BYTES (enough to know) */
     int fd;
     uint32_t t0;           /* when the state's timer started (loop ms) */
     uint32_t hs_len;       /* bytes in hs */
+    uint32_t prog_t0;      /* WSX_F_PARTIAL: when the progress window began */
+    size_t rbuf_bytes;     /* the engine's reassembly memory (alloc.c) */
     char *hs;              /* partial head (and body) while incomplete */
     wsx_conn_t *prev, *next;   /* every connection of the loop */
     wsx_conn_t *work_next;     /* the loop's work list (WSX_F_DIRTY) */
@@ -233,6 +250,7 @@ struct wsx_conn {
     void *tr_data;         /* the transport's own state (TLS) */
     void *data;
     const char *protocol;
+    struct wsx_deflate *deflate; /* permessage-deflate, when negotiated */
     wsx_queue_t out;
     ws_conn_t ws;
 };
@@ -270,7 +288,10 @@ struct wsx_timer {
 /* Large reassembly buffers kept for reuse by the loop (alloc.c). Every
  * engine is told (ws_options_t.rbuf_keep) to keep a buffer of up to
  * WSX_RBUF_KEEP bytes itself and to free a larger one after each message:
- * into this pool, which is what makes the two policies one. */
+ * into this pool, which is what makes the two policies one. Every block
+ * in use is charged to the connection whose engine asked for it
+ * (loop->engine_conn while conn.c runs an engine), and to the loop's
+ * rbuf_bytes: with chunks.mem that is what max_buffered bounds. */
 #define WSX_POOL_BLOCKS 16
 #define WSX_RBUF_KEEP (64u * 1024u)
 struct wsx_block;
@@ -281,6 +302,7 @@ struct wsx_loop {
     int stop, shutting;
     unsigned signals;
     uint64_t start, now, next_sweep, shutdown_deadline;
+    uint64_t (*clock)(void); /* ms, monotonic; a test may put its own */
     uint8_t *rbuf;    /* the one read buffer */
     wsx_conn_t *conns;
     wsx_conn_t *work;  /* connections to flush or free this round */
@@ -294,6 +316,9 @@ struct wsx_loop {
     struct wsx_block *pool[WSX_POOL_BLOCKS];
     unsigned npool;
     size_t pool_bytes;
+    size_t rbuf_bytes;         /* reassembly blocks in use */
+    size_t max_buffered;       /* the budget; 0 = none (no server yet) */
+    wsx_conn_t *engine_conn;   /* whose engine is running (alloc.c) */
     void (*on_signal)(wsx_loop_t *loop, int signo, void *user);
     void *signal_user;
     void (*before_flush)(wsx_loop_t *loop, void *user);
@@ -323,6 +348,20 @@ const char *wsx_format_addr(const struct sockaddr *sa, char *buf, size_t cap);
 void wsx_pool_init(wsx_loop_t *loop);  /* fills loop->allocator */
 void wsx_pool_clear(wsx_loop_t *loop); /* frees the pooled blocks */
 
+/* ---------------------------------------------------------- limits.c */
+size_t wsx_budget(const wsx_loop_t *loop); /* max_buffered in effect */
+void wsx_budget_adopt(wsx_loop_t *loop, size_t max); /* a server's */
+/* Over the budget (within_round: by more than a quarter of it, since the
+ * round's output is not flushed yet)? Then close the largest holders
+ * until it is met again. Returns how many were closed. */
+unsigned wsx_budget_enforce(wsx_loop_t *loop, int within_round);
+/* The progress rule. After each feed of n bytes: ctl of them were
+ * control frames, ended says whether the last message event ended a
+ * message (1), began or continued one (0), or there was none (-1). */
+void wsx_progress_fed(wsx_conn_t *c, size_t n, size_t ctl, int ended);
+/* From the sweep: closes a stalled connection (1008) and returns 1. */
+int wsx_progress_check(wsx_conn_t *c);
+
 /* ------------------------------------------------------------ conn.c */
 wsx_conn_t *wsx_conn_new(wsx_endpoint_t *ep, int fd, int state);
 void wsx_conn_free(wsx_conn_t *c);
@@ -334,6 +373,13 @@ void wsx_conn_mark(wsx_conn_t *c);        /* put on the work list */
 void wsx_conn_finish(wsx_conn_t *c);      /* flush, half-close, free */
 void wsx_conn_kill(wsx_conn_t *c);        /* free at end of round */
 void wsx_conn_lost(wsx_conn_t *c, int err, const char *msg);
+/* Fail the WebSocket ourselves for a limit (RFC 6455 §7.1.7) and give
+ * back its memory now: output not yet begun is dropped, the reassembly
+ * buffer freed, a close with code queued, nothing more read. */
+void wsx_conn_fail(wsx_conn_t *c, unsigned code, int err, const char *msg);
+/* Give back the output queue and the reassembly buffer now (of a dead
+ * connection; never while its engine is running: slices point there). */
+void wsx_conn_release(wsx_conn_t *c);
 void wsx_conn_update_events(wsx_conn_t *c);
 void wsx_conn_dispatch(wsx_conn_t *c, uint8_t *buf, size_t len);
 /* The WebSocket starts: engine set up, state WS, on_open (with resp for
@@ -352,8 +398,25 @@ int wsx_out_append(wsx_conn_t *c, const void *data, size_t len);
 int wsx_out_file(wsx_conn_t *c, int fd, off_t off, size_t len);
 void wsx_out_account(wsx_conn_t *c, size_t n);
 
+/* ----------------------------------------------------- deflate_ext.c */
+/* Server, before the 101: 1 with the Sec-WebSocket-Extensions value in
+ * ext and the state attached to c, or 0 (off, not offered, declined). */
+int wsx_deflate_accept(wsx_conn_t *c, const ws_request_t *req, char *ext,
+                       size_t cap);
+/* Client: the offer for the request (its length; 0 when off), or an
+ * error (WS_ENOBUFS, WS_EINVAL: bad wsx_opts_t.deflate). */
+ptrdiff_t wsx_deflate_offer(const wsx_opts_t *o, char *out, size_t cap);
+/* Client, on the 101: 0 (state attached when the server accepted), or
+ * WS_EHS_EXTENSION (parameters break RFC 7692 §7.1), WS_ENOMEM. */
+int wsx_deflate_check(wsx_conn_t *c, const ws_response_t *resp);
+/* The engine's extension options, when negotiated. */
+void wsx_deflate_options(const wsx_conn_t *c, ws_options_t *wo);
+void wsx_deflate_free(wsx_conn_t *c); /* after ws_conn_destroy */
+
 /* --------------------------------------------------------- options.c */
-void wsx_opts_resolve(wsx_opts_t *o, const wsx_opts_t *in); /* defaults */
+/* Defaults, for one end: the limits (stall_timeout, max_buffered) guard
+ * a server against its many peers; a client has none unless asked. */
+void wsx_opts_resolve(wsx_opts_t *o, const wsx_opts_t *in, ws_role_t role);
 
 /* ---------------------------------------------------------- server.c */
 void wsx_server_accept(wsx_server_t *s);
@@ -362,5 +425,10 @@ void wsx_server_accept(wsx_server_t *s);
 void wsx_http_request(wsx_conn_t *c, const ws_request_t *req,
                       const char *body, size_t len);
 void wsx_http_error(wsx_conn_t *c, int status);
+/* A plain request's body length (0 without Content-Length): 0, or the
+ * status to answer with (400 bad or repeated, 413 too long). */
+int wsx_http_body_length(const ws_request_t *req, size_t *len);
+/* The same, with a reason after the status in the body (NULL: none). */
+void wsx_http_refuse(wsx_conn_t *c, int status, const char *reason);
 
 #endif /* WSX_INT_H */

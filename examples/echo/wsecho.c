@@ -34,7 +34,8 @@ static const char usage[] =
     "                          message first (default: whole messages); a\n"
     "                          message larger than memory then passes\n"
     "  --static DIR            also serve GET/HEAD of the files in DIR on the\n"
-    "                          same port (\"/\" is DIR/index.html)\n"
+    "                          same port (\"/\" is DIR/index.html; symbolic\n"
+    "                          links inside DIR are not followed)\n"
     "  --max-connections N     connections at once; more are refused with\n"
     "                          503 (default 65536, capped by the fd limit)\n"
     "  --handshake-timeout SEC close a connection that has not completed its\n"
@@ -44,6 +45,15 @@ static const char usage[] =
     "                          0 = never)\n"
     "  --close-timeout SEC     wait at most SEC seconds for a close reply and\n"
     "                          the last bytes to flush (default 5)\n"
+    "  --max-buffered BYTES    memory that all clients together may hold in\n"
+    "                          message buffers and output queues (suffix K,\n"
+    "                          M or G; default 256M); past it the largest\n"
+    "                          holders are closed: 1009 if it is a message\n"
+    "                          they are sending, 1008 if it is output they\n"
+    "                          do not read\n"
+    "  --stall-timeout SEC     a message that has begun must bring 1 KiB in\n"
+    "                          every SEC seconds or end, or the client is\n"
+    "                          closed with 1008 (default 10; 0 = never)\n"
     "  --subprotocol NAME      accept subprotocol NAME when a client offers it\n"
     "                          (repeatable, first given is preferred; by\n"
     "                          default none is chosen, which some clients that\n"
@@ -54,6 +64,16 @@ static const char usage[] =
     "                          SIGHUP reads both files again (renewal) and\n"
     "                          keeps every connection open\n"
     "  --tls-key FILE          the certificate's PEM private key\n"
+    "  --no-deflate            refuse permessage-deflate (RFC 7692); by\n"
+    "                          default it is accepted when a client offers\n"
+    "                          it, and echoes of 128 bytes or more go out\n"
+    "                          compressed\n"
+    "  --deflate-level N       compression level of the echoes, 1 (fastest)\n"
+    "                          to 9 (smallest; default 6)\n"
+    "  --deflate-window BITS   LZ77 window of 2^BITS bytes, 8..15 (default 15),\n"
+    "                          both ways (the client is asked to keep to it\n"
+    "                          when its offer allows): state per compressing\n"
+    "                          connection about 129 KiB at 15, 34 KiB at 8\n"
     "  --verbose, -v           log connections to stderr (twice: more)\n"
     "  --help, -h              show this help\n"
     "\n"
@@ -87,7 +107,8 @@ static void on_data(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len,
 
 static void bad(const char *opt, const char *arg)
 {
-    fprintf(stderr, "wsecho: bad value for %s: '%s' (try --help)\n", opt, arg);
+    fprintf(stderr, "wsecho: bad value for %s%s: '%s' (try --help)\n",
+            opt[0] == '-' ? "" : "--", opt, arg);
     exit(1);
 }
 
@@ -103,21 +124,28 @@ int main(int argc, char **argv)
         {"handshake-timeout", required_argument, NULL, 't'},
         {"ping-interval", required_argument, NULL, 'i'},
         {"close-timeout", required_argument, NULL, 'T'},
+        {"max-buffered", required_argument, NULL, 'L'},
+        {"stall-timeout", required_argument, NULL, 'L'},
         {"subprotocol", required_argument, NULL, 'P'},
         {"tls-cert", required_argument, NULL, 'C'},
         {"tls-key", required_argument, NULL, 'K'},
+        {"no-deflate", no_argument, NULL, 'D'},
+        {"deflate-level", required_argument, NULL, 'Z'},
+        {"deflate-window", required_argument, NULL, 'B'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    wsx_opts_t opts = {.ping_interval = 30000};
+    static ws_pmd_config_t deflate;
+    wsx_opts_t opts = {.ping_interval = 30000, .deflate = &deflate};
     wsx_handler_t handler = {.on_message = on_message};
     static const char *protocols[17];
     size_t nprotocols = 0;
     const char *host = "127.0.0.1", *cert = NULL, *key = NULL;
     unsigned long long v;
-    int port = 9001, opt;
+    int port = 9001, opt, li = 0;
 
-    while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+    ws_pmd_config_init(&deflate);
+    while ((opt = getopt_long(argc, argv, "vh", longopts, &li)) != -1) {
         switch (opt) {
         case 'H':
             host = optarg;
@@ -159,6 +187,10 @@ int main(int argc, char **argv)
                 opts.close_timeout == 0)
                 bad("--close-timeout", optarg);
             break;
+        case 'L': /* the loop's limits, parsed by the loop */
+            if (wsx_opts_set(&opts, longopts[li].name, optarg) != 0)
+                bad(longopts[li].name, optarg);
+            break;
         case 'P':
             if (nprotocols == 16 || !*optarg)
                 bad("--subprotocol", optarg);
@@ -170,6 +202,19 @@ int main(int argc, char **argv)
             break;
         case 'K':
             key = optarg;
+            break;
+        case 'D':
+            opts.deflate = NULL;
+            break;
+        case 'Z':
+            if (wsx_parse_uint(optarg, 9, &v) != 0 || v == 0)
+                bad("--deflate-level", optarg);
+            deflate.level = (int)v;
+            break;
+        case 'B':
+            if (wsx_parse_uint(optarg, 15, &v) != 0 || v < 8)
+                bad("--deflate-window", optarg);
+            deflate.send_window_bits = deflate.recv_window_bits = (unsigned)v;
             break;
         case 'v':
             opts.verbose++;
@@ -187,6 +232,9 @@ int main(int argc, char **argv)
                 argv[optind]);
         return 1;
     }
+
+    if (wsx_http_check_static("wsecho", "--static", opts.static_dir) != 0)
+        return 1;
 
     if (wsx_opts_tls_server(&opts, "wsecho", cert, key) != 0)
         return 1;

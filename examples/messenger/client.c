@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,13 @@
 #define MAX_PAYLOAD 254
 #define LINE_MAX_LEN 4096
 
-enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_CONNECT = 2, EXIT_LOST = 3 };
+enum {
+    EXIT_OK = 0,
+    EXIT_USAGE = 1,
+    EXIT_CONNECT = 2,
+    EXIT_LOST = 3,
+    EXIT_FAILED = 4 /* the session ran, but some command failed */
+};
 
 typedef struct client {
     wsx_loop_t *loop;
@@ -39,6 +46,7 @@ typedef struct client {
     int quit;           /* "quit" read: close when nothing is waiting */
     int input_done;     /* end of input: close once every line has run */
     int exit_code;
+    unsigned failed;    /* commands that failed, here or at the server */
     char line[LINE_MAX_LEN];
     size_t line_len;
     int line_too_long;
@@ -83,6 +91,21 @@ static void finish(client_t *cl, int code)
 
 /* ---------------------------------------------------------------- commands */
 
+/* A command that failed: "error: ..." on stderr, and a non-zero exit. */
+static void command_failed(client_t *cl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void command_failed(client_t *cl, const char *fmt, ...)
+{
+    va_list ap;
+    cl->failed++;
+    fputs("error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
 static int parse_id(const char *s, int *id)
 {
     unsigned long long v;
@@ -111,17 +134,21 @@ static void command(client_t *cl, char *line)
         return; /* blank line */
     if (!strcmp(cmd, "send")) {
         char *to_s = next_word(&rest);
-        int to;
-        if (!to_s || parse_id(to_s, &to) != 0) {
-            fprintf(stderr, "error: usage: send <to 0-255> <text>\n");
-            return;
-        }
         size_t len = strlen(rest); /* the text: the rest of the line */
-        if (len > MAX_PAYLOAD) {
-            fprintf(stderr, "error: the message is %zu bytes; at most %d fit\n", len, MAX_PAYLOAD);
-            return;
-        }
-        send_packet(cl, 2, 1, to, rest, len);
+        int to;
+        if (!to_s)
+            command_failed(cl, "usage: send <to 0-255> <text>");
+        else if (parse_id(to_s, &to) != 0)
+            command_failed(cl, "the receiver must be a number from 0 to "
+                               "255, not '%s'", to_s);
+        else if (len == 0)
+            command_failed(cl, "nothing to send to %d: send <to> <text> "
+                               "(the text cannot be empty)", to);
+        else if (len > MAX_PAYLOAD)
+            command_failed(cl, "the message is %zu bytes; at most %d fit",
+                           len, MAX_PAYLOAD);
+        else
+            send_packet(cl, 2, 1, to, rest, len);
     } else if (!strcmp(cmd, "get")) {
         send_packet(cl, 1, 0, 0, NULL, 0);
     } else if (!strcmp(cmd, "getall")) {
@@ -130,7 +157,8 @@ static void command(client_t *cl, char *line)
     } else if (!strcmp(cmd, "quit")) {
         cl->quit = 1;
     } else {
-        fprintf(stderr, "error: unknown command '%s' (send, get, getall, quit)\n", cmd);
+        command_failed(cl, "unknown command '%s' (send, get, getall, quit)",
+                       cmd);
     }
 }
 
@@ -146,7 +174,7 @@ static void run_commands(client_t *cl)
         if (n && cl->line[n - 1] == '\r')
             cl->line[n - 1] = '\0';
         if (cl->line_too_long)
-            fprintf(stderr, "error: line too long, ignored\n");
+            command_failed(cl, "line too long, ignored");
         else
             command(cl, cl->line);
         cl->line_too_long = 0;
@@ -161,10 +189,12 @@ static void run_commands(client_t *cl)
         wsx_watch_resume(cl->input);
 }
 
-static void on_stdin(wsx_watch_t *w, int fd, unsigned ready, void *user)
+static void on_stdin(wsx_watch_t *in, int fd, unsigned ready,
+                     void *user)
 {
+    (void)ready;
     client_t *cl = user;
-    (void)w, (void)ready;
+    (void)in;
     if (cl->line_len == sizeof cl->line) { /* a line longer than the buffer */
         cl->line_too_long = 1;
         cl->line_len = 0;
@@ -200,10 +230,12 @@ static void on_reply(client_t *cl, const uint8_t *p, size_t n)
         finish(cl, EXIT_CONNECT);
         return;
     } else if (type == 0 && code == 3) {
+        cl->failed++;
         printf("error: the server answered UNKNOWNERROR\n");
     } else if (type == 1 && code == 2) {
         printf("sent\n");
     } else if (type == 1 && code == 3) {
+        cl->failed++;
         printf("not sent: the receiver's buffer is full\n");
     } else if (type == 2 && code == 0) {
         printf("from %d: %.*s\n", p[2], (int)(n - HEADER), (const char *)p + HEADER);
@@ -220,6 +252,7 @@ static void on_reply(client_t *cl, const uint8_t *p, size_t n)
             printf("buffer empty\n");
         cl->getall = 0;
     } else {
+        cl->failed++;
         printf("error: unexpected packet %d/%d from the server\n", type, code);
     }
     fflush(stdout);
@@ -230,7 +263,9 @@ static void on_reply(client_t *cl, const uint8_t *p, size_t n)
 static void on_open(wsx_conn_t *c, const ws_response_t *resp)
 {
     client_t *cl = wsx_conn_ctx(c);
-    (void)resp;
+    if (cl->verbose && wsx_conn_deflate(c))
+        fprintf(stderr, "messenger-client: permessage-deflate: %.*s\n",
+                (int)resp->extensions.len, resp->extensions.ptr);
     send_packet(cl, 0, 0, 0, NULL, 0); /* ASSOCIATE as cl->id */
 }
 
@@ -278,7 +313,7 @@ static void usage(FILE *f)
 "\n"
 "Associates with the messenger server as client N (0-255), then reads\n"
 "commands from stdin, one per line:\n"
-"  send <to> <text>   push <text> (UTF-8, at most 254 bytes) to client <to>\n"
+"  send <to> <text>   push <text> (UTF-8, 1 to 254 bytes) to client <to>\n"
 "  get                fetch the oldest message waiting for you\n"
 "  getall             fetch messages until the buffer is empty\n"
 "  quit               close and exit (end of input does the same)\n"
@@ -291,11 +326,27 @@ static void usage(FILE *f)
 "  --id N       the client ID to associate as (required)\n"
 "  --ca FILE    wss://: trust the PEM certificates in FILE instead\n"
 "  --insecure   wss://: do not check the certificate (testing only)\n"
+"  --deflate    offer permessage-deflate (RFC 7692); packets of 128 bytes\n"
+"               or more then go out compressed if the server agrees\n"
 "  --verbose    print every packet sent (->) and received (<-) to stderr\n"
 "  --help       this text\n"
 "\n"
-"Exit status: 0 done, 1 usage, 2 cannot connect or associate, 3 connection\n"
-"lost or closed by the server.\n");
+"Exit status: 0 every command done, 1 usage, 2 cannot connect or\n"
+"associate, 3 connection lost or closed by the server, 4 some command\n"
+"failed (a bad command, BUFFERFULL, UNKNOWNERROR; each said on stderr or\n"
+"stdout as it happened).\n");
+}
+
+/* One line, then where to find more. */
+static int bad_usage(const char *fmt, const char *arg)
+{
+    if (fmt) {
+        fputs("messenger-client: ", stderr);
+        fprintf(stderr, fmt, arg);
+        fputc('\n', stderr);
+    }
+    fputs("try 'messenger-client --help'\n", stderr);
+    return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
@@ -305,10 +356,13 @@ int main(int argc, char **argv)
         {"id", required_argument, NULL, 'i'},
         {"ca", required_argument, NULL, 'A'},
         {"insecure", no_argument, NULL, 'I'},
+        {"deflate", no_argument, NULL, 'D'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     static client_t cl = {.id = -1};
+    static ws_pmd_config_t deflate;
+    wsx_opts_t o = {.max_message = 64 * 1024};
     const char *url = "ws://127.0.0.1:12345/", *ca = NULL;
     int opt, err = 0, insecure = 0;
 
@@ -316,24 +370,26 @@ int main(int argc, char **argv)
         switch (opt) {
         case 'u': url = optarg; break;
         case 'i':
-            if (parse_id(optarg, &cl.id) != 0) {
-                fprintf(stderr, "messenger-client: --id is a number from 0 to 255\n");
-                return EXIT_USAGE;
-            }
+            if (parse_id(optarg, &cl.id) != 0)
+                return bad_usage("--id is a number from 0 to 255, not '%s'",
+                                 optarg);
+            break;
+        case 'D':
+            ws_pmd_config_init(&deflate);
+            o.deflate = &deflate;
             break;
         case 'A': ca = optarg; break;
         case 'I': insecure = 1; break;
         case 'v': cl.verbose = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
-        default: usage(stderr); return EXIT_USAGE;
+        default: return bad_usage(NULL, NULL); /* getopt said what */
         }
     }
-    if (cl.id < 0 || optind != argc) {
-        usage(stderr);
-        return EXIT_USAGE;
-    }
+    if (optind != argc)
+        return bad_usage("unexpected argument '%s'", argv[optind]);
+    if (cl.id < 0)
+        return bad_usage("%s", "--id N is required");
 
-    wsx_opts_t o = {.max_message = 64 * 1024};
     if (wsx_opts_tls_client(&o, "messenger-client", url, ca, insecure) != 0)
         return EXIT_USAGE;
 
@@ -345,11 +401,16 @@ int main(int argc, char **argv)
     wsx_handler_t h = {.on_open = on_open, .on_message = on_message,
                        .on_error = on_error, .on_close = on_close};
     cl.conn = wsx_connect(cl.loop, url, NULL, &o, &h, &cl, &err);
+    if (!cl.conn && err == WSX_EURL) {
+        fprintf(stderr, "messenger-client: bad --url '%s': %s\n", url,
+                wsx_url_problem(url));
+        return bad_usage(NULL, NULL);
+    }
     if (!cl.conn) {
         fprintf(stderr, "messenger-client: %s: %s\n", url, wsx_strerror(err));
-        return err == WSX_EURL ? EXIT_USAGE : EXIT_CONNECT;
+        return EXIT_CONNECT;
     }
-    /* Commands are read once associated (the watcher starts paused by the
+    /* Commands are read once associated (the input starts paused by the
      * ASSOCIATE in flight). */
     cl.input = wsx_watch_start(cl.loop, STDIN_FILENO, WSX_READABLE,
                                on_stdin, &cl);
@@ -359,7 +420,10 @@ int main(int argc, char **argv)
     }
     wsx_watch_pause(cl.input);
     wsx_loop_run(cl.loop);
+    wsx_watch_stop(cl.input);
     wsx_loop_free(cl.loop);
     wsx_tls_free(o.tls);
+    if (cl.exit_code == EXIT_OK && cl.failed)
+        return EXIT_FAILED;
     return cl.exit_code;
 }

@@ -19,9 +19,14 @@ messenger: $(MSG_SRV) $(MSG_CLI) $(MSG_WEB)
 $(MSG_B) $(MSG_B)/web:
 	mkdir -p $@
 
-$(MSG_SRV): examples/messenger/server.c examples/messenger/store.c examples/messenger/store.h $(MSG_DEPS) | $(MSG_B)
+# The durable store: the FIFOs and their log (store.c), the log's format
+# (store_log.c).
+MSG_STORE := examples/messenger/store.c examples/messenger/store_log.c
+MSG_STORE_H := examples/messenger/store.h examples/messenger/store_log.h
+
+$(MSG_SRV): examples/messenger/server.c $(MSG_STORE) $(MSG_STORE_H) $(MSG_DEPS) | $(MSG_B)
 	$(CC) $(WSX_CPPFLAGS) $(WARN) $(CFLAGS) examples/messenger/server.c \
-	    examples/messenger/store.c $(WSX_LIB) $(STATIC) -o $@
+	    $(MSG_STORE) $(WSX_LIB) $(STATIC) -o $@
 
 $(MSG_CLI): examples/messenger/client.c $(MSG_DEPS) | $(MSG_B)
 	$(CC) $(WSX_CPPFLAGS) $(WARN) $(CFLAGS) $< $(WSX_LIB) $(STATIC) -o $@
@@ -34,11 +39,10 @@ $(MSG_B)/web/%: examples/messenger/web/% | $(MSG_B)/web
 $(MSG_B)/suites.h: | $(MSG_B)
 	echo 'SUITE(store)' > $@
 
-$(MSG_B)/test_store: examples/messenger/test_store.c examples/messenger/store.c \
-                     examples/messenger/store.h tests/harness.c $(MSG_B)/suites.h
+$(MSG_B)/test_store: examples/messenger/test_store.c $(MSG_STORE) $(MSG_STORE_H) \
+                     tests/harness.c $(MSG_B)/suites.h
 	$(CC) -Iexamples/messenger -Itests -I$(MSG_B) $(WARN) $(CFLAGS) \
-	    examples/messenger/test_store.c examples/messenger/store.c \
-	    tests/harness.c -o $@
+	    examples/messenger/test_store.c $(MSG_STORE) tests/harness.c -o $@
 
 $(MSG_B)/bench_messenger: examples/messenger/bench_messenger.c $(MSG_DEPS) | $(MSG_B)
 	$(CC) $(WSX_CPPFLAGS) $(WARN) $(CFLAGS) $< $(WSX_LIB) $(STATIC) -o $@

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,13 +31,18 @@ typedef struct server {
     store_t *store;
     wsx_conn_t *owner[STORE_RECEIVERS]; /* the connection holding each ID */
     char web_dir[PATH_MAX];
+    const char *data_dir;
     int verbose;
     store_fsync_t fsync_mode;
 } server_t;
 
-/* Per connection: the ID it associated with, or NO_ID. */
+/* Per connection: the ID it associated with (or NO_ID), and the message
+ * coming in: its first MAX_PACKET bytes and its whole length. */
 typedef struct client {
     int id;
+    ws_opcode_t op;
+    uint64_t len;
+    uint8_t packet[MAX_PACKET];
 } client_t;
 
 static void logf_(const server_t *s, wsx_conn_t *c, const char *fmt, ...)
@@ -171,13 +175,33 @@ static int on_upgrade(wsx_conn_t *c, const ws_request_t *req,
     return 0;
 }
 
-static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len)
+/* Messages arrive in slices (streaming mode), so that one of any size
+ * costs no more memory than a packet: the bytes past MAX_PACKET are only
+ * counted, and such a message is malformed like any other (PROTOCOL.md,
+ * "Errors"), answered with UNKNOWNERROR on a connection that stays open. */
+static void on_data(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len,
+                    unsigned flags)
 {
     server_t *s = wsx_conn_ctx(c);
-    if (op != WS_OP_BINARY)
+    client_t *me = wsx_conn_data(c);
+
+    if (flags & WSX_FIRST) {
+        me->op = op;
+        me->len = 0;
+    }
+    if (me->len < MAX_PACKET) {
+        size_t room = MAX_PACKET - (size_t)me->len;
+        memcpy(me->packet + me->len, data, len < room ? len : room);
+    }
+    me->len += len;
+    if (!(flags & WSX_FIN))
+        return;
+    if (me->op != WS_OP_BINARY)
         unknown_error(s, c, "text message");
+    else if (me->len > MAX_PACKET)
+        unknown_error(s, c, "packet longer than 259 bytes");
     else
-        on_packet(s, c, data, len);
+        on_packet(s, c, me->packet, (size_t)me->len);
 }
 
 static void on_close(wsx_conn_t *c, unsigned code, const char *reason, size_t len)
@@ -193,21 +217,17 @@ static void on_close(wsx_conn_t *c, unsigned code, const char *reason, size_t le
     wsx_conn_set_data(c, NULL);
 }
 
-/* "/" is the browser client; other paths fall through to the web files. */
-static int on_http(wsx_conn_t *c, const ws_request_t *req, const char *body,
-                   size_t len)
+/* Answer with one file of the web directory, read whole. */
+static void serve_web_file(wsx_conn_t *c, const server_t *s, const char *name,
+                           const char *type)
 {
-    server_t *s = wsx_conn_ctx(c);
     char path[PATH_MAX + 16];
-    (void)body, (void)len;
-    if (!(req->path.len == 1 && req->path.ptr[0] == '/'))
-        return 0;
-    snprintf(path, sizeof path, "%s/client.html", s->web_dir);
+    snprintf(path, sizeof path, "%s/%s", s->web_dir, name);
     FILE *f = fopen(path, "rb");
     if (!f) {
         static const char msg[] = "the browser client is not installed\n";
         wsx_http_respond(c, 404, "text/plain", NULL, msg, sizeof msg - 1);
-        return 1;
+        return;
     }
     char *page = malloc(MAX_PAGE);
     size_t n = page ? fread(page, 1, MAX_PAGE, f) : 0;
@@ -215,11 +235,28 @@ static int on_http(wsx_conn_t *c, const ws_request_t *req, const char *body,
     if (!page) {
         static const char oom[] = "out of memory\n";
         wsx_http_respond(c, 500, NULL, NULL, oom, sizeof oom - 1);
-        return 1;
+        return;
     }
-    wsx_http_respond(c, 200, "text/html; charset=utf-8",
-                     "Cache-Control: no-cache\r\n", page, n);
+    wsx_http_respond(c, 200, type, "Cache-Control: no-cache\r\n", page, n);
     free(page);
+}
+
+/* "/" is the browser client, and /favicon.ico (asked for by browsers that
+ * ignore the page's <link rel="icon">) its icon; other paths fall through
+ * to the web files. */
+static int on_http(wsx_conn_t *c, const ws_request_t *req, const char *body,
+                   size_t len)
+{
+    static const char ico[] = "/favicon.ico";
+    server_t *s = wsx_conn_ctx(c);
+    (void)body, (void)len;
+    if (req->path.len == 1 && req->path.ptr[0] == '/')
+        serve_web_file(c, s, "client.html", "text/html; charset=utf-8");
+    else if (req->path.len == sizeof ico - 1 &&
+             !memcmp(req->path.ptr, ico, sizeof ico - 1))
+        serve_web_file(c, s, "favicon.svg", "image/svg+xml");
+    else
+        return 0;
     return 1;
 }
 
@@ -245,8 +282,23 @@ static void batch_commit(wsx_loop_t *loop, void *ctx)
 
 static void store_warning(void *ctx, const char *msg)
 {
-    (void)ctx;
-    fprintf(stderr, "messenger-server: warning: %s\n", msg);
+    const server_t *s = ctx;
+    fprintf(stderr, "messenger-server: warning: %s/%s: %s\n", s->data_dir,
+            STORE_LOG_NAME, msg);
+}
+
+/* What the start found in the log, when there was one (a damaged log has
+ * been reported by store_warning already). */
+static void report_replay(const store_t *store, const char *data_dir)
+{
+    const log_replay_t *r = store_replay(store);
+    if (r->version == 0 || r->nranges)
+        return;
+    fprintf(stderr,
+            "messenger-server: %s/%s: recovered %llu record%s, lost 0%s\n",
+            data_dir, STORE_LOG_NAME, (unsigned long long)r->records,
+            r->records == 1 ? "" : "s",
+            r->version == 1 ? "; rewritten from format 1 to format 2" : "");
 }
 
 /* ---------------------------------------------------------------- main */
@@ -273,11 +325,32 @@ static void usage(FILE *f)
 "  --tls-cert FILE    serve https:// and wss:// (TLS 1.2+) instead, with this\n"
 "                     PEM certificate (chain); SIGHUP reads it again\n"
 "  --tls-key FILE     the certificate's PEM private key\n"
+"  --max-buffered N   memory all clients together may hold in message and\n"
+"                     output buffers (suffix K, M or G; default 256M); past\n"
+"                     it the largest holders are closed (1009 / 1008)\n"
+"  --stall-timeout S  a packet that has begun must bring 1 KiB in every S\n"
+"                     seconds or end, or the client is closed with 1008\n"
+"                     (default 10; 0 = never)\n"
+"  --no-deflate       refuse permessage-deflate (RFC 7692; by default it is\n"
+"                     accepted when a client, e.g. a browser, offers it)\n"
 "  --verbose          log every association, push and get to stderr\n"
 "  --help             this text\n"
 "\n"
-"On start it prints 'messenger-server listening on HOST:PORT'. SIGINT or\n"
-"SIGTERM closes every client with 1001 and exits 0.\n");
+"On start it replays the log and says on stderr what it recovered (a\n"
+"damaged log is replayed around the damage and kept as\n"
+"DIR/messenger.log.damaged-<time>), then prints 'messenger-server\n"
+"listening on HOST:PORT'. SIGINT or SIGTERM closes every client with 1001\n"
+"and exits 0. A packet over 259 bytes, of any size, gets UNKNOWNERROR.\n");
+}
+
+/* A usage error: one line, then where to find more. Returns 1. */
+static int try_help(const char *unexpected)
+{
+    if (unexpected)
+        fprintf(stderr, "messenger-server: unexpected argument '%s'\n",
+                unexpected);
+    fputs("try 'messenger-server --help'\n", stderr);
+    return 1;
 }
 
 static int parse_port(const char *arg)
@@ -285,18 +358,6 @@ static int parse_port(const char *arg)
     unsigned long long v;
     return wsx_parse_uint(arg, 65535, &v) == 0 ? (int)v : -1;
 }
-static void default_web_dir(char *out, size_t cap)
-{
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) {
-        snprintf(out, cap, "web");
-        return;
-    }
-    exe[n] = '\0';
-    snprintf(out, cap, "%s/web", dirname(exe));
-}
-
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -307,22 +368,29 @@ int main(int argc, char **argv)
         {"web", required_argument, NULL, 'w'},
         {"tls-cert", required_argument, NULL, 'C'},
         {"tls-key", required_argument, NULL, 'K'},
+        {"max-buffered", required_argument, NULL, 'L'},
+        {"stall-timeout", required_argument, NULL, 'L'},
+        {"no-deflate", no_argument, NULL, 'D'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
     static server_t s;
+    static ws_pmd_config_t deflate;
+    int use_deflate = 1;
     const char *host = "127.0.0.1", *data_dir = "./messenger-data";
     const char *cert = NULL, *key = NULL;
-    int port = 12345, opt;
+    int port = 12345, opt, li = 0;
+    wsx_opts_t o = {.ping_interval = 30000};
 
-    default_web_dir(s.web_dir, sizeof s.web_dir);
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    wsx_program_dir("web", s.web_dir, sizeof s.web_dir);
+    while ((opt = getopt_long(argc, argv, "", longopts, &li)) != -1) {
         switch (opt) {
         case 'h': host = optarg; break;
         case 'p':
             if ((port = parse_port(optarg)) < 0) {
-                fprintf(stderr, "messenger-server: bad port '%s'\n", optarg);
-                return 1;
+                fprintf(stderr, "messenger-server: bad port '%s': a number "
+                                "from 0 to 65535\n", optarg);
+                return try_help(NULL);
             }
             break;
         case 'd': data_dir = optarg; break;
@@ -331,40 +399,54 @@ int main(int argc, char **argv)
             else if (!strcmp(optarg, "batch")) s.fsync_mode = STORE_FSYNC_BATCH;
             else if (!strcmp(optarg, "never")) s.fsync_mode = STORE_FSYNC_NEVER;
             else {
-                fprintf(stderr, "messenger-server: --fsync is always, batch or never\n");
-                return 1;
+                fprintf(stderr, "messenger-server: --fsync is always, batch "
+                                "or never, not '%s'\n", optarg);
+                return try_help(NULL);
             }
             break;
         case 'w': snprintf(s.web_dir, sizeof s.web_dir, "%s", optarg); break;
         case 'C': cert = optarg; break;
         case 'K': key = optarg; break;
+        case 'L': /* the loop's limits, parsed by the loop */
+            if (wsx_opts_set(&o, longopts[li].name, optarg) != 0) {
+                fprintf(stderr,
+                        "messenger-server: bad value for --%s: '%s'\n",
+                        longopts[li].name, optarg);
+                return 1;
+            }
+            break;
+        case 'D': use_deflate = 0; break;
         case 'v': s.verbose = 1; break;
         case 'H': usage(stdout); return 0;
-        default: usage(stderr); return 1;
+        default: return try_help(NULL); /* getopt said what */
         }
     }
-    if (optind != argc) {
-        usage(stderr);
-        return 1;
-    }
+    if (optind != argc)
+        return try_help(argv[optind]);
 
-    wsx_opts_t o = {.max_message = 64 * 1024, .static_dir = s.web_dir,
-                    .ping_interval = 30000, .verbose = s.verbose};
+    if (wsx_http_check_static("messenger-server", "--web", s.web_dir) != 0)
+        return 1;
     if (wsx_opts_tls_server(&o, "messenger-server", cert, key) != 0)
         return 1;
 
     const char *why = NULL;
-    int r = store_open(&s.store, data_dir, s.fsync_mode, store_warning, NULL, &why);
+    s.data_dir = data_dir;
+    int r = store_open(&s.store, data_dir, s.fsync_mode, store_warning, &s,
+                       &why);
     if (r < 0) {
         fprintf(stderr, "messenger-server: %s: %s (%s)\n", data_dir, why, strerror(-r));
         wsx_tls_free(o.tls);
         return 1;
     }
+    report_replay(s.store, data_dir);
 
-    wsx_handler_t h = {.on_upgrade = on_upgrade, .on_message = on_message,
+    wsx_handler_t h = {.on_upgrade = on_upgrade, .on_data = on_data,
                        .on_close = on_close, .on_http = on_http};
-    /* Packets are at most 259 bytes; anything bigger is answered with
-     * UNKNOWNERROR like any malformed packet, up to a sane bound. */
+    /* No bound on a message's size: on_data keeps only a packet's worth. */
+    ws_pmd_config_init(&deflate);
+    o.static_dir = s.web_dir;
+    o.verbose = s.verbose;
+    o.deflate = use_deflate ? &deflate : NULL;
     r = wsx_serve("messenger-server", host, port, &o, &h, &s,
                   s.fsync_mode == STORE_FSYNC_BATCH ? batch_commit : NULL);
     store_close(s.store);

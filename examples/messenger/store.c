@@ -1,12 +1,14 @@
 /*
- * store.c — durable per-receiver FIFOs for the messenger (see store.h and
- * PROTOCOL.md for the log format).
+ * store.c — durable per-receiver FIFOs for the messenger (see store.h;
+ * the record format is store_log.c's, described in PROTOCOL.md).
  *
  * Memory holds the truth while running; the log exists so the truth
- * survives a crash. Every change is appended as one record (with a CRC)
- * before it is applied in memory, so replaying the log rebuilds exactly
- * what callers were told. A crash can only ever leave an incomplete last
- * record, which replay detects and cuts off.
+ * survives a crash. Every change is appended as one record before it is
+ * applied in memory, so replaying the log rebuilds exactly what callers
+ * were told. A crash can only leave an incomplete last record; other
+ * damage (a bad sector, a zeroed page) costs only the records it touched,
+ * and the bytes replay did not understand are kept in a copy of the log
+ * before the startup compaction replaces it.
  */
 #define _GNU_SOURCE
 #include "store.h"
@@ -17,16 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#define REC_PUSH 1
-#define REC_TAKE 2
-#define PUSH_OVERHEAD 8 /* type, sender, receiver, length, CRC32 */
-#define TAKE_LEN 6      /* type, receiver, CRC32 */
 #define COMPACT_MIN (64 * 1024)
-
-static const char MAGIC[8] = "WSMLOG1\n";
 
 typedef struct fifo {
     store_msg_t *msgs; /* ring of STORE_CAPACITY, allocated on first use */
@@ -39,47 +37,22 @@ struct store {
     int dir_fd;
     store_fsync_t mode;
     int unsynced;        /* batch mode: records written since the last sync */
+    uint32_t next_seq;   /* sequence number of the next record */
     uint64_t log_size;   /* bytes in the log */
     uint64_t live_size;  /* bytes the buffered messages take in a fresh log */
+    uint64_t repaired;   /* replayed records that did not fit (see apply) */
+    log_replay_t replay;
+    char damaged_copy[96]; /* the copy's name in the directory, or "" */
     store_warn_fn warn;
     void *warn_ctx;
 };
-
-/* CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), bit by bit:
- * records are at most 262 bytes, so a table would buy nothing. */
-static uint32_t crc32(const uint8_t *p, size_t n)
-{
-    uint32_t c = 0xFFFFFFFFu;
-    for (size_t i = 0; i < n; i++) {
-        c ^= p[i];
-        for (int k = 0; k < 8; k++)
-            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-    }
-    return ~c;
-}
-
-static void put_crc(uint8_t *rec, size_t n)
-{
-    uint32_t c = crc32(rec, n);
-    for (int i = 0; i < 4; i++)
-        rec[n + (size_t)i] = (uint8_t)(c >> (8 * i));
-}
-
-static int crc_ok(const uint8_t *rec, size_t n)
-{
-    uint32_t c = crc32(rec, n);
-    for (int i = 0; i < 4; i++)
-        if (rec[n + (size_t)i] != (uint8_t)(c >> (8 * i)))
-            return 0;
-    return 1;
-}
 
 static void warnf(store_t *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void warnf(store_t *s, const char *fmt, ...)
 {
-    char line[256];
+    char line[1024];
     va_list ap;
     if (!s->warn)
         return;
@@ -100,7 +73,8 @@ static int fifo_add(fifo_t *f, uint8_t sender, const uint8_t *data, size_t len)
     store_msg_t *m = &f->msgs[(f->head + f->count) % STORE_CAPACITY];
     m->sender = sender;
     m->len = (uint8_t)len;
-    memcpy(m->data, data, len);
+    if (len)
+        memcpy(m->data, data, len);
     f->count++;
     return 0;
 }
@@ -145,41 +119,32 @@ static int append(store_t *s, const uint8_t *rec, size_t n)
         return r;
     }
     s->log_size += n;
+    s->next_seq++;
     s->unsynced = s->mode == STORE_FSYNC_BATCH;
     return 0;
 }
 
-static size_t push_record(uint8_t *rec, uint8_t sender, uint8_t receiver,
-                          const void *data, size_t len)
-{
-    rec[0] = REC_PUSH;
-    rec[1] = sender;
-    rec[2] = receiver;
-    rec[3] = (uint8_t)len;
-    memcpy(rec + 4, data, len);
-    put_crc(rec, 4 + len);
-    return PUSH_OVERHEAD + len;
-}
-
 /* ---------------------------------------------------------- compaction */
 
-/* Rewrite the log with only the buffered messages: a temporary file,
- * made durable, renamed over the log, the directory synced so the rename
- * itself survives a power loss. */
+/* Rewrite the log with only the buffered messages (sequence numbers from
+ * 0 again): a temporary file, made durable, renamed over the log, the
+ * directory synced so the rename itself survives a power loss. */
 static int compact(store_t *s)
 {
     static const char tmp_name[] = STORE_LOG_NAME ".tmp";
     int fd = openat(s->dir_fd, tmp_name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
-    int r = write_all(fd, (const uint8_t *)MAGIC, sizeof MAGIC);
-    uint64_t size = sizeof MAGIC;
+    int r = write_all(fd, (const uint8_t *)LOG_MAGIC, LOG_MAGIC_LEN);
+    uint64_t size = LOG_MAGIC_LEN;
+    uint32_t seq = 0;
     for (int id = 0; id < STORE_RECEIVERS && r == 0; id++) {
         fifo_t *f = &s->fifo[id];
         for (unsigned i = 0; i < f->count && r == 0; i++) {
             const store_msg_t *m = &f->msgs[(f->head + i) % STORE_CAPACITY];
-            uint8_t rec[PUSH_OVERHEAD + STORE_MAX_PAYLOAD];
-            size_t n = push_record(rec, m->sender, (uint8_t)id, m->data, m->len);
+            uint8_t rec[LOG_MAX_RECORD];
+            size_t n = log_encode_push(rec, seq++, m->sender, (uint8_t)id,
+                                       m->data, m->len);
             r = write_all(fd, rec, n);
             size += n;
         }
@@ -202,14 +167,16 @@ static int compact(store_t *s)
     if (s->fd < 0)
         return -errno;
     s->log_size = size;
-    s->live_size = size - sizeof MAGIC;
+    s->live_size = size - LOG_MAGIC_LEN;
+    s->next_seq = seq;
     s->unsynced = 0;
     return 0;
 }
 
 static void maybe_compact(store_t *s)
 {
-    if (s->log_size < COMPACT_MIN || s->log_size <= 2 * (s->live_size + sizeof MAGIC))
+    if (s->log_size < COMPACT_MIN ||
+        s->log_size <= 2 * (s->live_size + LOG_MAGIC_LEN))
         return;
     int r = compact(s);
     if (r < 0)
@@ -218,110 +185,109 @@ static void maybe_compact(store_t *s)
 
 /* ------------------------------------------------------------- replay */
 
-typedef struct reader {
-    int fd;
-    uint8_t buf[65536];
-    size_t len, pos;
-} reader_t;
-
-/* Make n bytes available at r->buf + r->pos. Returns 1, or 0 at end of
- * file (fewer than n bytes left), or -errno. */
-static int reader_need(reader_t *r, size_t n)
+/* One replayed record. The writer never logs a TAKE from an empty buffer
+ * nor a PUSH into a full one, so meeting either means records were lost
+ * before it: a lost PUSH leaves nothing to take, and a lost TAKE had
+ * removed the oldest message (a TAKE always does), which is what is done
+ * here before the PUSH. */
+static int apply(void *ctx, const log_rec_t *rec)
 {
-    if (r->len - r->pos >= n)
-        return 1;
-    memmove(r->buf, r->buf + r->pos, r->len - r->pos);
-    r->len -= r->pos;
-    r->pos = 0;
-    while (r->len < n) {
-        ssize_t got = read(r->fd, r->buf + r->len, sizeof r->buf - r->len);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            return -errno;
-        if (got == 0)
-            return 0;
-        r->len += (size_t)got;
+    store_t *s = ctx;
+    fifo_t *f = &s->fifo[rec->receiver];
+
+    if (rec->type == LOG_TAKE) {
+        if (f->count)
+            fifo_remove(f, NULL);
+        else
+            s->repaired++;
+        return 0;
     }
-    return 1;
+    if (f->count == STORE_CAPACITY) {
+        fifo_remove(f, NULL);
+        s->repaired++;
+    }
+    return fifo_add(f, rec->sender, rec->data, rec->len);
 }
 
-/* Apply one record at the reader's position. Returns its length, 0 when
- * the rest of the file is not a valid record (torn or corrupt), or -errno. */
-static long replay_one(store_t *s, reader_t *r)
+/* Keep the log as it was, bytes replay skipped and all, as
+ * messenger.log.damaged-<UTC time>[.N], before compaction replaces it. */
+static int keep_damaged(store_t *s, const uint8_t *p, size_t n)
 {
-    int ok = reader_need(r, 2);
-    if (ok <= 0)
-        return ok;
-    const uint8_t *p = r->buf + r->pos;
-    if (p[0] == REC_TAKE) {
-        if ((ok = reader_need(r, TAKE_LEN)) <= 0)
-            return ok;
-        p = r->buf + r->pos;
-        if (!crc_ok(p, 2) || s->fifo[p[1]].count == 0)
-            return 0;
-        fifo_remove(&s->fifo[p[1]], NULL);
-        return TAKE_LEN;
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    int fd = -1;
+
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+    for (int k = 1; fd < 0 && k < 100; k++) {
+        if (k == 1)
+            snprintf(s->damaged_copy, sizeof s->damaged_copy, "%s.damaged-%s",
+                     STORE_LOG_NAME, stamp);
+        else
+            snprintf(s->damaged_copy, sizeof s->damaged_copy,
+                     "%s.damaged-%s.%d", STORE_LOG_NAME, stamp, k);
+        fd = openat(s->dir_fd, s->damaged_copy,
+                    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST)
+            break;
     }
-    if (p[0] != REC_PUSH)
-        return 0;
-    if ((ok = reader_need(r, 4)) <= 0)
-        return ok;
-    p = r->buf + r->pos;
-    size_t n = PUSH_OVERHEAD + p[3];
-    if (p[3] > STORE_MAX_PAYLOAD || (ok = reader_need(r, n)) <= 0)
-        return p[3] > STORE_MAX_PAYLOAD ? 0 : ok;
-    p = r->buf + r->pos;
-    if (!crc_ok(p, 4 + (size_t)p[3]))
-        return 0;
-    int added = fifo_add(&s->fifo[p[2]], p[1], p + 4, p[3]);
-    if (added < 0)
-        return added;
-    return added == 0 ? (long)n : 0; /* a 101st message: not ours */
+    int r = fd < 0 ? -errno : write_all(fd, p, n);
+    if (r == 0 && fdatasync(fd) != 0)
+        r = -errno;
+    if (fd >= 0)
+        close(fd);
+    if (r < 0) {
+        if (fd >= 0)
+            unlinkat(s->dir_fd, s->damaged_copy, 0);
+        s->damaged_copy[0] = '\0';
+    }
+    return r;
+}
+
+static void report_damage(store_t *s)
+{
+    char what[600];
+    log_replay_describe(&s->replay, what, sizeof what);
+    warnf(s, "damaged: %s; the damaged log is kept beside it as %s", what,
+          s->damaged_copy);
+    if (s->repaired)
+        warnf(s, "%llu replayed records met a buffer changed by lost ones "
+                 "(a TAKE from an empty buffer or a PUSH into a full one); "
+                 "applied as PROTOCOL.md says",
+              (unsigned long long)s->repaired);
 }
 
 static int replay(store_t *s, const char **msg)
 {
-    reader_t *r = malloc(sizeof *r);
-    if (!r)
-        return -ENOMEM;
-    r->fd = s->fd;
-    r->len = r->pos = 0;
-
-    int ok = reader_need(r, sizeof MAGIC);
-    uint64_t good = 0;
-    if (ok < 0 || (ok == 1 && memcmp(r->buf, MAGIC, sizeof MAGIC) != 0)) {
-        free(r);
-        *msg = ok < 0 ? "cannot read the log" : "not a messenger log";
-        return ok < 0 ? ok : -EINVAL;
-    }
-    if (ok == 1) {
-        r->pos = sizeof MAGIC;
-        good = sizeof MAGIC;
-        long n;
-        while ((n = replay_one(s, r)) > 0) {
-            r->pos += (size_t)n;
-            good += (uint64_t)n;
-        }
-        if (n < 0) {
-            free(r);
-            *msg = "cannot replay the log";
-            return (int)n;
-        }
-    }
-    free(r);
-
     struct stat st;
-    if (fstat(s->fd, &st) != 0)
+    if (fstat(s->fd, &st) != 0) {
+        *msg = "cannot read the log";
         return -errno;
-    if ((uint64_t)st.st_size != good) {
-        warnf(s, "log %s: dropped %llu bytes of torn or corrupt records at "
-                 "offset %llu", good ? "tail" : "header",
-              (unsigned long long)((uint64_t)st.st_size - good),
-              (unsigned long long)good);
     }
-    s->log_size = good;
-    return 0;
+    size_t n = (size_t)st.st_size;
+    if (n == 0)
+        return 0;
+    uint8_t *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE, s->fd, 0);
+    if (p == MAP_FAILED) {
+        *msg = "cannot read the log";
+        return -errno;
+    }
+    int r = log_replay(p, n, apply, s, &s->replay);
+    if (r == -EINVAL)
+        *msg = "not a messenger log (no valid record in it); move it away "
+               "to start with an empty log";
+    else if (r < 0)
+        *msg = "cannot replay the log";
+    if (r == 0 && s->replay.nranges) {
+        r = keep_damaged(s, p, n);
+        if (r < 0)
+            *msg = "the log is damaged and a copy of it cannot be kept";
+        else
+            report_damage(s);
+    }
+    munmap(p, n);
+    return r;
 }
 
 /* ---------------------------------------------------------------- API */
@@ -352,12 +318,8 @@ int store_open(store_t **out, const char *dir, store_fsync_t mode,
         r = -errno, *msg = "cannot open the log";
     if (r == 0)
         r = replay(s, msg);
-    /* Live size from what was replayed; then always start from a compact
-     * log, which also removes any torn tail for good. */
-    for (int id = 0; r == 0 && id < STORE_RECEIVERS; id++)
-        for (unsigned i = 0; i < s->fifo[id].count; i++)
-            s->live_size += PUSH_OVERHEAD +
-                s->fifo[id].msgs[(s->fifo[id].head + i) % STORE_CAPACITY].len;
+    /* Always start from a compact log in the current format: that also
+     * migrates a version 1 log and leaves damage behind (in its copy). */
     if (r == 0 && (r = compact(s)) < 0)
         *msg = "cannot rewrite the log";
     if (r < 0) {
@@ -371,7 +333,7 @@ int store_open(store_t **out, const char *dir, store_fsync_t mode,
 int store_push(store_t *s, uint8_t sender, uint8_t receiver, const void *data,
                size_t len)
 {
-    uint8_t rec[PUSH_OVERHEAD + STORE_MAX_PAYLOAD];
+    uint8_t rec[LOG_MAX_RECORD];
     fifo_t *f = &s->fifo[receiver];
 
     if (len > STORE_MAX_PAYLOAD)
@@ -380,7 +342,7 @@ int store_push(store_t *s, uint8_t sender, uint8_t receiver, const void *data,
         return 1;
     if (!f->msgs && !(f->msgs = malloc(STORE_CAPACITY * sizeof *f->msgs)))
         return -ENOMEM;
-    size_t n = push_record(rec, sender, receiver, data, len);
+    size_t n = log_encode_push(rec, s->next_seq, sender, receiver, data, len);
     int r = append(s, rec, n);
     if (r < 0)
         return r;
@@ -391,16 +353,15 @@ int store_push(store_t *s, uint8_t sender, uint8_t receiver, const void *data,
 
 int store_take(store_t *s, uint8_t receiver, store_msg_t *out)
 {
-    uint8_t rec[TAKE_LEN] = {REC_TAKE, receiver};
+    uint8_t rec[LOG_TAKE_SIZE];
     fifo_t *f = &s->fifo[receiver];
 
     if (f->count == 0)
         return 0;
-    put_crc(rec, 2);
-    int r = append(s, rec, sizeof rec);
+    int r = append(s, rec, log_encode_take(rec, s->next_seq, receiver));
     if (r < 0)
         return r;
-    s->live_size -= PUSH_OVERHEAD + f->msgs[f->head].len;
+    s->live_size -= LOG_PUSH_SIZE(f->msgs[f->head].len);
     fifo_remove(f, out);
     maybe_compact(s);
     return 1;
@@ -422,6 +383,16 @@ size_t store_count(const store_t *s, uint8_t receiver)
 uint64_t store_log_size(const store_t *s)
 {
     return s->log_size;
+}
+
+const log_replay_t *store_replay(const store_t *s)
+{
+    return &s->replay;
+}
+
+const char *store_damaged_copy(const store_t *s)
+{
+    return s->damaged_copy[0] ? s->damaged_copy : NULL;
 }
 
 void store_close(store_t *s)

@@ -9,6 +9,8 @@
 #ifndef MESSENGER_STORE_H
 #define MESSENGER_STORE_H
 
+#include "store_log.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,12 +33,16 @@ typedef struct store_msg {
 
 typedef struct store store_t;
 
-/* Warnings (a dropped torn tail, ...) go through this, one line each. */
+/* Warnings (a damaged log, a failed compaction) go through this, one
+ * line each. */
 typedef void (*store_warn_fn)(void *ctx, const char *msg);
 
-/* Open the log in dir (created if missing), replay it, drop a torn or
- * corrupt tail with a warning, and compact it. Returns 0, or -errno with
- * *msg describing the failure (e.g. a file that is not a messenger log). */
+/* Open the log in dir (created if missing), replay it and compact it. A
+ * damaged log is replayed around the damage (store_log.h); then a copy of
+ * it is kept in dir (store_damaged_copy()) and a warning says what was
+ * recovered and lost. Returns 0, or -errno with *msg describing the
+ * failure: a file that is not a messenger log (left untouched), a damaged
+ * log that cannot be copied, I/O errors. */
 int store_open(store_t **out, const char *dir, store_fsync_t mode,
                store_warn_fn warn, void *warn_ctx, const char **msg);
 
@@ -59,6 +65,13 @@ size_t store_count(const store_t *s, uint8_t receiver);
 
 /* Bytes in the log file now (for tests and compaction figures). */
 uint64_t store_log_size(const store_t *s);
+
+/* What the replay in store_open() found (version 0: there was no log). */
+const log_replay_t *store_replay(const store_t *s);
+
+/* The name (in dir) of the copy of a damaged log kept by store_open(), or
+ * NULL when the log was whole. Valid until store_close(). */
+const char *store_damaged_copy(const store_t *s);
 
 void store_close(store_t *s);
 

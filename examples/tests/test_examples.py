@@ -1,9 +1,14 @@
 #!/usr/bin/python3
 """test_examples.py — wsecho and wscat (and so examples/common) over
 loopback: echo in both modes, a 64 MiB streamed message in bounded memory,
-static files, handshake rejects, timeouts, the connection limit,
-backpressure, pings, graceful shutdown, protocol errors, wscat against
-wsecho and against a scripted server, and memory per idle connection.
+static files (symbolic links refused, the 301's Location, 503 out of
+descriptors, repeated Content-Length, a missing --static directory),
+handshake rejects, timeouts, the connection limit,
+backpressure, the memory budget (40 hogs), the stall rule (tricklers),
+pings, graceful shutdown, protocol errors, wscat against
+wsecho and against a scripted server, permessage-deflate (negotiated,
+declined, --no-deflate, corrupt data, a bomb, wscat --deflate), and memory
+per idle connection.
 
   /usr/bin/python3 examples/tests/test_examples.py --wsecho PATH --wscat PATH [-k NAME]
 
@@ -23,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wstest import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,  # noqa: E402
@@ -204,22 +210,45 @@ def stream_64mib_in_bounded_memory():
 
 # --------------------------------------------------------------- static
 
+def make_files(root, files):
+    """files: {path relative to root: bytes}; directories made as needed.
+    Returns root."""
+    for rel, data in files.items():
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+    return root
+
+
+def get_raw(port, path, method="GET", extra=b""):
+    """The whole answer, unparsed, to a one-line request."""
+    return http_raw(port, ("%s %s HTTP/1.1\r\nHost: x\r\n" % (method, path))
+                    .encode() + extra + b"\r\n")
+
+
+def http_raw(port, request, timeout=5.0):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(request)
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                return data
+            data += d
+    finally:
+        s.close()
+
+
 @test
 def static_files():
-    d = os.path.join(TMP, "www")
-    os.makedirs(os.path.join(d, "sub"), exist_ok=True)
     index = b"<!doctype html><title>t</title>hello\n"
     data = os.urandom(200000)
-    with open(os.path.join(d, "index.html"), "wb") as f:
-        f.write(index)
-    with open(os.path.join(d, "data.bin"), "wb") as f:
-        f.write(data)
-    with open(os.path.join(d, "a b.css"), "wb") as f:
-        f.write(b"body{}")
-    with open(os.path.join(d, "sub", "index.html"), "wb") as f:
-        f.write(b"sub")
-    with open(os.path.join(TMP, "secret.txt"), "wb") as f:
-        f.write(b"secret")
+    d = make_files(os.path.join(TMP, "www"), {
+        "index.html": index, "data.bin": data, "a b.css": b"body{}",
+        "sub/index.html": b"sub"})
+    make_files(TMP, {"secret.txt": b"secret"})
     with servers(wsecho("--static", d)) as s:
         def get(path, method="GET"):
             return http(s.port, ("%s %s HTTP/1.1\r\nHost: x\r\n\r\n" % (method, path)).encode())
@@ -253,6 +282,142 @@ def static_files():
         # Without --static a plain GET is a 404, and WebSocket still works.
     with servers(wsecho()) as s:
         eq(http(s.port, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")[0], 404, "no --static")
+
+
+def get(port, path):
+    """(status, headers, body) of GET path."""
+    return http(port, ("GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path).encode())
+
+
+@test
+def static_symlinks_refused():
+    """Every symbolic link under --static is refused with 404, whether it
+    leads out (a file link to /etc/passwd, a directory link to /etc, a
+    relative link up) or stays inside: files are opened one component at
+    a time with O_NOFOLLOW, so no link is ever followed."""
+    d = make_files(os.path.join(TMP, "links"), {
+        "plain.txt": b"plain", "sub/index.html": b"sub index"})
+    make_files(TMP, {"outside.txt": b"outside"})
+    links = {"p": "/etc/passwd", "etc": "/etc", "up": "..",
+             "out.txt": "../outside.txt", "alias.txt": "plain.txt",
+             "subalias": "sub", "abs.txt": os.path.join(d, "plain.txt")}
+    for name, target in links.items():
+        os.symlink(target, os.path.join(d, name))
+    os.symlink("../plain.txt", os.path.join(d, "sub", "back.txt"))
+    with servers(wsecho("--static", d)) as s:
+        eq(get(s.port, "/plain.txt")[::2], (200, b"plain"), "a plain file")
+        for path in ("/p", "/etc/passwd", "/etc/", "/etc", "/etc/hostname",
+                     "/up/outside.txt", "/up/links/plain.txt", "/out.txt",
+                     "/alias.txt", "/subalias/", "/subalias/index.html",
+                     "/subalias", "/abs.txt", "/sub/back.txt"):
+            st, _, body = get(s.port, path)
+            eq(st, 404, "symlink refused: " + path)
+            check(b"root:" not in body and b"outside" not in body
+                  and b"plain" not in body, "leaked via " + path)
+        eq(get(s.port, "/sub/")[::2], (200, b"sub index"),
+           "the real directory")
+
+
+@test
+def static_redirect_location():
+    """The 301 for a directory names the normalised path: never '//host',
+    escaped again, the query kept; a long encoded path still gets a whole
+    head (or a 414)."""
+    d = make_files(os.path.join(TMP, "redir"), {
+        "sub/index.html": b"", "a b/c/index.html": b""})
+    with servers(wsecho("--static", d)) as s:
+        for path, want in (("//sub", "/sub/"), ("///sub", "/sub/"),
+                           ("/./sub", "/sub/"), ("/sub/.", "/sub/"),
+                           ("/.", "/"), ("//a%20b//c", "/a%20b/c/"),
+                           ("/sub?x=1&y=%2F", "/sub/?x=1&y=%2F"),
+                           ("/" + "%2e%2f" * 300 + "sub", "/sub/")):
+            raw = get_raw(s.port, path)
+            head, sep, _ = raw.partition(b"\r\n\r\n")
+            check(sep, "no blank line after the head for %s: %r"
+                  % (path[:40], raw[-80:]))
+            lines = head.split(b"\r\n")
+            eq(lines[0], b"HTTP/1.1 301 Moved Permanently",
+               "status of " + path[:40])
+            loc = [l for l in lines if l.lower().startswith(b"location:")]
+            eq(loc, [b"Location: " + want.encode()],
+               "Location for " + path[:40])
+        # Longer than a path may be once decoded: a complete 414.
+        raw = get_raw(s.port, "/" + "%2e%2f" * 600 + "sub")
+        check(raw.startswith(b"HTTP/1.1 414 ") and b"\r\n\r\n" in raw,
+              "very long path: %r" % raw[:60])
+
+
+@test
+def static_out_of_descriptors_503():
+    """Out of descriptors when opening an existing file: 503 with
+    Retry-After, and files are served again once descriptors are free."""
+    d = make_files(os.path.join(TMP, "fds"), {"f.txt": b"file"})
+
+    def low_limit():  # soft and hard: wsx raises the soft one to the hard
+        resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+
+    req = b"GET /f.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+    with servers(wsecho("--static", d, preexec_fn=low_limit)) as s:
+        eq(http(s.port, req)[::2], (200, b"file"), "before")
+        idle, first = [], None
+        try:
+            # One more idle WebSocket each round, until a request for the
+            # file no longer gets it: the first such answer must be a 503.
+            for _ in range(60):
+                idle.append(Client(s.port))
+                raw = http_raw(s.port, req)
+                if not raw.startswith(b"HTTP/1.1 200 "):
+                    first = raw
+                    break
+                time.sleep(0.02)  # the probe's descriptor is closed
+            check(first is not None, "never ran out of descriptors")
+            head = first.partition(b"\r\n\r\n")[0]
+            check(head.startswith(b"HTTP/1.1 503 Service Unavailable\r\n"),
+                  "out of descriptors: %r" % first[:80])
+            check(b"\r\nRetry-After: 1" in head, "no Retry-After: %r" % head)
+            idle[0].echo(OP_TEXT, b"others still served")
+        finally:
+            for c in idle:
+                c.close()
+        time.sleep(0.3)
+        eq(http(s.port, req)[::2], (200, b"file"), "after the release")
+
+
+@test
+def content_length_repeated_400():
+    """RFC 7230 §3.3.3: more than one Content-Length, or a list value
+    (even of equal numbers), is a 400, as are values that are not 1*DIGIT."""
+    d = make_files(os.path.join(TMP, "cl"), {"f.txt": b"file"})
+    with servers(wsecho("--static", d)) as s:
+        base = b"GET /f.txt HTTP/1.1\r\nHost: x\r\n"
+        eq(http(s.port, base + b"Content-Length: 5\r\n\r\nhello")[::2],
+           (200, b"file"), "one Content-Length")
+        cl5 = b"Content-Length: 5\r\n"
+        for name, head in (
+                ("twice the same", cl5 + cl5),
+                ("two values", cl5 + b"Content-Length: 0\r\n"),
+                ("apart", cl5 + b"X-A: b\r\ncontent-length: 5\r\n"),
+                ("a list", b"Content-Length: 5, 5\r\n"),
+                ("a second one empty", cl5 + b"Content-Length:\r\n"),
+                ("a sign", b"Content-Length: +5\r\n"),
+                ("empty", b"Content-Length:\r\n")):
+            st, _, body = http(s.port, base + head + b"\r\nhello")
+            eq(st, 400, "Content-Length " + name)
+            check(b"file" not in body, "served with Content-Length " + name)
+
+
+@test
+def static_dir_missing():
+    """A --static directory that is not there (or not a directory) is named
+    on stderr, before listening, and the exit status is 1."""
+    f = os.path.join(make_files(TMP, {"plain-file": b"x"}), "plain-file")
+    for path, why in ((os.path.join(TMP, "nowhere"),
+                       "No such file or directory"),
+                      (f, "Not a directory")):
+        st, out, err = run([WSECHO, "--port", "0", "--static", path])
+        eq(st, 1, "exit status for " + path)
+        eq(out, b"", "nothing on stdout")
+        eq(err, "wsecho: --static %s: %s\n" % (path, why), "stderr")
 
 
 # ------------------------------------------------------------ handshake
@@ -368,6 +533,160 @@ def backpressure_bounds_memory():
         c.close()
 
 
+# --------------------------------------------------------------- limits
+
+def drain_close_code(c, timeout=3.0):
+    """Read what a client never read; the close code at the end, or None
+    when the connection ended without a close frame (EOF or reset)."""
+    c.sock.settimeout(timeout)
+    try:
+        while True:
+            f = c.recv_frame()
+            if f is None:
+                return None
+            if f[1] == OP_CLOSE:
+                return struct.unpack("!H", f[2][:2])[0]
+    except (ConnectionResetError, socket.timeout):
+        return None
+
+
+def hog(c, msg, n, stop):
+    """Send n messages without reading, until TCP stalls or stop is set."""
+    c.sock.settimeout(0.5)
+    view, sent = memoryview(msg * n), 0
+    while sent < len(view) and not stop.is_set():
+        try:
+            sent += c.sock.send(view[sent:sent + 65536])
+        except socket.timeout:
+            continue
+        except OSError:
+            return
+
+
+def logged_closes(s, code):
+    return s.log_text().count("closed %d " % code)
+
+
+@test
+def budget_closes_largest_holders():
+    """--max-buffered 8M, 40 clients that send large messages and never
+    read: the largest holders are closed (1008 for echoes piling up, 1009
+    for a huge message in progress), RSS stays bounded, a well-behaved
+    client echoes throughout."""
+    with servers(wsecho("--max-buffered", "8M", "--ping-interval", "0",
+                        "--stall-timeout", "0", "-v")) as s:
+        base = peak = s.rss_kib()
+        good, errors, echoed = Client(s.port), [], [0]
+        stop = threading.Event()
+
+        def well_behaved():
+            try:
+                while not stop.is_set():
+                    good.echo(OP_BINARY, os.urandom(4096), "well-behaved client")
+                    echoed[0] += 1
+                    time.sleep(0.01)
+            except Exception as e:  # noqa: BLE001 — reported below
+                errors.append(repr(e))
+
+        readers, senders = [], []
+        for i in range(40):
+            c = Client(s.port)
+            c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            (readers if i % 2 else senders).append(c)
+        echo_msg = frame(OP_BINARY, os.urandom(1 << 20))
+        # 4 MiB announced, 3 MiB sent: a message the server must hold.
+        big = frame(OP_BINARY, os.urandom(4 << 20))[:3 << 20]
+        t_good = threading.Thread(target=well_behaved, daemon=True)
+        t_good.start()
+        hogs = [threading.Thread(target=hog, args=(c, echo_msg, 8, stop), daemon=True)
+                for c in readers]
+        hogs += [threading.Thread(target=hog, args=(c, big, 1, stop), daemon=True)
+                 for c in senders]
+        for t in hogs:
+            t.start()
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and any(t.is_alive() for t in hogs):
+            peak = max(peak, s.rss_kib())
+            time.sleep(0.05)
+        time.sleep(0.5)
+        peak = max(peak, s.rss_kib())
+        stop.set()
+        for t in hogs:
+            t.join(2)
+        t_good.join(5)
+        eq(errors, [], "the well-behaved client")
+        check(echoed[0] >= 20, "only %d echoes meanwhile" % echoed[0])
+        good.echo(OP_TEXT, b"still here")
+        n1008, n1009 = logged_closes(s, 1008), logged_closes(s, 1009)
+        seen = [drain_close_code(c, 1.0) for c in senders]
+        for c in readers + senders:
+            c.close()
+        check(n1008 >= 5, "%d echo hogs closed with 1008" % n1008)
+        check(n1008 + n1009 >= 30, "only %d hogs closed" % (n1008 + n1009))
+        check(n1009 >= 10, "%d big senders closed with 1009" % n1009)
+        check(seen.count(1009) >= 10, "close codes the big senders read: %r" % seen)
+        NOTES.append("budget 8 MiB, 40 hogs: %d closed with 1008, %d with 1009; "
+                     "wsecho RSS %d KiB before, peak %d KiB; %d echoes of the "
+                     "well-behaved client meanwhile"
+                     % (n1008, n1009, base, peak, echoed[0]))
+        check(peak < 40 * 1024, "RSS peaked at %d KiB" % peak)
+        good.close()
+
+
+@test
+def stall_timeout_drops_tricklers():
+    """--stall-timeout 2 (and --ping-interval 0): clients trickling a
+    frame a byte per second, one header byte, or a fragmented message a
+    1-byte fragment and a ping per second are closed with 1008 after 2 to
+    3 s; a client sending a message slowly but above 1 KiB per 2 s, and
+    an idle one, stay."""
+    with servers(wsecho("--stall-timeout", "2", "--ping-interval", "0")) as s:
+        tricklers = [Client(s.port) for _ in range(10)]
+        header, idle, pinger, steady = (Client(s.port) for _ in range(4))
+        slow = frame(OP_TEXT, b"x" * 100, key=b"\0\0\0\0")
+        body = os.urandom(24 * 1024)
+        big = frame(OP_BINARY, body, key=b"\0\0\0\0")
+        done = threading.Event()
+
+        def send_slowly():
+            try:
+                for i in range(5):  # a byte and a fragment per second
+                    for c in tricklers:
+                        c.send(slow[i:i + 1])
+                    pinger.send(frame(OP_CONT if i else OP_TEXT, b"y", fin=False) +
+                                frame(OP_PING, b"still here?"))
+                    for k in range(4):  # 512 bytes per 0.25 s: 4 KiB per 2 s
+                        part = 2048 * i + 512 * k
+                        steady.send(big[part:part + 512])
+                        time.sleep(0.25)
+            except OSError:
+                pass  # a closed trickler; the checks below tell
+            done.set()
+
+        header.send(slow[:1])
+        t0 = time.monotonic()
+        threading.Thread(target=send_slowly, daemon=True).start()
+        header.sock.settimeout(5)
+        header.expect_close(1008, "a header byte, then nothing")
+        el = time.monotonic() - t0
+        check(1.9 < el < 3.0, "header trickler closed after %.2f s" % el)
+        for c in tricklers:
+            c.sock.settimeout(3)
+            c.expect_close(1008, "a byte per second")
+        el = time.monotonic() - t0
+        check(el < 3.5, "byte tricklers closed after %.2f s" % el)
+        pinger.sock.settimeout(3)
+        got = pinger.recv_message([])
+        check(got is not None and got[0] == OP_CLOSE, "pinger: %r" % (got,))
+        eq(struct.unpack("!H", got[1][:2])[0], 1008, "pinger's close code")
+        check(done.wait(10), "the slow senders did not finish")
+        steady.send(big[10240:])
+        eq(steady.recv_message(), (OP_BINARY, body), "the steady sender's echo")
+        idle.echo(OP_TEXT, b"idle for 5 s and still here")
+        for c in tricklers + [header, pinger, steady, idle]:
+            c.close()
+
+
 # ------------------------------------------------------------ ping/idle
 
 @test
@@ -471,6 +790,36 @@ def wscat_lines_echo():
         eq((st, out), (0, b"fragmented line\nsecond\n"), "--fragment 3 (%s)" % err)
 
 
+def run_stdin_from(cmd, path, timeout=20):
+    """Run with stdin opened on path (a file, /dev/null)."""
+    with open(path, "rb") as f:
+        p = subprocess.run(cmd, stdin=f, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+@test
+def wscat_stdin_devnull_and_files():
+    """stdin that epoll cannot watch: /dev/null is an empty input (a clean
+    close at once), a regular file is sent line by line, to its end."""
+    with servers(wsecho()) as s:
+        url = "ws://127.0.0.1:%d/" % s.port
+        st, out, err = run_stdin_from(wscat_cmd(url), "/dev/null")
+        eq((st, out, err), (0, b"", "wscat: close 1000\n"), "stdin /dev/null")
+        lines = ["line %d " % i + "y" * (i % 300) for i in range(2000)]
+        path = os.path.join(TMP, "lines.txt")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        check(os.path.getsize(path) > 3 * 65536, "a file of several reads")
+        st, out, err = run_stdin_from(wscat_cmd(url), path)
+        eq((st, err), (0, "wscat: close 1000\n"), "stdin a regular file")
+        eq(out.decode().split("\n"), lines + [""], "every line of the file echoed")
+        empty = os.path.join(TMP, "empty.txt")
+        open(empty, "w").close()
+        eq(run_stdin_from(wscat_cmd(url), empty), (0, b"", "wscat: close 1000\n"),
+           "stdin an empty file")
+
+
 @test
 def wscat_binary_and_output():
     data = os.urandom(300000)
@@ -520,6 +869,51 @@ def wscat_exit_codes():
     check(st == 0 and b"Exit status" in out, "--help")
     st, out, _ = run([WSECHO, "--help"])
     check(st == 0 and b"--stream" in out, "wsecho --help")
+
+
+@test
+def wscat_error_messages():
+    """Each usage error names the option or part of the URL that is wrong,
+    and why; a name that does not resolve says so (and so does wsecho)."""
+    for args, want in [
+            (["--header", "NoColon"], "bad --header 'NoColon': it must be 'Name: value'"),
+            (["--header", "X-A: 1", "--header", "Bad Name: 2"],
+             "bad --header 'Bad Name: 2': it must be 'Name: value'"),
+            (["--origin", "http://a b"], "bad --origin 'http://a b': printable characters only, "
+                                         "no spaces"),
+            (["--subprotocol", "chat room"], "bad --subprotocol 'chat room': it must be a token "
+                                             "(letters, digits and !#$%&'*+-.^_`|~)")]:
+        eq(run(wscat_cmd(*args + ["ws://127.0.0.1:1/"])),
+           (1, b"", "wscat: %s (try --help)\n" % want), " ".join(args))
+    for url, why in [("ws://127.0.0.1:99999/", "the port must be a number from 1 to 65535"),
+                     ("ws://127.0.0.1:abc/", "the port must be a number from 1 to 65535"),
+                     ("ws://127.0.0.1:/", "the port must be a number from 1 to 65535"),
+                     ("wss://127.0.0.1/", "wss:// (WebSocket over TLS) is not supported"),
+                     ("http://127.0.0.1/", "it does not start with ws://"),
+                     ("ws://[::1/", "an IPv6 address needs its closing ']'"),
+                     ("ws:///path", "there is no host"),
+                     ("ws://h/#top", "a fragment (#...) is not allowed (RFC 6455 \u00a73)"),
+                     ("ws://h/a b", "its path holds characters that cannot be sent (spaces, "
+                                    "controls)")]:
+        eq(run(wscat_cmd(url)), (1, b"", "wscat: bad URL '%s': %s (try --help)\n" % (url, why)), url)
+    eq(run(wscat_cmd("--binary", "/nonexistent", "ws://127.0.0.1:1/")),
+       (1, b"", "wscat: cannot read --binary file '/nonexistent': No such file or directory\n"),
+       "--binary of a missing file")
+    # The resolver's words in brackets vary with the system.
+    st, out, err = run(wscat_cmd("ws://example.invalid:1/"))
+    eq((st, out), (2, b""), "a name that does not resolve")
+    check(err.startswith("wscat: cannot connect to example.invalid:1: the name did not resolve (")
+          and err.endswith(")\n") and err.count("\n") == 1, "unresolved name: %r" % err)
+    for prog in (WSCAT, WSECHO):
+        st, out, err = run([prog, "--bogus"])
+        name = os.path.basename(prog)
+        eq((st, out, err.splitlines()[1:]), (1, b"", ["try '%s --help'" % name]),
+           name + " --bogus: one line, then try --help")
+    st, out, err = run([WSECHO, "--host", "example.invalid", "--port", "0"])
+    eq(st, 1, "wsecho --host example.invalid")
+    check(err.startswith("wsecho: cannot listen on example.invalid port 0: the name did not "
+                         "resolve (") and err.endswith(")\n") and err.count("\n") == 1,
+          "wsecho --host example.invalid: %r" % err)
 
 
 def run_open_stdin(cmd, timeout=10):
@@ -714,6 +1108,153 @@ def memory_per_idle_connection():
         check(per <= 1024, "%.0f bytes per idle connection" % per)
         for c in warm + conns:
             c.close()
+
+
+# ---------------------------------------------------- permessage-deflate
+
+PMD_TAIL = b"\x00\x00\xff\xff"
+
+
+class Deflater:
+    """The client's side of permessage-deflate (RFC 7692), on zlib."""
+
+    def __init__(self, bits=15):
+        self.c = zlib.compressobj(6, zlib.DEFLATED, -bits)
+        self.d = zlib.decompressobj(-15)
+
+    def compress(self, data):
+        z = self.c.compress(data) + self.c.flush(zlib.Z_SYNC_FLUSH)
+        check(z.endswith(PMD_TAIL), "zlib sync flush without the tail")
+        return z[:-4]  # §7.2.1: the tail is removed
+
+    def inflate(self, z):
+        return self.d.decompress(z + PMD_TAIL)  # §7.2.2: put back
+
+
+def deflate_client(port, offer="permessage-deflate; client_max_window_bits"):
+    c = Client(port, headers=["Sec-WebSocket-Extensions: " + offer])
+    return c, c.response.decode("latin-1")
+
+
+def recv_deflated(c, d):
+    """(opcode, payload, compressed) of the next message, inflated."""
+    fin, rsv, op, payload = c.recv_frame_rsv()
+    parts, comp = [payload], bool(rsv & 4)
+    while not fin:
+        fin, rsv, _, payload = c.recv_frame_rsv()
+        check(rsv == 0, "RSV bits on a continuation frame")
+        parts.append(payload)
+    data = b"".join(parts)
+    return op, d.inflate(data) if comp else data, comp
+
+
+@test
+def deflate_echo():
+    """wsecho accepts the offer (never with a bare client_max_window_bits),
+    inflates compressed messages and fragments, compresses its echoes of
+    128 bytes or more with the context kept, and leaves smaller ones be."""
+    js = b'{"id":1,"name":"wsx","ok":true},' * 2000
+    with servers(wsecho()) as s:
+        c, head = deflate_client(s.port)
+        check("Sec-WebSocket-Extensions: permessage-deflate" in head,
+              "offer not accepted: %r" % head)
+        check("client_max_window_bits\r" not in head and
+              "client_max_window_bits;" not in head,
+              "bare client_max_window_bits in the response: %r" % head)
+        d = Deflater()
+        for msg in (js, b"small", js[:5000], "héllo wörld 🙂".encode() * 50):
+            c.send_frame(OP_TEXT, d.compress(msg), rsv=4)
+            op, got, comp = recv_deflated(c, d)
+            eq((op, got), (OP_TEXT, msg), "echo of %d bytes" % len(msg))
+            eq(comp, len(msg) >= 128, "echo of %d bytes compressed" % len(msg))
+        # Uncompressed in, and fragmented compressed in (RSV1 first only).
+        c.send_frame(OP_BINARY, bytes(range(256)) * 4)
+        eq(recv_deflated(c, d)[:2], (OP_BINARY, bytes(range(256)) * 4),
+           "uncompressed binary")
+        z = d.compress(js)
+        c.send_frame(OP_TEXT, z[:100], fin=False, rsv=4)
+        c.send_frame(OP_CONT, z[100:], fin=True)
+        eq(recv_deflated(c, d)[:2], (OP_TEXT, js), "fragmented compressed")
+        c.send_frame(OP_CLOSE, close_payload(1000))
+        c.expect_close(1000)
+        c.close()
+
+
+@test
+def deflate_window():
+    """--deflate-window 9: both windows agreed at 9 bits when the offer
+    allows it; the echoes inflate (zlib checks distances against the
+    stream, and a 9-bit compressor serves the client's side)."""
+    js = b'{"id":1,"name":"wsx","ok":true},' * 2000
+    with servers(wsecho("--deflate-window", "9")) as s:
+        c, head = deflate_client(s.port)
+        check("server_max_window_bits=9" in head and
+              "client_max_window_bits=9" in head, "agreed: %r" % head)
+        d = Deflater(bits=9)
+        for msg in (js, js[:3000]):
+            c.send_frame(OP_TEXT, d.compress(msg), rsv=4)
+            eq(recv_deflated(c, d)[:2], (OP_TEXT, msg), "echo at 9 bits")
+        c.close()
+    st, out, err = run([WSECHO, "--deflate-window", "16"])
+    check(st == 1 and "--deflate-window" in err, "16 refused: %r" % err)
+
+
+@test
+def deflate_declined_and_off():
+    """--no-deflate answers without the extension; so does wsecho to an
+    offer it cannot honour; RSV1 is then a protocol error (1002)."""
+    with servers(wsecho("--no-deflate"), wsecho()) as (off, on):
+        for port, offer in ((off.port, "permessage-deflate"),
+                            (on.port, "permessage-deflate; server_max_window_bits=16")):
+            c, head = deflate_client(port, offer)
+            check("Sec-WebSocket-Extensions" not in head,
+                  "extension accepted: %r" % head)
+            c.send_frame(OP_TEXT, b"\xf2\x48\xcd\xc9\xc9\x07\x00", rsv=4)
+            c.expect_close(1002, "RSV1 without the extension")
+            c.close()
+
+
+@test
+def deflate_corrupt_and_bomb():
+    """Corrupt compressed data closes with 1007; a message that inflates
+    past --max-message closes with 1009 (the inflated size counts)."""
+    with servers(wsecho("--max-message", "4096")) as s:
+        c, _ = deflate_client(s.port)
+        c.send_frame(OP_TEXT, b"\xff\xff\xff\xff", rsv=4)
+        c.expect_close(1007, "corrupt data")
+        c.close()
+        c, _ = deflate_client(s.port)
+        bomb = Deflater().compress(bytes(16 << 20))
+        check(len(bomb) < 20000, "bomb is %d bytes" % len(bomb))
+        c.send_frame(OP_BINARY, bomb, rsv=4)
+        c.expect_close(1009, "16 MiB of zeros past --max-message 4096")
+        c.close()
+
+
+@test
+def wscat_deflate():
+    """wscat --deflate against wsecho: agreed (said with -v), lines and a
+    1 MiB --binary echoed; against --no-deflate it still works."""
+    path = os.path.join(TMP, "deflate.bin")
+    data = os.urandom(1 << 19) * 2
+    with open(path, "wb") as f:
+        f.write(data)
+    lines = ["x" * 100000, "short", '{"a":[1,2,3]}' * 5000, ""]
+    stdin = ("\n".join(lines) + "\n").encode()
+    with servers(wsecho(), wsecho("--no-deflate")) as (on, off):
+        st, out, err = run(wscat_cmd("--deflate", "-v", "--binary", path,
+                                     "ws://127.0.0.1:%d/" % on.port), stdin)
+        eq(st, 0, "exit status (stderr %r)" % err[-300:])
+        check("extensions permessage-deflate" in err,
+              "-v did not say what was agreed: %r" % err[-300:])
+        eq(out, data.hex().encode() + b"\n" + stdin, "echoes")
+        st, out, err = run(wscat_cmd("--deflate", "--fragment", "1000",
+                                     "ws://127.0.0.1:%d/" % on.port), stdin)
+        eq((st, out), (0, stdin), "--deflate --fragment 1000 (%s)" % err[-300:])
+        st, out, err = run(wscat_cmd("--deflate", "-v",
+                                     "ws://127.0.0.1:%d/" % off.port), stdin)
+        eq((st, out), (0, stdin), "against --no-deflate (%s)" % err[-300:])
+        check("extensions" not in err, "extension reported: %r" % err)
 
 
 # --------------------------------------------------------------- runner

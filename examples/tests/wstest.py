@@ -103,12 +103,13 @@ class Runner:
 class Server:
     """wsecho started with --port 0; port parsed from its one stdout line."""
 
-    def __init__(self, binary, args=(), logdir="/tmp", host="127.0.0.1"):
+    def __init__(self, binary, args=(), logdir="/tmp", host="127.0.0.1",
+                 preexec_fn=None):
         self.log_path = os.path.join(logdir, "wsecho-%d.log" % time.monotonic_ns())
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [binary, "--host", host, "--port", "0"] + list(args),
-            stdout=subprocess.PIPE, stderr=self.log)
+            stdout=subprocess.PIPE, stderr=self.log, preexec_fn=preexec_fn)
         line = self.proc.stdout.readline().decode()
         check(line.startswith("wsecho listening on "),
               "wsecho did not say where it listens: %r" % line)
@@ -230,6 +231,11 @@ class Client:
 
     def recv_frame(self):
         """(fin, opcode, payload), or None at EOF."""
+        f = self.recv_frame_rsv()
+        return None if f is None else (f[0], f[2], f[3])
+
+    def recv_frame_rsv(self):
+        """(fin, rsv bits (RSV1 = 4), opcode, payload), or None at EOF."""
         if not self._need(2):
             return None
         b0, b1 = self.buf[0], self.buf[1]
@@ -247,7 +253,7 @@ class Client:
             return None
         payload = bytes(self.buf[pos:pos + n])
         del self.buf[:pos + n]
-        return (bool(b0 & 0x80), b0 & 0x0F, payload)
+        return (bool(b0 & 0x80), (b0 >> 4) & 7, b0 & 0x0F, payload)
 
     def recv_message(self, pongs=None):
         """(opcode, payload) of the next data message or control frame

@@ -44,6 +44,11 @@ static const char usage[] =
     "  --fragment N            send every message in fragments of N bytes\n"
     "  --subprotocol P         offer subprotocol P (repeatable; the server's\n"
     "                          choice is printed with --verbose)\n"
+    "  --deflate               offer permessage-deflate (RFC 7692): when the\n"
+    "                          server accepts it, messages of 128 bytes or\n"
+    "                          more go out compressed (with --fragment too)\n"
+    "                          and compressed ones are received; --verbose\n"
+    "                          prints what the server agreed to\n"
     "  --origin ORIGIN         send an Origin header\n"
     "  --header 'Name: value'  send an extra header (repeatable)\n"
     "  --ping[=PAYLOAD]        send a ping once connected (payload up to 125\n"
@@ -136,14 +141,15 @@ static void start_close(void)
 }
 
 /* stdin is readable: one read (it may be a blocking terminal or file). */
-static void on_stdin(wsx_watch_t *w, int fd, unsigned ready, void *user)
+static void on_stdin(wsx_watch_t *in, int fd, unsigned ready,
+                     void *user)
 {
+    (void)ready;
     char buf[64 * 1024];
     ssize_t n = read(fd, buf, sizeof buf);
     char *p = buf, *nl;
 
-    (void)w;
-    (void)ready;
+    (void)in;
     (void)user;
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
@@ -242,13 +248,16 @@ static void on_open(wsx_conn_t *c, const ws_response_t *resp)
 {
     char tls[128];
     const char *sec = wsx_conn_tls(c, tls, sizeof tls);
+    int ext = wsx_conn_deflate(c) != NULL;
 
-    (void)resp;
     app.opened = 1;
     if (app.verbose)
-        fprintf(stderr, "wscat: connected%s%s%s%s\n", sec ? ", " : "",
+        fprintf(stderr, "wscat: connected%s%s%s%s%s%.*s\n", sec ? ", " : "",
                 sec ? sec : "", wsx_conn_protocol(c) ? ", subprotocol " : "",
-                wsx_conn_protocol(c) ? wsx_conn_protocol(c) : "");
+                wsx_conn_protocol(c) ? wsx_conn_protocol(c) : "",
+                ext ? ", extensions " : "",
+                ext ? (int)resp->extensions.len : 0,
+                ext ? resp->extensions.ptr : "");
     if (app.file) {
         int r = send_message(WS_OP_BINARY, app.file, app.file_len);
         if (r != 0)
@@ -264,7 +273,7 @@ static void on_open(wsx_conn_t *c, const ws_response_t *resp)
     app.in = wsx_watch_start(wsx_conn_loop(c), 0, WSX_READABLE, on_stdin,
                              NULL);
     if (!app.in) {
-        fprintf(stderr, "wscat: cannot watch stdin: %s\n", strerror(errno));
+        fprintf(stderr, "wscat: cannot read stdin: %s\n", strerror(errno));
         start_close();
     }
 }
@@ -331,6 +340,28 @@ static void die_usage(const char *fmt, const char *arg)
     exit(EXIT_USAGE);
 }
 
+/* Would the library send this part of a request? The check wsx_connect()
+ * makes, asked one option at a time so that the error can name it. */
+static int request_part_ok(ws_client_request_t part)
+{
+    static const char key[] = "dGhlIHNhbXBsZSBub25jZQ=="; /* RFC 6455 §1.3 */
+    part.host = "h";
+    return ws_handshake_build_request(&part, key, NULL, 0) != WS_EINVAL;
+}
+
+static void die_file(const char *what, const char *path)
+{
+    fprintf(stderr, "wscat: %s '%s': %s\n", what, path, strerror(errno));
+    exit(EXIT_USAGE);
+}
+
+static void bad_url(const char *url)
+{
+    fprintf(stderr, "wscat: bad URL '%s': %s (try --help)\n", url,
+            wsx_url_problem(url));
+    exit(EXIT_USAGE);
+}
+
 static char *read_file(const char *path, size_t *len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -393,6 +424,7 @@ int main(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"fragment", required_argument, NULL, 'f'},
         {"subprotocol", required_argument, NULL, 'P'},
+        {"deflate", no_argument, NULL, 'D'},
         {"origin", required_argument, NULL, 'O'},
         {"header", required_argument, NULL, 'H'},
         {"ping", optional_argument, NULL, 'p'},
@@ -405,6 +437,7 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     wsx_client_req_t req = {0};
+    static ws_pmd_config_t deflate;
     wsx_opts_t opts = {0};
     wsx_handler_t h = {.on_open = on_open, .on_message = on_message,
                        .on_pong = on_pong, .on_close = on_close,
@@ -418,11 +451,11 @@ int main(int argc, char **argv)
         switch (opt) {
         case 'b':
             if (!(app.file = read_file(optarg, &app.file_len)))
-                die_usage("cannot read --binary file '%s'", optarg);
+                die_file("cannot read --binary file", optarg);
             break;
         case 'o':
             if (!(app.output = fopen(optarg, "ab")))
-                die_usage("cannot open --output file '%s'", optarg);
+                die_file("cannot open --output file", optarg);
             break;
         case 'f':
             if (wsx_parse_uint(optarg, SIZE_MAX, &num) != 0 || num == 0)
@@ -430,13 +463,27 @@ int main(int argc, char **argv)
             app.fragment = (size_t)num;
             break;
         case 'P':
+            if (!request_part_ok((ws_client_request_t){.protocols = optarg}))
+                die_usage("bad --subprotocol '%s': it must be a token "
+                          "(letters, digits and !#$%%&'*+-.^_`|~)", optarg);
             protocols = append(protocols, optarg, ", ");
             break;
+        case 'D':
+            ws_pmd_config_init(&deflate);
+            opts.deflate = &deflate;
+            break;
         case 'O':
+            if (!request_part_ok((ws_client_request_t){.origin = optarg}))
+                die_usage("bad --origin '%s': printable characters only, "
+                          "no spaces", optarg);
             req.origin = optarg;
             break;
         case 'H':
             headers = append(headers, optarg, "\r\n");
+            if (!request_part_ok((ws_client_request_t){.extra_headers =
+                                                           headers}))
+                die_usage("bad --header '%s': it must be 'Name: value'",
+                          optarg);
             break;
         case 'p':
             /* "--ping PAYLOAD": take the next word unless it is the URL */
@@ -492,18 +539,18 @@ int main(int argc, char **argv)
     app.conn = wsx_connect(loop, argv[optind], &req, &opts, &h, NULL, &err);
     if (!app.conn) {
         if (err == WSX_EURL)
-            die_usage("not a ws[s]://host[:port][/path] URL: '%s'",
-                      argv[optind]);
-        if (err == WS_EINVAL)
-            die_usage("%s", "bad --origin, --subprotocol or --header");
+            bad_url(argv[optind]);
+        if (err == WS_EINVAL) /* the options were checked: the URL's path */
+            die_usage("bad URL '%s': its path holds characters that cannot "
+                      "be sent (spaces, controls)", argv[optind]);
         fprintf(stderr, "wscat: cannot connect to %s: %s\n", argv[optind],
-                err == WSX_ECONNECT ? "cannot resolve the host"
-                                    : wsx_strerror(err));
+                wsx_strerror(err));
         return EXIT_CONNECT;
     }
     app.status = EXIT_PROTOCOL; /* until a close says otherwise */
     if (wsx_loop_run(loop) != 0)
         fprintf(stderr, "wscat: event loop failed: %s\n", strerror(errno));
+    wsx_watch_stop(app.in);
     wsx_loop_free(loop);
     wsx_tls_free(opts.tls);
     free(protocols);

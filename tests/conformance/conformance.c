@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MAX_CASES 1024
+#define MAX_CASES 2048
 
 static tcase_t cases[MAX_CASES];
 static int ncases;
@@ -184,6 +184,7 @@ int main(int argc, char **argv)
     register_close();
     register_limits();
     register_server();
+    register_deflate();
 
     if (list) {
         for (int i = 0; i < ncases; i++)

@@ -8,9 +8,10 @@ CONF_WSECHO := $(B)/examples/echo/wsecho
 .PHONY: conformance
 
 # Independent of libwsproto on purpose: it links nothing of the library.
+# zlib is the oracle of the permessage-deflate cases (cases_deflate.c).
 $(CONF_BIN): $(CONF_SRCS) $(wildcard tests/conformance/*.h)
 	mkdir -p $(CONF_DIR)
-	$(CC) -D_GNU_SOURCE $(WARN) $(CFLAGS) $(CONF_SRCS) -o $@
+	$(CC) -D_GNU_SOURCE $(WARN) $(CFLAGS) $(CONF_SRCS) -lz -o $@
 
 conformance: examples $(CONF_BIN)
 	$(CONF_BIN) --wsecho $(CONF_WSECHO) --logdir $(CONF_DIR)

@@ -71,6 +71,7 @@ void register_utf8(void);
 void register_close(void);
 void register_limits(void);
 void register_server(void);
+void register_deflate(void);
 
 /* -------------------------------------------------------- the servers */
 

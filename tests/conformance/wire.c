@@ -540,19 +540,20 @@ int http_response(peer_t *t, char *head, size_t cap)
     }
 }
 
-int ws_open(peer_t *t, int port)
+int ws_open_with(peer_t *t, int port, const char *headers, char *head,
+                 size_t cap)
 {
-    char req[512], head[4096], v[256];
+    char req[1024], v[256];
     if (tcp_open(t, port) < 0)
         return -1;
     snprintf(req, sizeof req,
              "GET /conformance HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
              "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-             "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
-             port, sample_key);
+             "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n%s\r\n",
+             port, sample_key, headers ? headers : "");
     if (send_bytes(t, req, strlen(req), 0, 0) < 0)
         return -1;
-    int status = http_response(t, head, sizeof head);
+    int status = http_response(t, head, cap);
     if (status < 0)
         return -1;
     if (status != 101)
@@ -568,4 +569,10 @@ int ws_open(peer_t *t, int port)
         !strcasestr(v, "upgrade"))
         return fail(t, "handshake: Connection '%s'", v);
     return 0;
+}
+
+int ws_open(peer_t *t, int port)
+{
+    char head[4096];
+    return ws_open_with(t, port, NULL, head, sizeof head);
 }

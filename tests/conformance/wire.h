@@ -129,6 +129,10 @@ int expect_eof(peer_t *t);
 /* The opening handshake as RFC 6455 §1.3's example client: sends the
  * request and checks the 101 and Sec-WebSocket-Accept. 0 or fail(). */
 int ws_open(peer_t *t, int port);
+/* The same with extra request header lines (complete "Name: value\r\n"
+ * lines, or NULL); the 101's head (NUL-terminated) is left in head. */
+int ws_open_with(peer_t *t, int port, const char *headers, char *head,
+                 size_t cap);
 
 /* Read an HTTP response head; returns the status code (>0) and leaves the
  * head (NUL-terminated) in head, or fail(). */

@@ -202,7 +202,8 @@ def main():
         echo = Wsecho(wsecho, "echo", workdir)
         small = Wsecho(wsecho, "small", workdir, "--max-message", "1024")
         static = Wsecho(wsecho, "static", workdir, "--static", os.path.join(HERE, "web"))
-        shared = [echo, small, static]
+        nodefl = Wsecho(wsecho, "nodeflate", workdir, "--no-deflate")
+        shared = [echo, small, static, nodefl]
 
         peers = [
             ("python websockets", [PYTHON, os.path.join(HERE, "py_peer.py")]),
@@ -218,7 +219,7 @@ def main():
                 continue
             term = Wsecho(wsecho, "sigterm-" + peer.split()[0], workdir)
             common = ["--small-port", str(small.port), "--sigterm-port", str(term.port),
-                      "--sigterm-pid", str(term.pid)]
+                      "--sigterm-pid", str(term.pid), "--nodeflate-port", str(nodefl.port)]
             if peer == "chromium":
                 profile = os.path.join(workdir, "chromium-profile")
                 shutil.rmtree(profile, ignore_errors=True)

@@ -148,6 +148,110 @@ async function clientCases(res, a) {
   });
 }
 
+// ------------------------------------ permessage-deflate, client -> wsecho
+
+const DEFLATE_SIZES = [0, 125, 64 * 1024, 1 << 20, 4 << 20];
+
+// JSON-looking ASCII text of exactly n bytes.
+function jsonOf(n) {
+  const parts = [];
+  let len = 0;
+  for (let i = 0; len < n; i++) {
+    const r = `{"id":${i},"name":"user${i % 97}","ok":true},`;
+    parts.push(r);
+    len += r.length;
+  }
+  return parts.join('').slice(0, n);
+}
+
+async function deflateClientCases(res, a) {
+  const url = `ws://127.0.0.1:${a.echo_port}/node-deflate`;
+  const offers = [
+    ['default offer', {}, null],
+    ['no context takeover, both',
+      { serverNoContextTakeover: true, clientNoContextTakeover: true }, 'server_no_context_takeover'],
+    ['max window bits 9, both', { serverMaxWindowBits: 9, clientMaxWindowBits: 9 },
+      'server_max_window_bits=9'],
+    ['max window bits 15, both', { serverMaxWindowBits: 15, clientMaxWindowBits: 15 },
+      'server_max_window_bits=15'],
+  ];
+  for (const [name, opts, want] of offers) {
+    await res.run(`deflate ${name}: 0 B - 4 MiB JSON, binary, UTF-8`, async () => {
+      const c = await client(WebSocket, url, [], { perMessageDeflate: { threshold: 0, ...opts } });
+      check(c.extensions.startsWith('permessage-deflate'),
+        `wsecho answered Sec-WebSocket-Extensions '${c.extensions}'`);
+      check(want === null || c.extensions.includes(want), `'${want}' not in '${c.extensions}'`);
+      for (const n of DEFLATE_SIZES) {
+        for (const [msg, binary] of [[jsonOf(n), false], [binaryOf(n), true], [textOf(n), false]]) {
+          c.ws.send(msg, { binary });
+          const m = await c.next();
+          check(m.isBinary === binary && m.data.equals(Buffer.from(msg)),
+            `echo of ${sizeName(n)} differs (${m.data.length} vs ${Buffer.byteLength(msg)})`);
+        }
+      }
+      c.ws.close(1000);
+      await c.closed;
+    }, 60000);
+  }
+  await res.run('wsecho --no-deflate: offer declined, echo uncompressed', async () => {
+    const c = await client(WebSocket, `ws://127.0.0.1:${a.nodeflate_port}/node`, [],
+      { perMessageDeflate: true });
+    check(c.extensions === '', `wsecho --no-deflate answered '${c.extensions}'`);
+    c.ws.send(jsonOf(5000));
+    check((await c.next()).data.toString() === jsonOf(5000), 'echo');
+    c.ws.close(1000);
+    await c.closed;
+  });
+}
+
+// ------------------------------------------ wscat --deflate -> ws server
+
+async function deflateWscat(res, a, name, pmd, want) {
+  const wss = new WebSocketServer({
+    host: '127.0.0.1', port: 0, maxPayload: 64 << 20, perMessageDeflate: { threshold: 0, ...pmd },
+  });
+  await new Promise((resolve) => wss.on('listening', resolve));
+  let hdr = '';
+  let rec = null;
+  wss.on('headers', (h) => { hdr = h.find((l) => /^sec-websocket-extensions:/i.test(l)) || ''; });
+  wss.on('connection', (ws) => {
+    const r = { msgs: [] };
+    ws.on('message', (data, isBinary) => {
+      r.msgs.push(Buffer.from(data));
+      ws.send(data, { binary: isBinary });
+    });
+    ws.on('close', (code) => { r.code = code; rec = r; });
+  });
+  const port = wss.address().port;
+  await res.run(name, async () => {
+    const texts = DEFLATE_SIZES.map(jsonOf).concat([textOf(1 << 20)]);
+    const data = binaryOf(1 << 20);
+    const file = tmpfile('node-wscat-deflate.bin', data);
+    const stdin = Buffer.from(texts.map((t) => `${t}\n`).join(''));
+    const want0 = Buffer.concat([Buffer.from(`${data.toString('hex')}\n`), stdin]);
+    const r = await wscat(a.wscat, `ws://127.0.0.1:${port}/d`, ['--deflate', '-v', '--binary', file],
+      { stdin, expect: want0.length, timeoutMs: 60000 });
+    check(/^sec-websocket-extensions: permessage-deflate/i.test(hdr), `ws answered '${hdr}'`);
+    check(!want || hdr.includes(want), `'${want}' not in '${hdr}'`);
+    check(r.err.includes('extensions permessage-deflate'), `wscat -v: '${r.err.slice(-300)}'`);
+    for (let i = 0; i < 50 && !rec; i++) await new Promise((ok) => setTimeout(ok, 100));
+    check(rec && rec.msgs.length === texts.length + 1 && rec.msgs[0].equals(data)
+      && rec.msgs.slice(1).every((m, i) => m.toString() === texts[i]),
+    `server got ${rec ? rec.msgs.map((m) => m.length).slice(0, 6) : 'nothing'}`);
+    check(r.out.equals(want0), `wscat printed ${r.out.length} bytes, want ${want0.length}`);
+    check(r.code === 0 && rec.code === 1000, `wscat exit ${r.code}, close ${rec.code}: ${r.err.slice(-200)}`);
+  }, 70000);
+  await new Promise((resolve) => wss.close(resolve));
+}
+
+async function deflateWscatCases(res, a) {
+  await deflateWscat(res, a, '--deflate: lines 0 B - 4 MiB and a 1 MiB --binary, compressed', {}, null);
+  await deflateWscat(res, a, '--deflate against a server that demands no context takeover and 9-bit windows',
+    {
+      serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 9, clientMaxWindowBits: 9,
+    }, 'client_max_window_bits=9');
+}
+
 // ------------------------------------------------------ wscat -> server
 
 async function wscatCases(res, a) {
@@ -274,13 +378,15 @@ async function wscatCases(res, a) {
 
 (async () => {
   const a = args();
-  for (const k of ['echo_port', 'small_port', 'sigterm_port', 'sigterm_pid', 'wscat']) {
+  for (const k of ['echo_port', 'small_port', 'sigterm_port', 'sigterm_pid', 'wscat', 'nodeflate_port']) {
     if (!a[k]) {
       process.stderr.write(`node driver: missing --${k.replace(/_/g, '-')}\n`);
       process.exit(2);
     }
   }
   await clientCases(new Results('ws client -> wsecho'), a);
+  await deflateClientCases(new Results('ws client -> wsecho'), a);
   await wscatCases(new Results('wscat -> ws server'), a);
+  await deflateWscatCases(new Results('wscat -> ws server'), a);
   process.exit(0);
 })();

@@ -104,7 +104,9 @@ function client(WebSocket, url, protocols = [], options = {}) {
     const ws = new WebSocket(url, protocols, { perMessageDeflate: false, ...options });
     const queue = [];
     const waiters = [];
-    const c = { ws };
+    const c = { ws, extensions: '' };
+    // The server's Sec-WebSocket-Extensions, to assert what was agreed.
+    ws.on('upgrade', (r) => { c.extensions = r.headers['sec-websocket-extensions'] || ''; });
     c.closed = new Promise((res) => {
       ws.on('close', (code, reason) => {
         res({ code, reason: reason.toString() });

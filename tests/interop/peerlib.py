@@ -81,12 +81,17 @@ async def wscat(path, url, *args, stdin=b"", expect=None, timeout=20):
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out = bytearray()
 
-    async def talk():
+    async def feed():
         proc.stdin.write(stdin)
         try:
             await proc.stdin.drain()
         except ConnectionError:
             pass
+
+    async def talk():
+        # Typed while its output is read: a large input must not wait for
+        # wscat, which waits for its own output to be read.
+        writer = asyncio.ensure_future(feed())
         while expect is not None and len(out) < expect:
             chunk = await proc.stdout.read(1 << 20)
             if not chunk:
@@ -99,6 +104,7 @@ async def wscat(path, url, *args, stdin=b"", expect=None, timeout=20):
             if not chunk:
                 break
             out.extend(chunk)
+        await writer
         if expect is None:
             proc.stdin.close()
         err = await proc.stderr.read()

@@ -23,6 +23,8 @@ from peerlib import (SIZES, UNICODE, Results, args_dict, binary_of, check,  # no
 try:
     import websockets
     from websockets.exceptions import ConnectionClosed
+    from websockets.extensions.permessage_deflate import (
+        ClientPerMessageDeflateFactory, ServerPerMessageDeflateFactory)
     from websockets.legacy.server import WebSocketServerProtocol
 except ImportError as e:  # the make step installs python3-websockets
     fatal("cannot import websockets (%s): apt-get install python3-websockets" % e)
@@ -138,6 +140,69 @@ async def client_cases(res, a):
     await res.run("subprotocol offered, none required", offered_subprotocol())
 
 
+# ------------------------------------- permessage-deflate, client -> wsecho
+
+# Sizes of the compressed exchanges: up to 4 MiB.
+DEFLATE_SIZES = [0, 125, 64 * 1024, 1024 * 1024, 4 * 1024 * 1024]
+
+
+def ascii_json(nbytes):
+    """JSON-looking ASCII text of exactly nbytes."""
+    out, i = [], 0
+    size = 0
+    while size < nbytes:
+        r = '{"id":%d,"name":"user%d","ok":true},' % (i, i % 97)
+        out.append(r)
+        size += len(r)
+        i += 1
+    return "".join(out)[:nbytes]
+
+
+PMD_OFFERS = [
+    ("default offer (client_max_window_bits)", dict(), None),
+    ("no context takeover, both", dict(server_no_context_takeover=True,
+                                       client_no_context_takeover=True),
+     "server_no_context_takeover"),
+    ("max window bits 9, both", dict(server_max_window_bits=9,
+                                     client_max_window_bits=9),
+     "server_max_window_bits=9"),
+]
+
+
+async def deflate_client_cases(res, a):
+    url = "ws://127.0.0.1:%s/py-deflate" % a["echo_port"]
+
+    async def exchange(kw, want, sizes):
+        ext = [ClientPerMessageDeflateFactory(**kw)]
+        async with websockets.connect(url, extensions=ext, **CONNECT) as ws:
+            hdr = ws.response_headers.get("Sec-WebSocket-Extensions", "")
+            check(hdr.startswith("permessage-deflate"),
+                  "wsecho answered Sec-WebSocket-Extensions %r" % hdr)
+            check(want is None or want in hdr, "%r not in %r" % (want, hdr))
+            check(ws.extensions, "websockets did not enable the extension")
+            for n in sizes:
+                for msg in (ascii_json(n), binary_of(n), text_of(n)):
+                    await ws.send(msg)
+                    got = await ws.recv()
+                    check(got == msg, "echo of %s differs (%d vs %d)"
+                          % (size_name(n), len(got), len(msg)))
+
+    for name, kw, want in PMD_OFFERS:
+        await res.run("deflate %s: 0 B - 4 MiB JSON, binary, UTF-8" % name,
+                      exchange(kw, want, DEFLATE_SIZES), timeout=60)
+
+    async def declined():
+        nodefl = "ws://127.0.0.1:%s/py" % a["nodeflate_port"]
+        async with websockets.connect(nodefl, **CONNECT) as ws:
+            check("Sec-WebSocket-Extensions" not in ws.response_headers,
+                  "wsecho --no-deflate accepted an extension")
+            await ws.send(ascii_json(5000))
+            check(await ws.recv() == ascii_json(5000), "echo")
+
+    await res.run("wsecho --no-deflate: offer declined, echo uncompressed",
+                  declined())
+
+
 # ------------------------------------------------------- wscat -> server
 
 class Recorder(WebSocketServerProtocol):
@@ -192,6 +257,8 @@ class Server:
         await ws.wait_closed()
         if not fut.done():
             fut.set_result({"msgs": msgs, "frames": ws.frames,
+                            "ext": ws.response_headers.get(
+                                "Sec-WebSocket-Extensions", ""),
                             "code": ws.close_code, "reason": ws.close_reason,
                             "subprotocol": ws.subprotocol, **extra})
 
@@ -343,16 +410,72 @@ async def wscat_cases(res, a):
 
     await res.run("connection refused -> wscat fails with a message", refused())
 
+    async def deflated(texts, binsize):
+        u, rid = url()
+        data = binary_of(binsize)
+        path = tmpfile("py-wscat-deflate.bin", data)
+        stdin = "".join(t + "\n" for t in texts).encode()
+        want = hexline(data) + stdin
+        rc, out, err = await wscat(a["wscat"], u, "--deflate", "-v",
+                                   "--binary", path, stdin=stdin,
+                                   expect=len(want), timeout=60)
+        rec = await srv.wait(rid, timeout=10)
+        check(rec["ext"].startswith("permessage-deflate"),
+              "server answered Sec-WebSocket-Extensions %r" % rec["ext"])
+        check("extensions permessage-deflate" in err,
+              "wscat -v did not report the extension: %r" % err[-300:])
+        check(rec["msgs"] == [data] + texts, "server got %s"
+              % [len(m) for m in rec["msgs"]][:6])
+        check(out == want, "wscat printed %d bytes, want %d" % (len(out), len(want)))
+        check(rc == 0 and rec["code"] == 1000, "wscat exit %d close %s: %s"
+              % (rc, rec["code"], err.strip()[-200:]))
+
+    await res.run("--deflate: lines 0 B - 4 MiB and a 1 MiB --binary, compressed",
+                  deflated([ascii_json(n) for n in DEFLATE_SIZES] +
+                           [text_of(1 << 20)], 1 << 20), timeout=70)
+
+    server.close()
+    await server.wait_closed()
+
+    # The server asks for no context takeover and 9-bit windows both ways.
+    srv2 = Server()
+    strict = [ServerPerMessageDeflateFactory(server_no_context_takeover=True,
+                                             client_no_context_takeover=True,
+                                             server_max_window_bits=9,
+                                             client_max_window_bits=9)]
+    server = await websockets.serve(srv2.handler, "127.0.0.1", 0,
+                                    create_protocol=Recorder, max_size=None,
+                                    ping_interval=None, extensions=strict)
+    port = server.sockets[0].getsockname()[1]
+
+    async def strict_params():
+        u = "ws://127.0.0.1:%d/echo?id=s" % port
+        texts = [ascii_json(n) for n in DEFLATE_SIZES]
+        stdin = "".join(t + "\n" for t in texts).encode()
+        rc, out, err = await wscat(a["wscat"], u, "--deflate", "-v",
+                                   stdin=stdin, expect=len(stdin), timeout=60)
+        rec = await srv2.wait("s", timeout=10)
+        check("client_max_window_bits=9" in rec["ext"] and
+              "client_no_context_takeover" in rec["ext"],
+              "server answered %r" % rec["ext"])
+        check(rec["msgs"] == texts and out == stdin,
+              "got %s" % [len(m) for m in rec["msgs"]][:6])
+        check(rc == 0, "wscat exit %d: %s" % (rc, err.strip()[-200:]))
+
+    await res.run("--deflate against a server that demands no context takeover"
+                  " and 9-bit windows", strict_params(), timeout=70)
     server.close()
     await server.wait_closed()
 
 
 async def main():
     a = args_dict(sys.argv[1:])
-    for k in ("echo_port", "small_port", "sigterm_port", "sigterm_pid", "wscat"):
+    for k in ("echo_port", "small_port", "sigterm_port", "sigterm_pid", "wscat",
+              "nodeflate_port"):
         if k not in a:
             fatal("missing --%s" % k.replace("_", "-"))
     await client_cases(Results("websockets client -> wsecho"), a)
+    await deflate_client_cases(Results("websockets client -> wsecho"), a)
     await wscat_cases(Results("wscat -> websockets server"), a)
 
 

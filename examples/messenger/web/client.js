@@ -3,7 +3,8 @@
  * Messenger browser client. Speaks the packet format of PROTOCOL.md over
  * one WebSocket to the server that served this page (or the one named by
  * ?ws=ws://host:port/). Every packet sent and received is logged with its
- * meaning.
+ * meaning. When the connection is lost it reconnects, with a growing
+ * delay, and associates again as the same ID.
  */
 
 const MAX_PAYLOAD = 254;
@@ -60,15 +61,19 @@ const $ = id => document.getElementById(id);
 const ui = {
   status: $('status'), me: $('me'), clientId: $('client-id'), associate: $('associate'),
   to: $('to'), text: $('text'), byteCount: $('byte-count'), send: $('send'),
-  get: $('get'), inbox: $('inbox'), log: $('log'), error: $('error'),
+  sendStatus: $('send-status'), get: $('get'), getAll: $('get-all'),
+  inboxStatus: $('inbox-status'), inbox: $('inbox'), log: $('log'), error: $('error'),
 };
 
 const state = {
   ws: null,
   myId: null,        // our ID once associated
+  wantId: null,      // the ID to associate as again after a reconnect
   asking: null,      // the ID an ASSOCIATE is pending for
   pending: [],       // requests waiting for their reply, in order
+  getAll: null,      // { count } while "Get all" is fetching
   retryMs: 500,
+  attempts: 0,       // failed connection attempts since the last open
 };
 
 function log(kind, line) {
@@ -91,6 +96,12 @@ function setStatus(text, connected) {
   ui.status.className = `status ${connected ? 'connected' : 'disconnected'}`;
 }
 
+/* A line under a card's button: what the last action came to. */
+function say(el, text, kind = '') {
+  el.textContent = text;
+  el.className = `hint ${kind}`.trim();
+}
+
 function validId(input) {
   const v = input.value.trim();
   if (!/^\d{1,3}$/.test(v) || Number(v) > 255) return null;
@@ -104,7 +115,8 @@ function refreshControls() {
   ui.byteCount.parentElement.classList.toggle('over', bytes > MAX_PAYLOAD);
   ui.associate.disabled = !open || state.myId !== null || state.asking !== null;
   ui.send.disabled = !open || state.myId === null || bytes > MAX_PAYLOAD;
-  ui.get.disabled = !open || state.myId === null;
+  ui.get.disabled = !open || state.myId === null || state.getAll !== null;
+  ui.getAll.disabled = ui.get.disabled;
   ui.me.textContent = state.myId === null ? 'Not associated.' : `You are client ${state.myId}.`;
 }
 
@@ -119,6 +131,8 @@ function serverUrl() {
 
 function send(packet, request) {
   const p = decodePacket(packet);
+  ui.error.hidden = true; // a new request: the last one's alert is stale
+  clearTimeout(showError.timer);
   log('sent', `${describe(p)}  [${hex(packet)}]`);
   state.pending.push(request);
   state.ws.send(packet);
@@ -130,10 +144,18 @@ function connect() {
   const ws = new WebSocket(url);
   ws.binaryType = 'arraybuffer';
   state.ws = ws;
+  let opened = false;
   ws.onopen = () => {
+    opened = true;
     state.retryMs = 500;
+    state.attempts = 0;
     setStatus(`Connected to ${url}`, true);
     log('note', `connected to ${url}`);
+    if (state.wantId !== null) { // the server restarted: carry on as before
+      log('note', `associating again as ${state.wantId}`);
+      state.asking = state.wantId;
+      send(encodePacket('ASSOCIATE', state.wantId, 0), { kind: 'associate', id: state.wantId });
+    }
     refreshControls();
   };
   ws.onmessage = ev => {
@@ -144,14 +166,22 @@ function connect() {
     onPacket(new Uint8Array(ev.data));
   };
   ws.onclose = ev => {
-    const was = state.myId;
     state.myId = null;
     state.asking = null;
     state.pending = [];
+    state.getAll = null;
     const why = ev.code === 1006 ? 'connection lost' : `closed ${ev.code} ${ev.reason}`.trim();
-    setStatus(`Disconnected (${why}); retrying in ${state.retryMs / 1000}s`, false);
-    log('note', `disconnected: ${why}`);
-    if (was !== null) showError(`Disconnected: associate again as ${was} once reconnected.`);
+    if (opened) { // one log line per lost connection, not one per retry
+      log('note', `disconnected: ${why}`);
+      if (state.wantId !== null) {
+        showError(`Disconnected; reconnecting, then associating again as ${state.wantId}.`);
+      }
+      setStatus(`Disconnected (${why}); retrying in ${state.retryMs / 1000}s`, false);
+    } else {
+      state.attempts++;
+      setStatus(`Disconnected; retrying in ${state.retryMs / 1000}s `
+        + `(${state.attempts} attempt${state.attempts === 1 ? '' : 's'} failed)`, false);
+    }
     refreshControls();
     setTimeout(connect, state.retryMs);
     state.retryMs = Math.min(state.retryMs * 2, 8000);
@@ -169,27 +199,44 @@ function onPacket(bytes) {
   const request = state.pending.shift() || { kind: 'unsolicited' };
   switch (p.name) {
     case 'ASSOCIATIONSUCCESS':
-      state.myId = p.receiver;
+      state.myId = state.wantId = p.receiver;
       state.asking = null;
       break;
     case 'ASSOCIATIONFAILED':
       state.asking = null;
+      if (state.wantId === p.receiver) state.wantId = null; // taken while we were away
       showError(`Could not associate as ${p.receiver}: that ID is in use by another connection.`);
       break;
     case 'POSITIVEACK':
       log('note', `message to ${request.to} stored on the server`);
+      say(ui.sendStatus, `✓ Sent to ${request.to}: stored on the server until ${request.to} gets it.`, 'ok');
       break;
     case 'BUFFERFULL':
+      say(ui.sendStatus, `✗ Not sent: client ${request.to}'s buffer is full.`, 'bad');
       showError(`Client ${request.to}'s buffer is full (100 messages): the message was not stored.`);
       break;
     case 'GETRESPONSE':
       addInbox(p.sender, decoder.decode(p.payload));
+      if (state.getAll) {
+        state.getAll.count++;
+        send(encodePacket('GET', state.myId, 0), { kind: 'get' });
+      } else {
+        say(ui.inboxStatus, '');
+      }
       break;
     case 'BUFFEREMPTY':
-      addInbox(null, 'buffer empty');
+      if (state.getAll) {
+        const n = state.getAll.count;
+        say(ui.inboxStatus, `Got ${n} message${n === 1 ? '' : 's'}; none left waiting.`, 'ok');
+        state.getAll = null;
+      } else {
+        say(ui.inboxStatus, `No messages waiting (asked at ${new Date().toLocaleTimeString()}).`);
+      }
       break;
     case 'UNKNOWNERROR':
       state.asking = null;
+      state.getAll = null;
+      if (request.kind === 'push') say(ui.sendStatus, '✗ Not sent: the server refused the packet.', 'bad');
       showError('The server did not accept the last packet (UNKNOWNERROR).');
       break;
     default:
@@ -198,18 +245,15 @@ function onPacket(bytes) {
   refreshControls();
 }
 
+/* Messages are listed as they come, oldest first: the newest at the end. */
 function addInbox(from, text) {
   const li = document.createElement('li');
-  if (from === null) {
-    li.innerHTML = '<span class="empty"></span>';
-    li.firstChild.textContent = text;
-  } else {
-    const who = document.createElement('span');
-    who.className = 'from';
-    who.textContent = `from ${from}:`;
-    li.append(who, document.createTextNode(text));
-  }
-  ui.inbox.prepend(li);
+  const who = document.createElement('span');
+  who.className = 'from';
+  who.textContent = `from ${from}:`;
+  li.append(who, document.createTextNode(text));
+  ui.inbox.append(li);
+  ui.inbox.scrollTop = ui.inbox.scrollHeight;
 }
 
 /* ------------------------------------------------------------ actions */
@@ -232,12 +276,20 @@ $('send-form').addEventListener('submit', ev => {
     return showError(`The message is ${payload.length} bytes; at most ${MAX_PAYLOAD} fit in a packet.`);
   }
   send(encodePacket('PUSH', state.myId, to, payload), { kind: 'push', to });
+  say(ui.sendStatus, `Sending to ${to}…`);
   ui.text.value = '';
   refreshControls();
 });
 
 ui.get.addEventListener('click', () => {
   send(encodePacket('GET', state.myId, 0), { kind: 'get' });
+});
+
+ui.getAll.addEventListener('click', () => {
+  state.getAll = { count: 0 };
+  say(ui.inboxStatus, 'Getting every waiting message…');
+  send(encodePacket('GET', state.myId, 0), { kind: 'get' });
+  refreshControls();
 });
 
 ui.text.addEventListener('input', refreshControls);
