@@ -57,7 +57,10 @@ static const char usage[] =
     "  --subprotocol NAME      accept subprotocol NAME when a client offers it\n"
     "                          (repeatable, first given is preferred; by\n"
     "                          default none is chosen, which some clients that\n"
-    "                          offer one refuse)\n"
+    "                          offer one refuse)\n";
+
+/* Two strings: C11 promises no more than 4095 bytes in one literal. */
+static const char usage_more[] =
     "  --tls-cert FILE         serve wss:// and https:// (TLS 1.2 or later)\n"
     "                          on the port instead of ws:// and http://, with\n"
     "                          this PEM certificate (chain); needs --tls-key.\n"
@@ -221,6 +224,7 @@ int main(int argc, char **argv)
             break;
         case 'h':
             fputs(usage, stdout);
+            fputs(usage_more, stdout);
             return 0;
         default:
             fputs("try 'wsecho --help'\n", stderr);
