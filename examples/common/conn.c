@@ -734,6 +734,10 @@ static int send_now(wsx_conn_t *c, ws_opcode_t op, const void *data,
     struct iovec iov[2] = {{head, (size_t)h}, {(void *)(uintptr_t)data, len}};
     ssize_t n = c->tr->writev(c, iov, 2);
     size_t done = n > 0 ? (size_t)n : 0; /* errors: the flush meets them */
+    /* TLS may have taken all of it as plaintext and hold ciphertext the
+     * socket did not take: the round's flush sends it. */
+    if (tr_pending(c) & WSX_TR_WRITE)
+        wsx_conn_mark(c);
     size_t hd = done < (size_t)h ? done : (size_t)h, pd = done - hd;
     if ((hd < (size_t)h && wsx_out_append(c, head + hd, (size_t)h - hd)) ||
         (pd < len &&
