@@ -20,7 +20,8 @@
   const KEEP_FRAMES = 200;        // of the newest messages, frames kept
   const MAX_FRAMES_PER_MSG = 2000;
   const TABLE_ROWS = 400;
-  const WS_BASE = `ws://${location.host}`;
+  // wss:// when the page came over https:// (ws-dashboard --tls-cert).
+  const WS_BASE = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
 
   // ------------------------------------------------------------ state
   const S = {
