@@ -130,14 +130,16 @@ $(WSECHO_ASAN): examples/echo/wsecho.c $(WSX_SRCS) $(LIB_SRCS) $(WSX_HDRS) \
 	    $(WSX_SRCS) $(LIB_SRCS) $(WSX_TLS_LIBS) -o $@
 
 .PHONY: tls-test
-# The messenger's programs (examples/messenger/messenger.mk, read after
-# this file: hence the literal paths) are tested over wss:// here too.
+# The messenger's programs and ws-dashboard (messenger.mk, dashboard.mk,
+# read after this file: hence the literal paths) are tested over wss://
+# here too.
 TLS_MSG := $(EX_B)/messenger/messenger-server $(EX_B)/messenger/messenger-client
 
-tls-test: examples $(WSECHO_ASAN) messenger
+tls-test: examples $(WSECHO_ASAN) messenger dashboard
 	$(EX_PYTHON) examples/tests/test_tls.py --wsecho $(WSECHO) \
 	    --wscat $(WSCAT) --wsecho-asan $(WSECHO_ASAN) \
 	    --messenger-server $(word 1,$(TLS_MSG)) \
-	    --messenger-client $(word 2,$(TLS_MSG))
+	    --messenger-client $(word 2,$(TLS_MSG)) \
+	    --dashboard $(EX_B)/dashboard/ws-dashboard
 
 CHECK_STEPS += wsx-unit wsx-unit-asan examples-test tls-test

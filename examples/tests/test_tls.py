@@ -9,7 +9,8 @@ reload, and the failures: missing or mismatched key/cert, wrong host,
 untrusted CA, expired certificate, TLS 1.0/1.1, a plain client on the
 TLS port and a TLS client on a plain port, garbage instead of a
 ClientHello, a client that stops mid-handshake; then wsecho under ASan
-and under valgrind across TLS connect/close cycles.
+and under valgrind across TLS connect/close cycles; the messenger and
+ws-dashboard over TLS.
 
   /usr/bin/python3 examples/tests/test_tls.py --wsecho PATH --wscat PATH
                    [--wsecho-asan PATH] [-k NAME]
@@ -37,7 +38,7 @@ from wstest import (GUID, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG,  # noq
                     close_payload, eq, frame, run)
 
 TESTS = []
-WSECHO = WSCAT = WSECHO_ASAN = MESSENGER = None
+WSECHO = WSCAT = WSECHO_ASAN = MESSENGER = DASHBOARD = None
 TMP = CERTS = None
 NOTES = []
 
@@ -670,6 +671,36 @@ def messenger_over_tls():
         p.stderr.close()
 
 
+@test
+def dashboard_over_tls():
+    if not DASHBOARD:
+        raise Skip("no --dashboard given")
+    p = subprocess.Popen([DASHBOARD, "--port", "0", "--ping-interval", "0",
+                          "--tls-cert", CERTS.ok[0], "--tls-key", CERTS.ok[1]],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = p.stdout.readline().decode()
+        check(line.startswith("ws-dashboard listening on "), "dashboard said %r" % line)
+        port = int(line.strip().rsplit(":", 1)[1])
+        status, _, body = https_get(port, "/")
+        eq(status, 200, "the page over https://")
+        check(body.lstrip().startswith(b"<"), "an HTML page: %r" % body[:60])
+        status, _, body = https_get(port, "/app.js")
+        check(status == 200 and b"'wss'" in body, "app.js picks wss:// on https://")
+        c = TLSClient(port, "/ws?fragment=100")
+        c.send_frame(OP_TEXT, b"d" * 250)
+        got = [c.recv_frame() for _ in range(3)]
+        eq([(f[0], f[1], len(f[2])) for f in got],
+           [(0, OP_TEXT, 100), (0, OP_CONT, 100), (1, OP_CONT, 50)],
+           "250 bytes echoed over wss:// in frames of 100 (fin, opcode, length)")
+        c.close()
+    finally:
+        p.send_signal(signal.SIGTERM)
+        eq(p.wait(10), 0, "ws-dashboard exit status")
+        p.stdout.close()
+        p.stderr.close()
+
+
 # --------------------------------------------------------------- sanitizers
 
 def cycles(s, n):
@@ -733,19 +764,21 @@ def valgrind_connect_close_cycles():
 # ------------------------------------------------------------------ runner
 
 def main():
-    global WSECHO, WSCAT, WSECHO_ASAN, MESSENGER, TMP, CERTS
+    global WSECHO, WSCAT, WSECHO_ASAN, MESSENGER, DASHBOARD, TMP, CERTS
     ap = argparse.ArgumentParser()
     ap.add_argument("--wsecho", required=True)
     ap.add_argument("--wscat", required=True)
     ap.add_argument("--wsecho-asan", help="wsecho built with -fsanitize=address")
     ap.add_argument("--messenger-server")
     ap.add_argument("--messenger-client")
+    ap.add_argument("--dashboard")
     ap.add_argument("-k", default="")
     a = ap.parse_args()
     WSECHO, WSCAT = os.path.abspath(a.wsecho), os.path.abspath(a.wscat)
     WSECHO_ASAN = a.wsecho_asan and os.path.abspath(a.wsecho_asan)
     if a.messenger_server and a.messenger_client:
         MESSENGER = (os.path.abspath(a.messenger_server), os.path.abspath(a.messenger_client))
+    DASHBOARD = a.dashboard and os.path.abspath(a.dashboard)
     TMP = tempfile.mkdtemp(prefix="wsx-tls-")
     try:
         st, out, err = run([WSECHO, "--tls-cert", "/dev/null", "--tls-key", "/dev/null"])
