@@ -21,7 +21,8 @@
   const MAX_FRAMES_PER_MSG = 2000;
   const TABLE_ROWS = 400;
   // wss:// when the page came over https:// (ws-dashboard --tls-cert).
-  const WS_BASE = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`;
+  const WS_SCHEME = location.protocol === 'https:' ? 'wss' : 'ws';
+  const WS_BASE = `${WS_SCHEME}://${location.host}`;
 
   // ------------------------------------------------------------ state
   const S = {
