@@ -54,6 +54,26 @@ RUN_LOAD   := sh bench/run_load.sh --wsload $(B)/bench/wsload \
 $(B)/bench/fanout: bench/fanout.c $(BENCH_WSX_LIB) $(STATIC) $(BENCH_WSX_HDRS) | $(B)/bench
 	$(CC) $(WSX_CPPFLAGS) $(WARN) $(CFLAGS) $< $(WSX_LIB) $(STATIC) -o $@
 
+# wss:// against ws:// (bench/run_tls.sh): the same echo workloads and
+# the handshake rate, wsecho with and without --tls-cert, driven by
+# tlsbench (a wsx client, so both ends pay for TLS in the wss:// runs).
+$(B)/bench/tlsbench: bench/tlsbench.c $(BENCH_WSX_LIB) $(STATIC) $(BENCH_WSX_HDRS) | $(B)/bench
+	$(CC) $(WSX_CPPFLAGS) $(WARN) $(CFLAGS) $< $(WSX_LIB) $(STATIC) -o $@
+
+RUN_TLS := sh bench/run_tls.sh --tlsbench $(B)/bench/tlsbench --wsecho $(BENCH_WSECHO)
+
+bench: bench-tls
+bench-smoke: bench-tls-smoke
+
+.PHONY: bench-tls bench-tls-smoke
+bench-tls: $(B)/bench/tlsbench $(BENCH_WSECHO)
+	@echo
+	$(RUN_TLS)
+
+bench-tls-smoke: $(B)/bench/tlsbench $(BENCH_WSECHO)
+	$(RUN_TLS) --smoke
+
+
 # Node ws, the fan-out's reference, is tests/interop's pinned npm package
 # (interop.mk's rule installs it; named here, as fragments are read in
 # order).

@@ -1,6 +1,7 @@
 /*
- * client.c — ws:// URLs, non-blocking connect (every resolved address in
- * turn) and the client side of the opening handshake (RFC 6455 §4.1).
+ * client.c — ws:// and wss:// URLs, non-blocking connect (every resolved
+ * address in turn) and the client side of the opening handshake (RFC 6455
+ * §4.1); a wss:// connection gets the TLS transport (tls.c).
  * The client's endpoint ops (client_ops) are how conn.c reaches it.
  */
 #define _GNU_SOURCE
@@ -28,6 +29,8 @@ typedef struct wsx_client {
     char offer[128]; /* Sec-WebSocket-Extensions we sent, or "" */
     char key[WS_KEY_LEN + 1];
     char target[280]; /* "host:port", for messages */
+    char host[256];   /* the URL's, for TLS (ep.host) */
+    wsx_tls_t *own_tls; /* wss:// without opts.tls: the system store */
     int err;          /* the last connect error */
     int gai_err;      /* why the name did not resolve (getaddrinfo) */
 } wsx_client_t;
@@ -42,9 +45,11 @@ int wsx_url_parse(const char *url, wsx_url_t *u)
     size_t n;
 
     memset(u, 0, sizeof *u);
-    if (strncasecmp(url, "ws://", 5) != 0)
+    if (strncasecmp(url, "wss://", 6) == 0)
+        u->tls = 1;
+    else if (strncasecmp(url, "ws://", 5) != 0)
         return WSX_EURL;
-    p = url + 5;
+    p = url + 5 + u->tls;
     if (*p == '[') { /* IPv6 literal */
         end = strchr(p, ']');
         if (!end)
@@ -59,7 +64,7 @@ int wsx_url_parse(const char *url, wsx_url_t *u)
     if (n == 0 || n >= sizeof u->host)
         return WSX_EURL;
     memcpy(u->host, p, n);
-    u->port = 80;
+    u->port = u->tls ? 443 : 80; /* RFC 6455 §3 */
     if (*end == ':') {
         char *stop;
         long port = strtol(end + 1, &stop, 10);
@@ -89,7 +94,25 @@ static void client_release(wsx_endpoint_t *ep)
     free(cl->request);
     free(cl->protocols);
     free(cl->protocol);
+    wsx_tls_free(cl->own_tls);
     free(cl);
+}
+
+/* wss://: the TLS transport, with the caller's context or one of our own
+ * that trusts the system store. 0 or WSX_ETLS. */
+static int use_tls(wsx_client_t *cl, const wsx_url_t *u)
+{
+    char err[256];
+    wsx_tls_t *t = cl->ep.o.tls;
+
+    if (!t && !(t = cl->own_tls = wsx_tls_client_new(NULL, 0, err,
+                                                      sizeof err)))
+        return WSX_ETLS;
+    snprintf(cl->host, sizeof cl->host, "%s", u->host);
+    cl->ep.host = cl->host;
+    cl->ep.tr = wsx_tls_transport(t);
+    cl->ep.tr_ctx = t;
+    return 0;
 }
 
 /* Start connecting to the next address. 0, or -1 when none is left. */
@@ -127,11 +150,12 @@ static int build_request(wsx_client_t *cl, const wsx_url_t *u,
     size_t cap = 512 + sizeof host + sizeof cl->offer + strlen(u->path);
     ptrdiff_t n;
 
-    /* RFC 6455 §4.1 item 4 / RFC 7230 §5.4: the port unless it is 80. */
+    /* RFC 6455 §4.1 item 4 / RFC 7230 §5.4: the port unless it is the
+     * scheme's default. */
     size_t n0 = (size_t)snprintf(host, sizeof host - 8,
                                  strchr(u->host, ':') ? "[%s]" : "%s", u->host);
     snprintf(cl->target, sizeof cl->target, "%s:%d", host, u->port);
-    if (u->port != 80)
+    if (u->port != (u->tls ? 443 : 80))
         snprintf(host + n0, sizeof host - n0, ":%d", u->port);
     if (req) {
         r.origin = req->origin;
@@ -190,7 +214,8 @@ wsx_conn_t *wsx_connect(wsx_loop_t *loop, const char *url,
     wsx_opts_resolve(&cl->ep.o, opts, WS_ROLE_CLIENT);
     cl->ep.ctx = ctx;
     cl->ep.static_fd = -1;
-    if ((r = build_request(cl, &u, req)) != 0)
+    if ((r = build_request(cl, &u, req)) != 0 ||
+        (u.tls && (r = use_tls(cl, &u)) != 0))
         goto fail;
     snprintf(port, sizeof port, "%d", u.port);
     /* A name that does not resolve is reported by on_error, with the

@@ -213,7 +213,9 @@ static unsigned want_events(const wsx_conn_t *c)
      * end, when input is discarded. */
     if (!(c->flags & WSX_F_OVER) || c->state == WSX_ST_DRAIN)
         ev |= EPOLLIN;
-    if (c->out.head || (tr_pending(c) & WSX_TR_WRITE))
+    /* Output waiting for the transport's handshake waits for input. */
+    unsigned p = tr_pending(c);
+    if ((c->out.head && !(p & WSX_TR_HANDSHAKE)) || (p & WSX_TR_WRITE))
         ev |= EPOLLOUT;
     return ev;
 }
@@ -258,6 +260,12 @@ static void lost_io(wsx_conn_t *c, int err)
 
     if (c->state == WSX_ST_DRAIN) {
         wsx_conn_kill(c); /* the end it was heading for anyway */
+        return;
+    }
+    const char *why = c->tr->error ? c->tr->error(c) : NULL;
+
+    if (why) { /* the transport knows better than errno (TLS) */
+        wsx_conn_lost(c, WSX_ETLS, why);
         return;
     }
     if (err)
@@ -589,7 +597,15 @@ void wsx_conn_readable(wsx_conn_t *c)
     else
         cap = WSX_READ_BUF;
     loop->engine_conn = outer;
+    /* The TLS transport decrypts into the buffer it is given (data ==
+     * into), so the engine's buffer works for it as for TCP. */
     n = c->tr->read(c, into, cap, &data);
+    /* What the transport wrote while reading (TLS handshake) goes out
+     * at the end of the round. */
+    int e = errno;
+    if (tr_pending(c) & WSX_TR_WRITE)
+        wsx_conn_mark(c);
+    errno = e;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
         return;
     if (n <= 0) {
@@ -718,6 +734,10 @@ static int send_now(wsx_conn_t *c, ws_opcode_t op, const void *data,
     struct iovec iov[2] = {{head, (size_t)h}, {(void *)(uintptr_t)data, len}};
     ssize_t n = c->tr->writev(c, iov, 2);
     size_t done = n > 0 ? (size_t)n : 0; /* errors: the flush meets them */
+    /* TLS may have taken all of it as plaintext and hold ciphertext the
+     * socket did not take: the round's flush sends it. */
+    if (tr_pending(c) & WSX_TR_WRITE)
+        wsx_conn_mark(c);
     size_t hd = done < (size_t)h ? done : (size_t)h, pd = done - hd;
     if ((hd < (size_t)h && wsx_out_append(c, head + hd, (size_t)h - hd)) ||
         (pd < len &&

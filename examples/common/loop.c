@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -59,6 +60,7 @@ wsx_loop_t *wsx_loop_new(void)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP); /* blocked by wsx_serve only: see reload */
     loop->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (loop->sigfd < 0 ||
         wsx_epoll_add(loop, loop->sigfd, EPOLLIN, &loop->sig_kind) != 0)
@@ -166,11 +168,34 @@ void wsx_loop_shutdown(wsx_loop_t *loop, unsigned code, int grace_ms)
     }
 }
 
+/* SIGHUP: every TLS server reads its certificate and key again (renewal)
+ * without dropping a connection; a failure keeps the old ones. */
+static void reload(wsx_loop_t *loop)
+{
+    char err[512];
+
+    for (wsx_server_t *s = loop->servers; s; s = s->next) {
+        wsx_tls_t *t = s->ep.tr_ctx;
+        if (!t)
+            continue;
+        if (wsx_tls_reload(t, err, sizeof err) == 0)
+            fprintf(stderr, "%s: SIGHUP: reloaded %s\n",
+                    program_invocation_short_name, wsx_tls_files(t));
+        else
+            fprintf(stderr, "%s: SIGHUP: %s; the old certificate stays\n",
+                    program_invocation_short_name, err);
+    }
+}
+
 static void on_signal_fd(wsx_loop_t *loop)
 {
     struct signalfd_siginfo si;
 
     while (read(loop->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+        if (si.ssi_signo == SIGHUP) {
+            reload(loop);
+            continue;
+        }
         loop->signals++;
         if (loop->on_signal) {
             loop->on_signal(loop, (int)si.ssi_signo, loop->signal_user);

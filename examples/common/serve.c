@@ -74,10 +74,17 @@ int wsx_serve(const char *name, const char *host, int port,
     char addr[sizeof((wsx_server_t *)0)->addr];
     wsx_loop_t *loop = NULL;
 
+    sigset_t hup;
+
     if (opts && wsx_http_check_static(name, "static directory",
                                       opts->static_dir) != 0)
         return 1;
-    if (wsx_process_setup() != 0 || !(loop = wsx_loop_new())) {
+    /* A server reloads its TLS certificate on SIGHUP (loop.c) instead of
+     * dying of it. */
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    if (wsx_process_setup() != 0 || sigprocmask(SIG_BLOCK, &hup, NULL) ||
+        !(loop = wsx_loop_new())) {
         fprintf(stderr, "%s: cannot start: %s\n", name, strerror(errno));
         return 1;
     }

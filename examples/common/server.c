@@ -82,10 +82,14 @@ wsx_server_t *wsx_server_new(wsx_loop_t *loop, const char *host, int port,
     s->fd = -1;
     s->ep.loop = loop;
     s->ep.ops = &server_ops;
-    s->ep.tr = &wsx_tcp_transport;
     s->ep.h = h ? *h : no_handler;
     wsx_opts_resolve(&s->ep.o, opts, WS_ROLE_SERVER);
     wsx_budget_adopt(loop, s->ep.o.max_buffered);
+    s->ep.tr = &wsx_tcp_transport;
+    if (s->ep.o.tls && !s->ep.o.raw) { /* https:// and wss:// */
+        s->ep.tr = wsx_tls_transport(s->ep.o.tls);
+        s->ep.tr_ctx = s->ep.o.tls;
+    }
     s->ep.ctx = ctx;
     s->ep.server = s;
     s->ep.static_fd = -1;
@@ -324,10 +328,25 @@ static void plain(wsx_conn_t *c, const ws_request_t *req, char *buf,
     wsx_http_request(c, req, buf + head_len, body);
 }
 
+/* RFC 8446 §5.1: a TLS record starts with its content type, 22 for a
+ * handshake; no HTTP method does. A wss:// or https:// client on a plain
+ * port gets its 400 at once (which its TLS stack reads as a failure),
+ * not after the handshake timeout, and the log says what happened. */
+#define TLS_HANDSHAKE_RECORD 0x16
+
 static void server_handshake(wsx_conn_t *c, char *buf, size_t len)
 {
     ws_request_t req;
-    int r = ws_handshake_parse_request(buf, len, 0, &req);
+    int r;
+
+    if (len && (unsigned char)buf[0] == TLS_HANDSHAKE_RECORD &&
+        c->tr == &wsx_tcp_transport) {
+        wsx_log(c, 0, "TLS handshake on a plain port (no --tls-cert): 400");
+        wsx_hs_done(c);
+        wsx_http_error(c, 400);
+        return;
+    }
+    r = ws_handshake_parse_request(buf, len, 0, &req);
 
     if (r == WS_EAGAIN) {
         wsx_hs_keep(c, buf, len);

@@ -1,7 +1,7 @@
 /*
  * url_problem.c — why wsx_url_parse() refuses a URL, in words, so that a
  * program can say "the port must be a number from 1 to 65535" instead of
- * "not a ws:// URL". It walks the URL in the order wsx_url_parse() does
+ * "not a ws[s]:// URL". It walks the URL in the order wsx_url_parse() does
  * and is asked only after that refused it.
  */
 #define _GNU_SOURCE
@@ -31,10 +31,11 @@ const char *wsx_url_problem(const char *url)
     if (wsx_url_parse(url, &u) == 0)
         return NULL;
     if (strncasecmp(url, "wss://", 6) == 0)
-        return "wss:// (WebSocket over TLS) is not supported";
-    if (strncasecmp(url, "ws://", 5) != 0)
-        return "it does not start with ws://";
-    p = url + 5;
+        p = url + 6;
+    else if (strncasecmp(url, "ws://", 5) == 0)
+        p = url + 5;
+    else
+        return "it does not start with ws:// or wss://";
     if (*p == '[') {
         if (!(end = strchr(p, ']')))
             return "an IPv6 address needs its closing ']'";

@@ -8,6 +8,8 @@
  *     (503 beyond it), the opening handshake, plain HTTP on the same port
  *     (static files from a directory, or the app's own handler);
  *   - clients: ws://host:port/path, non-blocking connect and handshake;
+ *   - TLS (tls.c, OpenSSL memory BIOs): wss:// clients, and servers that
+ *     serve https:// and wss:// on one port (wsx_opts_t.tls);
  *   - per-connection output queues flushed with one writev per loop round,
  *     and backpressure: a peer whose queue is over the high-water mark is
  *     not read from until the queue drains below the low-water mark;
@@ -48,7 +50,9 @@ enum wsx_error {
     WSX_ETIMEOUT = -201, /* handshake, ping or close timeout */
     WSX_EIO = -202,      /* read or write failed; connection lost */
     WSX_EURL = -203,     /* not a ws:// URL we can use */
-    WSX_ELIMIT = -204    /* over the memory budget, or a stalled message */
+    WSX_ELIMIT = -204,   /* over the memory budget, or a stalled message */
+    WSX_ETLS = -205      /* TLS failed (handshake, certificate, alert), or
+                            wss:// in a build without TLS */
 };
 
 /* A description of a WS_E* or WSX_E* code. Static string. */
@@ -60,6 +64,7 @@ typedef struct wsx_conn wsx_conn_t;
 typedef struct wsx_watch wsx_watch_t;
 typedef struct wsx_timer wsx_timer_t;
 typedef struct wsx_frame wsx_frame_t;
+typedef struct wsx_tls wsx_tls_t;
 
 /* ------------------------------------------------------------ handlers */
 
@@ -200,6 +205,11 @@ typedef struct wsx_opts {
     const char *const *protocols; /* subprotocols we speak, preferred
                                first, NULL-terminated; NULL = none */
     int raw;                /* plain TCP: no HTTP, no WebSocket, on_raw */
+    /* TLS (wsx_tls_server_new / _client_new; not copied: it must outlive
+     * the server or connection). Server: NULL = plain TCP; otherwise
+     * every connection is TLS (https:// and wss:// on the same port).
+     * Client: used for wss:// URLs; NULL = the system's CA store. */
+    wsx_tls_t *tls;
     /* permessage-deflate (RFC 7692), NULL = off. A server accepts it when
      * a client offers it (the first offer it can honour); a client offers
      * it. Level, window bits, no-context-takeover and the threshold come
@@ -341,8 +351,9 @@ const char *wsx_server_address(const wsx_server_t *s, char *buf, size_t cap);
  * on host:port, setup(loop, ctx) if not NULL (to install hooks such as
  * wsx_loop_before_flush), the line "NAME listening on HOST:PORT" on stdout
  * (flushed: scripts wait for it to learn the port), then the loop until
- * SIGINT/SIGTERM end it gracefully. Failures are reported on stderr,
- * prefixed with name. Returns the exit status: 0, or 1.
+ * SIGINT/SIGTERM end it gracefully; SIGHUP makes a TLS server (opts->tls)
+ * read its certificate and key again (wsx_tls_reload). Failures are
+ * reported on stderr, prefixed with name. Returns the exit status: 0, or 1.
  */
 int wsx_serve(const char *name, const char *host, int port,
               const wsx_opts_t *opts, const wsx_handler_t *h, void *ctx,
@@ -399,15 +410,16 @@ int wsx_server_broadcast(wsx_server_t *s, ws_opcode_t op, const void *data,
 
 /* ---------------------------------------------------------------- client */
 
-/* A ws:// URL taken apart. host keeps IPv6 brackets off; path includes
- * the query. */
+/* A ws:// or wss:// URL taken apart. host keeps IPv6 brackets off; path
+ * includes the query. */
 typedef struct wsx_url {
     char host[256];
-    int port;          /* default 80 */
+    int port;          /* default 80, 443 for wss:// */
+    int tls;           /* wss:// */
     char path[2048];   /* default "/" */
 } wsx_url_t;
 
-/* Returns 0 or WSX_EURL (not ws://, bad port, too long; wss:// also). */
+/* Returns 0 or WSX_EURL (not ws:// or wss://, bad port, too long). */
 int wsx_url_parse(const char *url, wsx_url_t *u);
 
 /* What the client sends besides the required headers. All optional. */
@@ -499,6 +511,55 @@ void *wsx_conn_data(const wsx_conn_t *c);
 void *wsx_conn_ctx(const wsx_conn_t *c);
 wsx_server_t *wsx_conn_server(const wsx_conn_t *c); /* NULL for clients */
 wsx_loop_t *wsx_conn_loop(const wsx_conn_t *c);
+
+/* ------------------------------------------------------------------- TLS */
+
+/*
+ * TLS (tls.c, over OpenSSL when the build found it): TLS 1.2 and up, no
+ * renegotiation, ALPN http/1.1. Contexts are made by the program, given
+ * in wsx_opts_t.tls, and freed by it after the loop. err/cap: a buffer
+ * for one readable line saying what failed (naming the file).
+ */
+
+/* 1 when built with TLS, else 0; the TLS library's version text (e.g.
+ * "OpenSSL 3.0.19 27 Jan 2026"), or "none". */
+int wsx_tls_available(void);
+const char *wsx_tls_version(void);
+
+/* A server's: a PEM certificate chain and its PEM private key. NULL when
+ * a file is missing or unreadable or the key does not match. */
+wsx_tls_t *wsx_tls_server_new(const char *cert, const char *key, char *err,
+                              size_t cap);
+
+/* A client's: the server's chain is checked against ca (a PEM file) or,
+ * NULL, the system store, and its name against the URL's host (SNI is
+ * sent); insecure: no check at all (testing only). NULL on failure. */
+wsx_tls_t *wsx_tls_client_new(const char *ca, int insecure, char *err,
+                              size_t cap);
+
+/* A server's files read again (certificate renewal): new connections get
+ * the new certificate, open ones keep theirs. Servers do it on SIGHUP
+ * (see wsx_serve). 0, or -1 with err set and the old one kept. */
+int wsx_tls_reload(wsx_tls_t *t, char *err, size_t cap);
+
+/* A server context's certificate file ("" for a client's), for logs. */
+const char *wsx_tls_files(const wsx_tls_t *t);
+
+void wsx_tls_free(wsx_tls_t *t); /* NULL is fine */
+
+/* What every program's TLS options come to. A server's --tls-cert and
+ * --tls-key (both or neither; NULL, NULL: plain TCP) into o->tls. A
+ * client's --ca and --insecure into o->tls when url is wss://. On failure
+ * the reason, naming the file, is printed on stderr after "prog: " and -1
+ * returned. Free o->tls with wsx_tls_free after the loop. */
+int wsx_opts_tls_server(wsx_opts_t *o, const char *prog, const char *cert,
+                        const char *key);
+int wsx_opts_tls_client(wsx_opts_t *o, const char *prog, const char *url,
+                        const char *ca, int insecure);
+
+/* "TLSv1.3 TLS_AES_256_GCM_SHA384" into buf once the TLS handshake is
+ * done; NULL for plain TCP or before. */
+const char *wsx_conn_tls(const wsx_conn_t *c, char *buf, size_t cap);
 
 /* ------------------------------------------------------------------ HTTP */
 

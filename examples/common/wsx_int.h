@@ -16,6 +16,7 @@
  *   queue.c      the output queue: chunks, one writev per round
  *   frame.c      frames encoded once, reference-counted
  *   transport.c  the socket itself: read, writev, sendfile (plain TCP)
+ *   tls.c        the same table over OpenSSL memory BIOs (wss, https)
  *   log.c        addresses, log lines, error strings
  *   limits.c     the memory budget and the progress rule: who is closed
  *   alloc.c      the engines' reassembly-buffer pool (counted per owner)
@@ -68,6 +69,9 @@ enum {
  * the socket to become ready. */
 #define WSX_TR_READ 0x1u  /* it holds input: call read without readiness */
 #define WSX_TR_WRITE 0x2u /* it holds output: call writev (even empty) */
+#define WSX_TR_HANDSHAKE 0x4u /* its own handshake is under way (TLS):
+                                 queued output waits for it, so writability
+                                 is not asked for on the queue's behalf */
 
 /*
  * The one place a connection's bytes meet the socket. Plain TCP is
@@ -89,7 +93,15 @@ enum {
  *   close     free c->tr_data (NULL if open failed) and close c->fd.
  *   pending   NULL, or WSX_TR_* bits: input already buffered (the loop
  *             keeps reading without waiting for epoll: no stall on
- *             decrypted bytes), output not yet on the wire.
+ *             decrypted bytes), output not yet on the wire, a handshake
+ *             of its own still going. A transport may produce output
+ *             while reading (TLS handshake messages, alerts): it keeps
+ *             it and says WSX_TR_WRITE, and the loop calls writev at the
+ *             end of the round, so every write happens in writev.
+ *   error     NULL, or why read/writev failed when errno cannot say it
+ *             (TLS: the alert, the certificate check), else NULL.
+ *   describe  NULL, or what protects the connection ("TLSv1.3 cipher")
+ *             into buf, or NULL while there is nothing to say.
  */
 typedef struct wsx_transport {
     const char *name;
@@ -101,9 +113,14 @@ typedef struct wsx_transport {
     int (*shutdown)(wsx_conn_t *c);
     void (*close)(wsx_conn_t *c);
     unsigned (*pending)(const wsx_conn_t *c);
+    const char *(*error)(const wsx_conn_t *c);
+    const char *(*describe)(const wsx_conn_t *c, char *buf, size_t cap);
 } wsx_transport_t;
 
 extern const wsx_transport_t wsx_tcp_transport;
+
+/* tls.c: the transport of an endpoint given a wsx_tls_t (its tr_ctx). */
+const wsx_transport_t *wsx_tls_transport(const wsx_tls_t *t);
 
 /* --------------------------------------------------------- queue.c */
 
@@ -199,6 +216,9 @@ typedef struct wsx_endpoint {
     wsx_loop_t *loop;
     const wsx_endpoint_ops_t *ops;
     const wsx_transport_t *tr; /* for new connections */
+    void *tr_ctx;         /* what tr shares between them (a wsx_tls_t) */
+    const char *host;     /* client: the URL's host (TLS: SNI, the
+                             name the certificate must carry) */
     wsx_handler_t h;
     wsx_opts_t o;         /* defaults resolved */
     void *ctx;

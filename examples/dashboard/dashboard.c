@@ -50,12 +50,17 @@ static const char usage[] =
     "  --ping-interval SEC     ping every /ws client this often and report\n"
     "                          the round-trip time (default 1; 0 = never)\n"
     "  --max-connections N     connections at once (default 1024)\n"
+    "  --tls-cert FILE         serve https:// and wss:// (TLS 1.2 or later)\n"
+    "                          instead, with this PEM certificate (chain);\n"
+    "                          SIGHUP reads it and the key again\n"
+    "  --tls-key FILE          the certificate's PEM private key\n"
     "  --verbose, -v           log connections to stderr (twice: more)\n"
     "  --help, -h              show this help\n"
     "\n"
     "At startup it prints \"ws-dashboard listening on HOST:PORT\" on stdout.\n"
     "SIGINT or SIGTERM closes every client with 1001 and exits with status\n"
-    "0. Exit status 1: bad usage or cannot listen.\n";
+    "0. Exit status 1: bad usage, cannot listen, or an unusable\n"
+    "--tls-cert/--tls-key.\n";
 
 uint64_t dash_now_us(const dash_app_t *app)
 {
@@ -257,6 +262,7 @@ typedef struct config {
     const char *host;
     int port;
     char web[PATH_MAX];
+    const char *cert, *key;
     wsx_opts_t opts;
 } config_t;
 
@@ -269,6 +275,8 @@ static void parse_options(int argc, char **argv, config_t *cf, dash_app_t *app)
         {"max-message", required_argument, NULL, 'm'},
         {"ping-interval", required_argument, NULL, 'i'},
         {"max-connections", required_argument, NULL, 'c'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -301,6 +309,12 @@ static void parse_options(int argc, char **argv, config_t *cf, dash_app_t *app)
             if (wsx_parse_uint(optarg, 1000000, &v) != 0 || v == 0)
                 bad("--max-connections", optarg);
             cf->opts.max_connections = (unsigned)v;
+            break;
+        case 'C':
+            cf->cert = optarg;
+            break;
+        case 'K':
+            cf->key = optarg;
             break;
         case 'v':
             cf->opts.verbose++;
@@ -347,6 +361,8 @@ int main(int argc, char **argv)
 
     wsx_program_dir("web", cf.web, sizeof cf.web);
     parse_options(argc, argv, &cf, &app);
+    if (wsx_opts_tls_server(&cf.opts, "ws-dashboard", cf.cert, cf.key) != 0)
+        return 1;
     cf.opts.static_dir = cf.web;
     dash_wire_install(&cf.opts);
     app.t0_us = dash_now_us(&app);
@@ -354,5 +370,6 @@ int main(int argc, char **argv)
     int status =
         wsx_serve("ws-dashboard", cf.host, cf.port, &cf.opts, &h, &app, setup);
     dash_monitor_free(&app);
+    wsx_tls_free(cf.opts.tls);
     return status;
 }

@@ -6,7 +6,8 @@
  * --stream each slice is echoed as a fragment as soon as it arrives, so a
  * message of any size passes through a fixed amount of memory. Pings are
  * answered and closes replied to by the engine itself. With --static DIR
- * the same port serves files to browsers.
+ * the same port serves files to browsers; with --tls-cert/--tls-key it is
+ * all wss:// and https://.
  */
 #define _GNU_SOURCE
 #include "wsx.h"
@@ -56,7 +57,16 @@ static const char usage[] =
     "  --subprotocol NAME      accept subprotocol NAME when a client offers it\n"
     "                          (repeatable, first given is preferred; by\n"
     "                          default none is chosen, which some clients that\n"
-    "                          offer one refuse)\n"
+    "                          offer one refuse)\n";
+
+/* Two strings: C11 promises no more than 4095 bytes in one literal. */
+static const char usage_more[] =
+    "  --tls-cert FILE         serve wss:// and https:// (TLS 1.2 or later)\n"
+    "                          on the port instead of ws:// and http://, with\n"
+    "                          this PEM certificate (chain); needs --tls-key.\n"
+    "                          SIGHUP reads both files again (renewal) and\n"
+    "                          keeps every connection open\n"
+    "  --tls-key FILE          the certificate's PEM private key\n"
     "  --no-deflate            refuse permessage-deflate (RFC 7692); by\n"
     "                          default it is accepted when a client offers\n"
     "                          it, and echoes of 128 bytes or more go out\n"
@@ -74,7 +84,9 @@ static const char usage[] =
     "(the real port with --port 0); everything else goes to stderr.\n"
     "SIGINT or SIGTERM closes every client with 1001 (going away), waits up\n"
     "to 2 s for the replies and exits with status 0. Exit status 1: bad\n"
-    "usage or cannot listen.\n";
+    "usage, cannot listen, or an unusable --tls-cert/--tls-key (the\n"
+    "message names the file). With TLS, a client that fails its TLS\n"
+    "handshake (a plain ws:// client, TLS 1.0/1.1) is logged in one line.\n";
 
 /* ------------------------------------------------------------- echoing */
 
@@ -118,6 +130,8 @@ int main(int argc, char **argv)
         {"max-buffered", required_argument, NULL, 'L'},
         {"stall-timeout", required_argument, NULL, 'L'},
         {"subprotocol", required_argument, NULL, 'P'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},
         {"no-deflate", no_argument, NULL, 'D'},
         {"deflate-level", required_argument, NULL, 'Z'},
         {"deflate-window", required_argument, NULL, 'B'},
@@ -129,7 +143,7 @@ int main(int argc, char **argv)
     wsx_handler_t handler = {.on_message = on_message};
     static const char *protocols[17];
     size_t nprotocols = 0;
-    const char *host = "127.0.0.1";
+    const char *host = "127.0.0.1", *cert = NULL, *key = NULL;
     unsigned long long v;
     int port = 9001, opt, li = 0;
 
@@ -186,6 +200,12 @@ int main(int argc, char **argv)
             protocols[nprotocols++] = optarg;
             opts.protocols = protocols;
             break;
+        case 'C':
+            cert = optarg;
+            break;
+        case 'K':
+            key = optarg;
+            break;
         case 'D':
             opts.deflate = NULL;
             break;
@@ -204,6 +224,7 @@ int main(int argc, char **argv)
             break;
         case 'h':
             fputs(usage, stdout);
+            fputs(usage_more, stdout);
             return 0;
         default:
             fputs("try 'wsecho --help'\n", stderr);
@@ -218,6 +239,12 @@ int main(int argc, char **argv)
 
     if (wsx_http_check_static("wsecho", "--static", opts.static_dir) != 0)
         return 1;
+
+    if (wsx_opts_tls_server(&opts, "wsecho", cert, key) != 0)
+        return 1;
+
     /* Until SIGINT/SIGTERM: the loop's default is the graceful shutdown. */
-    return wsx_serve("wsecho", host, port, &opts, &handler, NULL, NULL);
+    int status = wsx_serve("wsecho", host, port, &opts, &handler, NULL, NULL);
+    wsx_tls_free(opts.tls);
+    return status;
 }

@@ -309,8 +309,7 @@ static void on_close(wsx_conn_t *c, unsigned code, const char *reason, size_t le
 static void usage(FILE *f)
 {
     fprintf(f,
-"usage: messenger-client [--url ws://HOST:PORT/] --id N [--deflate]\n"
-"                        [--verbose]\n"
+"usage: messenger-client [--url ws[s]://HOST:PORT/] --id N [options]\n"
 "\n"
 "Associates with the messenger server as client N (0-255), then reads\n"
 "commands from stdin, one per line:\n"
@@ -322,8 +321,11 @@ static void usage(FILE *f)
 "Prints one line per result: 'associated as N', 'sent', 'not sent: the\n"
 "receiver's buffer is full', 'from S: text', 'buffer empty', 'K messages'.\n"
 "\n"
-"  --url URL    the server (default ws://127.0.0.1:12345/)\n"
+"  --url URL    the server (default ws://127.0.0.1:12345/); wss:// is TLS,\n"
+"               the certificate checked against the system's CA store\n"
 "  --id N       the client ID to associate as (required)\n"
+"  --ca FILE    wss://: trust the PEM certificates in FILE instead\n"
+"  --insecure   wss://: do not check the certificate (testing only)\n"
 "  --deflate    offer permessage-deflate (RFC 7692); packets of 128 bytes\n"
 "               or more then go out compressed if the server agrees\n"
 "  --verbose    print every packet sent (->) and received (<-) to stderr\n"
@@ -352,6 +354,8 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"url", required_argument, NULL, 'u'},
         {"id", required_argument, NULL, 'i'},
+        {"ca", required_argument, NULL, 'A'},
+        {"insecure", no_argument, NULL, 'I'},
         {"deflate", no_argument, NULL, 'D'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -359,8 +363,8 @@ int main(int argc, char **argv)
     static client_t cl = {.id = -1};
     static ws_pmd_config_t deflate;
     wsx_opts_t o = {.max_message = 64 * 1024};
-    const char *url = "ws://127.0.0.1:12345/";
-    int opt, err = 0;
+    const char *url = "ws://127.0.0.1:12345/", *ca = NULL;
+    int opt, err = 0, insecure = 0;
 
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (opt) {
@@ -374,6 +378,8 @@ int main(int argc, char **argv)
             ws_pmd_config_init(&deflate);
             o.deflate = &deflate;
             break;
+        case 'A': ca = optarg; break;
+        case 'I': insecure = 1; break;
         case 'v': cl.verbose = 1; break;
         case 'h': usage(stdout); return EXIT_OK;
         default: return bad_usage(NULL, NULL); /* getopt said what */
@@ -383,6 +389,9 @@ int main(int argc, char **argv)
         return bad_usage("unexpected argument '%s'", argv[optind]);
     if (cl.id < 0)
         return bad_usage("%s", "--id N is required");
+
+    if (wsx_opts_tls_client(&o, "messenger-client", url, ca, insecure) != 0)
+        return EXIT_USAGE;
 
     cl.loop = wsx_process_setup() == 0 ? wsx_loop_new() : NULL;
     if (!cl.loop) {
@@ -413,6 +422,7 @@ int main(int argc, char **argv)
     wsx_loop_run(cl.loop);
     wsx_watch_stop(cl.input);
     wsx_loop_free(cl.loop);
+    wsx_tls_free(o.tls);
     if (cl.exit_code == EXIT_OK && cl.failed)
         return EXIT_FAILED;
     return cl.exit_code;

@@ -322,6 +322,9 @@ static void usage(FILE *f)
 "                               not power loss)\n"
 "  --web DIR          browser client files (default: the web/ directory next\n"
 "                     to this program)\n"
+"  --tls-cert FILE    serve https:// and wss:// (TLS 1.2+) instead, with this\n"
+"                     PEM certificate (chain); SIGHUP reads it again\n"
+"  --tls-key FILE     the certificate's PEM private key\n"
 "  --max-buffered N   memory all clients together may hold in message and\n"
 "                     output buffers (suffix K, M or G; default 256M); past\n"
 "                     it the largest holders are closed (1009 / 1008)\n"
@@ -363,6 +366,8 @@ int main(int argc, char **argv)
         {"data-dir", required_argument, NULL, 'd'},
         {"fsync", required_argument, NULL, 'f'},
         {"web", required_argument, NULL, 'w'},
+        {"tls-cert", required_argument, NULL, 'C'},
+        {"tls-key", required_argument, NULL, 'K'},
         {"max-buffered", required_argument, NULL, 'L'},
         {"stall-timeout", required_argument, NULL, 'L'},
         {"no-deflate", no_argument, NULL, 'D'},
@@ -373,6 +378,7 @@ int main(int argc, char **argv)
     static ws_pmd_config_t deflate;
     int use_deflate = 1;
     const char *host = "127.0.0.1", *data_dir = "./messenger-data";
+    const char *cert = NULL, *key = NULL;
     int port = 12345, opt, li = 0;
     wsx_opts_t o = {.ping_interval = 30000};
 
@@ -399,6 +405,8 @@ int main(int argc, char **argv)
             }
             break;
         case 'w': snprintf(s.web_dir, sizeof s.web_dir, "%s", optarg); break;
+        case 'C': cert = optarg; break;
+        case 'K': key = optarg; break;
         case 'L': /* the loop's limits, parsed by the loop */
             if (wsx_opts_set(&o, longopts[li].name, optarg) != 0) {
                 fprintf(stderr,
@@ -418,12 +426,16 @@ int main(int argc, char **argv)
 
     if (wsx_http_check_static("messenger-server", "--web", s.web_dir) != 0)
         return 1;
+    if (wsx_opts_tls_server(&o, "messenger-server", cert, key) != 0)
+        return 1;
+
     const char *why = NULL;
     s.data_dir = data_dir;
     int r = store_open(&s.store, data_dir, s.fsync_mode, store_warning, &s,
                        &why);
     if (r < 0) {
         fprintf(stderr, "messenger-server: %s: %s (%s)\n", data_dir, why, strerror(-r));
+        wsx_tls_free(o.tls);
         return 1;
     }
     report_replay(s.store, data_dir);
@@ -438,5 +450,6 @@ int main(int argc, char **argv)
     r = wsx_serve("messenger-server", host, port, &o, &h, &s,
                   s.fsync_mode == STORE_FSYNC_BATCH ? batch_commit : NULL);
     store_close(s.store);
+    wsx_tls_free(o.tls);
     return r;
 }

@@ -2,10 +2,10 @@
  * wsxunit — unit tests of the event loop (examples/common) on its own:
  * the output queue, timers, backpressure marks, the accept callback,
  * broadcast frames shared by queues, a UDP socket in the loop, a
- * transport that buffers input itself and has no sendfile, the memory
- * budget (what it counts, whom it closes), the stall rule on a fake
- * clock, the limits' options, and a loop without process-wide side
- * effects.
+ * transport that buffers input itself and has no sendfile, one with a
+ * handshake of its own, ws:// and wss:// URLs, the memory budget (what
+ * it counts, whom it closes), the stall rule on a fake clock, the limits'
+ * options, and a loop without process-wide side effects.
  *
  * White-box: it includes wsx_int.h to look at queues, flags and epoll
  * masks. Every socket is on loopback with a port the kernel picked; every
@@ -1192,6 +1192,113 @@ out:
     rmdir(dir);
 }
 
+/* A transport with a handshake of its own (as TLS has): while it lasts,
+ * queued output waits without asking for writability (the socket is
+ * writable all along: that would spin); once it is over the transport
+ * says WSX_TR_WRITE and the queue goes out. */
+static unsigned hs_bits;
+
+static ssize_t hs_read(wsx_conn_t *c, uint8_t *buf, size_t cap,
+                       uint8_t **data)
+{
+    *data = buf;
+    return read(c->fd, buf, cap);
+}
+
+static ssize_t hs_writev(wsx_conn_t *c, struct iovec *iov, int iovcnt)
+{
+    struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)iovcnt};
+
+    hs_bits &= ~WSX_TR_WRITE;
+    if (hs_bits & WSX_TR_HANDSHAKE) {
+        errno = EAGAIN;
+        return -1;
+    }
+    return iovcnt ? sendmsg(c->fd, &m, MSG_NOSIGNAL) : 0;
+}
+
+static int hs_shutdown(wsx_conn_t *c)
+{
+    return shutdown(c->fd, SHUT_WR);
+}
+
+static void hs_close(wsx_conn_t *c)
+{
+    close(c->fd);
+}
+
+static unsigned hs_pending(const wsx_conn_t *c)
+{
+    (void)c;
+    return hs_bits;
+}
+
+static const wsx_transport_t hs_transport = {.name = "hs",
+                                             .read = hs_read,
+                                             .writev = hs_writev,
+                                             .shutdown = hs_shutdown,
+                                             .close = hs_close,
+                                             .pending = hs_pending};
+
+static void test_transport_handshake(void)
+{
+    static peer_t p;
+    wsx_loop_t *loop = wsx_loop_new();
+    wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, NULL, NULL, NULL);
+    wsx_conn_t *c;
+
+    CHECK(s != NULL);
+    if (!s)
+        goto out;
+    s->ep.tr = &hs_transport;
+    hs_bits = WSX_TR_HANDSHAKE;
+    p.fd = tcp_connect(wsx_server_port(s), 0);
+    run_rounds(loop, 3);
+    c = loop->conns;
+    CHECK(c != NULL);
+    if (!c)
+        goto out;
+    CHECK_EQ(wsx_out_append(c, "abc", 3), 0);
+    run_rounds(loop, 3);
+    CHECK_EQ(c->out.bytes, 3);
+    CHECK((c->evmask & EPOLLOUT) == 0);
+    CHECK(c->evmask & EPOLLIN);
+
+    hs_bits = WSX_TR_WRITE; /* the handshake is over: push */
+    wsx_conn_update_events(c);
+    CHECK(c->evmask & EPOLLOUT);
+    peer_wait(loop, &p, 3, 2000);
+    CHECK_BYTES(p.buf, p.len, "abc", 3);
+    CHECK_EQ(c->out.bytes, 0);
+    run_rounds(loop, 2);
+    CHECK((c->evmask & EPOLLOUT) == 0);
+
+    /* The peer's EOF ends it. */
+    close(p.fd);
+    run_rounds(loop, 3);
+    CHECK(loop->conns == NULL);
+out:
+    wsx_loop_free(loop);
+}
+
+/* ws:// and wss:// URLs: the scheme's default port (RFC 6455 §3). */
+static void test_url(void)
+{
+    wsx_url_t u;
+
+    CHECK_EQ(wsx_url_parse("wss://example.org/chat?x=1", &u), 0);
+    CHECK(u.tls == 1 && u.port == 443 && !strcmp(u.host, "example.org"));
+    CHECK(!strcmp(u.path, "/chat?x=1"));
+    CHECK_EQ(wsx_url_parse("WSS://[::1]:8443", &u), 0);
+    CHECK(u.tls == 1 && u.port == 8443 && !strcmp(u.host, "::1"));
+    CHECK(!strcmp(u.path, "/"));
+    CHECK_EQ(wsx_url_parse("ws://h", &u), 0);
+    CHECK(u.tls == 0 && u.port == 80);
+    CHECK_EQ(wsx_url_parse("wss:/h", &u), WSX_EURL);
+    CHECK_EQ(wsx_url_parse("https://h/", &u), WSX_EURL);
+    CHECK_EQ(wsx_url_parse("wss://h:0/", &u), WSX_EURL);
+}
+
 /* ----------------------------------------------------- large messages */
 
 /* Plain TCP, counting the reads that went somewhere other than the
@@ -1763,6 +1870,8 @@ static const struct {
     {"broadcast: refused on a client connection", test_broadcast_client},
     {"watch: a UDP echo in the loop", test_udp_watch},
     {"transport: buffered input, no sendfile", test_buffering_transport},
+    {"transport: output waits for its handshake", test_transport_handshake},
+    {"url: ws:// and wss://, default ports", test_url},
     {"large messages: read in place, sent at once", test_large_in_place},
     {"alloc: large reassembly buffers go to the pool", test_reassembly_pool},
     {"limits: what the memory budget counts", test_budget_accounting},

@@ -24,7 +24,7 @@ enum {
 };
 
 static const char usage[] =
-    "usage: wscat [options] ws://host[:port][/path]\n"
+    "usage: wscat [options] ws[s]://host[:port][/path]\n"
     "\n"
     "A WebSocket (RFC 6455) client. Each line read from stdin is sent as a\n"
     "text message; each message received is printed on stdout, text as it\n"
@@ -33,7 +33,9 @@ static const char usage[] =
     "the close code and reason received are printed on stderr.\n"
     "\n"
     "The URL: host is a name, an IPv4 address or [IPv6]; port defaults to\n"
-    "80 and path to /. wss:// is not supported.\n"
+    "80 (443 for wss://) and path to /. wss:// is WebSocket over TLS 1.2 or\n"
+    "later: the server's certificate must chain to the system's CA store\n"
+    "(or --ca FILE) and name host; SNI and ALPN http/1.1 are sent.\n"
     "\n"
     "  --binary FILE           first send the contents of FILE as one binary\n"
     "                          message, then read stdin as usual\n"
@@ -58,6 +60,10 @@ static const char usage[] =
     "                          seconds (default 10)\n"
     "  --close-timeout SEC     wait at most SEC seconds for the close reply\n"
     "                          (default 5)\n"
+    "  --ca FILE               wss://: trust the PEM certificates in FILE\n"
+    "                          instead of the system's CA store\n"
+    "  --insecure              wss://: do not check the server's certificate\n"
+    "                          at all (testing only)\n"
     "  --verbose, -v           say when connected, and with what\n"
     "  --help, -h              show this help\n"
     "\n"
@@ -66,7 +72,9 @@ static const char usage[] =
     "     away) or no code\n"
     "  1  bad usage: options, URL, an unreadable --binary file\n"
     "  2  could not connect, or the opening handshake failed (e.g. \"wscat:\n"
-    "     handshake failed: server answered 404 Not Found\")\n"
+    "     handshake failed: server answered 404 Not Found\"), the TLS one\n"
+    "     too (e.g. \"TLS handshake failed: certificate verify failed:\n"
+    "     certificate has expired\")\n"
     "  3  protocol error, connection lost without a closing handshake, close\n"
     "     timeout, or a close with any other code\n";
 
@@ -238,12 +246,14 @@ static void on_pong(wsx_conn_t *c, const uint8_t *data, size_t len)
 
 static void on_open(wsx_conn_t *c, const ws_response_t *resp)
 {
+    char tls[128];
+    const char *sec = wsx_conn_tls(c, tls, sizeof tls);
     int ext = wsx_conn_deflate(c) != NULL;
 
     app.opened = 1;
     if (app.verbose)
-        fprintf(stderr, "wscat: connected%s%s%s%.*s\n",
-                wsx_conn_protocol(c) ? ", subprotocol " : "",
+        fprintf(stderr, "wscat: connected%s%s%s%s%s%.*s\n", sec ? ", " : "",
+                sec ? sec : "", wsx_conn_protocol(c) ? ", subprotocol " : "",
                 wsx_conn_protocol(c) ? wsx_conn_protocol(c) : "",
                 ext ? ", extensions " : "",
                 ext ? (int)resp->extensions.len : 0,
@@ -421,6 +431,8 @@ int main(int argc, char **argv)
         {"max-message", required_argument, NULL, 'm'},
         {"connect-timeout", required_argument, NULL, 't'},
         {"close-timeout", required_argument, NULL, 'T'},
+        {"ca", required_argument, NULL, 'A'},
+        {"insecure", no_argument, NULL, 'I'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -431,8 +443,9 @@ int main(int argc, char **argv)
                        .on_pong = on_pong, .on_close = on_close,
                        .on_error = on_error, .on_drain = on_drain};
     char *protocols = NULL, *headers = NULL;
+    const char *ca = NULL;
     unsigned long long num;
-    int opt, err;
+    int opt, err, insecure = 0;
 
     while ((opt = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
         switch (opt) {
@@ -475,7 +488,8 @@ int main(int argc, char **argv)
         case 'p':
             /* "--ping PAYLOAD": take the next word unless it is the URL */
             if (!optarg && optind < argc && argv[optind][0] != '-' &&
-                strncasecmp(argv[optind], "ws://", 5) != 0)
+                strncasecmp(argv[optind], "ws://", 5) != 0 &&
+                strncasecmp(argv[optind], "wss://", 6) != 0)
                 optarg = argv[optind++];
             app.ping = optarg ? optarg : "";
             if (strlen(app.ping) > WS_MAX_CONTROL_PAYLOAD)
@@ -492,6 +506,12 @@ int main(int argc, char **argv)
         case 'T':
             opts.close_timeout = seconds(optarg);
             break;
+        case 'A':
+            ca = optarg;
+            break;
+        case 'I':
+            insecure = 1;
+            break;
         case 'v':
             app.verbose = 1;
             break;
@@ -507,6 +527,8 @@ int main(int argc, char **argv)
         die_usage("%s", optind < argc ? "give exactly one URL" : "no URL");
     req.protocols = protocols;
     req.extra_headers = headers;
+    if (wsx_opts_tls_client(&opts, "wscat", argv[optind], ca, insecure) != 0)
+        return EXIT_USAGE;
 
     wsx_loop_t *loop = wsx_process_setup() == 0 ? wsx_loop_new() : NULL;
     if (!loop) {
@@ -530,6 +552,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "wscat: event loop failed: %s\n", strerror(errno));
     wsx_watch_stop(app.in);
     wsx_loop_free(loop);
+    wsx_tls_free(opts.tls);
     free(protocols);
     free(headers);
     free(app.line);

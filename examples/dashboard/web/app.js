@@ -20,7 +20,9 @@
   const KEEP_FRAMES = 200;        // of the newest messages, frames kept
   const MAX_FRAMES_PER_MSG = 2000;
   const TABLE_ROWS = 400;
-  const WS_BASE = `ws://${location.host}`;
+  // wss:// when the page came over https:// (ws-dashboard --tls-cert).
+  const WS_SCHEME = location.protocol === 'https:' ? 'wss' : 'ws';
+  const WS_BASE = `${WS_SCHEME}://${location.host}`;
 
   // ------------------------------------------------------------ state
   const S = {

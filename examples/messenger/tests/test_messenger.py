@@ -1194,11 +1194,11 @@ def cli_errors():
         check("unrecognized option '--bogus'" in err.splitlines()[0], "unknown option: %r" % err)
         eq(cli(s.port, 1, b"", args=["extra"]),
            (1, "", "messenger-client: unexpected argument 'extra'\n" + more), "extra argument")
-        for url, why in [("http://127.0.0.1/", "it does not start with ws://"),
+        for url, why in [("http://127.0.0.1/", "it does not start with ws:// or wss://"),
                          ("ws://127.0.0.1:99999/", "the port must be a number from 1 to 65535"),
                          ("ws://127.0.0.1:0/", "the port must be a number from 1 to 65535"),
                          ("ws://127.0.0.1:80x/", "the port must be a number from 1 to 65535"),
-                         ("wss://127.0.0.1/", "wss:// (WebSocket over TLS) is not supported")]:
+                         ("wss://127.0.0.1:0/", "the port must be a number from 1 to 65535")]:
             eq(cli(None, 1, b"", args=["--url", url]),
                (1, "", "messenger-client: bad --url '%s': %s\n%s" % (url, why, more)), url)
         # The resolver's own words in brackets vary with the system (no DNS
