@@ -11,17 +11,7 @@
 const path = require('path');
 const { Results, args, check } = require('./peerlib');
 
-let chromium;
-try {
-  ({ chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core')));
-} catch (e) {
-  process.stderr.write(`browser driver: cannot load playwright-core (${e.message}): run npm ci in tests/interop\n`);
-  process.exit(2);
-}
-
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'];
+const { chromium, CHROMIUM, FLAGS } = require('./chromium');
 
 (async () => {
   const a = args();

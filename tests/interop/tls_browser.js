@@ -11,18 +11,9 @@
 const path = require('path');
 const { Results, args, check } = require('./peerlib');
 
-let chromium;
-try {
-  ({ chromium } = require(path.join(__dirname, 'node_modules', 'playwright-core')));
-} catch (e) {
-  process.stderr.write(`browser driver: cannot load playwright-core (${e.message}): run npm ci in tests/interop\n`);
-  process.exit(2);
-}
+const { chromium, CHROMIUM, FLAGS: BASE_FLAGS } = require('./chromium');
 
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync',
-  '--ignore-certificate-errors'];
+const FLAGS = BASE_FLAGS.concat(['--ignore-certificate-errors']);
 
 (async () => {
   const a = args();

@@ -22,18 +22,8 @@ const { spawnSync } = require('child_process');
 // args() and check() are the interop drivers' (tests/interop/peerlib.js)
 const { args, check } = require(path.join(__dirname, '..', '..', '..', 'tests', 'interop', 'peerlib'));
 
-let chromium;
-try {
-  ({ chromium } = require('playwright-core'));
-} catch (e) {
-  process.stderr.write(`browser.js: cannot load playwright-core (${e.message}); `
-    + 'set NODE_PATH to tests/interop/node_modules (make dashboard-test runs npm ci there)\n');
-  process.exit(2);
-}
-
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'];
+const { chromium, CHROMIUM, FLAGS } =
+  require(path.join(__dirname, '..', '..', '..', 'tests', 'interop', 'chromium'));
 
 function eq(got, want, what) {
   const g = JSON.stringify(got), w = JSON.stringify(want);

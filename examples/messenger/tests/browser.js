@@ -18,21 +18,10 @@
 // Screenshots of each step go to --shots. Prints one JSON line per case:
 // {"case", "ok", "msg"}.
 
-let chromium;
-try {
-  ({ chromium } = require('playwright-core'));
-} catch (e) {
-  process.stderr.write(`browser.js: cannot load playwright-core (${e.message}); `
-    + 'set NODE_PATH to tests/interop/node_modules (make messenger-test runs npm ci there)\n');
-  process.exit(2);
-}
-
 const { spawn } = require('child_process');
 const path = require('path');
-
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-  '--disable-component-update', '--no-first-run', '--disable-quic', '--disable-sync'];
+const { chromium, CHROMIUM, FLAGS } =
+  require(path.join(__dirname, '..', '..', '..', 'tests', 'interop', 'chromium'));
 
 function args() {
   const a = {};
