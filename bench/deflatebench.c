@@ -30,7 +30,7 @@
 static double opt_time = 0.3;
 static int opt_runs = 3;
 static int opt_smoke = 0;
-static int opt_small = 0; /* only the small-message table */
+static int opt_small = 0;  /* only the small-message table */
 static size_t opt_msg = 0; /* --small: only this message size */
 static size_t opt_size = 1u << 20;
 
@@ -76,8 +76,8 @@ static void ours_compress(struct job *j)
     size_t used, made;
     if (ws_deflate_init(&dstate, 15, j->level, dmem))
         die("ws_deflate_init");
-    if (ws_deflate_run(&dstate, j->c->p, j->c->len, &used, j->z, j->zcap,
-                       &made, WS_Z_SYNC) != WS_Z_DONE)
+    if (ws_deflate_run(&dstate, j->c->p, j->c->len, &used, j->z, j->zcap, &made,
+                       WS_Z_SYNC) != WS_Z_DONE)
         die("our deflate did not finish");
     j->zn = made;
 }
@@ -98,8 +98,7 @@ static void zlib_compress(struct job *j)
     deflateEnd(&s);
 }
 
-static void ours_decompress(const uint8_t *z, size_t zn, uint8_t *out,
-                            size_t n)
+static void ours_decompress(const uint8_t *z, size_t zn, uint8_t *out, size_t n)
 {
     size_t used, made;
     ws_inflate_init(&istate, 15, iwindow);
@@ -108,8 +107,7 @@ static void ours_decompress(const uint8_t *z, size_t zn, uint8_t *out,
         die("our inflate failed");
 }
 
-static void zlib_decompress(const uint8_t *z, size_t zn, uint8_t *out,
-                            size_t n)
+static void zlib_decompress(const uint8_t *z, size_t zn, uint8_t *out, size_t n)
 {
     z_stream s;
     memset(&s, 0, sizeof s);
@@ -231,14 +229,15 @@ static size_t ours_message(struct msgs *m, const uint8_t *msg)
 {
     static const uint8_t tail[4] = {0, 0, 0xff, 0xff};
     size_t used, zn, got;
-    if (ws_deflate_run(&mdef, msg, m->len, &used, m->z, sizeof m->z - 4,
-                       &zn, WS_Z_MESSAGE) != WS_Z_DONE)
+    if (ws_deflate_run(&mdef, msg, m->len, &used, m->z, sizeof m->z - 4, &zn,
+                       WS_Z_MESSAGE) != WS_Z_DONE)
         die("our deflate did not finish a message");
     ws_deflate_reset(&mdef, m->takeover);
     memcpy(m->z + zn, tail, 4);
     ws_inflate_reset(&minf, m->takeover);
     if (ws_inflate_run(&minf, m->z, zn + 4, &used, m->back, sizeof m->back,
-                       &got) != WS_Z_NEED_INPUT || got != m->len)
+                       &got) != WS_Z_NEED_INPUT ||
+        got != m->len)
         die("our inflate failed on a message");
     return zn;
 }
@@ -304,8 +303,7 @@ static double msgs_measure(struct msgs *m)
 static void bench_messages(const char *name, const corpus_t *c, size_t len)
 {
     for (int takeover = 1; takeover >= 0; takeover--) {
-        printf("| %-4s %5zu | %-7s |", name, len,
-               takeover ? "on" : "off");
+        printf("| %-4s %5zu | %-7s |", name, len, takeover ? "on" : "off");
         for (int level = 1; level <= 6; level += 5) {
             for (int ours = 1; ours >= 0; ours--) {
                 struct msgs *m = calloc(1, sizeof *m);
@@ -319,8 +317,7 @@ static void bench_messages(const char *name, const corpus_t *c, size_t len)
                 m->takeover = takeover;
                 double us = msgs_measure(m);
                 printf(" %7.2f %5.1f%% |", us,
-                       100.0 * (double)m->zbytes /
-                           (double)(len * m->count));
+                       100.0 * (double)m->zbytes / (double)(len * m->count));
                 free(m);
             }
         }
@@ -379,20 +376,21 @@ static void bench_corpus(const corpus_t *c)
         if (memcmp(j->back, c->p, c->len))
             die("round trip through zlib inflate differs");
         double dmb = measure(pass_compress, j, NULL, 0);
-        double imb = measure(j->ours ? pass_decompress_ours
-                                     : pass_decompress_zlib,
-                             j, j->z, j->zn);
+        double imb =
+            measure(j->ours ? pass_decompress_ours : pass_decompress_zlib, j,
+                    j->z, j->zn);
         printf("| %-7s | %-6s %d | %6.2f %% | %9.1f | %9.1f |\n", c->name,
                j->ours ? "ours" : "zlib", j->level,
                100.0 * (double)j->zn / (double)c->len, dmb, imb);
     }
     /* The decoders on one and the same stream: zlib -6's. */
-    double ours = measure(pass_decompress_ours, &jobs[3], jobs[3].z,
-                          jobs[3].zn);
-    double zlib = measure(pass_decompress_zlib, &jobs[3], jobs[3].z,
-                          jobs[3].zn);
+    double ours =
+        measure(pass_decompress_ours, &jobs[3], jobs[3].z, jobs[3].zn);
+    double zlib =
+        measure(pass_decompress_zlib, &jobs[3], jobs[3].z, jobs[3].zn);
     printf("| %-7s | zlib-6 stream | inflate ours %.1f, zlib %.1f MB/s "
-           "(%.2fx) | | |\n", c->name, ours, zlib, ours / zlib);
+           "(%.2fx) | | |\n",
+           c->name, ours, zlib, ours / zlib);
     for (int i = 0; i < 4; i++) {
         free(jobs[i].z);
         free(jobs[i].back);
@@ -441,10 +439,11 @@ int main(int argc, char **argv)
     corpus_t cs[4] = {corpus_text(opt_size, 1), corpus_json(opt_size, 2),
                       corpus_binary(opt_size, 3), corpus_source(opt_size)};
     printf("DEFLATE, window bits 15, one message of each corpus (%zu bytes; "
-           "source: %zu), sync flush.\n", opt_size, cs[3].len);
+           "source: %zu), sync flush.\n",
+           opt_size, cs[3].len);
     printf("Memory: our inflate %zu B + 32768 B window; our deflate "
-           "%zu B + %zu B work area.\n\n", sizeof(ws_inflate_t),
-           sizeof(ws_deflate_t), ws_deflate_mem_size(15));
+           "%zu B + %zu B work area.\n\n",
+           sizeof(ws_inflate_t), sizeof(ws_deflate_t), ws_deflate_mem_size(15));
     printf("| corpus  | codec  L | size      | deflate MB/s | inflate MB/s "
            "|\n");
     printf("|---------|----------|-----------|-----------|-----------|\n");

@@ -51,9 +51,9 @@
 
 enum { MODE_COPY, MODE_SHARED, MODE_NODE, NMODES };
 
-static const char *const mode_name[NMODES] = {
-    "wsx, encoded per connection", "wsx, one shared frame",
-    "Node ws (broadcast example)"};
+static const char *const mode_name[NMODES] = {"wsx, encoded per connection",
+                                              "wsx, one shared frame",
+                                              "Node ws (broadcast example)"};
 
 typedef struct result {
     double seconds;   /* first send to the client's last byte */
@@ -311,8 +311,7 @@ static int measure_fresh(int mode, int conns, int messages, size_t size,
     if ((pid = fork()) == 0) {
         close(fds[0]);
         int r = measure(mode, conns, messages, size, payload, res);
-        _exit(r == 0 && write(fds[1], res, sizeof *res) ==
-                            (ssize_t)sizeof *res
+        _exit(r == 0 && write(fds[1], res, sizeof *res) == (ssize_t)sizeof *res
                   ? 0
                   : 1);
     }
@@ -343,8 +342,10 @@ static int proc_cpu_s(pid_t pid, double *user, double *sys)
     char *p = strrchr(buf, ')'); /* the command name may hold spaces */
     /* after ")": state ppid pgrp session tty tpgid flags minflt cminflt
      * majflt cmajflt utime stime (fields 3..15 of proc(5)) */
-    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-                            "%lu %lu", &ut, &st) != 2)
+    if (!p || sscanf(p + 1,
+                     " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+                     "%lu %lu",
+                     &ut, &st) != 2)
         return -1;
     double hz = (double)sysconf(_SC_CLK_TCK);
     *user = (double)ut / hz;
@@ -368,8 +369,8 @@ static void on_alarm(int sig)
 
 /* The same run against `node DIR/../../bench/fanout_ws.js`, which finds
  * ws in DIR/node_modules. */
-static int measure_node(const char *dir, int conns, int messages,
-                        size_t size, result_t *res)
+static int measure_node(const char *dir, int conns, int messages, size_t size,
+                        result_t *res)
 {
     int to[2], from[2], rep[2], port = 0, ok = -1, status = 1;
     char line[256], nodepath[4096], pidstr[32];
@@ -417,8 +418,7 @@ static int measure_node(const char *dir, int conns, int messages,
         strcmp(line, "open\n") == 0) {
         res->rss = rss_kib(pidstr);
         if (proc_cpu_s(node, &u0, &s0) == 0 &&
-            node_line(f, line, sizeof line) == 0 &&
-            strcmp(line, "go\n") == 0) {
+            node_line(f, line, sizeof line) == 0 && strcmp(line, "go\n") == 0) {
             t0 = now_s();
             alarm(CLIENT_LIMIT_S);
             if (read(rep[0], &ch, 1) == 1 && ch == 'D' &&
@@ -479,8 +479,7 @@ static result_t median(const result_t *r, int n)
     return m;
 }
 
-static void row(int conns, int messages, int mode, const result_t *m,
-                int have)
+static void row(int conns, int messages, int mode, const result_t *m, int have)
 {
     double total = (double)conns * messages;
     printf("| %d × %d | %s | ", conns, messages, mode_name[mode]);
@@ -598,11 +597,10 @@ static int measure_all(const cfg_t *g, int conns, int messages, char *payload,
             r = mode == MODE_NODE
                     ? measure_node(g->node_dir, conns, messages, g->size,
                                    &all[mode][got[mode]])
-                    : measure_fresh(mode, conns, messages, g->size,
-                                    payload, &all[mode][got[mode]]);
+                    : measure_fresh(mode, conns, messages, g->size, payload,
+                                    &all[mode][got[mode]]);
             if (r != 0 && mode != MODE_NODE) {
-                fprintf(stderr, "fanout: the %s run failed\n",
-                        mode_name[mode]);
+                fprintf(stderr, "fanout: the %s run failed\n", mode_name[mode]);
                 return 1;
             }
             if (r != 0)
@@ -622,7 +620,10 @@ static int measure_all(const cfg_t *g, int conns, int messages, char *payload,
 
 int main(int argc, char **argv)
 {
-    cfg_t g = {.conns = 0, .messages = 0, .runs = RUNS, .size = 1024,
+    cfg_t g = {.conns = 0,
+               .messages = 0,
+               .runs = RUNS,
+               .size = 1024,
                .node_dir = "tests/interop"};
     static const int counts[] = {100, 1000, 10000};
     int r;
@@ -641,7 +642,8 @@ int main(int argc, char **argv)
     int node = have_node(g.node_dir, ver, sizeof ver);
     printf("fan-out: text messages of %zu bytes to every loopback "
            "connection, batches of %d (median of %d runs of each way, in "
-           "turns)\n\n", g.size, BATCH, g.runs);
+           "turns)\n\n",
+           g.size, BATCH, g.runs);
     printf("| connections × messages | server | delivered msg/s | server CPU "
            "ns per delivered message | server RSS with the connections | "
            "per connection |\n|---|---|--:|--:|--:|--:|\n");

@@ -158,15 +158,15 @@ typedef struct seg {
 
 typedef struct workload {
     const char *name;
-    uint8_t *wire;  /* the frames as generated (masked) */
-    uint8_t *work;  /* what a pass reads: a fresh copy of wire */
+    uint8_t *wire; /* the frames as generated (masked) */
+    uint8_t *work; /* what a pass reads: a fresh copy of wire */
     size_t wire_len;
     seg_t *segs;
     size_t nsegs;
     uint64_t msgs;    /* messages per pass */
     uint64_t payload; /* message payload bytes per pass */
     size_t max_msg;
-    int pings;        /* pings per pass */
+    int pings; /* pings per pass */
 } workload_t;
 
 /* Client-to-server frame: masked with a random key (RFC 6455 §5.3). */
@@ -225,8 +225,7 @@ static void make_workload(workload_t *w, const char *name, int kind,
         do {
             size_t n = msg_len - off < frag ? msg_len - off : frag;
             int fin = off + n == msg_len;
-            put_frame(w, fin, off ? WS_OP_CONTINUATION : op, msg + off, n,
-                      off);
+            put_frame(w, fin, off ? WS_OP_CONTINUATION : op, msg + off, n, off);
             off += n;
             if (ping_every && ++nframe % (size_t)ping_every == 0 && !fin) {
                 uint8_t ping[8];
@@ -250,8 +249,7 @@ static void make_workloads(void)
     make_workload(&works[2], "4 KiB binary", P_BINARY, 4096, 4096, 0);
     make_workload(&works[3], "64 KiB binary", P_BINARY, 65536, 65536, 0);
     make_workload(&works[4], "1 MiB binary", P_BINARY, 1 << 20, 1 << 20, 0);
-    make_workload(&works[5], "1 MiB text, ASCII", P_ASCII, 1 << 20, 1 << 20,
-                  0);
+    make_workload(&works[5], "1 MiB text, ASCII", P_ASCII, 1 << 20, 1 << 20, 0);
     make_workload(&works[6], "1 MiB text, mixed UTF-8", P_MIXED, 1 << 20,
                   1 << 20, 0);
     make_workload(&works[7], "1 MiB in 4 KiB fragments + pings", P_BINARY,
@@ -337,8 +335,7 @@ static void *ours_stream_read_open(const workload_t *w)
     return ours_open(0, 1, 0);
 }
 
-static void ours_other(ws_conn_t *c, int t, const ws_event_t *ev,
-                       counts_t *n)
+static void ours_other(ws_conn_t *c, int t, const ws_event_t *ev, counts_t *n)
 {
     (void)c;
     switch (t) {
@@ -390,8 +387,8 @@ static void ours_read_pass(void *ctx, const workload_t *w, counts_t *n)
     ours_t *o = ctx;
     ws_conn_t *c = &o->conn;
     for (size_t off = 0; off < w->wire_len;) {
-        size_t len = w->wire_len - off < READ_SIZE ? w->wire_len - off
-                                                   : READ_SIZE;
+        size_t len =
+            w->wire_len - off < READ_SIZE ? w->wire_len - off : READ_SIZE;
         void *p;
         size_t room;
         if (o->direct && ws_conn_recv_buf(c, &p, &room) == 1) {
@@ -462,8 +459,8 @@ static void copy_pass(void *ctx, const workload_t *w, counts_t *n)
 {
     copier_t *m = ctx;
     for (size_t off = 0; off < w->wire_len; off += READ_SIZE) {
-        size_t len = w->wire_len - off < READ_SIZE ? w->wire_len - off
-                                                   : READ_SIZE;
+        size_t len =
+            w->wire_len - off < READ_SIZE ? w->wire_len - off : READ_SIZE;
         memcpy(m->dst, w->wire + off, len);
         copy_sink = m->dst[len - 1];
     }
@@ -578,9 +575,18 @@ static int wslay_checks_utf8(void)
 }
 #endif
 
-enum { R_OURS, R_DIRECT, R_KEPT, R_STREAM, C_WSLAY, R_COPY, /* reads */
-       C_OURS, C_STREAM, C_MEMCPY,                    /* in memory */
-       NCONT };
+enum {
+    R_OURS,
+    R_DIRECT,
+    R_KEPT,
+    R_STREAM,
+    C_WSLAY,
+    R_COPY, /* reads */
+    C_OURS,
+    C_STREAM,
+    C_MEMCPY, /* in memory */
+    NCONT
+};
 
 static const contender_t contenders[NCONT] = {
     {"read", ours_read_open, ours_read_pass, ours_close, 1},
@@ -618,10 +624,11 @@ static figure_t run_once(const contender_t *k, void *ctx, workload_t *w)
     } while (t < opt_time);
     if (n.msgs != passes * w->msgs || n.bytes != passes * w->payload ||
         n.pings != passes * (uint64_t)w->pings) {
-        fprintf(stderr, "parsebench: %s on %s: %llu messages, %llu bytes, "
-                "%llu pings; want %llu, %llu, %llu\n", k->name, w->name,
-                (unsigned long long)n.msgs, (unsigned long long)n.bytes,
-                (unsigned long long)n.pings,
+        fprintf(stderr,
+                "parsebench: %s on %s: %llu messages, %llu bytes, "
+                "%llu pings; want %llu, %llu, %llu\n",
+                k->name, w->name, (unsigned long long)n.msgs,
+                (unsigned long long)n.bytes, (unsigned long long)n.pings,
                 (unsigned long long)(passes * w->msgs),
                 (unsigned long long)(passes * w->payload),
                 (unsigned long long)(passes * (uint64_t)w->pings));
@@ -696,18 +703,39 @@ static void mask_bytes(uint8_t *p, size_t n, const uint8_t key[4])
  * transition per class. States: 0 accept, 1 reject, then how many
  * continuation bytes are due and with which restriction. */
 enum { U_ACC, U_REJ, U_C1, U_C2, U_C3, U_E0, U_ED, U_F0, U_F4, U_NSTATE };
-enum { K_ASCII, K_80, K_90, K_A0, K_C2, K_E0, K_E1, K_ED, K_F0, K_F1, K_F4,
-       K_BAD, U_NCLASS };
+enum {
+    K_ASCII,
+    K_80,
+    K_90,
+    K_A0,
+    K_C2,
+    K_E0,
+    K_E1,
+    K_ED,
+    K_F0,
+    K_F1,
+    K_F4,
+    K_BAD,
+    U_NCLASS
+};
 static uint8_t u_class[256], u_next[U_NSTATE][U_NCLASS];
 
 static void dfa_init(void)
 {
     for (int b = 0; b < 256; b++)
-        u_class[b] = b < 0x80 ? K_ASCII : b < 0x90 ? K_80 : b < 0xA0 ? K_90
-                   : b < 0xC0 ? K_A0 : b < 0xC2 ? K_BAD : b < 0xE0 ? K_C2
-                   : b == 0xE0 ? K_E0 : b == 0xED ? K_ED : b < 0xF0 ? K_E1
-                   : b == 0xF0 ? K_F0 : b < 0xF4 ? K_F1 : b == 0xF4 ? K_F4
-                   : K_BAD;
+        u_class[b] = b < 0x80    ? K_ASCII
+                     : b < 0x90  ? K_80
+                     : b < 0xA0  ? K_90
+                     : b < 0xC0  ? K_A0
+                     : b < 0xC2  ? K_BAD
+                     : b < 0xE0  ? K_C2
+                     : b == 0xE0 ? K_E0
+                     : b == 0xED ? K_ED
+                     : b < 0xF0  ? K_E1
+                     : b == 0xF0 ? K_F0
+                     : b < 0xF4  ? K_F1
+                     : b == 0xF4 ? K_F4
+                                 : K_BAD;
     memset(u_next, U_REJ, sizeof u_next);
     u_next[U_ACC][K_ASCII] = U_ACC;
     u_next[U_ACC][K_C2] = U_C1;
@@ -838,7 +866,8 @@ static void print_machine(void)
     printf("parsebench: libwsproto %s, %s, compiler %s, %s\n", ws_version(),
            model, __VERSION__, date);
     printf("sizeof(ws_conn_t) = %zu bytes; each figure: median of %d runs "
-           "of >= %.2f s\n\n", sizeof(ws_conn_t), opt_runs, opt_time);
+           "of >= %.2f s\n\n",
+           sizeof(ws_conn_t), opt_runs, opt_time);
 }
 
 static figure_t results[NWORK][NCONT];
@@ -859,8 +888,8 @@ static const char *vs_bound(double a, double b, char *buf, size_t cap,
 
 static void headline_table(void)
 {
-    char a[32], b[32], c[32], d[32], e[32], f[32], g[32], h[32], i[32],
-        j[32], k[32], l[32], m[32], n[32], o[32];
+    char a[32], b[32], c[32], d[32], e[32], f[32], g[32], h[32], i[32], j[32],
+        k[32], l[32], m[32], n[32], o[32];
     int noise = 0;
     printf("Data arriving through 64 KiB reads (the headline: what a "
            "server sees)\n\n");
@@ -876,25 +905,24 @@ static void headline_table(void)
         figure_t *r = results[w];
         if (!measured[w])
             continue;
-        printf("| %d. %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s "
-               "| %s | %s | %s | %s | %s |\n",
-               w + 1, works[w].name, si(r[R_OURS].msgs, a, sizeof a),
-               gbs(r[R_OURS].bytes, b, sizeof b),
-               gbs(r[R_DIRECT].bytes, c, sizeof c),
-               gbs(r[R_KEPT].bytes, n, sizeof n),
-               si(r[R_STREAM].msgs, d, sizeof d),
-               gbs(r[R_STREAM].bytes, e, sizeof e),
-               gbs(r[C_WSLAY].bytes, f, sizeof f),
-               gbs(r[R_COPY].bytes, g, sizeof g),
-               vs_bound(r[R_OURS].bytes, r[R_COPY].bytes, h, sizeof h, &noise),
-               vs_bound(r[R_DIRECT].bytes, r[R_COPY].bytes, i, sizeof i,
-                        &noise),
-               vs_bound(r[R_STREAM].bytes, r[R_COPY].bytes, j, sizeof j,
-                        &noise),
-               ratio(r[R_STREAM].msgs, r[R_OURS].msgs, k, sizeof k),
-               ratio(r[R_DIRECT].bytes, r[R_STREAM].bytes, l, sizeof l),
-               ratio(r[R_KEPT].bytes, r[R_STREAM].bytes, o, sizeof o),
-               ratio(r[R_OURS].msgs, r[C_WSLAY].msgs, m, sizeof m));
+        printf(
+            "| %d. %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s "
+            "| %s | %s | %s | %s | %s |\n",
+            w + 1, works[w].name, si(r[R_OURS].msgs, a, sizeof a),
+            gbs(r[R_OURS].bytes, b, sizeof b),
+            gbs(r[R_DIRECT].bytes, c, sizeof c),
+            gbs(r[R_KEPT].bytes, n, sizeof n),
+            si(r[R_STREAM].msgs, d, sizeof d),
+            gbs(r[R_STREAM].bytes, e, sizeof e),
+            gbs(r[C_WSLAY].bytes, f, sizeof f),
+            gbs(r[R_COPY].bytes, g, sizeof g),
+            vs_bound(r[R_OURS].bytes, r[R_COPY].bytes, h, sizeof h, &noise),
+            vs_bound(r[R_DIRECT].bytes, r[R_COPY].bytes, i, sizeof i, &noise),
+            vs_bound(r[R_STREAM].bytes, r[R_COPY].bytes, j, sizeof j, &noise),
+            ratio(r[R_STREAM].msgs, r[R_OURS].msgs, k, sizeof k),
+            ratio(r[R_DIRECT].bytes, r[R_STREAM].bytes, l, sizeof l),
+            ratio(r[R_KEPT].bytes, r[R_STREAM].bytes, o, sizeof o),
+            ratio(r[R_OURS].msgs, r[C_WSLAY].msgs, m, sizeof m));
     }
     printf("\nEach read copies up to 64 KiB out of a buffer standing for the "
            "kernel's socket buffer, inside the timed region; *receive copy "
@@ -1005,8 +1033,8 @@ static void print_targets(void)
             printf("| %s | >= %g | n/a | |\n", t[i].what, t[i].want);
             continue;
         }
-        printf("| %s | >= %g | %.2f | %s |\n", t[i].what, t[i].want,
-               t[i].got, t[i].got >= t[i].want ? "met" : "NOT met");
+        printf("| %s | >= %g | %.2f | %s |\n", t[i].what, t[i].want, t[i].got,
+               t[i].got >= t[i].want ? "met" : "NOT met");
     }
 #undef Q
 }
@@ -1069,7 +1097,8 @@ int main(int argc, char **argv)
                     "  contenders: read read-direct read-kept read-stream "
                     "wslay copy "
                     "ours ours-stream memcpy; "
-                    "workloads 1..%d\n", NWORK);
+                    "workloads 1..%d\n",
+                    NWORK);
             return help ? 0 : 2;
         }
     }

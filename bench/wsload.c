@@ -55,11 +55,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RBUF_SIZE (256u * 1024u)  /* one read buffer for every connection */
-#define HEAD_MAX 24               /* 14-byte frame header + 8-byte seq */
-#define MAX_PENDING 256           /* connects + handshakes under way */
+#define RBUF_SIZE (256u * 1024u) /* one read buffer for every connection */
+#define HEAD_MAX 24              /* 14-byte frame header + 8-byte seq */
+#define MAX_PENDING 256          /* connects + handshakes under way */
 #define IOV_BATCH 512
-#define CONNECT_TIMEOUT 30.0      /* seconds for all connections to open */
+#define CONNECT_TIMEOUT 30.0 /* seconds for all connections to open */
 #define VERIFY_TIMEOUT 10.0
 
 /* ------------------------------------------------------------- options */
@@ -72,9 +72,16 @@ static struct {
     double duration, warmup, hold;
     unsigned idle;
     long pid;
-} opt = {.host = "127.0.0.1", .path = "/", .port = -1, .cpu = -1,
-         .conns = 1, .inflight = 1, .size = 16, .duration = 3,
-         .warmup = 0.5, .hold = 2};
+} opt = {.host = "127.0.0.1",
+         .path = "/",
+         .port = -1,
+         .cpu = -1,
+         .conns = 1,
+         .inflight = 1,
+         .size = 16,
+         .duration = 3,
+         .warmup = 0.5,
+         .hold = 2};
 
 static const char usage[] =
     "usage: wsload --port PORT [options]\n"
@@ -155,13 +162,13 @@ static uint8_t rbuf[RBUF_SIZE];
 static uint8_t mask_key[4];
 static uint8_t frame_hdr[14]; /* the data frame header, mask key included */
 static size_t frame_hdr_len, head_len, body_len;
-static uint8_t *body;          /* payload bytes 8..S, masked once */
+static uint8_t *body; /* payload bytes 8..S, masked once */
 static uint8_t pong_hdr[6];
 static char host_header[300]; /* "127.0.0.1:PORT" */
 
 /* The run. */
 static uint64_t now_ns;
-static int sending;            /* new messages are issued on each echo */
+static int sending; /* new messages are issued on each echo */
 static int measuring;
 static uint64_t errors, msgs, opened;
 static uint64_t wire_tx, wire_rx; /* bytes written and read, measured */
@@ -171,7 +178,7 @@ static uint8_t *corpus;           /* --deflate: what message bodies are
 #define CORPUS_LEN (1u << 20)
 static ws_pmd_config_t pmd_cfg;
 static char pmd_offer[128];
-static uint64_t hist[2048];    /* round trips, log-linear in ns */
+static uint64_t hist[2048]; /* round trips, log-linear in ns */
 
 static void die(const char *fmt, ...)
 {
@@ -269,8 +276,10 @@ static double cpu_of(long pid)
     fclose(f);
     buf[n] = 0;
     char *p = strrchr(buf, ')'); /* the name may hold spaces */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-                            "%lu %lu", &ut, &st) != 2)
+    if (!p || sscanf(p + 2,
+                     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+                     "%lu %lu",
+                     &ut, &st) != 2)
         return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -329,8 +338,8 @@ static void fill_body(uint8_t *p, size_t n)
 
 static void build_templates(void)
 {
-    ws_frame_header_t fh = {.fin = 1, .opcode = WS_OP_BINARY, .masked = 1,
-                            .payload_len = opt.size};
+    ws_frame_header_t fh = {
+        .fin = 1, .opcode = WS_OP_BINARY, .masked = 1, .payload_len = opt.size};
     if (ws_random_default(mask_key, 4, NULL) != 0)
         die("no random numbers");
     memcpy(fh.mask_key, mask_key, 4);
@@ -573,8 +582,7 @@ static int encode_owed(conn_t *c)
         uint8_t *p = out_room(c, need);
         for (int i = 0; i < 8; i++)
             plain[i] = (uint8_t)(c->send_next >> (8 * i));
-        memcpy(plain + 8, corpus + c->send_next * 4099u % CORPUS_LEN,
-               body_len);
+        memcpy(plain + 8, corpus + c->send_next * 4099u % CORPUS_LEN, body_len);
         ptrdiff_t n = p ? ws_conn_send_message(c->ws, WS_OP_BINARY, plain,
                                                opt.size, p, need)
                         : WS_ENOMEM;
@@ -662,8 +670,7 @@ static int on_bytes_deflate(conn_t *c, uint8_t *p, size_t n)
             break;
         case WS_EV_CLOSE:
         case WS_EV_ERROR:
-            error(c, "the server closed or failed the WebSocket (%u)",
-                  ev.code);
+            error(c, "the server closed or failed the WebSocket (%u)", ev.code);
             return -1;
         default:
             break;
@@ -688,8 +695,8 @@ static void conn_start(conn_t *c)
                              .data.ptr = c};
     int one = 1;
 
-    c->fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                   0);
+    c->fd =
+        socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0) {
         error(c, "socket: %s", strerror(errno));
         return;
@@ -719,7 +726,8 @@ static void conn_connected(conn_t *c)
         conn_open(c);
         return;
     }
-    ws_client_request_t r = {.host = host_header, .path = opt.path,
+    ws_client_request_t r = {.host = host_header,
+                             .path = opt.path,
                              .extensions = opt.deflate ? pmd_offer : NULL};
     char out[768];
     if (ws_handshake_generate_key(NULL, NULL, c->key) != 0) {
@@ -748,9 +756,8 @@ static void conn_handshake(conn_t *c, const uint8_t *p, size_t n)
     memcpy(hs + c->hs_len, p, n);
     c->hs = hs;
     c->hs_len += n;
-    int r = ws_handshake_parse_response_ext(hs, c->hs_len, 0, c->key, NULL,
-                                            opt.deflate ? pmd_offer : NULL,
-                                            &resp);
+    int r = ws_handshake_parse_response_ext(
+        hs, c->hs_len, 0, c->key, NULL, opt.deflate ? pmd_offer : NULL, &resp);
     if (r == WS_EAGAIN)
         return;
     if (r < 0) {
@@ -848,8 +855,8 @@ static int all_open(void)
 {
     unsigned busy = 0;
     for (unsigned i = first_busy; i < next_to_start; i++)
-        busy += conns[i].state == ST_CONNECTING ||
-                conns[i].state == ST_HANDSHAKE;
+        busy +=
+            conns[i].state == ST_CONNECTING || conns[i].state == ST_HANDSHAKE;
     while (first_busy < next_to_start &&
            conns[first_busy].state != ST_CONNECTING &&
            conns[first_busy].state != ST_HANDSHAKE)
@@ -969,12 +976,11 @@ static int load_test(void)
     double mbs = rate * (double)opt.size / 1e6;
     double p50 = percentile(0.50) / 1e3, p99 = percentile(0.99) / 1e3;
     double self = 100 * (cpu1 - cpu0) / secs;
-    double server = scpu0 >= 0 && scpu1 >= 0 ? 100 * (scpu1 - scpu0) / secs
-                                             : -1;
+    double server =
+        scpu0 >= 0 && scpu1 >= 0 ? 100 * (scpu1 - scpu0) / secs : -1;
     if (msgs == 0 && !errors)
         errors++, fprintf(stderr, "wsload: no echo came back\n");
-    double wire = msgs ? (double)(wire_tx + wire_rx) / (2.0 * (double)msgs)
-                       : 0;
+    double wire = msgs ? (double)(wire_tx + wire_rx) / (2.0 * (double)msgs) : 0;
     if (opt.kv) {
         printf("wsload mode=%s conns=%u inflight=%u size=%zu secs=%.3f "
                "msgs=%llu msg_s=%.0f mb_s=%.2f p50_us=%.1f p99_us=%.1f "
@@ -1032,8 +1038,8 @@ static int idle_test(void)
                rss1, rss2, per);
     } else {
         printf("wsload: %s, %u idle connections: %u held for %.1f s and "
-               "echoing, %llu errors", mode_name(), nconns, held, opt.hold,
-               (unsigned long long)errors);
+               "echoing, %llu errors",
+               mode_name(), nconns, held, opt.hold, (unsigned long long)errors);
         if (per >= 0)
             printf("; server VmRSS %.1f MiB before, %.1f MiB idle (%.0f B per "
                    "connection), %.1f MiB after one echo each",
@@ -1096,25 +1102,63 @@ static void parse_options(int argc, char **argv)
 
     while ((o = getopt_long(argc, argv, "c:w:s:d:h", lo, NULL)) != -1) {
         switch (o) {
-        case 'H': opt.host = optarg; break;
-        case 'p': opt.port = (int)number("--port", optarg, 65535, 0); break;
-        case 'P': opt.path = optarg; break;
-        case 'r': opt.raw = 1; break;
-        case 'j': opt.json = 1; break;
-        case 'D': opt.deflate = 1; break;
-        case 'c': opt.conns = (unsigned)number("-c", optarg, 1000000, 0); break;
-        case 'w': opt.inflight = (unsigned)number("-w", optarg, 65536, 0); break;
-        case 's': opt.size = (size_t)number("-s", optarg, 1u << 30, 1); break;
-        case 'd': opt.duration = seconds("-d", optarg); break;
-        case 'W': opt.warmup = seconds("--warmup", optarg); break;
-        case 'i': opt.idle = (unsigned)number("--idle", optarg, 1000000, 0); break;
-        case 'o': opt.hold = seconds("--hold", optarg); break;
-        case 'x': opt.pid = (long)number("--pid", optarg, 1u << 30, 0); break;
-        case 'u': opt.cpu = (int)number("--cpu", optarg, CPU_SETSIZE - 1, 0); break;
-        case 'S': opt.spin = 1; break;
-        case 'k': opt.kv = 1; break;
-        case 'h': fputs(usage, stdout); exit(0);
-        default: fputs("try 'wsload --help'\n", stderr); exit(1);
+        case 'H':
+            opt.host = optarg;
+            break;
+        case 'p':
+            opt.port = (int)number("--port", optarg, 65535, 0);
+            break;
+        case 'P':
+            opt.path = optarg;
+            break;
+        case 'r':
+            opt.raw = 1;
+            break;
+        case 'j':
+            opt.json = 1;
+            break;
+        case 'D':
+            opt.deflate = 1;
+            break;
+        case 'c':
+            opt.conns = (unsigned)number("-c", optarg, 1000000, 0);
+            break;
+        case 'w':
+            opt.inflight = (unsigned)number("-w", optarg, 65536, 0);
+            break;
+        case 's':
+            opt.size = (size_t)number("-s", optarg, 1u << 30, 1);
+            break;
+        case 'd':
+            opt.duration = seconds("-d", optarg);
+            break;
+        case 'W':
+            opt.warmup = seconds("--warmup", optarg);
+            break;
+        case 'i':
+            opt.idle = (unsigned)number("--idle", optarg, 1000000, 0);
+            break;
+        case 'o':
+            opt.hold = seconds("--hold", optarg);
+            break;
+        case 'x':
+            opt.pid = (long)number("--pid", optarg, 1u << 30, 0);
+            break;
+        case 'u':
+            opt.cpu = (int)number("--cpu", optarg, CPU_SETSIZE - 1, 0);
+            break;
+        case 'S':
+            opt.spin = 1;
+            break;
+        case 'k':
+            opt.kv = 1;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            exit(0);
+        default:
+            fputs("try 'wsload --help'\n", stderr);
+            exit(1);
         }
     }
     if (optind < argc)

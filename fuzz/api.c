@@ -145,8 +145,7 @@ static void fuzz_frame_header(in_t in)
     FZ_CHECK(enc != NULL, "out of memory");
     size_t n = ws_frame_header_encode(enc, &e);
     r = ws_frame_header_parse(enc, n, &d, 1);
-    FZ_CHECK(r > 0 && (size_t)r == n, "own encoding parses as %d of %zu", r,
-             n);
+    FZ_CHECK(r > 0 && (size_t)r == n, "own encoding parses as %d of %zu", r, n);
     FZ_CHECK(d.fin == !!e.fin && d.rsv == (e.rsv & 7) &&
                  d.opcode == (e.opcode & 15) && d.masked == !!e.masked &&
                  d.payload_len == e.payload_len &&
@@ -185,8 +184,7 @@ static void fuzz_mask(in_t in)
 
     /* In place, in two pieces: the second continues the key. */
     ws_mask(src + align, src + align, cut, key, offset);
-    ws_mask(src + align + cut, src + align + cut, len - cut, key,
-            offset + cut);
+    ws_mask(src + align + cut, src + align + cut, len - cut, key, offset + cut);
     FZ_CHECK(len == 0 || memcmp(src + align, want, len) == 0,
              "ws_mask in place, split at %zu, differs", cut);
     /* Its own inverse. */
@@ -215,7 +213,8 @@ static void fuzz_accept(in_t in, fz_rng_t *rng)
     for (int i = 0; i < WS_ACCEPT_LEN - 1; i++)
         FZ_CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                         "0123456789+/",
-                        out[i]) != NULL && out[i] != 0,
+                        out[i]) != NULL &&
+                     out[i] != 0,
                  "accept key character %d", i);
     FZ_CHECK(out[WS_ACCEPT_LEN - 1] == '=', "20 bytes end in one '='");
     ws_handshake_accept_key(in.n ? key : NULL, in.n, again);
@@ -457,7 +456,8 @@ static void fuzz_send(in_t in)
     while (in.n >= 4) {
         uint8_t fn = take8(&in), opb = take8(&in), lb = take8(&in),
                 cb = take8(&in);
-        int op = (opb & 0x80) ? opb : opb & 0x0F; /* mostly near the real ones */
+        int op =
+            (opb & 0x80) ? opb : opb & 0x0F; /* mostly near the real ones */
         int fin = opb & 0x40 ? 1 : (opb & 0x20 ? 7 : 0);
         size_t len = lb + (fn & 0x08 ? 126 : 0);
         size_t plen = len < in.n ? len : in.n;
@@ -554,7 +554,8 @@ static void fuzz_send(in_t in)
                          "payload differs");
             }
             if ((fn & 7) == 2 || (fn & 7) == 3)
-                FZ_CHECK(h.opcode == ((fn & 7) == 2 ? WS_OP_PING : WS_OP_PONG) &&
+                FZ_CHECK(h.opcode ==
+                                 ((fn & 7) == 2 ? WS_OP_PING : WS_OP_PONG) &&
                              h.fin && len <= WS_MAX_CONTROL_PAYLOAD,
                          "control frame");
         }
@@ -580,7 +581,8 @@ static void fuzz_build_request(in_t in)
 {
     uint8_t which = take8(&in);
     char *host = take_str(&in), *path = take_str(&in), *origin = take_str(&in),
-         *protos = take_str(&in), *extra = take_str(&in), *rawkey = take_str(&in);
+         *protos = take_str(&in), *extra = take_str(&in),
+         *rawkey = take_str(&in);
     const char *key = (which & 0x20) ? rawkey : "dGhlIHNhbXBsZSBub25jZQ==";
     ws_client_request_t r = {
         .host = host,
@@ -609,8 +611,8 @@ static void fuzz_build_request(in_t in)
         char *copy = (char *)fz_dup(out, (size_t)n);
         int p = ws_handshake_parse_request(copy, (size_t)n, (size_t)n, &req);
         if (!r.extra_headers) {
-            FZ_CHECK(p == n && req.websocket,
-                     "our own request parses as %s", ws_err_name(p));
+            FZ_CHECK(p == n && req.websocket, "our own request parses as %s",
+                     ws_err_name(p));
             const char *want_path = r.path ? r.path : "/";
             FZ_CHECK(req.host.len == strlen(host) &&
                          memcmp(req.host.ptr, host, req.host.len) == 0 &&
@@ -623,10 +625,9 @@ static void fuzz_build_request(in_t in)
         } else {
             /* Caller's extra lines may repeat Host and the like, but can
              * never break the syntax or end the head early. */
-            FZ_CHECK(p == n || (p < 0 && p != WS_EHS_SYNTAX &&
-                                p != WS_EAGAIN && p != WS_EHS_TOOLARGE),
-                     "request with extra headers parses as %s",
-                     ws_err_name(p));
+            FZ_CHECK(p == n || (p < 0 && p != WS_EHS_SYNTAX && p != WS_EAGAIN &&
+                                p != WS_EHS_TOOLARGE),
+                     "request with extra headers parses as %s", ws_err_name(p));
         }
         free(copy);
         if (n > 0) {
@@ -695,14 +696,13 @@ static void fuzz_build_response(in_t in)
     ptrdiff_t n = ws_handshake_build_response(&req, use, extra, out, cap);
     int offered = !use || !strcmp(use, "chat") || !strcmp(use, "superchat");
     FZ_CHECK((n > 0) == (ref_lines_ok(extra) && offered),
-             "extra headers [%s] protocol [%s]: %td", extra, use ? use : "",
-             n);
+             "extra headers [%s] protocol [%s]: %td", extra, use ? use : "", n);
     if (n > 0) {
         char *copy = (char *)fz_dup(out, (size_t)n);
         ws_response_t resp;
-        int p = ws_handshake_parse_response(copy, (size_t)n, (size_t)n,
-                                            "dGhlIHNhbXBsZSBub25jZQ==",
-                                            "chat, superchat", &resp);
+        int p = ws_handshake_parse_response(
+            copy, (size_t)n, (size_t)n,
+            "dGhlIHNhbXBsZSBub25jZQ==", "chat, superchat", &resp);
         FZ_CHECK(p == n || (p < 0 && p != WS_EHS_SYNTAX && p != WS_EAGAIN &&
                             p != WS_EHS_TOOLARGE && p != WS_EHS_STATUS),
                  "our 101 with extra headers parses as %s", ws_err_name(p));
@@ -736,8 +736,7 @@ static void fuzz_init(in_t in)
         o.allocator = &a;
     ws_conn_t c;
     int r = ws_conn_init(&c, (ws_role_t)role, &o);
-    int want_ok = (role == 0 || role == 1) && !(o.flags & ~0x0Fu) &&
-                  !(sel & 1);
+    int want_ok = (role == 0 || role == 1) && !(o.flags & ~0x0Fu) && !(sel & 1);
     FZ_CHECK((r == 0) == want_ok && (r == 0 || r == WS_EINVAL),
              "ws_conn_init role %d flags %x: %d", role, o.flags, r);
     FZ_CHECK(ws_conn_init(NULL, WS_ROLE_SERVER, NULL) == WS_EINVAL, "NULL c");
@@ -785,8 +784,8 @@ static void fuzz_generate_key(in_t in)
     nonce_src = n;
     char key[WS_KEY_LEN + 2];
     memset(key, 0x5A, sizeof key);
-    int r = ws_handshake_generate_key(nonce_random, fail ? (void *)1 : NULL,
-                                      key);
+    int r =
+        ws_handshake_generate_key(nonce_random, fail ? (void *)1 : NULL, key);
     FZ_CHECK((uint8_t)key[WS_KEY_LEN + 1] == 0x5A, "wrote past the key");
     if (fail) {
         FZ_CHECK(r == WS_ERANDOM && key[0] == 0, "failing source: %d", r);
@@ -808,17 +807,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in_t in = {data + 1, size - 1};
     fz_rng_t rng = {fz_fnv(data, size)};
     switch (data[0] % 11) {
-    case 0: fuzz_frame_header(in); break;
-    case 1: fuzz_mask(in); break;
-    case 2: fuzz_accept(in, &rng); break;
-    case 3: fuzz_lookup(in); break;
-    case 4: fuzz_codes(in); break;
-    case 5: fuzz_base64(in); break;
-    case 6: fuzz_send(in); break;
-    case 7: fuzz_build_request(in); break;
-    case 8: fuzz_build_response(in); break;
-    case 9: fuzz_init(in); break;
-    default: fuzz_generate_key(in); break;
+    case 0:
+        fuzz_frame_header(in);
+        break;
+    case 1:
+        fuzz_mask(in);
+        break;
+    case 2:
+        fuzz_accept(in, &rng);
+        break;
+    case 3:
+        fuzz_lookup(in);
+        break;
+    case 4:
+        fuzz_codes(in);
+        break;
+    case 5:
+        fuzz_base64(in);
+        break;
+    case 6:
+        fuzz_send(in);
+        break;
+    case 7:
+        fuzz_build_request(in);
+        break;
+    case 8:
+        fuzz_build_response(in);
+        break;
+    case 9:
+        fuzz_init(in);
+        break;
+    default:
+        fuzz_generate_key(in);
+        break;
     }
     return 0;
 }

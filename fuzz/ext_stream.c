@@ -11,8 +11,8 @@
  * input, as a message, is sent through the nibble encoder and read back
  * by the other role: it must come out the same.
  */
-#include "fuzz_common.h"
 #include "conn_int.h"
+#include "fuzz_common.h"
 
 #include "../tests/ext_samples.h"
 
@@ -27,8 +27,7 @@ static int fixed_random(void *buf, size_t len, void *user)
 }
 
 static void check_events(ws_conn_t *c, const uint8_t *chunk, size_t n,
-                         uint64_t max, uint32_t flags, size_t *msg,
-                         int *failed)
+                         uint64_t max, uint32_t flags, size_t *msg, int *failed)
 {
     ws_event_t ev;
     int t;
@@ -58,8 +57,7 @@ static void check_events(ws_conn_t *c, const uint8_t *chunk, size_t n,
     (void)flags;
 }
 
-static void stream(const uint8_t *data, size_t size, unsigned sel,
-                   size_t chunk)
+static void stream(const uint8_t *data, size_t size, unsigned sel, size_t chunk)
 {
     nibble_t nst = {0};
     bomb_t bst = {0};
@@ -108,8 +106,7 @@ static void round_trip(const uint8_t *data, size_t size, unsigned sel)
     size_t cap = ws_conn_frame_size(&a, size);
     uint8_t *wire = malloc(cap);
     FZ_CHECK(wire != NULL, "out of memory");
-    ptrdiff_t n = ws_conn_send_message(&a, WS_OP_BINARY, data, size, wire,
-                                       cap);
+    ptrdiff_t n = ws_conn_send_message(&a, WS_OP_BINARY, data, size, wire, cap);
     FZ_CHECK(n > 0 && (size_t)n <= cap, "send gave %td for %zu", n, size);
     fz_buf_t got = {0};
     FZ_CHECK(ws_conn_feed(&b, wire, (size_t)n) == 0, "feed");

@@ -25,9 +25,9 @@
  * check_event), and the two runs must give the same transcript, DATA
  * slices merged per frame (the contract: any split gives the same result).
  */
+#include "conn_int.h"
 #include "fuzz_common.h"
 #include "wsproto.h"
-#include "conn_int.h"
 
 typedef struct cfg {
     ws_role_t role;
@@ -68,20 +68,20 @@ typedef struct run {
     uint64_t tr_frame_len;
     int tr_start_owed, tr_start_op;
     /* checker */
-    int after;          /* AFTER_* */
-    int ended;          /* ERROR or CLOSE seen */
-    int sent_bit;       /* our close frame is out (as the engine sees it) */
-    int local_sent;     /* we sent one with ws_conn_send_close */
-    int peer_first;     /* the peer's close came before ours */
-    unsigned nondata;   /* events other than DATA so far */
+    int after;        /* AFTER_* */
+    int ended;        /* ERROR or CLOSE seen */
+    int sent_bit;     /* our close frame is out (as the engine sees it) */
+    int local_sent;   /* we sent one with ws_conn_send_close */
+    int peer_first;   /* the peer's close came before ours */
+    unsigned nondata; /* events other than DATA so far */
     uint8_t ping[WS_MAX_CONTROL_PAYLOAD];
     size_t ping_len;
-    uint16_t end_code;  /* code the close frame after ERROR/CLOSE carries */
+    uint16_t end_code; /* code the close frame after ERROR/CLOSE carries */
     int end_error;
     int msg_open, msg_op, frame_open;
     uint64_t frame_len, frame_got, msg_bytes;
     uint32_t msg_frames;
-    fz_buf_t text;      /* the text message so far (streaming mode) */
+    fz_buf_t text; /* the text message so far (streaming mode) */
     ws_state_t state;
 } run_t;
 
@@ -91,7 +91,8 @@ static int fz_random(void *buf, size_t len, void *user)
 {
     run_t *r = user;
     unsigned i = r->rnd_calls++;
-    r->rnd_last_failed = r->cfg->rnd_fail && ((r->cfg->rnd_mask >> (i % 8)) & 1);
+    r->rnd_last_failed =
+        r->cfg->rnd_fail && ((r->cfg->rnd_mask >> (i % 8)) & 1);
     if (r->rnd_last_failed)
         return -1;
     /* Deterministic keys (the runs must agree), never all zero. */
@@ -421,14 +422,14 @@ static void check_event(run_t *r, int t, const ws_event_t *ev)
         /* Streaming mode: a one-frame message whole in the input, handed
          * out where it lies (streaming mode never allocates). */
         FZ_CHECK(!stream || (ev->frames == 1 && !r->msg_open &&
-                             within(ev->data, ev->len, r->chunk,
-                                    r->chunk_len)),
+                             within(ev->data, ev->len, r->chunk, r->chunk_len)),
                  "MESSAGE in streaming mode: %u frames, in a message %d",
                  ev->frames, r->msg_open);
         FZ_CHECK(ev->opcode == WS_OP_TEXT || ev->opcode == WS_OP_BINARY,
                  "MESSAGE opcode %d", ev->opcode);
         FZ_CHECK(ev->frames >= 1, "MESSAGE of %u frames", ev->frames);
-        FZ_CHECK(ev->len <= ws_impl(&r->c)->max_message, "MESSAGE over max_message");
+        FZ_CHECK(ev->len <= ws_impl(&r->c)->max_message,
+                 "MESSAGE over max_message");
         if (ev->opcode == WS_OP_TEXT)
             FZ_CHECK(ref_utf8_valid(ev->data, ev->len),
                      "invalid UTF-8 in a text MESSAGE");
@@ -493,8 +494,8 @@ static void check_quiet(run_t *r)
         r->sent_bit = 1;
     }
     FZ_CHECK(r->after != AFTER_FIN_DATA, "no MESSAGE_END after final DATA");
-    if (r->after == AFTER_PING && (r->cfg->opts.flags & WS_OPT_NO_AUTO_PONG) == 0 &&
-        !r->sent_bit)
+    if (r->after == AFTER_PING &&
+        (r->cfg->opts.flags & WS_OPT_NO_AUTO_PONG) == 0 && !r->sent_bit)
         FZ_CHECK(0, "the automatic pong never came");
     if (r->after == AFTER_END || r->after == AFTER_PING)
         r->after = r->ended ? AFTER_FINAL : AFTER_OTHER;
@@ -510,7 +511,7 @@ static void check_state(run_t *r)
     FZ_CHECK((s == WS_STATE_CLOSED) == (r->ended && r->sent_bit),
              "state %d, ended=%d sent=%d", s, r->ended, r->sent_bit);
     ws_closer_t w = ws_conn_closer(&r->c);
-    ws_closer_t want = r->peer_first  ? WS_CLOSER_PEER
+    ws_closer_t want = r->peer_first ? WS_CLOSER_PEER
                        : r->sent_bit ? WS_CLOSER_LOCAL
                                      : WS_CLOSER_NONE;
     FZ_CHECK(w == want, "closer %d, expected %d", w, want);
@@ -522,8 +523,8 @@ static void check_state(run_t *r)
 static void local_close(run_t *r)
 {
     uint8_t out[WS_CONTROL_BUF_LEN];
-    ptrdiff_t n = ws_conn_send_close(&r->c, WS_CLOSE_GOING_AWAY, "bye", 3,
-                                     out, sizeof out);
+    ptrdiff_t n = ws_conn_send_close(&r->c, WS_CLOSE_GOING_AWAY, "bye", 3, out,
+                                     sizeof out);
     if (r->sent_bit) {
         FZ_CHECK(n == WS_ESTATE, "second close frame: %td", n);
         return;
@@ -555,8 +556,7 @@ static void drain(run_t *r, size_t n)
         FZ_CHECK(t > 0, "ws_conn_next_event returned %d", t);
         /* Every event consumes input or is owed by one that did: a
          * 2-byte header gives at most 3 events (START, DATA, END). */
-        FZ_CHECK(++events <= 2 * n + 4, "%zu events from %zu bytes", events,
-                 n);
+        FZ_CHECK(++events <= 2 * n + 4, "%zu events from %zu bytes", events, n);
         unsigned before = r->nondata, at = r->cfg->local_close_at - 1;
         check_event(r, t, &ev);
         tr_event(r, &ev);
@@ -643,10 +643,18 @@ static size_t next_chunk(const cfg_t *cfg, fz_rng_t *rng, const uint8_t *s,
         k = s[pos] % 24; /* the stream's own bytes say where to cut */
     else
         switch (cfg->split_mode & 3) {
-        case 0: k = 1; break;
-        case 1: k = fz_below(rng, 8); break;
-        case 2: k = 1 + fz_below(rng, 64); break;
-        default: k = fz_below(rng, left + 1); break;
+        case 0:
+            k = 1;
+            break;
+        case 1:
+            k = fz_below(rng, 8);
+            break;
+        case 2:
+            k = 1 + fz_below(rng, 64);
+            break;
+        default:
+            k = fz_below(rng, left + 1);
+            break;
         }
     return k < left ? k : left;
 }

@@ -138,8 +138,8 @@ static inline FZ_NOCOV uint8_t *fz_dup(const void *p, size_t n)
 /* A piece of input placed at the very end of the heap block tail[0..cap),
  * so that reading one byte past it is an AddressSanitizer report, without
  * a malloc per piece (k <= cap). */
-static inline FZ_NOCOV uint8_t *fz_at_tail(uint8_t *tail, size_t cap, const void *p,
-                                  size_t k)
+static inline FZ_NOCOV uint8_t *fz_at_tail(uint8_t *tail, size_t cap,
+                                           const void *p, size_t k)
 {
     uint8_t *d = tail + cap - k;
     if (k)
@@ -206,7 +206,8 @@ static inline FZ_NOCOV int ref_utf8_char(const uint8_t *p, int have)
  * index result - 1), or 0 if there is none; *boundary is set to whether
  * p[0..n) ends between characters (meaningful when the result is 0).
  */
-static inline FZ_NOCOV size_t ref_utf8_scan(const uint8_t *p, size_t n, int *boundary)
+static inline FZ_NOCOV size_t ref_utf8_scan(const uint8_t *p, size_t n,
+                                            int *boundary)
 {
     size_t i = 0;
     *boundary = 1;
@@ -272,8 +273,8 @@ static inline FZ_NOCOV size_t ref_utf8_encode(uint32_t cp, uint8_t *out)
 static inline FZ_NOCOV uint32_t ref_utf8_pick(uint32_t seed)
 {
     static const uint32_t edges[] = {
-        0x00,   0x41,   0x7F,    0x80,    0x7FF,   0x800,    0xD7FF,
-        0xE000, 0xFFFD, 0xFFFF,  0x10000, 0x1F600, 0x10FFFF, 0xE9,
+        0x00,   0x41,   0x7F,   0x80,    0x7FF,   0x800,    0xD7FF,
+        0xE000, 0xFFFD, 0xFFFF, 0x10000, 0x1F600, 0x10FFFF, 0xE9,
     };
     uint32_t n = sizeof edges / sizeof edges[0];
     if ((seed & 0xFF) < 3 * n)

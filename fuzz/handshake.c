@@ -149,27 +149,26 @@ static int str_eq(ws_str_t a, const char *lit)
 static void check_request_same(const ws_request_t *a, const char *abase,
                                const ws_request_t *b, const char *bbase)
 {
-    FZ_CHECK(str_same(a->method, abase, b->method, bbase) &&
-                 str_same(a->target, abase, b->target, bbase) &&
-                 str_same(a->path, abase, b->path, bbase) &&
-                 str_same(a->query, abase, b->query, bbase) &&
-                 str_same(a->host, abase, b->host, bbase) &&
-                 str_same(a->origin, abase, b->origin, bbase) &&
-                 str_same(a->key, abase, b->key, bbase) &&
-                 a->http_minor == b->http_minor &&
-                 a->websocket == b->websocket &&
-                 a->head - abase == b->head - bbase &&
-                 a->head_len == b->head_len,
-             "a prefix holding the whole head parsed differently");
+    FZ_CHECK(
+        str_same(a->method, abase, b->method, bbase) &&
+            str_same(a->target, abase, b->target, bbase) &&
+            str_same(a->path, abase, b->path, bbase) &&
+            str_same(a->query, abase, b->query, bbase) &&
+            str_same(a->host, abase, b->host, bbase) &&
+            str_same(a->origin, abase, b->origin, bbase) &&
+            str_same(a->key, abase, b->key, bbase) &&
+            a->http_minor == b->http_minor && a->websocket == b->websocket &&
+            a->head - abase == b->head - bbase && a->head_len == b->head_len,
+        "a prefix holding the whole head parsed differently");
 }
 
 /* ws_header_find and ws_header_next_token on every name in the head,
  * against the line-by-line reference. */
 static void check_header_lookup(const char *head, size_t len)
 {
-    static const char *const fixed[] = {"Host", "Upgrade", "Connection",
-                                        "Sec-WebSocket-Protocol", "X-None",
-                                        ""};
+    static const char *const fixed[] = {"Host",       "Upgrade",
+                                        "Connection", "Sec-WebSocket-Protocol",
+                                        "X-None",     ""};
     size_t cap = len / 2 + 1;
     ref_line_t *lines = malloc(cap * sizeof *lines);
     FZ_CHECK(lines != NULL, "out of memory");
@@ -253,8 +252,8 @@ static void check_header_lookup(const char *head, size_t len)
             FZ_CHECK(str_same(tok, head, rt, head),
                      "ws_header_next_token(%s) #%zu: another token", name,
                      count);
-            FZ_CHECK(iter > last && iter <= len, "iterator went from %zu to %zu",
-                     last, iter);
+            FZ_CHECK(iter > last && iter <= len,
+                     "iterator went from %zu to %zu", last, iter);
             last = iter;
             FZ_CHECK(++count <= len, "ws_header_next_token does not end");
         }
@@ -311,9 +310,9 @@ static void check_response_for(const ws_request_t *req, unsigned pick)
     /* The pick-th offered subprotocol, if there is one that short; and
      * whether the input offers the decoy too (the fuzzer finds its name in
      * this file), which the server then prefers, being first in its list. */
-    for (unsigned i = 0; pick && ws_header_next_token(req->head, req->head_len,
-                                                      "Sec-WebSocket-Protocol",
-                                                      &iter, &tok);
+    for (unsigned i = 0;
+         pick && ws_header_next_token(req->head, req->head_len,
+                                      "Sec-WebSocket-Protocol", &iter, &tok);
          i++) {
         if (i + 1 == pick && tok.len < sizeof proto &&
             memchr(tok.ptr, 0, tok.len) == NULL) {
@@ -321,8 +320,8 @@ static void check_response_for(const ws_request_t *req, unsigned pick)
             proto[tok.len] = 0;
             use = proto;
         }
-        decoy_offered |= tok.len == sizeof decoy - 1 &&
-                         memcmp(tok.ptr, decoy, tok.len) == 0;
+        decoy_offered |=
+            tok.len == sizeof decoy - 1 && memcmp(tok.ptr, decoy, tok.len) == 0;
     }
     if (use) {
         const char *const sup[] = {decoy, use, NULL};
@@ -334,8 +333,7 @@ static void check_response_for(const ws_request_t *req, unsigned pick)
     memcpy(key, req->key.ptr, WS_KEY_LEN);
     key[WS_KEY_LEN] = 0;
 
-    FZ_CHECK(ws_handshake_build_response(req, use, NULL, NULL, 0) ==
-                 WS_ENOBUFS,
+    FZ_CHECK(ws_handshake_build_response(req, use, NULL, NULL, 0) == WS_ENOBUFS,
              "response into 0 bytes");
     size_t cap = 512 + strlen(proto);
     char *out = malloc(cap);
@@ -440,24 +438,25 @@ static void check_accept_extension(const ws_request_t *req)
         return;
     memcpy(name, first.ptr, first.len);
     name[first.len] = 0;
-    ptrdiff_t n = ws_handshake_build_response_ext(req, NULL, name, NULL, out,
-                                                  sizeof out);
+    ptrdiff_t n =
+        ws_handshake_build_response_ext(req, NULL, name, NULL, out, sizeof out);
     if (n == WS_ENOBUFS)
         return;
     FZ_CHECK(n > 0, "accepting the offered %s gave %td", name, n);
     char key[WS_KEY_LEN + 1];
-    memcpy(key, req->key.ptr, req->key.len < WS_KEY_LEN ? req->key.len
-                                                         : WS_KEY_LEN);
+    memcpy(key, req->key.ptr,
+           req->key.len < WS_KEY_LEN ? req->key.len : WS_KEY_LEN);
     key[WS_KEY_LEN] = 0;
     ws_response_t resp;
-    int r = ws_handshake_parse_response_ext(out, (size_t)n, 0, key, NULL,
-                                            name, &resp);
+    int r = ws_handshake_parse_response_ext(out, (size_t)n, 0, key, NULL, name,
+                                            &resp);
     FZ_CHECK(r == (int)n, "our own 101 accepting %s was refused: %s", name,
              ws_err_name(r));
     r = ws_handshake_parse_response_ext(out, (size_t)n, 0, key, NULL,
                                         "x-other-extension", &resp);
-    FZ_CHECK(r == WS_EHS_EXTENSION || (r > 0 && strcasecmp(name,
-             "x-other-extension") == 0), "an unoffered extension passed");
+    FZ_CHECK(r == WS_EHS_EXTENSION ||
+                 (r > 0 && strcasecmp(name, "x-other-extension") == 0),
+             "an unoffered extension passed");
 }
 
 static void check_request(const char *buf, size_t len, size_t max_head,
@@ -488,9 +487,10 @@ static void check_request(const char *buf, size_t len, size_t max_head,
         size_t h = (size_t)r;
         FZ_CHECK(req.head == whole && req.head_len == h, "head slice");
         FZ_CHECK(str_in(req.method, whole, h) && str_in(req.target, whole, h) &&
-                     str_in(req.path, whole, h) && str_in(req.query, whole, h) &&
-                     str_in(req.host, whole, h) && str_in(req.origin, whole, h) &&
-                     str_in(req.key, whole, h),
+                     str_in(req.path, whole, h) &&
+                     str_in(req.query, whole, h) &&
+                     str_in(req.host, whole, h) &&
+                     str_in(req.origin, whole, h) && str_in(req.key, whole, h),
                  "a request slice outside the head");
         FZ_CHECK(req.method.len > 0 && req.target.len > 0, "empty method");
         FZ_CHECK(req.path.ptr == req.target.ptr &&

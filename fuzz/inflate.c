@@ -21,8 +21,8 @@
  * with that window, must give them back exactly: our output is valid
  * DEFLATE and never reaches farther back than the window.
  */
-#include "fuzz_common.h"
 #include "deflate.h"
+#include "fuzz_common.h"
 
 #include <zlib.h>
 
@@ -32,8 +32,10 @@ enum { END_DONE, END_ERROR, END_INPUT, END_CAP };
 
 static const char *end_name(int e)
 {
-    return e == END_DONE ? "final block" : e == END_ERROR ? "corrupt"
-         : e == END_INPUT ? "needs input" : "output cap";
+    return e == END_DONE    ? "final block"
+           : e == END_ERROR ? "corrupt"
+           : e == END_INPUT ? "needs input"
+                            : "output cap";
 }
 
 static FZ_NOCOV int zlib_decode(const uint8_t *p, size_t n, unsigned bits,
@@ -70,8 +72,8 @@ static FZ_NOCOV int zlib_decode(const uint8_t *p, size_t n, unsigned bits,
     return end;
 }
 
-static int ours_decode(const uint8_t *p, size_t n, unsigned bits,
-                       fz_rng_t *rng, uint8_t *out, size_t *made)
+static int ours_decode(const uint8_t *p, size_t n, unsigned bits, fz_rng_t *rng,
+                       uint8_t *out, size_t *made)
 {
     static ws_inflate_t st;
     static uint8_t window[1u << 15];
@@ -152,12 +154,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t k = zmade < omade ? zmade : omade;
         FZ_CHECK(memcmp(zout, oout, k) == 0, "outputs differ before the cap");
     } else {
-        FZ_CHECK(zend == oend, "window bits %u: zlib says %s, we say %s "
-                 "(zlib made %zu, we made %zu)", bits, end_name(zend),
-                 end_name(oend), zmade, omade);
+        FZ_CHECK(zend == oend,
+                 "window bits %u: zlib says %s, we say %s "
+                 "(zlib made %zu, we made %zu)",
+                 bits, end_name(zend), end_name(oend), zmade, omade);
         FZ_CHECK(zmade == omade && memcmp(zout, oout, zmade) == 0,
-                 "window bits %u, %s: outputs differ (%zu vs %zu bytes)",
-                 bits, end_name(zend), zmade, omade);
+                 "window bits %u, %s: outputs differ (%zu vs %zu bytes)", bits,
+                 end_name(zend), zmade, omade);
     }
     if (n <= OUT_CAP / 2)
         deflate_check(copy, n, bits, &rng, zout, oout);

@@ -35,8 +35,8 @@ static uint8_t *make_state(const ws_pmd_params_t *p, int level)
     return mem;
 }
 
-static void open_conn(ws_conn_t *c, ws_role_t role, void *state,
-                      uint32_t flags, uint64_t max)
+static void open_conn(ws_conn_t *c, ws_role_t role, void *state, uint32_t flags,
+                      uint64_t max)
 {
     ws_options_t o;
     ws_options_init(&o);
@@ -93,16 +93,15 @@ static void round_trip(const uint8_t *p, size_t n, const ws_pmd_params_t *pc,
         size_t cap = ws_conn_frame_size(&c, len);
         uint8_t *out = malloc(cap);
         FZ_CHECK(out != NULL, "out of memory");
-        ptrdiff_t r = ws_conn_send_message(&c, WS_OP_BINARY, p + at, len,
-                                           out, cap);
+        ptrdiff_t r =
+            ws_conn_send_message(&c, WS_OP_BINARY, p + at, len, out, cap);
         FZ_CHECK(r > 0, "send_message of %zu bytes: %td", len, r);
         fz_buf_put(&frames, out, (size_t)r);
         free(out);
         at += len;
         sent++;
     }
-    int err = feed(&s, frames.p, frames.len, rng, &got, &messages,
-                   &delivered);
+    int err = feed(&s, frames.p, frames.len, rng, &got, &messages, &delivered);
     FZ_CHECK(err == 0, "the peer failed with %d", err);
     FZ_CHECK(messages == sent, "%zu messages sent, %zu received", sent,
              messages);
@@ -129,8 +128,8 @@ static void arbitrary(const uint8_t *p, size_t n, const ws_pmd_params_t *pc,
     size_t cap = ws_conn_frame_size(&c, n);
     uint8_t *out = malloc(cap);
     FZ_CHECK(out != NULL, "out of memory");
-    ptrdiff_t r = ws_conn_send_message_ex(&c, WS_OP_BINARY, WS_RSV1, p, n,
-                                          out, cap);
+    ptrdiff_t r =
+        ws_conn_send_message_ex(&c, WS_OP_BINARY, WS_RSV1, p, n, out, cap);
     FZ_CHECK(r > 0, "send_message_ex: %td", r);
     int err = feed(&s, out, (size_t)r, rng, &got, &messages, &delivered);
     FZ_CHECK(err == 0 || err == WS_EEXTENSION || err == WS_ETOOBIG,
@@ -153,8 +152,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     unsigned cfg = data[0], nct = (cfg >> 6) & 1u;
     ws_pmd_params_t pc = {8 + (cfg & 7u), 8 + ((cfg >> 3) & 7u), (int)nct,
                           (int)nct};
-    ws_pmd_params_t ps = {pc.recv_window_bits, pc.send_window_bits,
-                          (int)nct, (int)nct};
+    ws_pmd_params_t ps = {pc.recv_window_bits, pc.send_window_bits, (int)nct,
+                          (int)nct};
     const uint8_t *p = data + 2;
     size_t n = size - 2;
     fz_rng_t rng = {fz_fnv(p, n) ^ data[1]};

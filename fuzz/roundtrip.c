@@ -37,9 +37,9 @@ enum { REC_MESSAGE = 1, REC_PING, REC_PONG, REC_CLOSE };
 /* What the receiver must report, in order. */
 typedef struct rec {
     int kind;
-    int opcode;     /* REC_MESSAGE */
+    int opcode; /* REC_MESSAGE */
     uint32_t frames;
-    uint16_t code;  /* REC_CLOSE */
+    uint16_t code; /* REC_CLOSE */
     fz_buf_t data;
 } rec_t;
 
@@ -68,27 +68,26 @@ static void recs_free(recs_t *l)
     free(l->v);
 }
 
-static void recs_compare(const recs_t *want, const recs_t *got,
-                         const char *who)
+static void recs_compare(const recs_t *want, const recs_t *got, const char *who)
 {
     size_t n = want->n < got->n ? want->n : got->n;
     for (size_t i = 0; i < n; i++) {
         const rec_t *a = &want->v[i], *b = &got->v[i];
-        FZ_CHECK(a->kind == b->kind, "%s record %zu: kind %d, expected %d",
-                 who, i, b->kind, a->kind);
+        FZ_CHECK(a->kind == b->kind, "%s record %zu: kind %d, expected %d", who,
+                 i, b->kind, a->kind);
         FZ_CHECK(a->opcode == b->opcode && a->frames == b->frames,
                  "%s record %zu: opcode %d frames %u, expected %d %u", who, i,
                  b->opcode, b->frames, a->opcode, a->frames);
-        FZ_CHECK(a->code == b->code, "%s record %zu: code %u, expected %u",
-                 who, i, b->code, a->code);
+        FZ_CHECK(a->code == b->code, "%s record %zu: code %u, expected %u", who,
+                 i, b->code, a->code);
         FZ_CHECK(a->data.len == b->data.len &&
                      (a->data.len == 0 ||
                       memcmp(a->data.p, b->data.p, a->data.len) == 0),
                  "%s record %zu (kind %d): %zu bytes differ from the %zu sent",
                  who, i, a->kind, b->data.len, a->data.len);
     }
-    FZ_CHECK(want->n == got->n, "%s got %zu records, expected %zu", who,
-             got->n, want->n);
+    FZ_CHECK(want->n == got->n, "%s got %zu records, expected %zu", who, got->n,
+             want->n);
 }
 
 /* ---------------------------------------------------------- a peer */
@@ -98,13 +97,13 @@ typedef struct peer {
     ws_role_t role;
     unsigned flags;
     recs_t got;
-    fz_buf_t msg;       /* streaming: the message being assembled */
+    fz_buf_t msg; /* streaming: the message being assembled */
     int msg_op;
     uint32_t msg_frames;
-    fz_buf_t replies;   /* WS_EV_SEND bytes, in order */
+    fz_buf_t replies; /* WS_EV_SEND bytes, in order */
     int rnd_fail;
     unsigned rnd_calls;
-    int closed;         /* CLOSE or ERROR seen */
+    int closed; /* CLOSE or ERROR seen */
 } peer_t;
 
 static int peer_random(void *buf, size_t len, void *user)
@@ -140,8 +139,8 @@ static void peer_free(peer_t *p)
 static void peer_event(peer_t *p, const ws_event_t *ev)
 {
     rec_t *r;
-    FZ_CHECK(!p->closed || ev->type == WS_EV_SEND,
-             "event %d after CLOSE/ERROR", ev->type);
+    FZ_CHECK(!p->closed || ev->type == WS_EV_SEND, "event %d after CLOSE/ERROR",
+             ev->type);
     switch (ev->type) {
     case WS_EV_MESSAGE_START:
         FZ_CHECK(p->msg_op == 0, "MESSAGE_START inside a message");
@@ -199,8 +198,7 @@ static void peer_event(peer_t *p, const ws_event_t *ev)
 
 /* Feed wire[0..len) to p in chunks the rng chooses, each chunk in a heap
  * block of its own size. */
-static void peer_feed(peer_t *p, const uint8_t *wire, size_t len,
-                      fz_rng_t *rng)
+static void peer_feed(peer_t *p, const uint8_t *wire, size_t len, fz_rng_t *rng)
 {
     size_t pos = 0;
     int mode = (int)fz_below(rng, 4);
@@ -233,8 +231,8 @@ static void peer_feed(peer_t *p, const uint8_t *wire, size_t len,
 /* ------------------------------------------------------- the sender */
 
 typedef struct model {
-    int send_op;        /* unfinished outgoing message: 0, TEXT, BINARY */
-    fz_buf_t msg;       /* its bytes so far */
+    int send_op;  /* unfinished outgoing message: 0, TEXT, BINARY */
+    fz_buf_t msg; /* its bytes so far */
     uint32_t frames;
     int close_sent;
 } model_t;
@@ -318,7 +316,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                              1015, 2999, 3000, 4999, 5000};
             uint8_t cb[2];
             memcpy(cb, script_take(&s, &left, 2, pad), 2);
-            code = cb[0] < 200 ? codes[cb[0] % 15] : (unsigned)cb[1] << 8 | cb[0];
+            code =
+                cb[0] < 200 ? codes[cb[0] % 15] : (unsigned)cb[1] << 8 | cb[0];
             len %= 130; /* reasons up to 123 bytes, a few over */
         }
         if (kind == 6) {
@@ -344,7 +343,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         switch (kind) {
         case 0:
         case 6:
-            opcode = kind == 0 ? WS_OP_TEXT : (points ? WS_OP_TEXT : WS_OP_BINARY);
+            opcode =
+                kind == 0 ? WS_OP_TEXT : (points ? WS_OP_TEXT : WS_OP_BINARY);
             /* fall through */
         case 1:
             data_frame = 1;
@@ -391,11 +391,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 ok |= OK_ESTATE;
             break;
         }
-        int msg_op = data_frame ? (m.send_op ? m.send_op
+        int msg_op = data_frame ? (m.send_op                      ? m.send_op
                                    : opcode == WS_OP_CONTINUATION ? 0
                                                                   : opcode)
                                 : 0;
-        if (data_frame && msg_op == WS_OP_TEXT && !(ok & (OK_ESTATE | OK_EINVAL))) {
+        if (data_frame && msg_op == WS_OP_TEXT &&
+            !(ok & (OK_ESTATE | OK_EINVAL))) {
             fz_buf_t t = {0};
             fz_buf_put(&t, m.msg.p, m.msg.len);
             fz_buf_put(&t, pd, pl);
@@ -408,7 +409,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* A close frame's payload is the code and the reason. */
         size_t wl = kind == 5 && code ? pl + 2 : pl;
         size_t need = ws_conn_frame_size(&snd->c, wl);
-        FZ_CHECK(need == wl + (wl < 126 ? 2 : wl <= 0xFFFF ? 4 : 10) +
+        FZ_CHECK(need == wl +
+                             (wl < 126       ? 2
+                              : wl <= 0xFFFF ? 4
+                                             : 10) +
                              (srole == WS_ROLE_CLIENT ? 4 : 0),
                  "ws_conn_frame_size(%zu) = %zu", wl, need);
         uint8_t *out = malloc(need + 1);
@@ -436,24 +440,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             } else if (kind == 4) {
                 n = ws_conn_send_pong(&snd->c, pl ? pd : NULL, pl, out, cap);
             } else {
-                n = ws_conn_send_close(&snd->c, code, pl ? (const char *)pd : NULL,
-                                       pl, out, cap);
+                n = ws_conn_send_close(
+                    &snd->c, code, pl ? (const char *)pd : NULL, pl, out, cap);
             }
             if (n < 0) {
                 /* Nothing written, state unchanged (wsproto.h). */
                 for (size_t i = 0; i <= need; i++)
-                    FZ_CHECK(out[i] == 0xA5, "byte %zu written on error %s",
-                             i, ws_err_name((int)n));
+                    FZ_CHECK(out[i] == 0xA5, "byte %zu written on error %s", i,
+                             ws_err_name((int)n));
                 FZ_CHECK(memcmp(&before, &snd->c, sizeof before) == 0,
                          "connection changed by a failed call (%s)",
                          ws_err_name((int)n));
-                int allowed = (n == WS_EINVAL && (ok & OK_EINVAL)) ||
-                              (n == WS_ESTATE && (ok & OK_ESTATE)) ||
-                              (n == WS_EUTF8 && (ok & OK_EUTF8)) ||
-                              (n == WS_ENOBUFS && attempt == 0) ||
-                              (n == WS_ERANDOM && snd->rnd_fail &&
-                               srole == WS_ROLE_CLIENT &&
-                               snd->rnd_calls != calls_before);
+                int allowed =
+                    (n == WS_EINVAL && (ok & OK_EINVAL)) ||
+                    (n == WS_ESTATE && (ok & OK_ESTATE)) ||
+                    (n == WS_EUTF8 && (ok & OK_EUTF8)) ||
+                    (n == WS_ENOBUFS && attempt == 0) ||
+                    (n == WS_ERANDOM && snd->rnd_fail &&
+                     srole == WS_ROLE_CLIENT && snd->rnd_calls != calls_before);
                 FZ_CHECK(allowed, "op %d returned %s, allowed mask %x", kind,
                          ws_err_name((int)n), ok);
                 if (n == WS_ENOBUFS && ok == 0)

@@ -34,8 +34,8 @@ static int collect(void *ctx, const log_rec_t *r)
                  "payload outside the input");
     }
     if (s->n)
-        FZ_CHECK(r->seq > s->rec[s->n - 1].seq, "sequence %u after %u",
-                 r->seq, s->rec[s->n - 1].seq);
+        FZ_CHECK(r->seq > s->rec[s->n - 1].seq, "sequence %u after %u", r->seq,
+                 s->rec[s->n - 1].seq);
     if (s->n < sizeof s->rec / sizeof s->rec[0])
         s->rec[s->n++] = *r;
     return 0;
@@ -66,8 +66,8 @@ static size_t rewrite(const seen_t *s, uint8_t *out)
     for (size_t i = 0; i < s->n; i++) {
         const log_rec_t *r = &s->rec[i];
         n += r->type == LOG_PUSH
-                 ? log_encode_push(out + n, (uint32_t)i, r->sender,
-                                   r->receiver, r->data, r->len)
+                 ? log_encode_push(out + n, (uint32_t)i, r->sender, r->receiver,
+                                   r->data, r->len)
                  : log_encode_take(out + n, (uint32_t)i, r->receiver);
     }
     return n;

@@ -56,10 +56,18 @@ static void check_split(const uint8_t *p, size_t n, fz_rng_t *rng, size_t bad,
     while (t < n) {
         size_t k;
         switch (mode) {
-        case 0: k = 1; break;
-        case 1: k = 1 + fz_below(rng, 4); break;
-        case 2: k = 1 + fz_below(rng, 80); break;
-        default: k = fz_below(rng, n - t + 1); break; /* may be 0 */
+        case 0:
+            k = 1;
+            break;
+        case 1:
+            k = 1 + fz_below(rng, 4);
+            break;
+        case 2:
+            k = 1 + fz_below(rng, 80);
+            break;
+        default:
+            k = fz_below(rng, n - t + 1);
+            break; /* may be 0 */
         }
         if (k > n - t)
             k = n - t;
@@ -76,14 +84,15 @@ static void check_split(const uint8_t *p, size_t n, fz_rng_t *rng, size_t bad,
                  t, n, r, bad);
         FZ_CHECK(r == 0 || r == WS_EUTF8, "ws_utf8_feed returned %d", r);
         FZ_CHECK((st == WS_UTF8_REJECT) == !ok_so_far,
-                 "ws_utf8_run state %u after %zu bytes, reference bad=%zu",
-                 st, t, bad);
+                 "ws_utf8_run state %u after %zu bytes, reference bad=%zu", st,
+                 t, bad);
         /* The same prefix in one call (sampled: it costs O(t)). */
         if (++pieces <= 16 || t == n || fz_below(rng, 64) == 0) {
             uint32_t once = ws_utf8_run(WS_UTF8_ACCEPT, p, t);
             FZ_CHECK(once == st,
                      "ws_utf8_run: state %u after pieces, %u in one call, "
-                     "at %zu", st, once, t);
+                     "at %zu",
+                     st, once, t);
         }
         if (ok_so_far)
             FZ_CHECK((st == WS_UTF8_ACCEPT) == starts[t],
@@ -92,8 +101,8 @@ static void check_split(const uint8_t *p, size_t n, fz_rng_t *rng, size_t bad,
     }
     free(tail);
     FZ_CHECK((ws_utf8_finish(&v) == 0) == valid,
-             "ws_utf8_finish: got %d, reference valid=%d",
-             ws_utf8_finish(&v), valid);
+             "ws_utf8_finish: got %d, reference valid=%d", ws_utf8_finish(&v),
+             valid);
     /* ws_utf8_finish does not change the validator. */
     FZ_CHECK((ws_utf8_finish(&v) == 0) == valid, "ws_utf8_finish changed v");
 }

@@ -60,21 +60,21 @@ enum ws_error {
     WS_OK = 0,
 
     /* Usage and resources. */
-    WS_EINVAL = -1,   /* invalid argument */
-    WS_ENOBUFS = -2,  /* output buffer too small: nothing was written */
-    WS_ESTATE = -3,   /* not allowed in the connection's current state */
-    WS_ENOMEM = -4,   /* the allocator failed */
-    WS_ERANDOM = -5,  /* the random source failed */
-    WS_EAGAIN = -6,   /* incomplete input: call again with more bytes */
+    WS_EINVAL = -1,  /* invalid argument */
+    WS_ENOBUFS = -2, /* output buffer too small: nothing was written */
+    WS_ESTATE = -3,  /* not allowed in the connection's current state */
+    WS_ENOMEM = -4,  /* the allocator failed */
+    WS_ERANDOM = -5, /* the random source failed */
+    WS_EAGAIN = -6,  /* incomplete input: call again with more bytes */
 
     /* Protocol violations by the peer (RFC 6455 §5, §7). */
-    WS_ERSV = -20,           /* RSV1-3 set without a negotiated extension */
-    WS_EOPCODE = -21,        /* reserved opcode */
-    WS_EMASK = -22,          /* unmasked frame to a server, masked to a client */
-    WS_ELENGTH = -23,        /* 64-bit length with top bit set, or non-minimal */
+    WS_ERSV = -20,    /* RSV1-3 set without a negotiated extension */
+    WS_EOPCODE = -21, /* reserved opcode */
+    WS_EMASK = -22,   /* unmasked frame to a server, masked to a client */
+    WS_ELENGTH = -23, /* 64-bit length with top bit set, or non-minimal */
     WS_ECONTROL_LENGTH = -24,   /* control frame payload over 125 bytes */
     WS_ECONTROL_FRAGMENT = -25, /* control frame without FIN */
-    WS_ECONTINUATION = -26,  /* continuation frame with no message started */
+    WS_ECONTINUATION = -26,     /* continuation frame with no message started */
     WS_EINTERLEAVED = -27,   /* new data frame while a message is unfinished */
     WS_ECLOSE_PAYLOAD = -28, /* close frame with a 1-byte payload */
     WS_ECLOSE_CODE = -29,    /* close code not allowed on the wire */
@@ -135,8 +135,8 @@ enum ws_close_code {
     WS_CLOSE_GOING_AWAY = 1001,
     WS_CLOSE_PROTOCOL_ERROR = 1002,
     WS_CLOSE_UNSUPPORTED_DATA = 1003,
-    WS_CLOSE_NO_STATUS = 1005,  /* reported only: never on the wire */
-    WS_CLOSE_ABNORMAL = 1006,   /* reported only: never on the wire */
+    WS_CLOSE_NO_STATUS = 1005, /* reported only: never on the wire */
+    WS_CLOSE_ABNORMAL = 1006,  /* reported only: never on the wire */
     WS_CLOSE_INVALID_DATA = 1007,
     WS_CLOSE_POLICY = 1008,
     WS_CLOSE_TOO_BIG = 1009,
@@ -164,10 +164,10 @@ WS_API int ws_close_code_is_valid(unsigned code);
  * do their own framing. RFC 6455 §5.2.
  */
 typedef struct ws_frame_header {
-    uint8_t fin;         /* 1 = final fragment */
-    uint8_t rsv;         /* RSV1..3 as bits 2..0 (RSV1 = 4) */
-    uint8_t opcode;      /* ws_opcode_t, or a reserved value when parsed */
-    uint8_t masked;      /* 1 = mask_key is present and applies */
+    uint8_t fin;    /* 1 = final fragment */
+    uint8_t rsv;    /* RSV1..3 as bits 2..0 (RSV1 = 4) */
+    uint8_t opcode; /* ws_opcode_t, or a reserved value when parsed */
+    uint8_t masked; /* 1 = mask_key is present and applies */
     uint8_t mask_key[4];
     uint64_t payload_len;
 } ws_frame_header_t;
@@ -250,11 +250,11 @@ WS_API int ws_random_default(void *buf, size_t len, void *user);
  * The pointer is valid only during the call.
  */
 typedef struct ws_frame_info {
-    uint8_t dir;         /* WS_TRACE_IN or WS_TRACE_OUT */
+    uint8_t dir;                      /* WS_TRACE_IN or WS_TRACE_OUT */
     uint8_t fin, rsv, opcode, masked; /* rsv: RSV1..3 as bits 2..0 */
     uint8_t mask_key[4];
-    uint8_t len_form;    /* 7, 16 or 64 */
-    uint8_t header_len;  /* 2..14 */
+    uint8_t len_form;                  /* 7, 16 or 64 */
+    uint8_t header_len;                /* 2..14 */
     uint8_t header[WS_MAX_HEADER_LEN]; /* the raw header bytes */
     uint64_t payload_len;
 } ws_frame_info_t;
@@ -286,9 +286,10 @@ typedef void (*ws_trace_fn)(const ws_frame_info_t *f, void *user);
 #define WS_RSV3 0x1u
 
 /* ws_ext_io_t.flags */
-#define WS_EXT_BEGIN 0x1u /* first call for this message: reset per-message
-                             state */
-#define WS_EXT_FIN 0x2u   /* in[] holds the last input of the message */
+#define WS_EXT_BEGIN                                                           \
+    0x1u                /* first call for this message: reset per-message      \
+                           state */
+#define WS_EXT_FIN 0x2u /* in[] holds the last input of the message */
 
 /*
  * One step of a transform, like zlib's z_stream: the hook reads from in
@@ -302,12 +303,12 @@ typedef struct ws_ext_io {
     size_t in_len;
     uint8_t *out;
     size_t out_len;
-    unsigned flags;  /* WS_EXT_BEGIN, WS_EXT_FIN */
-    uint8_t opcode;  /* WS_OP_TEXT or WS_OP_BINARY */
-    uint8_t rsv;     /* receive: RSV bits of the message's first frame.
-                        send: preset to the extension's rsv; the hook may
-                        clear bits (e.g. to send a message untransformed,
-                        copying it) but not set others */
+    unsigned flags; /* WS_EXT_BEGIN, WS_EXT_FIN */
+    uint8_t opcode; /* WS_OP_TEXT or WS_OP_BINARY */
+    uint8_t rsv;    /* receive: RSV bits of the message's first frame.
+                       send: preset to the extension's rsv; the hook may
+                       clear bits (e.g. to send a message untransformed,
+                       copying it) but not set others */
 } ws_ext_io_t;
 
 /*
@@ -473,13 +474,13 @@ typedef enum ws_event_type {
     WS_EV_MESSAGE_END = 3,   /* message complete; frames = its frame count */
     /* Reassembly mode (WS_OPT_REASSEMBLE): every message. Streaming mode:
      * a one-frame message whole in the input. */
-    WS_EV_MESSAGE = 4,       /* opcode, data/len: the whole message; frames */
+    WS_EV_MESSAGE = 4, /* opcode, data/len: the whole message; frames */
     /* Both modes. Control frames arrive whole, even between fragments. */
-    WS_EV_PING = 5,          /* data/len: ping payload (0..125 bytes) */
-    WS_EV_PONG = 6,          /* data/len: pong payload */
-    WS_EV_CLOSE = 7,         /* code (1005 when none), data/len: reason */
-    WS_EV_SEND = 8,          /* data/len: bytes the engine wants sent */
-    WS_EV_ERROR = 9          /* error: WS_E*, code: close code to send */
+    WS_EV_PING = 5,  /* data/len: ping payload (0..125 bytes) */
+    WS_EV_PONG = 6,  /* data/len: pong payload */
+    WS_EV_CLOSE = 7, /* code (1005 when none), data/len: reason */
+    WS_EV_SEND = 8,  /* data/len: bytes the engine wants sent */
+    WS_EV_ERROR = 9  /* error: WS_E*, code: close code to send */
 } ws_event_type_t;
 
 /* Flags on WS_EV_DATA. In a message decoded by an extension the slices
@@ -500,18 +501,18 @@ typedef enum ws_event_type {
  */
 typedef struct ws_event {
     ws_event_type_t type;
-    ws_opcode_t opcode;  /* message type for MESSAGE_START/DATA/END/MESSAGE */
+    ws_opcode_t opcode; /* message type for MESSAGE_START/DATA/END/MESSAGE */
     uint8_t *data;
     size_t len;
-    unsigned flags;      /* WS_DATA_*, for WS_EV_DATA */
-    uint64_t frame_len;  /* WS_EV_DATA: payload length of the current frame */
-    uint32_t frames;     /* MESSAGE_END/MESSAGE: frames the message came in */
-    uint16_t code;       /* WS_EV_CLOSE: received code; WS_EV_ERROR: to send */
-    uint8_t rsv;         /* RSV bits (RSV1 = 4): MESSAGE_START and MESSAGE:
-                            of the message's first frame; DATA: of the
-                            frame the slice came in (first frame's for
-                            a decoded message) */
-    int error;           /* WS_EV_ERROR: the WS_E* reason */
+    unsigned flags;     /* WS_DATA_*, for WS_EV_DATA */
+    uint64_t frame_len; /* WS_EV_DATA: payload length of the current frame */
+    uint32_t frames;    /* MESSAGE_END/MESSAGE: frames the message came in */
+    uint16_t code;      /* WS_EV_CLOSE: received code; WS_EV_ERROR: to send */
+    uint8_t rsv;        /* RSV bits (RSV1 = 4): MESSAGE_START and MESSAGE:
+                           of the message's first frame; DATA: of the
+                           frame the slice came in (first frame's for
+                           a decoded message) */
+    int error;          /* WS_EV_ERROR: the WS_E* reason */
 } ws_event_t;
 
 /* ---------------------------------------------------------- connection */
@@ -718,9 +719,9 @@ WS_API ptrdiff_t ws_conn_send_fragment_ex(ws_conn_t *c, ws_opcode_t op,
  * its length; the caller must then send exactly len bytes of data after
  * it, before any other frame.
  */
-WS_API ptrdiff_t ws_conn_send_header(ws_conn_t *c, ws_opcode_t op,
-                                     unsigned rsv, int fin, const void *data,
-                                     size_t len, void *out, size_t cap);
+WS_API ptrdiff_t ws_conn_send_header(ws_conn_t *c, ws_opcode_t op, unsigned rsv,
+                                     int fin, const void *data, size_t len,
+                                     void *out, size_t cap);
 
 /* Ping and pong, payload 0..125 bytes. */
 WS_API ptrdiff_t ws_conn_send_ping(ws_conn_t *c, const void *data, size_t len,
@@ -757,15 +758,15 @@ typedef struct ws_str {
  */
 typedef struct ws_request {
     ws_str_t method;
-    ws_str_t target;     /* as sent: path and query */
-    ws_str_t path;       /* target up to '?' */
-    ws_str_t query;      /* after '?', without it */
-    int http_minor;      /* x in HTTP/1.x */
-    int websocket;       /* 1: a valid WebSocket upgrade; 0: plain HTTP */
+    ws_str_t target; /* as sent: path and query */
+    ws_str_t path;   /* target up to '?' */
+    ws_str_t query;  /* after '?', without it */
+    int http_minor;  /* x in HTTP/1.x */
+    int websocket;   /* 1: a valid WebSocket upgrade; 0: plain HTTP */
     ws_str_t host;
     ws_str_t origin;
-    ws_str_t key;        /* Sec-WebSocket-Key */
-    const char *head;    /* the whole head, for ws_header_find() */
+    ws_str_t key;     /* Sec-WebSocket-Key */
+    const char *head; /* the whole head, for ws_header_find() */
     size_t head_len;
 } ws_request_t;
 
@@ -976,19 +977,19 @@ WS_API int ws_handshake_parse_response_ext(const char *buf, size_t len,
 #define WS_PMD_DEFAULT_THRESHOLD 128 /* bytes; see ws_pmd_config_t */
 
 typedef struct ws_pmd_config {
-    uint32_t size;        /* sizeof(ws_pmd_config_t) as compiled by the
-                             caller (set by ws_pmd_config_init; 0 = this
-                             version's): fields past it take defaults */
-    int level;            /* 1 (fastest) .. 9 (smallest); 0 = 6 */
-    unsigned send_window_bits; /* the most our compressor uses, 8..15
-                                  (0 = 15); the peer may lower it */
-    unsigned recv_window_bits; /* the window we ask the peer to compress
-                                  with, 8..15 (0 = 15): what we keep */
+    uint32_t size;                /* sizeof(ws_pmd_config_t) as compiled by the
+                                     caller (set by ws_pmd_config_init; 0 = this
+                                     version's): fields past it take defaults */
+    int level;                    /* 1 (fastest) .. 9 (smallest); 0 = 6 */
+    unsigned send_window_bits;    /* the most our compressor uses, 8..15
+                                     (0 = 15); the peer may lower it */
+    unsigned recv_window_bits;    /* the window we ask the peer to compress
+                                     with, 8..15 (0 = 15): what we keep */
     int send_no_context_takeover; /* start each message we send afresh */
     int recv_no_context_takeover; /* ask the peer to do the same */
-    size_t threshold;     /* messages shorter than this go out
-                             uncompressed (RSV1 clear); 0 = default,
-                             1 = compress everything */
+    size_t threshold;             /* messages shorter than this go out
+                                     uncompressed (RSV1 clear); 0 = default,
+                                     1 = compress everything */
 } ws_pmd_config_t;
 
 typedef struct ws_pmd_params {

@@ -47,8 +47,7 @@ static int b64_value(unsigned char c)
     return -1;
 }
 
-ptrdiff_t ws_base64_decode(uint8_t *out, size_t cap, const char *in,
-                           size_t len)
+ptrdiff_t ws_base64_decode(uint8_t *out, size_t cap, const char *in, size_t len)
 {
     size_t pad = 0, need, o = 0;
 

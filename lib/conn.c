@@ -85,8 +85,8 @@ int ws_conn_reserve(ws_conn_impl_t *c, size_t n, size_t limit)
         cap = need;
 
     const ws_allocator_t *a = c->allocator;
-    uint8_t *p = c->rbuf ? a->realloc(c->rbuf, cap, a->user)
-                         : a->malloc(cap, a->user);
+    uint8_t *p =
+        c->rbuf ? a->realloc(c->rbuf, cap, a->user) : a->malloc(cap, a->user);
     if (!p)
         return WS_ENOMEM;
     c->rbuf = p;
@@ -265,7 +265,7 @@ static void end_message(ws_conn_impl_t *c)
     c->msg_len = 0;
     c->msg_frames = 0;
     c->utf8_in = WS_UTF8_ACCEPT;
-    c->x_bits &= (uint8_t)~(WS_XB_RECV | WS_XB_BEGUN);
+    c->x_bits &= (uint8_t) ~(WS_XB_RECV | WS_XB_BEGUN);
 }
 
 int ws_conn_message_end(ws_conn_impl_t *c, ws_event_t *ev)
@@ -326,8 +326,8 @@ static int start_frame(ws_conn_impl_t *c, const ws_frame_header_t *h,
     if (err)
         return ws_conn_fail(c, err, ev);
 
-    c->frame_bits = (uint8_t)((h->fin ? WS_FB_FIN : 0) | h->rsv << 4 |
-                              h->opcode);
+    c->frame_bits =
+        (uint8_t)((h->fin ? WS_FB_FIN : 0) | h->rsv << 4 | h->opcode);
     c->frame_len = h->payload_len;
     c->frame_left = h->payload_len;
     memcpy(c->mask_key, h->mask_key, 4);
@@ -587,8 +587,8 @@ WS_API int ws_conn_recv_buf(ws_conn_t *conn, void **ptr, size_t *len)
     *len = 0;
     if (!direct_allowed(c) || c->frame_left < WS_RECV_DIRECT_MIN)
         return 0;
-    size_t want = c->frame_left < DIRECT_MAX ? (size_t)c->frame_left
-                                             : DIRECT_MAX;
+    size_t want =
+        c->frame_left < DIRECT_MAX ? (size_t)c->frame_left : DIRECT_MAX;
     /* The room there is, or room for as much again as has arrived: the
      * buffer never holds more than twice the bytes the peer really sent,
      * so a huge announced frame gets memory only as fast as it is sent. */

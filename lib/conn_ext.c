@@ -22,8 +22,8 @@
 static uint8_t *output_room(ws_conn_impl_t *c, uint64_t left, size_t *room)
 {
     size_t want = left < WS_EXT_CHUNK ? (size_t)left : WS_EXT_CHUNK;
-    size_t limit = c->max_message < SIZE_MAX ? (size_t)c->max_message
-                                             : SIZE_MAX;
+    size_t limit =
+        c->max_message < SIZE_MAX ? (size_t)c->max_message : SIZE_MAX;
     if (!(c->flags & WS_OPT_REASSEMBLE)) {
         c->rbuf_len = 0; /* the last slice was delivered: reuse */
         want = WS_EXT_CHUNK;
@@ -44,14 +44,13 @@ static void unmask_ahead(ws_conn_impl_t *c, size_t n)
     if (c->role != WS_ROLE_SERVER || n <= c->x_ready)
         return;
     uint64_t offset = c->frame_len - c->frame_left + c->x_ready;
-    ws_mask(c->in + c->x_ready, c->in + c->x_ready, n - c->x_ready,
-            c->mask_key, offset);
+    ws_mask(c->in + c->x_ready, c->in + c->x_ready, n - c->x_ready, c->mask_key,
+            offset);
     c->x_ready = (uint32_t)n;
 }
 
 /* The output of a step, validated when the message is text. */
-static int check_output(ws_conn_impl_t *c, const uint8_t *p, size_t n,
-                        int done)
+static int check_output(ws_conn_impl_t *c, const uint8_t *p, size_t n, int done)
 {
     if (c->msg_op != WS_OP_TEXT)
         return 0;
@@ -81,17 +80,15 @@ static int decode_step(ws_conn_impl_t *c, size_t n, int last, uint8_t *out,
                        size_t room, ws_event_t *ev, size_t *made, int *full)
 {
     ws_ext_io_t io = {c->in, n, out, room, 0, c->msg_op, c->msg_rsv};
-    io.flags = (c->x_bits & WS_XB_BEGUN ? 0 : WS_EXT_BEGIN) |
-               (last ? WS_EXT_FIN : 0);
+    io.flags =
+        (c->x_bits & WS_XB_BEGUN ? 0 : WS_EXT_BEGIN) | (last ? WS_EXT_FIN : 0);
     c->x_bits |= WS_XB_BEGUN;
     int r = c->ext->decode(c->ext_state, &io);
     if (r < 0)
-        return ws_conn_fail(c, r == WS_ENOMEM ? WS_ENOMEM : WS_EEXTENSION,
-                            ev);
+        return ws_conn_fail(c, r == WS_ENOMEM ? WS_ENOMEM : WS_EEXTENSION, ev);
     /* The contract: take all input or fill all room; done only at FIN. */
     if ((r == 0 && io.out_len && (io.in_len || last)) ||
-        (r > 0 && (!last || io.in_len)) || io.in_len > n ||
-        io.out_len > room)
+        (r > 0 && (!last || io.in_len)) || io.in_len > n || io.out_len > room)
         return ws_conn_fail(c, WS_EEXTENSION, ev);
     size_t used = n - io.in_len;
     ws_consume(c, used);

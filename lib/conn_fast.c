@@ -28,8 +28,8 @@
 
 /* The frame at p[0..len) is unmasked and valid, and it is the whole
  * message: one WS_EV_MESSAGE in either mode, handed out in place. */
-static inline int small_deliver(ws_conn_impl_t *c, ws_event_t *ev,
-                                unsigned op, uint8_t *p, size_t len)
+static inline int small_deliver(ws_conn_impl_t *c, ws_event_t *ev, unsigned op,
+                                uint8_t *p, size_t len)
 {
     c->in_len -= (size_t)(p + len - c->in);
     c->in = p + len;
@@ -49,8 +49,8 @@ static inline int small_deliver(ws_conn_impl_t *c, ws_event_t *ev,
 /* Text that is not all ASCII: validated whole (the frame is the whole
  * message). Invalid text fails the connection through the one error path,
  * with the events the state machine gives: the error alone. */
-static NOINLINE int small_text(ws_conn_impl_t *c, ws_event_t *ev,
-                               uint8_t *p, size_t len)
+static NOINLINE int small_text(ws_conn_impl_t *c, ws_event_t *ev, uint8_t *p,
+                               size_t len)
 {
     if (ws_utf8_run(WS_UTF8_ACCEPT, p, len) == WS_UTF8_ACCEPT)
         return small_deliver(c, ev, WS_OP_TEXT, p, len);
@@ -75,9 +75,11 @@ static inline int small_message(ws_conn_impl_t *c, ws_event_t *ev)
     }
     /* What b0 and b1 were recognised as: FIN, no RSV, opcode 1 or 2 (said
      * so the compiler can see it), the role's masking, a 7-bit length. */
-    ws_frame_header_t h = {.fin = 1, .rsv = 0,
+    ws_frame_header_t h = {.fin = 1,
+                           .rsv = 0,
                            .opcode = (b0 & 1) ? WS_OP_TEXT : WS_OP_BINARY,
-                           .masked = key_len != 0, .payload_len = len};
+                           .masked = key_len != 0,
+                           .payload_len = len};
     int err = ws_conn_check_header(c, &h);
     if (err)
         return ws_conn_fail(c, err, ev);

@@ -23,30 +23,30 @@
  * type, which must not let the compiler assume the two never overlap.
  */
 typedef struct WS_MAY_ALIAS ws_conn_impl {
-    uint8_t *in;               /* fed input not yet consumed */
+    uint8_t *in; /* fed input not yet consumed */
     size_t in_len;
     /* Zero together between messages: read as one word (rx_idle()). */
-    uint8_t phase;             /* what the parser expects next */
-    uint8_t pending;           /* event owed before parsing resumes */
-    uint8_t hdr_len;           /* header bytes gathered in ctrl[] so far */
-    uint8_t msg_op;            /* opcode of the unfinished message, or 0 */
-    uint8_t role;              /* ws_role_t */
-    uint8_t msg_rsv;           /* RSV bits of the message's first frame */
-    uint16_t close_code;       /* code received, or to send on failure */
-    uint32_t flags;            /* WS_OPT_*, and internal bits (WS_CF_*) */
-    uint8_t close_bits;        /* sent / received / failed / who first */
-    uint8_t frame_bits;        /* FIN, RSV, opcode: byte 0 of the header */
-    uint8_t send_op;           /* opcode of the unfinished outgoing message */
-    uint8_t utf8_in;           /* validator state for the incoming message */
-    uint64_t frame_len;        /* payload length of the frame being read */
-    uint64_t frame_left;       /* its payload bytes still to come */
-    uint64_t msg_len;          /* bytes of the current message so far */
+    uint8_t phase;       /* what the parser expects next */
+    uint8_t pending;     /* event owed before parsing resumes */
+    uint8_t hdr_len;     /* header bytes gathered in ctrl[] so far */
+    uint8_t msg_op;      /* opcode of the unfinished message, or 0 */
+    uint8_t role;        /* ws_role_t */
+    uint8_t msg_rsv;     /* RSV bits of the message's first frame */
+    uint16_t close_code; /* code received, or to send on failure */
+    uint32_t flags;      /* WS_OPT_*, and internal bits (WS_CF_*) */
+    uint8_t close_bits;  /* sent / received / failed / who first */
+    uint8_t frame_bits;  /* FIN, RSV, opcode: byte 0 of the header */
+    uint8_t send_op;     /* opcode of the unfinished outgoing message */
+    uint8_t utf8_in;     /* validator state for the incoming message */
+    uint64_t frame_len;  /* payload length of the frame being read */
+    uint64_t frame_left; /* its payload bytes still to come */
+    uint64_t msg_len;    /* bytes of the current message so far */
     uint64_t max_frame;
     uint64_t max_message;
-    uint8_t *rbuf;             /* reassembly / decoded-output buffer */
+    uint8_t *rbuf; /* reassembly / decoded-output buffer */
     size_t rbuf_len;
     size_t rbuf_cap;
-    size_t rbuf_keep;          /* larger buffers go after each message */
+    size_t rbuf_keep; /* larger buffers go after each message */
     const ws_allocator_t *allocator;
     ws_random_fn random;
     void *random_user;
@@ -54,17 +54,17 @@ typedef struct WS_MAY_ALIAS ws_conn_impl {
     void *trace_user;
     const ws_extension_t *ext;
     void *ext_state;
-    uint32_t msg_frames;       /* frames of the current message so far */
-    uint32_t x_ready;          /* server: payload bytes at `in` already
-                                  unmasked for the decoder */
-    uint32_t direct;           /* payload bytes the caller put at
-                                  rbuf + rbuf_len (ws_conn_recv_ack), not
-                                  yet taken */
-    uint8_t utf8_out;          /* validator state for the outgoing message */
-    uint8_t x_bits;            /* WS_XB_*: extension state of messages */
-    uint8_t send_rsv;          /* RSV bits of the unfinished outgoing one */
-    uint8_t ext_rsv;           /* RSV bits the extension claims, or 0 */
-    uint8_t mask_key[4];       /* of the frame being read */
+    uint32_t msg_frames; /* frames of the current message so far */
+    uint32_t x_ready;    /* server: payload bytes at `in` already
+                            unmasked for the decoder */
+    uint32_t direct;     /* payload bytes the caller put at
+                            rbuf + rbuf_len (ws_conn_recv_ack), not
+                            yet taken */
+    uint8_t utf8_out;    /* validator state for the outgoing message */
+    uint8_t x_bits;      /* WS_XB_*: extension state of messages */
+    uint8_t send_rsv;    /* RSV bits of the unfinished outgoing one */
+    uint8_t ext_rsv;     /* RSV bits the extension claims, or 0 */
+    uint8_t mask_key[4]; /* of the frame being read */
     uint8_t ctrl[WS_CONTROL_BUF_LEN]; /* partial headers, control frames */
 } ws_conn_impl_t;
 
@@ -80,10 +80,10 @@ static inline const ws_conn_impl_t *ws_cimpl(const ws_conn_t *c)
 
 /* ws_conn_impl_t.phase: what the receive side expects next. */
 enum {
-    WS_PHASE_HEADER = 0,  /* a frame header (ctrl[0..hdr_len) so far) */
-    WS_PHASE_DATA,        /* payload of a text/binary/continuation frame */
-    WS_PHASE_CONTROL,     /* payload of a control frame, into ctrl[] */
-    WS_PHASE_DONE         /* closed or failed: input is ignored */
+    WS_PHASE_HEADER = 0, /* a frame header (ctrl[0..hdr_len) so far) */
+    WS_PHASE_DATA,       /* payload of a text/binary/continuation frame */
+    WS_PHASE_CONTROL,    /* payload of a control frame, into ctrl[] */
+    WS_PHASE_DONE        /* closed or failed: input is ignored */
 };
 
 /* ws_conn_impl_t.pending: an event owed before parsing resumes. */
@@ -126,8 +126,8 @@ enum {
 /* Build a control frame around the payload already at
  * ctrl[WS_CTRL_PAYLOAD .. + len): header in front, masked in the client
  * role. Sets *frame to its start and returns its length, or WS_ERANDOM. */
-ptrdiff_t ws_conn_build_control(ws_conn_impl_t *c, ws_opcode_t op,
-                                size_t len, uint8_t **frame);
+ptrdiff_t ws_conn_build_control(ws_conn_impl_t *c, ws_opcode_t op, size_t len,
+                                uint8_t **frame);
 
 /* Report the header hdr[0..) (complete, as on the wire) to the tracer. */
 void ws_conn_trace(const ws_conn_impl_t *c, unsigned dir, const uint8_t *hdr);
@@ -215,8 +215,7 @@ static inline int ws_emit(ws_event_t *ev, ws_event_type_t type)
 /* An event carrying bytes. data is never NULL, even for empty payloads,
  * so callers may pass it to memcpy and friends unconditionally. */
 static inline int ws_emit_bytes(ws_conn_impl_t *c, ws_event_t *ev,
-                                ws_event_type_t type, uint8_t *data,
-                                size_t len)
+                                ws_event_type_t type, uint8_t *data, size_t len)
 {
     ws_emit(ev, type);
     ev->data = data ? data : c->ctrl;

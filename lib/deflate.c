@@ -47,9 +47,9 @@ struct io {
 static const struct level_cfg {
     uint16_t chain, nice, lazy, good;
 } levels[10] = {
-    {0, 0, 0, 0},         {2, 16, 0, 4},       {4, 32, 0, 8},
-    {8, 64, 0, 16},       {16, 32, 4, 4},      {32, 64, 16, 8},
-    {128, 128, 16, 8},    {256, 128, 32, 8},   {1024, 258, 128, 32},
+    {0, 0, 0, 0},         {2, 16, 0, 4},     {4, 32, 0, 8},
+    {8, 64, 0, 16},       {16, 32, 4, 4},    {32, 64, 16, 8},
+    {128, 128, 16, 8},    {256, 128, 32, 8}, {1024, 258, 128, 32},
     {4096, 258, 258, 32},
 };
 
@@ -109,8 +109,8 @@ static inline uint32_t match_length(const uint8_t *a, const uint8_t *b,
                                     uint32_t limit)
 {
     uint32_t n = 0;
-#if (defined(__GNUC__) || defined(__clang__)) &&                               \
-    defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__BYTE_ORDER__) &&    \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
     while (n + 8 <= limit) {
         uint64_t x, y;
         memcpy(&x, a + n, 8);
@@ -298,8 +298,9 @@ static void parse_lazy(ws_deflate_t *z, uint32_t end)
 
 static void parse(ws_deflate_t *z, int flushing)
 {
-    uint32_t end = flushing ? z->fill
-                 : z->fill > LOOKAHEAD ? z->fill - LOOKAHEAD : 0;
+    uint32_t end = flushing              ? z->fill
+                   : z->fill > LOOKAHEAD ? z->fill - LOOKAHEAD
+                                         : 0;
     if (z->pos >= end)
         return;
     if (z->lazy && z->level >= 4)
@@ -554,8 +555,7 @@ static uint32_t extra_bits(const ws_deflate_t *z)
 }
 
 /* Bits of n symbols' codes with the given lengths, extras aside. */
-static uint32_t code_bits(const uint16_t *freq, const uint8_t *lens,
-                          unsigned n)
+static uint32_t code_bits(const uint16_t *freq, const uint8_t *lens, unsigned n)
 {
     uint32_t bits = 0;
     for (unsigned s = 0; s < n; s++)
@@ -580,8 +580,7 @@ static uint32_t fixed_code_bits(const ws_deflate_t *z)
     return 8 * freq_sum(z->freq_ll, 0, 144) +
            9 * freq_sum(z->freq_ll, 144, 256) +
            7 * freq_sum(z->freq_ll, 256, 280) +
-           8 * freq_sum(z->freq_ll, 280, 286) +
-           5 * freq_sum(z->freq_d, 0, 30);
+           8 * freq_sum(z->freq_ll, 280, 286) + 5 * freq_sum(z->freq_d, 0, 30);
 }
 
 /* Load the fixed code (§3.2.6) unless the last block left it loaded: a
@@ -613,15 +612,15 @@ static void begin_block(ws_deflate_t *z, int final)
                    code_bits(z->freq_d, dl, 30);
     uint32_t fix = 3 + fixed_code_bits(z) + extra;
     z->stored_len = z->pos - z->block_start;
-    uint32_t stored = ((z->bitcnt + 3 + 7) & ~7u) - z->bitcnt + 32 +
-                      8 * z->stored_len;
+    uint32_t stored =
+        ((z->bitcnt + 3 + 7) & ~7u) - z->bitcnt + 32 + 8 * z->stored_len;
     z->emit_i = 0;
     if (stored <= dyn && stored <= fix) {
-        z->bitbuf |= (uint64_t)final << z->bitcnt;
+        z->bitbuf |= (uint64_t) final << z->bitcnt;
         z->bitcnt = (z->bitcnt + 3 + 7) & ~7u; /* §3.2.4: byte-aligned */
-        z->bitbuf |= (uint64_t)(z->stored_len | (~z->stored_len & 0xFFFFu)
-                                                    << 16)
-                     << z->bitcnt;
+        z->bitbuf |=
+            (uint64_t)(z->stored_len | (~z->stored_len & 0xFFFFu) << 16)
+            << z->bitcnt;
         z->bitcnt += 32;
         z->phase = PH_STORED;
     } else if (fix <= dyn) {
@@ -789,16 +788,14 @@ size_t ws_deflate_mem_size(unsigned window_bits)
     if (window_bits < WS_Z_MIN_WINDOW_BITS ||
         window_bits > WS_Z_MAX_WINDOW_BITS)
         return 0;
-    return win_bytes(window_bits) +
-           2 * ((size_t)1 << WS_DEFLATE_HASH_BITS) +
+    return win_bytes(window_bits) + 2 * ((size_t)1 << WS_DEFLATE_HASH_BITS) +
            2 * (size_t)chain_size(window_bits);
 }
 
-int ws_deflate_init(ws_deflate_t *z, unsigned window_bits, int level,
-                    void *mem)
+int ws_deflate_init(ws_deflate_t *z, unsigned window_bits, int level, void *mem)
 {
-    if (!ws_deflate_mem_size(window_bits) || level < 1 || level > 9 ||
-        !mem || ((uintptr_t)mem & 1))
+    if (!ws_deflate_mem_size(window_bits) || level < 1 || level > 9 || !mem ||
+        ((uintptr_t)mem & 1))
         return -1;
     memset(z, 0, sizeof *z);
     z->level = (unsigned)level;

@@ -92,16 +92,16 @@ static inline unsigned ws_z_bit_reverse(unsigned v, unsigned n)
 #define WS_INFLATE_DIST_ENOUGH 402
 
 typedef struct ws_inflate {
-    uint64_t bitbuf;      /* unread bits, LSB first */
-    unsigned bitcnt;      /* how many of bitbuf's bits are valid */
-    int mode;             /* where the state machine stands */
-    int last;             /* the current block has BFINAL set */
-    int fixed_loaded;     /* the tables hold the fixed code */
-    unsigned nlen, ndist, ncl; /* dynamic header counts (§3.2.7) */
-    unsigned nread;       /* code lengths read so far */
-    uint32_t copy_len;    /* bytes left of a match or stored block */
-    uint32_t copy_dist;   /* the match's distance */
-    uint8_t *window;      /* caller's 2^bits bytes: the last output */
+    uint64_t bitbuf;              /* unread bits, LSB first */
+    unsigned bitcnt;              /* how many of bitbuf's bits are valid */
+    int mode;                     /* where the state machine stands */
+    int last;                     /* the current block has BFINAL set */
+    int fixed_loaded;             /* the tables hold the fixed code */
+    unsigned nlen, ndist, ncl;    /* dynamic header counts (§3.2.7) */
+    unsigned nread;               /* code lengths read so far */
+    uint32_t copy_len;            /* bytes left of a match or stored block */
+    uint32_t copy_dist;           /* the match's distance */
+    uint8_t *window;              /* caller's 2^bits bytes: the last output */
     uint32_t wsize, wnext, whave; /* window size, write index, filled */
     uint8_t lens[288 + 32];
     uint32_t litlen[WS_INFLATE_LITLEN_ENOUGH];
@@ -139,45 +139,45 @@ enum {
                           §7.2.1 removes */
 };
 
-#define WS_DEFLATE_SYMS 4096     /* symbols buffered per block */
-#define WS_DEFLATE_LOOK 4096     /* input buffered beyond the window */
+#define WS_DEFLATE_SYMS 4096 /* symbols buffered per block */
+#define WS_DEFLATE_LOOK 4096 /* input buffered beyond the window */
 #define WS_DEFLATE_HASH_BITS 12
-#define WS_DEFLATE_CHAIN 16384    /* most positions with a chain link */
+#define WS_DEFLATE_CHAIN 16384 /* most positions with a chain link */
 
 typedef struct ws_deflate {
     /* Configuration. */
     unsigned level;
-    uint32_t wsize;           /* 2^window_bits: the farthest distance */
+    uint32_t wsize; /* 2^window_bits: the farthest distance */
     uint32_t max_chain, nice, lazy, good; /* search effort (level) */
     /* History and lookahead (in the caller's memory). */
-    uint8_t *win;             /* wsize + WS_DEFLATE_LOOK bytes (+ 8) */
-    uint16_t *head;           /* newest position of each hash */
-    uint16_t *prev;           /* previous position with the same hash */
-    uint32_t win_cap;         /* wsize + WS_DEFLATE_LOOK */
-    uint32_t chain_size;      /* entries in prev (a power of two) */
-    uint32_t fill;            /* bytes held in win */
-    uint32_t pos;             /* next byte to parse */
-    uint32_t ins;             /* positions below this one are hashed */
-    uint32_t block_start;     /* first raw byte of the current block */
-    uint32_t slid;            /* bytes slid off so far: prev is indexed
-                                 by position + slid, which sliding keeps */
+    uint8_t *win;         /* wsize + WS_DEFLATE_LOOK bytes (+ 8) */
+    uint16_t *head;       /* newest position of each hash */
+    uint16_t *prev;       /* previous position with the same hash */
+    uint32_t win_cap;     /* wsize + WS_DEFLATE_LOOK */
+    uint32_t chain_size;  /* entries in prev (a power of two) */
+    uint32_t fill;        /* bytes held in win */
+    uint32_t pos;         /* next byte to parse */
+    uint32_t ins;         /* positions below this one are hashed */
+    uint32_t block_start; /* first raw byte of the current block */
+    uint32_t slid;        /* bytes slid off so far: prev is indexed
+                             by position + slid, which sliding keeps */
     /* The block being gathered: symbols and their frequencies. */
     uint32_t nsyms;
-    uint8_t sym_ll[WS_DEFLATE_SYMS];   /* literal, or length - 3 */
+    uint8_t sym_ll[WS_DEFLATE_SYMS];    /* literal, or length - 3 */
     uint16_t sym_dist[WS_DEFLATE_SYMS]; /* 0 for a literal */
     uint16_t freq_ll[286], freq_d[30];
     /* The block being written: its codes and how far it has got. */
     uint16_t code_ll[288], code_d[30]; /* 288: the fixed code's codes */
     uint8_t len_ll[288], len_d[30];    /* depend on 286 and 287 too */
-    int phase;                /* what is being written */
-    int flush;                /* the flush being carried out */
-    int final_block;          /* the block being written has BFINAL */
-    uint32_t emit_i;          /* next symbol, stage byte or stored byte */
-    uint32_t stored_len;      /* a stored block's length */
-    uint32_t stage_len;       /* header bytes staged */
-    uint64_t bitbuf;          /* bits not yet written, LSB first */
+    int phase;                         /* what is being written */
+    int flush;                         /* the flush being carried out */
+    int final_block;                   /* the block being written has BFINAL */
+    uint32_t emit_i;     /* next symbol, stage byte or stored byte */
+    uint32_t stored_len; /* a stored block's length */
+    uint32_t stage_len;  /* header bytes staged */
+    uint64_t bitbuf;     /* bits not yet written, LSB first */
     unsigned bitcnt;
-    uint8_t stage[320];       /* a dynamic block's header */
+    uint8_t stage[320]; /* a dynamic block's header */
 } ws_deflate_t;
 
 /* Bytes of the work area ws_deflate_init() needs for window_bits

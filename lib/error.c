@@ -55,10 +55,8 @@ static const struct error_info errors[] = {
     {WS_EHS_KEY, 0, 400, "EHS_KEY", "invalid Sec-WebSocket-Key"},
     {WS_EHS_STATUS, 0, 400, "EHS_STATUS", "handshake status is not 101"},
     {WS_EHS_ACCEPT, 0, 400, "EHS_ACCEPT", "wrong Sec-WebSocket-Accept"},
-    {WS_EHS_PROTOCOL, 0, 400, "EHS_PROTOCOL",
-     "subprotocol was not offered"},
-    {WS_EHS_EXTENSION, 0, 400, "EHS_EXTENSION",
-     "extension was not offered"},
+    {WS_EHS_PROTOCOL, 0, 400, "EHS_PROTOCOL", "subprotocol was not offered"},
+    {WS_EHS_EXTENSION, 0, 400, "EHS_EXTENSION", "extension was not offered"},
 };
 
 static const struct error_info *lookup(int err)

@@ -53,7 +53,8 @@ WS_API size_t ws_frame_header_encode(void *out, const ws_frame_header_t *h)
     uint8_t mask_bit = h->masked ? 0x80 : 0;
     size_t n = 2;
 
-    p[0] = (uint8_t)((h->fin ? 0x80 : 0) | (h->rsv & 7) << 4 | (h->opcode & 0x0F));
+    p[0] =
+        (uint8_t)((h->fin ? 0x80 : 0) | (h->rsv & 7) << 4 | (h->opcode & 0x0F));
     if (h->payload_len < 126) {
         p[1] = (uint8_t)(mask_bit | h->payload_len);
     } else if (h->payload_len <= 0xFFFF) {

@@ -216,8 +216,7 @@ int ws_hs_check_lines(const char *s)
  * name_len bytes) before the end of the head. Sets its untrimmed value
  * [*vs, *ve) and moves *pos to the line after it. */
 int ws_hs_find_field(const char *head, size_t len, size_t *pos,
-                     const char *name, size_t name_len, size_t *vs,
-                     size_t *ve)
+                     const char *name, size_t name_len, size_t *vs, size_t *ve)
 {
     size_t p = *pos;
 
@@ -291,8 +290,7 @@ int ws_hs_list_next(const char *p, size_t end, size_t *pos, ws_str_t *item)
  * the next header of the same name.
  */
 WS_API int ws_header_next_token(const char *head, size_t head_len,
-                                const char *name, size_t *iter,
-                                ws_str_t *token)
+                                const char *name, size_t *iter, ws_str_t *token)
 {
     size_t pos, end, next, name_len;
 

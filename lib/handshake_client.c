@@ -132,8 +132,7 @@ static int parse_status_line(const char *p, size_t n, ws_response_t *resp,
 {
     int status = 0;
 
-    if (n < 12 || ws_hs_parse_version(p, 8, major, minor) < 0 ||
-        p[8] != ' ')
+    if (n < 12 || ws_hs_parse_version(p, 8, major, minor) < 0 || p[8] != ' ')
         return WS_EHS_SYNTAX;
     for (size_t i = 9; i < 12; i++) {
         if (p[i] < '0' || p[i] > '9')

@@ -177,8 +177,7 @@ static int times_listed(const char *head, size_t head_len, ws_str_t name)
     return n;
 }
 
-int ws_hs_ext_all_offered(const char *list, const char *head,
-                          size_t head_len)
+int ws_hs_ext_all_offered(const char *list, const char *head, size_t head_len)
 {
     size_t pos = 0, end = strlen(list);
     ws_ext_offer_t o;

@@ -59,8 +59,7 @@ size_t ws_hs_first_field(const char *head, size_t len);
  * 1 with its value at [*vs, *ve) (untrimmed) and *pos at the line after
  * it, or 0. */
 int ws_hs_find_field(const char *head, size_t len, size_t *pos,
-                     const char *name, size_t name_len, size_t *vs,
-                     size_t *ve);
+                     const char *name, size_t name_len, size_t *vs, size_t *ve);
 
 /* handshake_ext.c: the next extension of the RFC 6455 §9.1 ext-list in
  * p[*pos..end), empty list elements skipped. Returns 1 with *o filled and
@@ -73,8 +72,7 @@ int ws_hs_ext_list_valid(const char *s);
 
 /* Whether the ext-list `list` is valid and names only extensions the
  * head's Sec-WebSocket-Extensions headers offer (names ignore case). */
-int ws_hs_ext_all_offered(const char *list, const char *head,
-                          size_t head_len);
+int ws_hs_ext_all_offered(const char *list, const char *head, size_t head_len);
 
 /* RFC 6455 §4.1 item 5: a response may accept only extensions in the
  * ext-list `offered` (may be NULL), each once. 0 or WS_EHS_EXTENSION. */

@@ -168,8 +168,7 @@ static int build_table(uint32_t *table, unsigned cap, unsigned root,
             } else {
                 unsigned low = rev & ((1u << root) - 1);
                 if (low != cur_low) {
-                    cur_bits = subtable_bits(left_at, len, root,
-                                             (unsigned)max);
+                    cur_bits = subtable_bits(left_at, len, root, (unsigned)max);
                     if (next + (1u << cur_bits) > cap)
                         return WS_Z_ECODE; /* cannot happen: see ENOUGH */
                     table[low] = E_SUB | cur_bits << 4 | next << 16 | root;
@@ -197,8 +196,8 @@ static void load_fixed(ws_inflate_t *z)
     build_table(z->litlen, WS_INFLATE_LITLEN_ENOUGH, WS_INFLATE_LITLEN_BITS,
                 lens, 288, T_LITLEN);
     memset(lens, 5, 32);
-    build_table(z->dist, WS_INFLATE_DIST_ENOUGH, WS_INFLATE_DIST_BITS, lens,
-                32, T_DIST);
+    build_table(z->dist, WS_INFLATE_DIST_ENOUGH, WS_INFLATE_DIST_BITS, lens, 32,
+                T_DIST);
     z->fixed_loaded = 1;
 }
 
@@ -459,8 +458,7 @@ static int read_cl_lens(ws_inflate_t *z, struct io *io)
         drop(z, 3);
     }
     z->fixed_loaded = 0;
-    if (build_table(z->litlen, WS_INFLATE_LITLEN_ENOUGH, 7, z->lens, 19,
-                    T_CL))
+    if (build_table(z->litlen, WS_INFLATE_LITLEN_ENOUGH, 7, z->lens, 19, T_CL))
         return WS_Z_ECODE;
     z->nread = 0;
     z->mode = M_CODE_LENS;
@@ -506,8 +504,8 @@ static int read_code_lens(ws_inflate_t *z, struct io *io)
     }
     if (z->lens[256] == 0)
         return WS_Z_ENO_EOB;
-    if (build_table(z->litlen, WS_INFLATE_LITLEN_ENOUGH,
-                    WS_INFLATE_LITLEN_BITS, z->lens, z->nlen, T_LITLEN) ||
+    if (build_table(z->litlen, WS_INFLATE_LITLEN_ENOUGH, WS_INFLATE_LITLEN_BITS,
+                    z->lens, z->nlen, T_LITLEN) ||
         build_table(z->dist, WS_INFLATE_DIST_ENOUGH, WS_INFLATE_DIST_BITS,
                     z->lens + z->nlen, z->ndist, T_DIST))
         return WS_Z_ECODE;
@@ -554,8 +552,8 @@ static int decode_symbol(ws_inflate_t *z, struct io *io)
     unsigned dcl = E_LENGTH(d), dx = E_EXTRA(d);
     if (!need(z, io, used + dcl + dx))
         return WS_Z_NEED_INPUT;
-    uint32_t dist = E_VALUE(d) + (uint32_t)((z->bitbuf >> (used + dcl)) &
-                                            ((1u << dx) - 1));
+    uint32_t dist =
+        E_VALUE(d) + (uint32_t)((z->bitbuf >> (used + dcl)) & ((1u << dx) - 1));
     drop(z, used + dcl + dx);
     if (!dist_ok(z, io, io->out, dist))
         return WS_Z_EDISTANCE;

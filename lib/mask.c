@@ -10,8 +10,8 @@
  * Loads and stores are unaligned (memcpy for the scalar words,
  * loadu/storeu for vectors): payloads sit anywhere in the caller's buffer.
  */
-#include "wsproto_int.h"
 #include "simd_int.h"
+#include "wsproto_int.h"
 
 #include <string.h>
 
@@ -19,9 +19,9 @@
 #include <immintrin.h>
 #endif
 
-const uint8_t ws_tail_mask[32] = {
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
+const uint8_t ws_tail_mask[32] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                  0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                  0xFF, 0xFF, 0xFF, 0xFF};
 
 /* The key rotated for the payload offset, as it sits in memory: byte j
  * of the result is key[(offset + j) mod 4]. */
@@ -62,8 +62,7 @@ static inline uint32_t rotated_key(const uint8_t key[4], uint64_t offset)
 /* Scalar words, then 4 bytes, then up to 3 single bytes. Every step but
  * the last is a multiple of 4 bytes, so k32 stays in phase. */
 static ALWAYS_INLINE void mask_scalar(uint8_t *d, const uint8_t *s, size_t n,
-                                      uint32_t k32, int track,
-                                      unsigned *high)
+                                      uint32_t k32, int track, unsigned *high)
 {
     uint64_t kw = (uint64_t)k32 << 32 | k32, w, hi = 0;
     uint32_t v;
@@ -114,8 +113,8 @@ static ALWAYS_INLINE size_t mask_sse2(uint8_t *d, const uint8_t *s, size_t len,
         _mm_storeu_si128((__m128i *)(d + i + 32), c);
         _mm_storeu_si128((__m128i *)(d + i + 48), e);
         if (track)
-            hi = _mm_or_si128(hi, _mm_or_si128(_mm_or_si128(a, b),
-                                               _mm_or_si128(c, e)));
+            hi = _mm_or_si128(
+                hi, _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, e)));
     }
     for (; len - i >= 16; i += 16) {
         __m128i a = XOR128(i);
@@ -159,8 +158,7 @@ static ALWAYS_INLINE size_t mask_avx2_loop(uint8_t *d, const uint8_t *s,
 }
 
 WS_TARGET_AVX2
-static size_t mask_avx2(uint8_t *d, const uint8_t *s, size_t len,
-                        uint32_t k32)
+static size_t mask_avx2(uint8_t *d, const uint8_t *s, size_t len, uint32_t k32)
 {
     return mask_avx2_loop(d, s, len, k32, 0, NULL);
 }
@@ -204,8 +202,8 @@ WS_API void ws_mask(void *dst, const void *src, size_t len,
     mask_any(dst, src, len, key, offset, 0);
 }
 
-int ws_mask_ascii(void *dst, const void *src, size_t len,
-                  const uint8_t key[4], uint64_t offset)
+int ws_mask_ascii(void *dst, const void *src, size_t len, const uint8_t key[4],
+                  uint64_t offset)
 {
     return !mask_any(dst, src, len, key, offset, 1);
 }

@@ -20,8 +20,8 @@ static const char pmd_name[] = "permessage-deflate";
 struct pmd {
     ws_pmd_params_t p;
     size_t threshold;
-    int copying;    /* the message being sent goes out uncompressed */
-    int ended;      /* the message being received had BFINAL */
+    int copying;       /* the message being sent goes out uncompressed */
+    int ended;         /* the message being received had BFINAL */
     unsigned tail_fed; /* bytes of 00 00 ff ff given to the decoder */
     ws_inflate_t inf;
     ws_deflate_t def;
@@ -63,8 +63,8 @@ static int config_ok(const ws_pmd_config_t *cfg)
 {
     unsigned s = bits_or_15(cfg->send_window_bits);
     unsigned r = bits_or_15(cfg->recv_window_bits);
-    return cfg->level >= 0 && cfg->level <= 9 && s >= 8 && s <= 15 &&
-           r >= 8 && r <= 15;
+    return cfg->level >= 0 && cfg->level <= 9 && s >= 8 && s <= 15 && r >= 8 &&
+           r <= 15;
 }
 
 /* ------------------------------------------------------------ parameters */
@@ -216,7 +216,8 @@ int ws_pmd_negotiate_client(const ws_response_t *resp,
     unsigned send = bits_or_15(cfg->send_window_bits);
     agreed->send_window_bits =
         r.client_bits > 0 && (unsigned)r.client_bits < send
-            ? (unsigned)r.client_bits : send;
+            ? (unsigned)r.client_bits
+            : send;
     agreed->recv_window_bits = r.server_bits ? (unsigned)r.server_bits : 15;
     agreed->send_no_context_takeover =
         r.client_nct || cfg->send_no_context_takeover;
@@ -341,8 +342,8 @@ static int pmd_decode(void *state, ws_ext_io_t *io)
         int from_tail = io->in_len == 0;
         const uint8_t *src = from_tail ? tail + m->tail_fed : io->in;
         size_t n = from_tail ? 4 - m->tail_fed : io->in_len, used, made;
-        int r = ws_inflate_run(&m->inf, src, n, &used, io->out, io->out_len,
-                               &made);
+        int r =
+            ws_inflate_run(&m->inf, src, n, &used, io->out, io->out_len, &made);
         if (from_tail) {
             m->tail_fed += (unsigned)used;
             io_take(io, 0, made);
@@ -380,9 +381,9 @@ static int pmd_encode(void *state, ws_ext_io_t *io)
         return fin && io->in_len == 0;
     }
     size_t used, made;
-    int r = ws_deflate_run(&m->def, io->in, io->in_len, &used, io->out,
-                           io->out_len, &made,
-                           fin ? WS_Z_MESSAGE : WS_Z_NO_FLUSH);
+    int r =
+        ws_deflate_run(&m->def, io->in, io->in_len, &used, io->out, io->out_len,
+                       &made, fin ? WS_Z_MESSAGE : WS_Z_NO_FLUSH);
     io_take(io, used, made);
     if (r != WS_Z_DONE)
         return 0;

@@ -44,7 +44,7 @@ WS_API int ws_random_default(void *buf, size_t len, void *user)
         ssize_t n = getrandom(p, len, 0);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0)  /* ENOSYS on old kernels, or a seccomp filter */
+        if (n < 0) /* ENOSYS on old kernels, or a seccomp filter */
             return read_urandom(p, len);
         p += n;
         len -= (size_t)n;

@@ -56,17 +56,15 @@ static ptrdiff_t finish(ws_conn_impl_t *c, const ws_frame_header_t *h,
 {
     size_t hlen = ws_frame_header_encode(out, h);
     if (h->masked && !masked)
-        ws_mask(out + hlen, out + hlen, (size_t)h->payload_len, h->mask_key,
-                0);
+        ws_mask(out + hlen, out + hlen, (size_t)h->payload_len, h->mask_key, 0);
     if (c->trace)
         ws_conn_trace(c, WS_TRACE_OUT, out);
     return (ptrdiff_t)(hlen + h->payload_len);
 }
 
 /* One frame of data as given into out, masked on the way (one pass). */
-static ptrdiff_t encode(ws_conn_impl_t *c, unsigned op, unsigned rsv,
-                        int fin, const void *data, size_t len, void *out,
-                        size_t cap)
+static ptrdiff_t encode(ws_conn_impl_t *c, unsigned op, unsigned rsv, int fin,
+                        const void *data, size_t len, void *out, size_t cap)
 {
     size_t need = raw_frame_size(c, len);
     if (need > cap)
@@ -74,8 +72,10 @@ static ptrdiff_t encode(ws_conn_impl_t *c, unsigned op, unsigned rsv,
     if (need > PTRDIFF_MAX)
         return WS_EINVAL;
 
-    ws_frame_header_t h = {.fin = fin ? 1 : 0, .rsv = (uint8_t)rsv,
-                           .opcode = (uint8_t)op, .payload_len = len};
+    ws_frame_header_t h = {.fin = fin ? 1 : 0,
+                           .rsv = (uint8_t)rsv,
+                           .opcode = (uint8_t)op,
+                           .payload_len = len};
     if (new_key(c, &h) != 0)
         return WS_ERANDOM;
     uint8_t *p = (uint8_t *)out + (need - len);
@@ -142,9 +142,8 @@ static unsigned message_opcode(const ws_conn_impl_t *c, ws_opcode_t op)
     if (!c->send_op)
         return op == WS_OP_CONTINUATION ? 0 : (unsigned)op;
     /* §5.4: messages are not interleaved */
-    return op == WS_OP_CONTINUATION || (unsigned)op == c->send_op
-               ? c->send_op
-               : 0;
+    return op == WS_OP_CONTINUATION || (unsigned)op == c->send_op ? c->send_op
+                                                                  : 0;
 }
 
 /* What one data frame of the outgoing message will be, decided before
@@ -155,7 +154,7 @@ typedef struct send_plan {
     unsigned wire_op; /* the frame's: msg, or WS_OP_CONTINUATION */
     unsigned bits;    /* RSV bits of the message */
     int first, x, fin;
-    uint32_t utf8;    /* validator state after this fragment */
+    uint32_t utf8; /* validator state after this fragment */
 } send_plan_t;
 
 static int plan_send(const ws_conn_impl_t *c, ws_opcode_t op, unsigned rsv,
@@ -213,10 +212,10 @@ WS_API ptrdiff_t ws_conn_send_fragment_ex(ws_conn_t *conn, ws_opcode_t op,
     int err = plan_send(c, op, rsv, fin, data, len, &p);
     if (err)
         return err;
-    ptrdiff_t n = p.x ? encode_x(c, p.wire_op, p.first, fin, data, len, out,
-                                 cap)
-                      : encode(c, p.wire_op, p.first ? p.bits : 0, fin, data,
-                               len, out, cap);
+    ptrdiff_t n =
+        p.x ? encode_x(c, p.wire_op, p.first, fin, data, len, out, cap)
+            : encode(c, p.wire_op, p.first ? p.bits : 0, fin, data, len, out,
+                     cap);
     if (n >= 0)
         commit_send(c, &p);
     return n;
@@ -242,7 +241,8 @@ WS_API ptrdiff_t ws_conn_send_header(ws_conn_t *conn, ws_opcode_t op,
         return WS_ENOBUFS;
     ws_frame_header_t h = {.fin = (uint8_t)p.fin,
                            .rsv = (uint8_t)(p.first ? p.bits : 0),
-                           .opcode = (uint8_t)p.wire_op, .payload_len = len};
+                           .opcode = (uint8_t)p.wire_op,
+                           .payload_len = len};
     hlen = ws_frame_header_encode(out, &h);
     if (c->trace)
         ws_conn_trace(c, WS_TRACE_OUT, out);
@@ -275,9 +275,8 @@ WS_API ptrdiff_t ws_conn_send_message(ws_conn_t *c, ws_opcode_t op,
     return ws_conn_send_message_ex(c, op, WS_RSV_AUTO, data, len, out, cap);
 }
 
-static ptrdiff_t send_control(ws_conn_t *conn, ws_opcode_t op,
-                              const void *data, size_t len, void *out,
-                              size_t cap)
+static ptrdiff_t send_control(ws_conn_t *conn, ws_opcode_t op, const void *data,
+                              size_t len, void *out, size_t cap)
 {
     ws_conn_impl_t *c = ws_impl(conn);
     if (!c || !out || (!data && len) || len > WS_MAX_CONTROL_PAYLOAD)
@@ -330,8 +329,8 @@ WS_API ptrdiff_t ws_conn_send_close(ws_conn_t *conn, unsigned code,
     return n;
 }
 
-ptrdiff_t ws_conn_build_control(ws_conn_impl_t *c, ws_opcode_t op,
-                                size_t len, uint8_t **frame)
+ptrdiff_t ws_conn_build_control(ws_conn_impl_t *c, ws_opcode_t op, size_t len,
+                                uint8_t **frame)
 {
     uint8_t *payload = c->ctrl + WS_CTRL_PAYLOAD;
     uint8_t *hdr = payload - 2;

@@ -27,8 +27,8 @@ static void sha1_block(uint32_t h[5], const uint8_t *block)
     for (int t = 0; t < 80; t++) {
         uint32_t f, k, tmp;
         if (t >= 16) {
-            uint32_t x = w[(t + 13) & 15] ^ w[(t + 8) & 15] ^
-                         w[(t + 2) & 15] ^ w[t & 15];
+            uint32_t x = w[(t + 13) & 15] ^ w[(t + 8) & 15] ^ w[(t + 2) & 15] ^
+                         w[t & 15];
             w[t & 15] = rol32(x, 1);
         }
         /* RFC 3174 §5: f(t) and K(t) for the four rounds. */

@@ -27,7 +27,7 @@
 #include <string.h>
 
 /* -DWS_NO_SIMD builds the portable code alone, as on other CPUs. */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) &&       \
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) &&        \
     !defined(WS_NO_SIMD)
 #define WS_X86_SIMD 1
 #else
@@ -117,8 +117,8 @@ static inline int ws_unmask_small(uint8_t *p, size_t len, const uint8_t key[4])
         hi = _mm_or_si128(hi, v);
     }
     if (i < len) {
-        __m128i m = _mm_loadu_si128(
-            (const __m128i *)(ws_tail_mask + 16 - (len - i)));
+        __m128i m =
+            _mm_loadu_si128((const __m128i *)(ws_tail_mask + 16 - (len - i)));
         v = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(p + i)),
                           _mm_and_si128(k, m));
         _mm_storeu_si128((__m128i *)(p + i), v);

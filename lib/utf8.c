@@ -8,8 +8,8 @@
  *   - on x86-64, a vector validator (utf8_simd.c) for long runs, used only
  *     between character boundaries so the DFA state stays exact.
  */
-#include "wsproto_int.h"
 #include "simd_int.h"
+#include "wsproto_int.h"
 
 #include <string.h>
 
@@ -29,16 +29,24 @@
  *   F4          after F4: the next must be 80..8F (nothing over U+10FFFF).
  */
 enum {
-    D_REJ = 0, D_ACC = 6, D_C1 = 12, D_C2 = 18, D_C3 = 24,
-    D_E0 = 30, D_ED = 36, D_F0 = 42, D_F4 = 48
+    D_REJ = 0,
+    D_ACC = 6,
+    D_C1 = 12,
+    D_C2 = 18,
+    D_C3 = 24,
+    D_E0 = 30,
+    D_ED = 36,
+    D_F0 = 42,
+    D_F4 = 48
 };
 
 #define T(from, to) ((uint64_t)(to) << (from))
 #define ROW_ASCII T(D_ACC, D_ACC)
 #define ROW_CONT_ANY (T(D_C1, D_ACC) | T(D_C2, D_C1) | T(D_C3, D_C2))
-#define ROW_CONT_8 (ROW_CONT_ANY | T(D_ED, D_C1) | T(D_F4, D_C2)) /* 80..8F */
-#define ROW_CONT_9 (ROW_CONT_ANY | T(D_ED, D_C1) | T(D_F0, D_C2)) /* 90..9F */
-#define ROW_CONT_AB (ROW_CONT_ANY | T(D_E0, D_C1) | T(D_F0, D_C2)) /* A0..BF */
+#define ROW_CONT_8 (ROW_CONT_ANY | T(D_ED, D_C1) | T(D_F4, D_C2))  /* 80..8F */
+#define ROW_CONT_9 (ROW_CONT_ANY | T(D_ED, D_C1) | T(D_F0, D_C2))  /* 90..9F */
+#define ROW_CONT_AB (ROW_CONT_ANY | T(D_E0, D_C1) | T(D_F0, D_C2)) /* A0..BF   \
+                                                                    */
 #define ROW_LEAD2 T(D_ACC, D_C1)
 #define ROW_LEAD3 T(D_ACC, D_C2)
 #define ROW_LEAD4 T(D_ACC, D_C3)
@@ -49,16 +57,35 @@ enum {
 #define X16(r) X8(r), X8(r)
 
 static const uint64_t dfa[] = {
-    X16(ROW_ASCII), X16(ROW_ASCII), X16(ROW_ASCII), X16(ROW_ASCII), /* 00 */
-    X16(ROW_ASCII), X16(ROW_ASCII), X16(ROW_ASCII), X16(ROW_ASCII), /* 40 */
-    X16(ROW_CONT_8), X16(ROW_CONT_9),                               /* 80 */
-    X16(ROW_CONT_AB), X16(ROW_CONT_AB),                             /* A0 */
-    X2(0), X2(ROW_LEAD2), X4(ROW_LEAD2), X8(ROW_LEAD2),             /* C0 */
-    X16(ROW_LEAD2),                                                 /* D0 */
-    T(D_ACC, D_E0), X8(ROW_LEAD3), X4(ROW_LEAD3),                   /* E0 */
-    T(D_ACC, D_ED), X2(ROW_LEAD3),                                  /* ED */
-    T(D_ACC, D_F0), X2(ROW_LEAD4), ROW_LEAD4, T(D_ACC, D_F4),       /* F0 */
-    X8(0), X2(0), 0                                                 /* F5 */
+    X16(ROW_ASCII),
+    X16(ROW_ASCII),
+    X16(ROW_ASCII),
+    X16(ROW_ASCII), /* 00 */
+    X16(ROW_ASCII),
+    X16(ROW_ASCII),
+    X16(ROW_ASCII),
+    X16(ROW_ASCII), /* 40 */
+    X16(ROW_CONT_8),
+    X16(ROW_CONT_9), /* 80 */
+    X16(ROW_CONT_AB),
+    X16(ROW_CONT_AB), /* A0 */
+    X2(0),
+    X2(ROW_LEAD2),
+    X4(ROW_LEAD2),
+    X8(ROW_LEAD2),  /* C0 */
+    X16(ROW_LEAD2), /* D0 */
+    T(D_ACC, D_E0),
+    X8(ROW_LEAD3),
+    X4(ROW_LEAD3), /* E0 */
+    T(D_ACC, D_ED),
+    X2(ROW_LEAD3), /* ED */
+    T(D_ACC, D_F0),
+    X2(ROW_LEAD4),
+    ROW_LEAD4,
+    T(D_ACC, D_F4), /* F0 */
+    X8(0),
+    X2(0),
+    0 /* F5 */
 };
 _Static_assert(sizeof dfa / sizeof dfa[0] == 256, "one row per byte value");
 
@@ -72,8 +99,9 @@ static inline uint64_t state_in(uint32_t s)
 static inline uint32_t state_out(uint64_t s)
 {
     s &= 63;
-    return s == D_ACC ? WS_UTF8_ACCEPT : s == D_REJ ? WS_UTF8_REJECT
-                                                    : (uint32_t)s;
+    return s == D_ACC   ? WS_UTF8_ACCEPT
+           : s == D_REJ ? WS_UTF8_REJECT
+                        : (uint32_t)s;
 }
 
 #define HIGH_BITS 0x8080808080808080ull
@@ -183,5 +211,5 @@ WS_API int ws_utf8_finish(const ws_utf8_t *v)
 WS_API int ws_utf8_validate(const void *data, size_t len)
 {
     return ws_utf8_run(WS_UTF8_ACCEPT, data, len) == WS_UTF8_ACCEPT ? 0
-                                                                   : WS_EUTF8;
+                                                                    : WS_EUTF8;
 }

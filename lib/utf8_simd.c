@@ -26,12 +26,12 @@
 #include <string.h>
 
 /* Error bits, for the previous byte (1) and the current byte (2). */
-#define TOO_SHORT 0x01  /* 11______ then 0_______ or 11______ */
-#define TOO_LONG 0x02   /* 0_______ then 10______ */
-#define OVERLONG_3 0x04 /* 11100000 then 100_____ */
-#define TOO_LARGE 0x08  /* 11110100 then 1001____ or 101_____; F5..FF too */
-#define SURROGATE 0x10  /* 11101101 then 101_____ */
-#define OVERLONG_2 0x20 /* 1100000_ then 10______ */
+#define TOO_SHORT 0x01      /* 11______ then 0_______ or 11______ */
+#define TOO_LONG 0x02       /* 0_______ then 10______ */
+#define OVERLONG_3 0x04     /* 11100000 then 100_____ */
+#define TOO_LARGE 0x08      /* 11110100 then 1001____ or 101_____; F5..FF too */
+#define SURROGATE 0x10      /* 11101101 then 101_____ */
+#define OVERLONG_2 0x20     /* 1100000_ then 10______ */
 #define TOO_LARGE_1000 0x40 /* 11110101..11111111 then 1000____ */
 #define OVERLONG_4 0x40     /* 11110000 then 1000____ (same bit) */
 #define TWO_CONTS 0x80      /* 10______ then 10______ */
@@ -42,41 +42,40 @@
 /* Indexed by the previous byte's high nibble. */
 #define TABLE_PREV_HIGH                                                        \
     B(TOO_LONG), B(TOO_LONG), B(TOO_LONG), B(TOO_LONG), /* 0..7 ASCII */       \
-    B(TOO_LONG), B(TOO_LONG), B(TOO_LONG), B(TOO_LONG),                        \
-    B(TWO_CONTS), B(TWO_CONTS), B(TWO_CONTS), B(TWO_CONTS), /* 8..B */        \
-    B(TOO_SHORT | OVERLONG_2),                           /* C */               \
-    B(TOO_SHORT),                                        /* D */               \
-    B(TOO_SHORT | OVERLONG_3 | SURROGATE),               /* E */               \
-    B(TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4) /* F */
+        B(TOO_LONG), B(TOO_LONG), B(TOO_LONG), B(TOO_LONG), B(TWO_CONTS),      \
+        B(TWO_CONTS), B(TWO_CONTS), B(TWO_CONTS),              /* 8..B */      \
+        B(TOO_SHORT | OVERLONG_2),                             /* C */         \
+        B(TOO_SHORT),                                          /* D */         \
+        B(TOO_SHORT | OVERLONG_3 | SURROGATE),                 /* E */         \
+        B(TOO_SHORT | TOO_LARGE | TOO_LARGE_1000 | OVERLONG_4) /* F */
 
 /* Indexed by the previous byte's low nibble. */
 #define TABLE_PREV_LOW                                                         \
     B(CARRY | OVERLONG_3 | OVERLONG_2 | OVERLONG_4), /* C0 E0 F0 */            \
-    B(CARRY | OVERLONG_2),                           /* C1 */                  \
-    B(CARRY), B(CARRY),                                                        \
-    B(CARRY | TOO_LARGE),                      /* F4 */                        \
-    B(CARRY | TOO_LARGE | TOO_LARGE_1000),     /* F5..F7 */                    \
-    B(CARRY | TOO_LARGE | TOO_LARGE_1000),                                     \
-    B(CARRY | TOO_LARGE | TOO_LARGE_1000),                                     \
-    B(CARRY | TOO_LARGE | TOO_LARGE_1000),     /* F8..FC */                    \
-    B(CARRY | TOO_LARGE | TOO_LARGE_1000),                                     \
-    B(CARRY | TOO_LARGE | TOO_LARGE_1000),                                     \
-    B(CARRY | TOO_LARGE | TOO_LARGE_1000),                                     \
-    B(CARRY | TOO_LARGE | TOO_LARGE_1000),                                     \
-    B(CARRY | TOO_LARGE | TOO_LARGE_1000 | SURROGATE), /* ED, FD */            \
-    B(CARRY | TOO_LARGE | TOO_LARGE_1000),                                     \
-    B(CARRY | TOO_LARGE | TOO_LARGE_1000)
+        B(CARRY | OVERLONG_2),                       /* C1 */                  \
+        B(CARRY), B(CARRY), B(CARRY | TOO_LARGE),    /* F4 */                  \
+        B(CARRY | TOO_LARGE | TOO_LARGE_1000),       /* F5..F7 */              \
+        B(CARRY | TOO_LARGE | TOO_LARGE_1000),                                 \
+        B(CARRY | TOO_LARGE | TOO_LARGE_1000),                                 \
+        B(CARRY | TOO_LARGE | TOO_LARGE_1000), /* F8..FC */                    \
+        B(CARRY | TOO_LARGE | TOO_LARGE_1000),                                 \
+        B(CARRY | TOO_LARGE | TOO_LARGE_1000),                                 \
+        B(CARRY | TOO_LARGE | TOO_LARGE_1000),                                 \
+        B(CARRY | TOO_LARGE | TOO_LARGE_1000),                                 \
+        B(CARRY | TOO_LARGE | TOO_LARGE_1000 | SURROGATE), /* ED, FD */        \
+        B(CARRY | TOO_LARGE | TOO_LARGE_1000),                                 \
+        B(CARRY | TOO_LARGE | TOO_LARGE_1000)
 
 /* Indexed by the current byte's high nibble. */
 #define TABLE_CUR_HIGH                                                         \
     B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT), /* 0..7 */         \
-    B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT),                    \
-    B(TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE_1000 |        \
-      OVERLONG_4),                                                  /* 8 */    \
-    B(TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE), /* 9 */     \
-    B(TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE),  /* A */     \
-    B(TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE),  /* B */     \
-    B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT) /* C..F */
+        B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT),                \
+        B(TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE_1000 |    \
+          OVERLONG_4),                                                 /* 8 */ \
+        B(TOO_LONG | OVERLONG_2 | TWO_CONTS | OVERLONG_3 | TOO_LARGE), /* 9 */ \
+        B(TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE),  /* A */ \
+        B(TOO_LONG | OVERLONG_2 | TWO_CONTS | SURROGATE | TOO_LARGE),  /* B */ \
+        B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT), B(TOO_SHORT) /* C..F */
 
 /* A lead byte this close to the end of a block needs bytes after it:
  * byte > limit in the last three positions. */
@@ -100,10 +99,10 @@ static inline __m256i avx2_errors(__m256i in, __m256i prev)
     __m256i c_hi = _mm256_and_si256(_mm256_srli_epi16(in, 4), nib);
     __m256i e = _mm256_and_si256(
         _mm256_and_si256(
-            _mm256_shuffle_epi8(_mm256_setr_epi8(TABLE_PREV_HIGH,
-                                                 TABLE_PREV_HIGH), p_hi),
-            _mm256_shuffle_epi8(_mm256_setr_epi8(TABLE_PREV_LOW,
-                                                 TABLE_PREV_LOW), p_lo)),
+            _mm256_shuffle_epi8(
+                _mm256_setr_epi8(TABLE_PREV_HIGH, TABLE_PREV_HIGH), p_hi),
+            _mm256_shuffle_epi8(
+                _mm256_setr_epi8(TABLE_PREV_LOW, TABLE_PREV_LOW), p_lo)),
         _mm256_shuffle_epi8(_mm256_setr_epi8(TABLE_CUR_HIGH, TABLE_CUR_HIGH),
                             c_hi));
     /* 0x80 where a third or fourth byte of a character is due: subtracting
@@ -119,11 +118,10 @@ static inline __m256i avx2_errors(__m256i in, __m256i prev)
 /* Check 64 bytes at q. `prev` holds the 32 bytes before; `inc` the
  * previous block's incomplete-lead bits. */
 WS_TARGET_AVX2
-static inline __m256i avx2_block(const uint8_t *q, __m256i *prev,
-                                 __m256i *inc)
+static inline __m256i avx2_block(const uint8_t *q, __m256i *prev, __m256i *inc)
 {
-    const __m256i limits = _mm256_setr_epi8(
-        FF4, FF4, FF4, FF4, FF4, FF4, FF4, B(0xFF), LIMITS_TAIL);
+    const __m256i limits = _mm256_setr_epi8(FF4, FF4, FF4, FF4, FF4, FF4, FF4,
+                                            B(0xFF), LIMITS_TAIL);
     __m256i a = _mm256_loadu_si256((const __m256i *)q);
     __m256i b = _mm256_loadu_si256((const __m256i *)(q + 32));
     __m256i err;
@@ -186,21 +184,19 @@ static inline __m128i sse4_errors(__m128i in, __m128i prev)
     __m128i p_lo = _mm_and_si128(prev1, nib);
     __m128i c_hi = _mm_and_si128(_mm_srli_epi16(in, 4), nib);
     __m128i e = _mm_and_si128(
-        _mm_and_si128(
-            _mm_shuffle_epi8(_mm_setr_epi8(TABLE_PREV_HIGH), p_hi),
-            _mm_shuffle_epi8(_mm_setr_epi8(TABLE_PREV_LOW), p_lo)),
+        _mm_and_si128(_mm_shuffle_epi8(_mm_setr_epi8(TABLE_PREV_HIGH), p_hi),
+                      _mm_shuffle_epi8(_mm_setr_epi8(TABLE_PREV_LOW), p_lo)),
         _mm_shuffle_epi8(_mm_setr_epi8(TABLE_CUR_HIGH), c_hi));
     __m128i third = _mm_subs_epu8(prev2, _mm_set1_epi8(B(0xE0 - 0x80)));
     __m128i fourth = _mm_subs_epu8(prev3, _mm_set1_epi8(B(0xF0 - 0x80)));
-    __m128i due = _mm_and_si128(_mm_or_si128(third, fourth),
-                                _mm_set1_epi8(B(0x80)));
+    __m128i due =
+        _mm_and_si128(_mm_or_si128(third, fourth), _mm_set1_epi8(B(0x80)));
     return _mm_xor_si128(e, due);
 }
 
 /* Check 64 bytes at q, as avx2_block does with four 16-byte vectors. */
 WS_TARGET_SSE4
-static inline __m128i sse4_block(const uint8_t *q, __m128i *prev,
-                                 __m128i *inc)
+static inline __m128i sse4_block(const uint8_t *q, __m128i *prev, __m128i *inc)
 {
     const __m128i limits = _mm_setr_epi8(FF4, FF4, FF4, B(0xFF), LIMITS_TAIL);
     __m128i a = _mm_loadu_si128((const __m128i *)q);
@@ -208,14 +204,14 @@ static inline __m128i sse4_block(const uint8_t *q, __m128i *prev,
     __m128i c = _mm_loadu_si128((const __m128i *)(q + 32));
     __m128i d = _mm_loadu_si128((const __m128i *)(q + 48));
     __m128i err;
-    if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b),
-                                       _mm_or_si128(c, d))) == 0) {
+    if (_mm_movemask_epi8(
+            _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d))) == 0) {
         err = *inc;
         *inc = _mm_setzero_si128();
     } else {
-        err = _mm_or_si128(
-            _mm_or_si128(sse4_errors(a, *prev), sse4_errors(b, a)),
-            _mm_or_si128(sse4_errors(c, b), sse4_errors(d, c)));
+        err =
+            _mm_or_si128(_mm_or_si128(sse4_errors(a, *prev), sse4_errors(b, a)),
+                         _mm_or_si128(sse4_errors(c, b), sse4_errors(d, c)));
         *inc = _mm_subs_epu8(d, limits);
     }
     *prev = d;

@@ -17,7 +17,7 @@
  * resistance does not matter (RFC 6455 §10.8). */
 typedef struct ws_sha1 {
     uint32_t h[5];
-    uint64_t total_len;  /* bytes hashed so far */
+    uint64_t total_len; /* bytes hashed so far */
     uint8_t block[64];
     size_t block_len;
 } ws_sha1_t;
@@ -58,8 +58,8 @@ uint32_t ws_utf8_run(uint32_t state, const uint8_t *p, size_t n);
 
 /* ws_mask(), and nonzero when every byte written is ASCII (< 0x80): the
  * unmask of text tells the validator what it may skip, in the same pass. */
-int ws_mask_ascii(void *dst, const void *src, size_t len,
-                  const uint8_t key[4], uint64_t offset);
+int ws_mask_ascii(void *dst, const void *src, size_t len, const uint8_t key[4],
+                  uint64_t offset);
 
 /* ----------------------------------------------------------- close.c */
 
@@ -75,7 +75,7 @@ static inline size_t ws_frame_header_len(uint8_t b1)
 {
     static const uint8_t ext[4] = {0, 0, 2, 8}; /* by 126/127 selector */
     size_t len7 = b1 & 0x7Fu;
-    size_t sel = len7 < 126 ? 0 : len7 - 124;   /* 0, 2 or 3 */
+    size_t sel = len7 < 126 ? 0 : len7 - 124; /* 0, 2 or 3 */
     return 2 + ext[sel] + ((b1 & 0x80u) ? 4 : 0);
 }
 

@@ -18,11 +18,11 @@
 /* ---------------------------------------------------------- nibble */
 
 typedef struct nibble {
-    int have;            /* a high nibble is waiting for its low one */
+    int have; /* a high nibble is waiting for its low one */
     uint8_t hi;
     unsigned resets, destroys, begins, encodes;
-    int fail;            /* decode returns this (e.g. WS_ENOMEM) */
-    int enc_fail;        /* encode returns this */
+    int fail;     /* decode returns this (e.g. WS_ENOMEM) */
+    int enc_fail; /* encode returns this */
 } nibble_t;
 
 static inline int nibble_decode(void *state, ws_ext_io_t *io)

@@ -78,7 +78,8 @@ int th_check_bytes(const void *got, size_t got_len, const void *want,
                    size_t want_len, const char *file, int line,
                    const char *expr)
 {
-    if (got_len == want_len && (want_len == 0 || memcmp(got, want, want_len) == 0))
+    if (got_len == want_len &&
+        (want_len == 0 || memcmp(got, want, want_len) == 0))
         return 1;
     fail_header(file, line, expr);
     if (case_failures <= 5) {
@@ -88,8 +89,8 @@ int th_check_bytes(const void *got, size_t got_len, const void *want,
     return 0;
 }
 
-int th_check_str(const char *got, const char *want, const char *file,
-                 int line, const char *expr)
+int th_check_str(const char *got, const char *want, const char *file, int line,
+                 const char *expr)
 {
     if (got && want && strcmp(got, want) == 0)
         return 1;

@@ -22,8 +22,8 @@ int th_check_int(long long got, long long want, const char *file, int line,
 int th_check_bytes(const void *got, size_t got_len, const void *want,
                    size_t want_len, const char *file, int line,
                    const char *expr);
-int th_check_str(const char *got, const char *want, const char *file,
-                 int line, const char *expr);
+int th_check_str(const char *got, const char *want, const char *file, int line,
+                 const char *expr);
 
 /* Print "   at: <fmt>" under the next failure of the current case, for
  * context such as the split point being tested. */

@@ -79,21 +79,21 @@ static void decode_cap(void)
 static void decode_invalid(void)
 {
     static const char *const bad[] = {
-        "Zg",        /* padding missing */
-        "Zg=",       /* wrong length */
-        "Zm9vY",     /* wrong length */
-        "Z===",      /* three pads */
-        "====",      /* only padding */
-        "=Zg=",      /* pad at the start */
-        "Zm=v",      /* pad before a character */
-        "Zg==Zg==",  /* padding in the middle */
-        "Zh==",      /* non-zero trailing bits (4 of them) */
-        "Zm9=",      /* non-zero trailing bits (2 of them) */
-        "Zm9vYmF ",  /* space */
+        "Zg",           /* padding missing */
+        "Zg=",          /* wrong length */
+        "Zm9vY",        /* wrong length */
+        "Z===",         /* three pads */
+        "====",         /* only padding */
+        "=Zg=",         /* pad at the start */
+        "Zm=v",         /* pad before a character */
+        "Zg==Zg==",     /* padding in the middle */
+        "Zh==",         /* non-zero trailing bits (4 of them) */
+        "Zm9=",         /* non-zero trailing bits (2 of them) */
+        "Zm9vYmF ",     /* space */
         "Zm9v\nYmE=",   /* newline (also the wrong length) */
         "Zm9v\r\nYg==", /* CRLF */
-        "Zm9v-_8=",  /* base64url alphabet */
-        "Zm9v.mFy",  /* bad character */
+        "Zm9v-_8=",     /* base64url alphabet */
+        "Zm9v.mFy",     /* bad character */
     };
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -2,10 +2,10 @@
  * rule of §5 with the close code it maps to, the closing handshake, limits,
  * reassembly and streaming. Every stream is also replayed split at every
  * point and one byte at a time (tr_expect). */
+#include "conn_int.h"
 #include "harness.h"
 #include "transcript.h"
 #include "wsproto.h"
-#include "conn_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -96,9 +96,10 @@ static void rfc_masked_hello(void)
                "state=OPEN closer=NONE");
     /* §5.1: a client fails on a masked frame. Its close frame is masked
      * with the fixed test key: 88 80|len 37 fa 21 3d + masked payload. */
-    char *got = tr_run(WS_ROLE_CLIENT, &CLIENT_STREAM,
-                       (const uint8_t *)"\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58",
-                       11, NULL, 0, NULL);
+    char *got =
+        tr_run(WS_ROLE_CLIENT, &CLIENT_STREAM,
+               (const uint8_t *)"\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58",
+               11, NULL, 0, NULL);
     CHECK(strncmp(got, "ERROR EMASK 1002\nSEND [88 ", 26) == 0);
     CHECK(strstr(got, "state=CLOSED closer=LOCAL") != NULL);
     free(got);
@@ -151,7 +152,8 @@ static void rfc_binary_256_and_64k(void)
     CHECK_BYTES(in, 4, "\x82\x7e\x01\x00", 4);
     tr_expect(WS_ROLE_CLIENT, &CLIENT_WHOLE, in, n,
               fmt("MESSAGE binary frames=1 len=256 fnv=%08x\n"
-                  "state=OPEN closer=NONE", fnv(payload, 256)));
+                  "state=OPEN closer=NONE",
+                  fnv(payload, 256)));
 
     /* §5.7: "82 7F 0000000000010000 [65536 bytes of binary data]" */
     n = frame(in, 1, 2, 0, payload, 65536);
@@ -165,13 +167,15 @@ static void rfc_binary_256_and_64k(void)
     n = frame(in, 1, 2, 1, payload, 65536);
     tr_expect(WS_ROLE_SERVER, &WHOLE, in, n,
               fmt("MESSAGE binary frames=1 len=65536 fnv=%08x\n"
-                  "state=OPEN closer=NONE", fnv(payload, 65536)));
+                  "state=OPEN closer=NONE",
+                  fnv(payload, 65536)));
 }
 
 /* Every length-encoding boundary, masked, in both modes. */
 static void length_boundaries(void)
 {
-    static const size_t lens[] = {0, 1, 125, 126, 127, 128, 65535, 65536, 70000};
+    static const size_t lens[] = {0,   1,     125,   126,  127,
+                                  128, 65535, 65536, 70000};
     static uint8_t payload[70000], in[70000 + 14];
     for (size_t i = 0; i < sizeof payload; i++)
         payload[i] = (uint8_t)(i % 251);
@@ -186,13 +190,16 @@ static void length_boundaries(void)
                               j ? " %02x" : "%02x", payload[j]);
             snprintf(desc + k, sizeof desc - (size_t)k, "]");
         } else {
-            snprintf(desc, sizeof desc, " len=%zu fnv=%08x", len, fnv(payload, len));
+            snprintf(desc, sizeof desc, " len=%zu fnv=%08x", len,
+                     fnv(payload, len));
         }
-        tr_expect(WS_ROLE_SERVER, &WHOLE, in, n,
-                  fmt("MESSAGE binary frames=1%s\nstate=OPEN closer=NONE", desc));
+        tr_expect(
+            WS_ROLE_SERVER, &WHOLE, in, n,
+            fmt("MESSAGE binary frames=1%s\nstate=OPEN closer=NONE", desc));
         tr_expect(WS_ROLE_SERVER, &STREAM, in, n,
                   fmt("START binary\nDATA binary frame=%zu FS FE FIN%s\n"
-                      "END binary frames=1\nstate=OPEN closer=NONE", len, desc));
+                      "END binary frames=1\nstate=OPEN closer=NONE",
+                      len, desc));
     }
 }
 
@@ -263,15 +270,15 @@ static void length_encoding(void)
 {
     /* §5.2: 64-bit length with the most significant bit set. */
     expect_failure(WS_ROLE_CLIENT,
-                   (const uint8_t *)"\x82\x7f\x80\x00\x00\x00\x00\x00\x00\x00", 10,
-                   "", WS_ELENGTH);
+                   (const uint8_t *)"\x82\x7f\x80\x00\x00\x00\x00\x00\x00\x00",
+                   10, "", WS_ELENGTH);
     expect_failure(WS_ROLE_SERVER,
                    (const uint8_t *)"\x82\xff\xff\xff\xff\xff\xff\xff\xff\xff"
-                                    "\x37\xfa\x21\x3d", 14, "", WS_ELENGTH);
+                                    "\x37\xfa\x21\x3d",
+                   14, "", WS_ELENGTH);
     /* Non-minimal encodings: 5 in 16 bits; 200 and 65535 in 64 bits. */
     static const char *nonminimal[] = {
-        "82 fe 00 05 37 fa 21 3d 00 00 00 00 00",
-        "82 fe 00 7d 37 fa 21 3d",
+        "82 fe 00 05 37 fa 21 3d 00 00 00 00 00", "82 fe 00 7d 37 fa 21 3d",
         "82 ff 00 00 00 00 00 00 00 c8 37 fa 21 3d",
         "82 ff 00 00 00 00 00 00 ff ff 37 fa 21 3d"};
     for (size_t i = 0; i < 4; i++) {
@@ -298,7 +305,8 @@ static void control_frame_rules(void)
     memset(pong + 2, 'p', 125);
     tr_expect(WS_ROLE_SERVER, &STREAM, in, n,
               fmt("PING len=125 fnv=%08x\nSEND len=127 fnv=%08x\n"
-                  "state=OPEN closer=NONE", fnv(payload, 125), fnv(pong, 127)));
+                  "state=OPEN closer=NONE",
+                  fnv(payload, 125), fnv(pong, 127)));
     static const int ops[] = {8, 9, 10};
     for (int i = 0; i < 3; i++) {
         n = frame(in, 1, ops[i], 1, payload, 126);
@@ -321,7 +329,8 @@ static void fragmentation_rules(void)
     n += cf(in + n, 1, 0, "x");
     expect_failure(WS_ROLE_SERVER, in, n,
                    "START text\nDATA text frame=2 FS FE FIN [6f 6b]\n"
-                   "END text frames=1\n", WS_ECONTINUATION);
+                   "END text frames=1\n",
+                   WS_ECONTINUATION);
     /* A new text (or binary) frame while a message is unfinished. */
     for (int op = 1; op <= 2; op++) {
         n = cf(in, 0, 1, "Hel");
@@ -419,7 +428,10 @@ static void utf8_invalid_text(void)
         "\xed\xbf\xbf",     /* surrogate U+DFFF */
         "\xf4\x90\x80\x80", /* U+110000 */
         "\x80",             /* stray continuation */
-        "\xfe", "\xff", "\xc1\xbf", "\xf5\x80\x80\x80",
+        "\xfe",
+        "\xff",
+        "\xc1\xbf",
+        "\xf5\x80\x80\x80",
     };
     uint8_t in[64];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -441,7 +453,8 @@ static void utf8_invalid_text(void)
  * although the message (even the frame) never completes. */
 static void utf8_fail_fast(void)
 {
-    static const char *prefixes[] = {"\xed\xa0", "\xf4\x90", "\xe0\x80", "\xc0"};
+    static const char *prefixes[] = {"\xed\xa0", "\xf4\x90", "\xe0\x80",
+                                     "\xc0"};
     uint8_t in[64];
     for (size_t i = 0; i < 4; i++) {
         /* frame 1 valid, frame 2 declares 20 bytes but only 4 arrive */
@@ -452,9 +465,10 @@ static void utf8_fail_fast(void)
         n += frame(in + n, 0, 0, 1, tail, sizeof tail);
         n -= sizeof tail - 2 - strlen(prefixes[i]);
         th_note("prefix %zu", i);
-        expect_failure(WS_ROLE_SERVER, in, n,
-                       "START text\nDATA text frame=6 FS FE [76 61 6c 69 64 20]\n",
-                       WS_EUTF8);
+        expect_failure(
+            WS_ROLE_SERVER, in, n,
+            "START text\nDATA text frame=6 FS FE [76 61 6c 69 64 20]\n",
+            WS_EUTF8);
         ws_options_t whole = WHOLE;
         tr_expect(WS_ROLE_SERVER, &whole, in, n,
                   fmt("ERROR EUTF8 1007\n%s\nstate=CLOSED closer=LOCAL",
@@ -476,7 +490,8 @@ static void close_codes(void)
         char *got = tr_run(WS_ROLE_SERVER, &STREAM, in, n, NULL, 0, NULL);
         const char *want =
             valid ? fmt("CLOSE %u ''\nSEND [88 02 %02x %02x]\n"
-                        "state=CLOSED closer=PEER", code, body[0], body[1])
+                        "state=CLOSED closer=PEER",
+                        code, body[0], body[1])
                   : fmt("ERROR ECLOSE_CODE 1002\n%s\nstate=CLOSED closer=LOCAL",
                         tr_fail_send(WS_ECLOSE_CODE, 0));
         th_note("code %u", code);
@@ -503,7 +518,10 @@ static void close_payloads(void)
                fmt("ERROR ECLOSE_PAYLOAD 1002\n%s\nstate=CLOSED closer=LOCAL",
                    tr_fail_send(WS_ECLOSE_PAYLOAD, 0)));
     /* Code and reason; the reply echoes the code only. */
-    size_t n = frame(in, 1, 8, 1, "\x03\xe8" "bye", 5);
+    size_t n = frame(in, 1, 8, 1,
+                     "\x03\xe8"
+                     "bye",
+                     5);
     tr_expect(WS_ROLE_SERVER, &STREAM, in, n,
               "CLOSE 1000 'bye'\nSEND [88 02 03 e8]\nstate=CLOSED closer=PEER");
     /* Reason with valid multi-byte UTF-8, 123 bytes long (the maximum). */
@@ -551,12 +569,17 @@ static void locally_initiated_close(void)
     CHECK_INT(ws_conn_init(&c, WS_ROLE_SERVER, NULL), 0);
     CHECK_INT(ws_conn_state(&c), WS_STATE_OPEN);
     ptrdiff_t n = ws_conn_send_close(&c, 1000, "done", 4, out, sizeof out);
-    CHECK_BYTES(out, (size_t)n, "\x88\x06\x03\xe8" "done", 8);
+    CHECK_BYTES(out, (size_t)n,
+                "\x88\x06\x03\xe8"
+                "done",
+                8);
     CHECK_INT(ws_conn_state(&c), WS_STATE_CLOSING);
     CHECK_INT(ws_conn_closer(&c), WS_CLOSER_LOCAL);
-    CHECK_INT(ws_conn_send_message(&c, WS_OP_TEXT, "x", 1, out, sizeof out), WS_ESTATE);
+    CHECK_INT(ws_conn_send_message(&c, WS_OP_TEXT, "x", 1, out, sizeof out),
+              WS_ESTATE);
     CHECK_INT(ws_conn_send_ping(&c, "", 0, out, sizeof out), WS_ESTATE);
-    CHECK_INT(ws_conn_send_close(&c, 1000, NULL, 0, out, sizeof out), WS_ESTATE);
+    CHECK_INT(ws_conn_send_close(&c, 1000, NULL, 0, out, sizeof out),
+              WS_ESTATE);
 
     /* The peer may still send data before its close; then it closes. A
      * ping in between gets no automatic pong: our close has gone. */
@@ -593,7 +616,8 @@ static void close_without_auto_reply(void)
     CHECK_INT(ws_conn_next_event(&c, &ev), 0);
     CHECK_INT(ws_conn_state(&c), WS_STATE_CLOSING);
     CHECK_INT(ws_conn_closer(&c), WS_CLOSER_PEER);
-    CHECK_INT(ws_conn_send_message(&c, WS_OP_TEXT, "x", 1, out, sizeof out), WS_ESTATE);
+    CHECK_INT(ws_conn_send_message(&c, WS_OP_TEXT, "x", 1, out, sizeof out),
+              WS_ESTATE);
     CHECK_INT(ws_conn_send_close(&c, 3000, NULL, 0, out, sizeof out), 4);
     CHECK_BYTES(out, 4, "\x88\x02\x0b\xb8", 4);
     CHECK_INT(ws_conn_state(&c), WS_STATE_CLOSED);
@@ -719,8 +743,8 @@ static void reassembly_allocator(void)
 {
     struct counting_alloc ca = {.fail_after = (size_t)-1};
     ws_allocator_t al = {ca_malloc, ca_realloc, ca_free, &ca};
-    ws_options_t o = {.flags = WS_OPT_REASSEMBLE, .allocator = &al,
-                      .max_message = 2u << 20};
+    ws_options_t o = {
+        .flags = WS_OPT_REASSEMBLE, .allocator = &al, .max_message = 2u << 20};
     enum { MSG = 1 << 20, FRAG = 4096 };
     uint8_t *payload = malloc(MSG);
     uint8_t *in = malloc(MSG + (MSG / FRAG) * 8);
@@ -728,7 +752,8 @@ static void reassembly_allocator(void)
         payload[i] = (uint8_t)(i ^ (i >> 9));
     size_t n = 0;
     for (size_t off = 0; off < MSG; off += FRAG)
-        n += frame(in + n, off + FRAG == MSG, off ? 0 : 2, 1, payload + off, FRAG);
+        n += frame(in + n, off + FRAG == MSG, off ? 0 : 2, 1, payload + off,
+                   FRAG);
 
     /* Whole, and in 1000-byte reads, as a server would see it. */
     size_t cuts[2000], nc = 0;
@@ -738,7 +763,8 @@ static void reassembly_allocator(void)
         ws_conn_t c;
         char *got = tr_run(WS_ROLE_SERVER, &o, in, n, cuts, pass ? nc : 0, &c);
         CHECK_STR(got, fmt("MESSAGE binary frames=256 len=1048576 fnv=%08x\n"
-                           "state=OPEN closer=NONE", fnv(payload, MSG)));
+                           "state=OPEN closer=NONE",
+                           fnv(payload, MSG)));
         free(got);
         ws_conn_destroy(&c);
         CHECK_INT(ca.live, 0);
@@ -801,7 +827,8 @@ static void gigabyte_stream(void)
             }
             /* spot-check the first and last byte of each slice */
             if (ev.len && (ev.data[0] != (uint8_t)(delivered * 13) ||
-                           ev.data[ev.len - 1] != (uint8_t)((delivered + ev.len - 1) * 13)))
+                           ev.data[ev.len - 1] !=
+                               (uint8_t)((delivered + ev.len - 1) * 13)))
                 bad++;
             delivered += ev.len;
         }
@@ -864,8 +891,8 @@ static void streaming_one_event(void)
             for (int op = WS_OP_TEXT; op <= WS_OP_BINARY; op++) {
                 ws_options_t o = {.random = tr_fixed_random};
                 size_t len = lens[l];
-                size_t n = frame(in, 1, op, role == WS_ROLE_SERVER, payload,
-                                 len);
+                size_t n =
+                    frame(in, 1, op, role == WS_ROLE_SERVER, payload, len);
                 ws_conn_t c;
                 ws_event_t ev;
                 th_note("len %zu role %d op %d", len, role, op);
@@ -912,8 +939,8 @@ static void streaming_one_event(void)
 /* ------------------------------------------------ small-frame fast path */
 
 /* The transcript lines of a one-frame message, built from its payload. */
-static void expect_message(tr_buf_t *b, int whole, ws_opcode_t op,
-                           uint8_t *p, size_t len)
+static void expect_message(tr_buf_t *b, int whole, ws_opcode_t op, uint8_t *p,
+                           size_t len)
 {
     ws_event_t ev;
     memset(&ev, 0, sizeof ev);
@@ -980,8 +1007,8 @@ static void small_frames(void)
                 if (every_split) {
                     tr_expect((ws_role_t)role, &o, in, n, want);
                 } else {
-                    char *got = tr_run((ws_role_t)role, &o, in, n, NULL, 0,
-                                       NULL);
+                    char *got =
+                        tr_run((ws_role_t)role, &o, in, n, NULL, 0, NULL);
                     th_note("len %zu role %d whole %d", len, role, whole);
                     CHECK_STR(got, want);
                     free(got);
@@ -1047,8 +1074,8 @@ static size_t random_stream(uint8_t *in, int server)
 {
     static const uint8_t b0s[] = {0x81, 0x82, 0x81, 0x82, 0x81, 0x80, 0x01,
                                   0x02, 0x00, 0x89, 0x8A, 0x88, 0xC1, 0x83};
-    static const uint8_t utf[] = {0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f,
-                                  0x98, 0x80};
+    static const uint8_t utf[] = {0xc3, 0xa9, 0xe2, 0x82, 0xac,
+                                  0xf0, 0x9f, 0x98, 0x80};
     size_t n = 0;
     int frames = 1 + (int)(xs() % 12);
     for (int f = 0; f < frames; f++) {
@@ -1150,7 +1177,6 @@ static void big_buffer_released(void)
     free(in);
 }
 
-
 /* ws_options_t.rbuf_keep: the reassembly buffer's fate after a message. */
 static size_t live_after_two(size_t keep, size_t frag)
 {
@@ -1184,8 +1210,8 @@ static size_t live_after_two(size_t keep, size_t frag)
 
 static void rbuf_keep_option(void)
 {
-    CHECK_INT(live_after_two(0, 10), 1);                     /* default */
-    CHECK_INT(live_after_two(0, WS_REASSEMBLY_KEEP), 0);     /* > 64 KiB */
+    CHECK_INT(live_after_two(0, 10), 1);                 /* default */
+    CHECK_INT(live_after_two(0, WS_REASSEMBLY_KEEP), 0); /* > 64 KiB */
     CHECK_INT(live_after_two(WS_RBUF_KEEP_NONE, 10), 0);
     CHECK_INT(live_after_two(WS_RBUF_KEEP_ALL, WS_REASSEMBLY_KEEP), 1);
     CHECK_INT(live_after_two(1u << 20, WS_REASSEMBLY_KEEP), 1);

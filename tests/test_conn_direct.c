@@ -2,10 +2,10 @@
  * buffer (lib/conn.c: ws_conn_recv_buf / ws_conn_recv_ack): exact bytes,
  * the same events as feeding at every split point, the memory bound, and
  * misuse. */
+#include "conn_int.h"
 #include "harness.h"
 #include "transcript.h"
 #include "wsproto.h"
-#include "conn_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +43,8 @@ static char *direct_run(ws_role_t role, const uint8_t *in, size_t len,
         void *p;
         size_t room, n = avail < cap ? avail : cap;
         if (ws_conn_recv_buf(&c, &p, &room) == 1) {
-            CHECK(room >= WS_RECV_DIRECT_MIN || room == ws_impl(&c)->frame_left);
+            CHECK(room >= WS_RECV_DIRECT_MIN ||
+                  room == ws_impl(&c)->frame_left);
             n = n < room ? n : room;
             memcpy(p, in + at, n);
             CHECK_INT(ws_conn_recv_ack(&c, n), 0);
@@ -57,8 +58,8 @@ static char *direct_run(ws_role_t role, const uint8_t *in, size_t len,
         while (ws_conn_next_event(&c, &ev) > 0)
             tr_event(&b, &ev);
     }
-    tr_printf(&b, "state=%s", ws_conn_state(&c) == WS_STATE_CLOSED ? "CLOSED"
-                                                                    : "OPEN");
+    tr_printf(&b, "state=%s",
+              ws_conn_state(&c) == WS_STATE_CLOSED ? "CLOSED" : "OPEN");
     ws_conn_destroy(&c);
     free(own);
     return tr_finish(&b);
@@ -158,13 +159,15 @@ static void every_split(void)
         *strstr(want, " closer=") = 0;
         static const size_t caps[] = {2500, 65536};
         for (int k = 0; k < 2; k++) {
-            size_t step = (role == 0 && k == 0 && !quick) ? 1 : quick ? 211 : 13;
+            size_t step = (role == 0 && k == 0 && !quick) ? 1
+                          : quick                         ? 211
+                                                          : 13;
             for (size_t cut = 1; cut < n; cut += step) {
                 size_t direct;
                 uint8_t copy[40000];
                 memcpy(copy, in, n);
-                char *got = direct_run((ws_role_t)role, copy, n, cut, caps[k],
-                                       &direct);
+                char *got =
+                    direct_run((ws_role_t)role, copy, n, cut, caps[k], &direct);
                 th_note("role %d, reads of %zu, split at %zu", role, caps[k],
                         cut);
                 int ok = CHECK_STR(got, want);
@@ -202,8 +205,7 @@ static void invalid_text_in_place(void)
  * length. */
 static void bounded_growth(void)
 {
-    ws_options_t o = {.flags = WS_OPT_REASSEMBLE,
-                      .max_message = 32u << 20};
+    ws_options_t o = {.flags = WS_OPT_REASSEMBLE, .max_message = 32u << 20};
     uint8_t head[14] = {0x82, 0xff, 0, 0, 0, 0, 0x01, 0, 0, 0};
     static uint8_t chunk[8192];
     ws_conn_t c;

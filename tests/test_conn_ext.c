@@ -80,7 +80,8 @@ static const char *mixed_want(int whole, const char *pong, const char *close)
                  "MESSAGE text frames=1 [6f 6b]\n"
                  "CLOSE 1000 ''\n"
                  "SEND [%s]\n"
-                 "state=CLOSED closer=PEER", pong, close);
+                 "state=CLOSED closer=PEER",
+                 pong, close);
     else
         snprintf(w, sizeof w,
                  "START text rsv=4\n"
@@ -96,7 +97,8 @@ static const char *mixed_want(int whole, const char *pong, const char *close)
                  "END text frames=1\n"
                  "CLOSE 1000 ''\n"
                  "SEND [%s]\n"
-                 "state=CLOSED closer=PEER", pong, close);
+                 "state=CLOSED closer=PEER",
+                 pong, close);
     return w;
 }
 
@@ -136,8 +138,11 @@ static void receive_long_and_empty(void)
 
     tr_buf_t want;
     tr_init(&want);
-    ws_event_t ev = {.type = WS_EV_MESSAGE, .opcode = WS_OP_BINARY,
-                     .data = (uint8_t *)text, .len = LEN, .frames = 1,
+    ws_event_t ev = {.type = WS_EV_MESSAGE,
+                     .opcode = WS_OP_BINARY,
+                     .data = (uint8_t *)text,
+                     .len = LEN,
+                     .frames = 1,
                      .rsv = 4};
     tr_event(&want, &ev);
     tr_printf(&want, "MESSAGE text frames=1 rsv=4 []\n");
@@ -174,8 +179,10 @@ static void rsv_rules(void)
     uint8_t in[64];
     char want[512];
     ws_options_t o = ext_opts(&nibble_ext, &st, 0, 0);
-    snprintf(want, sizeof want, "ERROR ERSV 1002\n%s\nstate=CLOSED "
-             "closer=LOCAL", tr_fail_send(WS_ERSV, 0));
+    snprintf(want, sizeof want,
+             "ERROR ERSV 1002\n%s\nstate=CLOSED "
+             "closer=LOCAL",
+             tr_fail_send(WS_ERSV, 0));
     /* RSV2, not claimed */
     size_t n = th_frame(in, 0xA1, 1, "a", 1);
     tr_expect(WS_ROLE_SERVER, &o, in, n, want);
@@ -185,13 +192,17 @@ static void rsv_rules(void)
     /* RSV1 on a continuation */
     n = nib_frame(in, 0x41, 1, "a");
     n += nib_frame(in + n, 0xC0, 1, "b");
-    snprintf(want, sizeof want, "ERROR ERSV 1002\n%s\n"
-             "state=CLOSED closer=LOCAL", tr_fail_send(WS_ERSV, 0));
+    snprintf(want, sizeof want,
+             "ERROR ERSV 1002\n%s\n"
+             "state=CLOSED closer=LOCAL",
+             tr_fail_send(WS_ERSV, 0));
     tr_expect(WS_ROLE_SERVER, &o, in, n, want);
     /* Without an extension RSV1 is refused as before. */
     n = nib_frame(in, 0xC1, 1, "a");
-    snprintf(want, sizeof want, "ERROR ERSV 1002\n%s\nstate=CLOSED "
-             "closer=LOCAL", tr_fail_send(WS_ERSV, 0));
+    snprintf(want, sizeof want,
+             "ERROR ERSV 1002\n%s\nstate=CLOSED "
+             "closer=LOCAL",
+             tr_fail_send(WS_ERSV, 0));
     tr_expect(WS_ROLE_SERVER, NULL, in, n, want);
 }
 
@@ -206,26 +217,34 @@ static void decode_failures(void)
     ws_options_t o = ext_opts(&nibble_ext, &st, WS_OPT_REASSEMBLE, 0);
 
     size_t n = th_frame(in, 0xC2, 1, "DHz", 3);
-    snprintf(want, sizeof want, "ERROR EEXTENSION 1007\n%s\nstate=CLOSED "
-             "closer=LOCAL", tr_fail_send(WS_EEXTENSION, 1007));
+    snprintf(want, sizeof want,
+             "ERROR EEXTENSION 1007\n%s\nstate=CLOSED "
+             "closer=LOCAL",
+             tr_fail_send(WS_EEXTENSION, 1007));
     tr_expect(WS_ROLE_SERVER, &o, in, n, want);
     n = th_frame(in, 0xC2, 1, "DHF", 3); /* ends on half a byte */
     tr_expect(WS_ROLE_SERVER, &o, in, n, want);
 
     /* The wire bytes are ASCII; what they decode to (ff) is not UTF-8. */
     n = th_frame(in, 0xC1, 1, "OO", 2);
-    snprintf(want, sizeof want, "ERROR EUTF8 1007\n%s\nstate=CLOSED "
-             "closer=LOCAL", tr_fail_send(WS_EUTF8, 0));
+    snprintf(want, sizeof want,
+             "ERROR EUTF8 1007\n%s\nstate=CLOSED "
+             "closer=LOCAL",
+             tr_fail_send(WS_EUTF8, 0));
     tr_expect(WS_ROLE_SERVER, &o, in, n, want);
     ws_options_t so = ext_opts(&nibble_ext, &st, 0, 0);
-    snprintf(want, sizeof want, "ERROR EUTF8 1007\n%s\n"
-             "state=CLOSED closer=LOCAL", tr_fail_send(WS_EUTF8, 0));
+    snprintf(want, sizeof want,
+             "ERROR EUTF8 1007\n%s\n"
+             "state=CLOSED closer=LOCAL",
+             tr_fail_send(WS_EUTF8, 0));
     tr_expect(WS_ROLE_SERVER, &so, in, n, want);
 
     st.fail = WS_ENOMEM;
     n = nib_frame(in, 0xC2, 1, "x");
-    snprintf(want, sizeof want, "ERROR ENOMEM 1011\n%s\nstate=CLOSED "
-             "closer=LOCAL", tr_fail_send(WS_ENOMEM, 0));
+    snprintf(want, sizeof want,
+             "ERROR ENOMEM 1011\n%s\nstate=CLOSED "
+             "closer=LOCAL",
+             tr_fail_send(WS_ENOMEM, 0));
     tr_expect(WS_ROLE_SERVER, &o, in, n, want);
 }
 
@@ -242,8 +261,10 @@ static void limit_counts_output(void)
               "39]\nstate=OPEN closer=NONE");
     o.max_message = 9;
     char want[512];
-    snprintf(want, sizeof want, "ERROR ETOOBIG 1009\n%s\nstate=CLOSED "
-             "closer=LOCAL", tr_fail_send(WS_ETOOBIG, 0));
+    snprintf(want, sizeof want,
+             "ERROR ETOOBIG 1009\n%s\nstate=CLOSED "
+             "closer=LOCAL",
+             tr_fail_send(WS_ETOOBIG, 0));
     tr_expect(WS_ROLE_SERVER, &o, in, n, want);
 }
 
@@ -314,7 +335,10 @@ static void send_transformed(void)
               WS_ENOBUFS);
     CHECK_INT(st.encodes, 0); /* refused before the hook ran */
     ptrdiff_t n = ws_conn_send_message(&c, WS_OP_TEXT, "Hi", 2, out, 10);
-    CHECK_BYTES(out, (size_t)(n > 0 ? n : 0), "\xc1\x04" "DHFI", 6);
+    CHECK_BYTES(out, (size_t)(n > 0 ? n : 0),
+                "\xc1\x04"
+                "DHFI",
+                6);
 
     /* len 62: the bound (128) would need the 16-bit form; 124 does not. */
     char text[63];
@@ -341,19 +365,21 @@ static void send_transformed(void)
     n = ws_conn_send_header(&c, WS_OP_TEXT, WS_RSV1, 0, "\xff", 1, out,
                             sizeof out);
     CHECK_BYTES(out, (size_t)(n > 0 ? n : 0), "\x41\x01", 2);
-    CHECK_INT(ws_conn_send_header(&c, WS_OP_CONTINUATION, WS_RSV1, 1, "\xfe",
-                                  1, out, sizeof out), 2);
+    CHECK_INT(ws_conn_send_header(&c, WS_OP_CONTINUATION, WS_RSV1, 1, "\xfe", 1,
+                                  out, sizeof out),
+              2);
     CHECK_BYTES(out, 2, "\x80\x01", 2);
     n = ws_conn_send_header(&c, WS_OP_TEXT, 0, 1, "Hi", 2, out, sizeof out);
     CHECK_BYTES(out, (size_t)(n > 0 ? n : 0), "\x81\x02", 2);
     CHECK_INT(ws_conn_send_header(&c, WS_OP_TEXT, WS_RSV2, 1, "a", 1, out,
-                                  sizeof out), WS_EINVAL);
-    CHECK_INT(ws_conn_send_header(&c, WS_OP_TEXT, WS_RSV_AUTO, 1, "a", 1,
-                                  out, sizeof out), WS_EINVAL);
+                                  sizeof out),
+              WS_EINVAL);
+    CHECK_INT(ws_conn_send_header(&c, WS_OP_TEXT, WS_RSV_AUTO, 1, "a", 1, out,
+                                  sizeof out),
+              WS_EINVAL);
     CHECK_INT(st.encodes, 2); /* the two messages through the encoder */
     /* Text is validated before the transform. */
-    CHECK_INT(ws_conn_send_message(&c, WS_OP_TEXT, "\xff", 1, out,
-                                   sizeof out),
+    CHECK_INT(ws_conn_send_message(&c, WS_OP_TEXT, "\xff", 1, out, sizeof out),
               WS_EUTF8);
     /* Control frames never go through it. */
     n = ws_conn_send_ping(&c, "Hi", 2, out, sizeof out);
@@ -381,11 +407,12 @@ static void send_fragments_round_trip(void)
                                            "caf", 3, wire, sizeof wire);
     CHECK_BYTES(wire, (size_t)(r > 0 ? r : 0),
                 "\x41\x86\x37\xfa\x21\x3d"
-                "\x71\xb9\x67\x7c\x71\xbc", 12);
+                "\x71\xb9\x67\x7c\x71\xbc",
+                12);
     n += (size_t)(r > 0 ? r : 0);
     /* Mode and RSV bits belong to the message: later fragments 0. */
-    CHECK_INT(ws_conn_send_fragment_ex(&c, WS_OP_CONTINUATION, WS_RSV1, 0,
-                                       "x", 1, wire + n, sizeof wire - n),
+    CHECK_INT(ws_conn_send_fragment_ex(&c, WS_OP_CONTINUATION, WS_RSV1, 0, "x",
+                                       1, wire + n, sizeof wire - n),
               WS_EINVAL);
     r = ws_conn_send_ping(&c, "p", 1, wire + n, sizeof wire - n);
     n += (size_t)(r > 0 ? r : 0);
@@ -393,8 +420,8 @@ static void send_fragments_round_trip(void)
     r = ws_conn_send_fragment_ex(&c, WS_OP_CONTINUATION, 0, 0, "\xc3", 1,
                                  wire + n, sizeof wire - n);
     n += (size_t)(r > 0 ? r : 0);
-    r = ws_conn_send_fragment_ex(&c, WS_OP_CONTINUATION, WS_RSV_AUTO, 1,
-                                 "\xa9", 1, wire + n, sizeof wire - n);
+    r = ws_conn_send_fragment_ex(&c, WS_OP_CONTINUATION, WS_RSV_AUTO, 1, "\xa9",
+                                 1, wire + n, sizeof wire - n);
     CHECK(r > 0);
     n += (size_t)(r > 0 ? r : 0);
     ws_conn_destroy(&c);
@@ -434,13 +461,17 @@ static int eager_decode(void *state, ws_ext_io_t *io)
 
 static void contract_violations(void)
 {
-    ws_extension_t x = {.name = "x-broken", .rsv = WS_RSV1,
-                        .fail_code = 4000, .decode = lazy_decode};
+    ws_extension_t x = {.name = "x-broken",
+                        .rsv = WS_RSV1,
+                        .fail_code = 4000,
+                        .decode = lazy_decode};
     uint8_t in[64];
     char want[512];
     ws_options_t o = ext_opts(&x, NULL, WS_OPT_REASSEMBLE, 0);
-    snprintf(want, sizeof want, "ERROR EEXTENSION 4000\n%s\nstate=CLOSED "
-             "closer=LOCAL", tr_fail_send(WS_EEXTENSION, 4000));
+    snprintf(want, sizeof want,
+             "ERROR EEXTENSION 4000\n%s\nstate=CLOSED "
+             "closer=LOCAL",
+             tr_fail_send(WS_EEXTENSION, 4000));
     size_t n = th_frame(in, 0xC2, 1, "abc", 3);
     tr_expect(WS_ROLE_SERVER, &o, in, n, want);
     x.decode = eager_decode;

@@ -4,8 +4,8 @@
  * window size round-tripping through our decoder. */
 static const char th_suite_name[] = "deflate";
 
-#include "harness.h"
 #include "deflate.h"
+#include "harness.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +19,8 @@ static uint8_t iwin[1u << 15];
 
 /* Compress msg[0..n) with `flush`, input cut at `split`, output in
  * pieces of at most `piece`; appends to out; returns the bytes made. */
-static size_t squeeze(const uint8_t *msg, size_t n, size_t split,
-                      size_t piece, int flush, uint8_t *out, size_t cap)
+static size_t squeeze(const uint8_t *msg, size_t n, size_t split, size_t piece,
+                      int flush, uint8_t *out, size_t cap)
 {
     size_t at = 0, made = 0;
     for (int part = 0; part < 2; part++) {
@@ -28,8 +28,8 @@ static size_t squeeze(const uint8_t *msg, size_t n, size_t split,
         int f = part == 0 ? WS_Z_NO_FLUSH : flush, r;
         do {
             size_t used, m, room = cap - made < piece ? cap - made : piece;
-            r = ws_deflate_run(&dz, msg + at, end - at, &used, out + made,
-                               room, &m, f);
+            r = ws_deflate_run(&dz, msg + at, end - at, &used, out + made, room,
+                               &m, f);
             at += used;
             made += m;
         } while ((r == WS_Z_NEED_OUTPUT || (f && r != WS_Z_DONE)) &&
@@ -63,11 +63,11 @@ static void rfc7692_hello(void)
         for (int level = 1; level <= 9; level++)
             for (size_t split = 0; split <= 5; split++)
                 for (size_t piece = 1; piece <= 12; piece += 11) {
-                    th_note("bits %u level %d split %zu piece %zu", bits,
-                            level, split, piece);
+                    th_note("bits %u level %d split %zu piece %zu", bits, level,
+                            split, piece);
                     start(bits, level);
-                    size_t m = squeeze(hello, 5, split, piece, WS_Z_SYNC,
-                                       out, sizeof out);
+                    size_t m = squeeze(hello, 5, split, piece, WS_Z_SYNC, out,
+                                       sizeof out);
                     CHECK_BYTES(out, m, want1, n1);
                     ws_deflate_reset(&dz, 1);
                     m = squeeze(hello, 5, split, piece, WS_Z_SYNC, out,
@@ -78,8 +78,8 @@ static void rfc7692_hello(void)
                         uint8_t back[8];
                         ws_inflate_init(&iz, 15, iwin);
                         ws_inflate_run(&iz, want1, n1, &used, back, 8, &made);
-                        CHECK_INT(ws_inflate_run(&iz, want2, n2, &used, back,
-                                                 8, &made),
+                        CHECK_INT(ws_inflate_run(&iz, want2, n2, &used, back, 8,
+                                                 &made),
                                   WS_Z_NEED_INPUT);
                         CHECK_BYTES(back, made, "Hello", 5);
                     }
@@ -107,16 +107,15 @@ static void flushes(void)
         th_note("split %zu", split);
         start(15, 6);
         CHECK_BYTES(out,
-                    squeeze((const uint8_t *)"Hello", 5, split, 3,
-                            WS_Z_FINISH, out, sizeof out),
+                    squeeze((const uint8_t *)"Hello", 5, split, 3, WS_Z_FINISH,
+                            out, sizeof out),
                     want, n);
     }
     start(15, 6);
-    z = out + squeeze((const uint8_t *)"Hello", 5, 5, 64, WS_Z_SYNC, out,
-                      sizeof out);
+    z = out +
+        squeeze((const uint8_t *)"Hello", 5, 5, 64, WS_Z_SYNC, out, sizeof out);
     n = (size_t)(z - out);
-    CHECK_BYTES(z, squeeze(NULL, 0, 0, 64, WS_Z_FINISH, z, 16), "\x03\x00",
-                2);
+    CHECK_BYTES(z, squeeze(NULL, 0, 0, 64, WS_Z_FINISH, z, 16), "\x03\x00", 2);
     CHECK_INT(ws_inflate_init(&iz, 15, iwin), 0);
     size_t used, made;
     uint8_t back[8];
@@ -129,9 +128,9 @@ static void flushes(void)
 /* Text-like data of n bytes from a seed. */
 static void make_text(uint8_t *p, size_t n, uint64_t seed)
 {
-    static const char *const words[] = {"permessage", "deflate", "window",
-                                        "the", "a", "of", "frame", "{\"id\":",
-                                        "\n", " ", "Hello", "message"};
+    static const char *const words[] = {
+        "permessage", "deflate",  "window", "the", "a",     "of",
+        "frame",      "{\"id\":", "\n",     " ",   "Hello", "message"};
     size_t at = 0;
     while (at < n) {
         seed = seed * 6364136223846793005ull + 1442695040888963407ull;
@@ -214,8 +213,8 @@ static void stored_fallback(void)
         text[i] = (uint8_t)(s >> 56);
     }
     start(15, 6);
-    size_t m = squeeze(text, 3000, 3000, sizeof zbuf, WS_Z_SYNC, zbuf,
-                       sizeof zbuf);
+    size_t m =
+        squeeze(text, 3000, 3000, sizeof zbuf, WS_Z_SYNC, zbuf, sizeof zbuf);
     CHECK_INT(zbuf[0] & 7, 0); /* BFINAL 0, BTYPE 00 */
     CHECK_INT(zbuf[1] | zbuf[2] << 8, 3000);
     CHECK_INT(m, 5 + 3000 + 5);
@@ -227,18 +226,18 @@ static void compresses(void)
 {
     memset(text, 'a', 50000);
     start(15, 1);
-    size_t m = squeeze(text, 50000, 50000, sizeof zbuf, WS_Z_SYNC, zbuf,
-                       sizeof zbuf);
+    size_t m =
+        squeeze(text, 50000, 50000, sizeof zbuf, WS_Z_SYNC, zbuf, sizeof zbuf);
     th_note("50000 x 'a': %zu bytes", m);
     CHECK(m < 300);
     check_round_trip(zbuf, m, text, 50000, 15, 0);
     make_text(text, 50000, 3);
     start(15, 6);
-    size_t m6 = squeeze(text, 50000, 50000, sizeof zbuf, WS_Z_SYNC, zbuf,
-                        sizeof zbuf);
+    size_t m6 =
+        squeeze(text, 50000, 50000, sizeof zbuf, WS_Z_SYNC, zbuf, sizeof zbuf);
     start(15, 1);
-    size_t m1 = squeeze(text, 50000, 50000, sizeof zbuf, WS_Z_SYNC, zbuf,
-                        sizeof zbuf);
+    size_t m1 =
+        squeeze(text, 50000, 50000, sizeof zbuf, WS_Z_SYNC, zbuf, sizeof zbuf);
     CHECK(m6 < 50000 / 4);
     CHECK(m6 <= m1);
 }

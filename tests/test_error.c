@@ -27,10 +27,11 @@ static void every_code_described(void)
 
 static void close_code_mapping(void)
 {
-    static const int protocol[] = {WS_ERSV, WS_EOPCODE, WS_EMASK, WS_ELENGTH,
-                                   WS_ECONTROL_LENGTH, WS_ECONTROL_FRAGMENT,
-                                   WS_ECONTINUATION, WS_EINTERLEAVED,
-                                   WS_ECLOSE_PAYLOAD, WS_ECLOSE_CODE};
+    static const int protocol[] = {
+        WS_ERSV,          WS_EOPCODE,         WS_EMASK,
+        WS_ELENGTH,       WS_ECONTROL_LENGTH, WS_ECONTROL_FRAGMENT,
+        WS_ECONTINUATION, WS_EINTERLEAVED,    WS_ECLOSE_PAYLOAD,
+        WS_ECLOSE_CODE};
     for (size_t i = 0; i < sizeof protocol / sizeof protocol[0]; i++)
         CHECK_INT(ws_error_close_code(protocol[i]), 1002);
     CHECK_INT(ws_error_close_code(WS_EUTF8), 1007);

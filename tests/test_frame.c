@@ -26,9 +26,14 @@ static void parse_vectors(void)
     /* 16- and 64-bit lengths */
     CHECK_INT(ws_frame_header_parse("\x82\x7e\x01\x00", 4, &h, 1), 4);
     CHECK_INT(h.payload_len, 256);
-    CHECK_INT(ws_frame_header_parse("\x82\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10, &h, 1), 10);
+    CHECK_INT(ws_frame_header_parse("\x82\x7f\x00\x00\x00\x00\x00\x01\x00\x00",
+                                    10, &h, 1),
+              10);
     CHECK_INT(h.payload_len, 65536);
-    CHECK_INT(ws_frame_header_parse("\x82\xff\x7f\xff\xff\xff\xff\xff\xff\xff\x01\x02\x03\x04", 14, &h, 1), 14);
+    CHECK_INT(ws_frame_header_parse(
+                  "\x82\xff\x7f\xff\xff\xff\xff\xff\xff\xff\x01\x02\x03\x04",
+                  14, &h, 1),
+              14);
     CHECK(h.payload_len == 0x7fffffffffffffffull);
     CHECK_BYTES(h.mask_key, 4, "\x01\x02\x03\x04", 4);
     /* RSV bits and reserved opcodes are reported, not judged, here */
@@ -59,25 +64,32 @@ static void parse_length_rules(void)
 {
     ws_frame_header_t h;
     /* §5.2: the most significant bit of a 64-bit length MUST be 0 */
-    CHECK_INT(ws_frame_header_parse("\x82\x7f\x80\x00\x00\x00\x00\x00\x00\x00", 10, &h, 0), WS_ELENGTH);
+    CHECK_INT(ws_frame_header_parse("\x82\x7f\x80\x00\x00\x00\x00\x00\x00\x00",
+                                    10, &h, 0),
+              WS_ELENGTH);
     /* Minimal encoding: strict rejects, lenient accepts */
     CHECK_INT(ws_frame_header_parse("\x82\x7e\x00\x7d", 4, &h, 1), WS_ELENGTH);
     CHECK_INT(ws_frame_header_parse("\x82\x7e\x00\x7d", 4, &h, 0), 4);
     CHECK_INT(h.payload_len, 125);
     CHECK_INT(ws_frame_header_parse("\x82\x7e\x00\x7e", 4, &h, 1), 4);
-    CHECK_INT(ws_frame_header_parse("\x82\x7f\x00\x00\x00\x00\x00\x00\xff\xff", 10, &h, 1), WS_ELENGTH);
-    CHECK_INT(ws_frame_header_parse("\x82\x7f\x00\x00\x00\x00\x00\x00\xff\xff", 10, &h, 0), 10);
+    CHECK_INT(ws_frame_header_parse("\x82\x7f\x00\x00\x00\x00\x00\x00\xff\xff",
+                                    10, &h, 1),
+              WS_ELENGTH);
+    CHECK_INT(ws_frame_header_parse("\x82\x7f\x00\x00\x00\x00\x00\x00\xff\xff",
+                                    10, &h, 0),
+              10);
     CHECK_INT(h.payload_len, 65535);
 }
 
 static void encode_round_trip(void)
 {
-    static const uint64_t lens[] = {0, 1, 125, 126, 127, 65535, 65536,
-                                    0x7fffffffffffffffull};
+    static const uint64_t lens[] = {0,   1,     125,   126,
+                                    127, 65535, 65536, 0x7fffffffffffffffull};
     static const size_t sizes[] = {2, 2, 2, 4, 4, 4, 10, 10};
     for (size_t i = 0; i < 8; i++)
         for (int masked = 0; masked < 2; masked++) {
-            ws_frame_header_t h = {.fin = (uint8_t)(i & 1), .opcode = WS_OP_BINARY,
+            ws_frame_header_t h = {.fin = (uint8_t)(i & 1),
+                                   .opcode = WS_OP_BINARY,
                                    .masked = (uint8_t)masked,
                                    .mask_key = {9, 8, 7, 6},
                                    .payload_len = lens[i]};
@@ -91,13 +103,18 @@ static void encode_round_trip(void)
                   back.opcode == h.opcode && back.masked == h.masked &&
                   back.payload_len == h.payload_len);
             /* an unmasked header has no key: it reads back as zeros */
-            CHECK_BYTES(back.mask_key, 4, masked ? h.mask_key : (const uint8_t *)"\0\0\0\0", 4);
+            CHECK_BYTES(back.mask_key, 4,
+                        masked ? h.mask_key : (const uint8_t *)"\0\0\0\0", 4);
         }
     /* §5.7 header bytes */
-    ws_frame_header_t h = {.fin = 1, .opcode = WS_OP_TEXT, .masked = 1,
-                           .mask_key = {0x37, 0xfa, 0x21, 0x3d}, .payload_len = 5};
+    ws_frame_header_t h = {.fin = 1,
+                           .opcode = WS_OP_TEXT,
+                           .masked = 1,
+                           .mask_key = {0x37, 0xfa, 0x21, 0x3d},
+                           .payload_len = 5};
     uint8_t out[WS_MAX_HEADER_LEN];
-    CHECK_BYTES(out, ws_frame_header_encode(out, &h), "\x81\x85\x37\xfa\x21\x3d", 6);
+    CHECK_BYTES(out, ws_frame_header_encode(out, &h),
+                "\x81\x85\x37\xfa\x21\x3d", 6);
 }
 
 void suite_frame(void);

@@ -124,12 +124,17 @@ struct req_case {
 /* One thing wrong at a time (RFC 6455 §4.2.1, RFC 7230 §3). */
 static const struct req_case bad_requests[] = {
     {"missing key", RL HOST UPG CONN VER END, WS_EHS_KEY},
-    {"short key", RL HOST UPG CONN "Sec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\n" VER
-     END, WS_EHS_KEY},
-    {"17-byte key", RL HOST UPG CONN "Sec-WebSocket-Key: "
-     "dGhlIHNhbXBsZSBub25jZXM=\r\n" VER END, WS_EHS_KEY},
-    {"unpadded key", RL HOST UPG CONN "Sec-WebSocket-Key: "
-     "dGhlIHNhbXBsZSBub25jZQ\r\n" VER END, WS_EHS_KEY},
+    {"short key",
+     RL HOST UPG CONN "Sec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\n" VER END,
+     WS_EHS_KEY},
+    {"17-byte key",
+     RL HOST UPG CONN "Sec-WebSocket-Key: "
+                      "dGhlIHNhbXBsZSBub25jZXM=\r\n" VER END,
+     WS_EHS_KEY},
+    {"unpadded key",
+     RL HOST UPG CONN "Sec-WebSocket-Key: "
+                      "dGhlIHNhbXBsZSBub25jZQ\r\n" VER END,
+     WS_EHS_KEY},
     {"empty key", RL HOST UPG CONN "Sec-WebSocket-Key:\r\n" VER END,
      WS_EHS_KEY},
     {"two keys", RL HOST UPG CONN KEY VER KEY END, WS_EHS_KEY},
@@ -137,8 +142,9 @@ static const struct req_case bad_requests[] = {
      WS_EHS_VERSION},
     {"missing version", RL HOST UPG CONN KEY END, WS_EHS_VERSION},
     {"two versions", RL HOST UPG CONN KEY VER VER END, WS_EHS_VERSION},
-    {"version list", RL HOST UPG CONN KEY "Sec-WebSocket-Version: 13, 8\r\n"
-     END, WS_EHS_VERSION},
+    {"version list",
+     RL HOST UPG CONN KEY "Sec-WebSocket-Version: 13, 8\r\n" END,
+     WS_EHS_VERSION},
     {"POST", "POST /chat HTTP/1.1\r\n" HOST UPG CONN KEY VER END,
      WS_EHS_METHOD},
     {"lower-case get", "get /chat HTTP/1.1\r\n" HOST UPG CONN KEY VER END,
@@ -152,25 +158,24 @@ static const struct req_case bad_requests[] = {
     {"Upgrade: h2c with a key", RL HOST "Upgrade: h2c\r\n" CONN KEY VER END,
      WS_EHS_UPGRADE},
     {"no Upgrade with a key", RL HOST CONN KEY VER END, WS_EHS_UPGRADE},
-    {"Upgrade: websocket/13", RL HOST "Upgrade: websocket/13\r\n" CONN KEY VER
-     END, WS_EHS_UPGRADE},
-    {"Connection: keep-alive only", RL HOST UPG "Connection: keep-alive\r\n"
-     KEY VER END, WS_EHS_CONNECTION},
+    {"Upgrade: websocket/13",
+     RL HOST "Upgrade: websocket/13\r\n" CONN KEY VER END, WS_EHS_UPGRADE},
+    {"Connection: keep-alive only",
+     RL HOST UPG "Connection: keep-alive\r\n" KEY VER END, WS_EHS_CONNECTION},
     {"no Connection", RL HOST UPG KEY VER END, WS_EHS_CONNECTION},
-    {"Connection: upgraded", RL HOST UPG "Connection: upgraded\r\n" KEY VER
-     END, WS_EHS_CONNECTION},
+    {"Connection: upgraded", RL HOST UPG "Connection: upgraded\r\n" KEY VER END,
+     WS_EHS_CONNECTION},
     /* Several faults: the first in RFC 6455 §4.2.1 order wins. */
     {"POST, HTTP/1.0, no Host", "POST / HTTP/1.0\r\n" UPG KEY END,
      WS_EHS_METHOD},
-    {"HTTP/1.0, no Host, no key", "GET / HTTP/1.0\r\n" UPG END,
-     WS_EHS_HTTPVER},
-    {"no Connection, version 7", RL HOST UPG KEY
-     "Sec-WebSocket-Version: 7\r\n" END, WS_EHS_CONNECTION},
+    {"HTTP/1.0, no Host, no key", "GET / HTTP/1.0\r\n" UPG END, WS_EHS_HTTPVER},
+    {"no Connection, version 7",
+     RL HOST UPG KEY "Sec-WebSocket-Version: 7\r\n" END, WS_EHS_CONNECTION},
     /* Only a version header: still an upgrade attempt. */
     {"version only", RL HOST VER END, WS_EHS_UPGRADE},
     /* RFC 7230 syntax. */
-    {"space before colon", RL "Host : server.example.com\r\n" UPG CONN KEY VER
-     END, WS_EHS_SYNTAX},
+    {"space before colon",
+     RL "Host : server.example.com\r\n" UPG CONN KEY VER END, WS_EHS_SYNTAX},
     {"obs-fold", RL HOST UPG CONN KEY VER "X-Long: a\r\n  b\r\n" END,
      WS_EHS_SYNTAX},
     {"tab fold", RL HOST UPG "Connection:\r\n\tUpgrade\r\n" KEY VER END,
@@ -199,8 +204,8 @@ static const struct req_case bad_requests[] = {
      WS_EHS_SYNTAX},
     {"bad method char", "G@T /chat HTTP/1.1\r\n" HOST UPG CONN KEY VER END,
      WS_EHS_SYNTAX},
-    {"raw UTF-8 in target", "GET /\xc3\xa9 HTTP/1.1\r\n" HOST UPG CONN KEY VER
-     END, WS_EHS_SYNTAX},
+    {"raw UTF-8 in target",
+     "GET /\xc3\xa9 HTTP/1.1\r\n" HOST UPG CONN KEY VER END, WS_EHS_SYNTAX},
     /* Plain HTTP, but RFC 7230 §5.4 still applies. */
     {"plain, two Hosts", "GET / HTTP/1.1\r\n" HOST HOST END, WS_EHS_HOST},
     {"plain, no Host", "GET / HTTP/1.1\r\n" END, WS_EHS_HOST},
@@ -223,37 +228,50 @@ static void invalid_requests(void)
 
 /* The same requests, accepted in the spellings RFC 6455 and 7230 allow. */
 static const struct req_case good_requests[] = {
-    {"keep-alive, Upgrade", RL HOST UPG "Connection: keep-alive, Upgrade\r\n"
-     KEY VER END, 0},
-    {"Connection repeated", RL HOST UPG "Connection: keep-alive\r\n"
-     "Connection: upgrade\r\n" KEY VER END, 0},
-    {"Connection list with empties", RL HOST UPG
-     "Connection: ,, keep-alive ,\tUPGRADE ,\r\n" KEY VER END, 0},
-    {"lower-case names and values", RL "host: server.example.com\r\n"
-     "upgrade: websocket\r\nconnection: upgrade\r\n"
-     "sec-websocket-key: " SAMPLE_KEY "\r\nsec-websocket-version: 13\r\n" END,
+    {"keep-alive, Upgrade",
+     RL HOST UPG "Connection: keep-alive, Upgrade\r\n" KEY VER END, 0},
+    {"Connection repeated",
+     RL HOST UPG "Connection: keep-alive\r\n"
+                 "Connection: upgrade\r\n" KEY VER END,
      0},
-    {"upper-case names and values", RL "HOST: server.example.com\r\n"
-     "UPGRADE: WEBSOCKET\r\nCONNECTION: UPGRADE\r\n"
-     "SEC-WEBSOCKET-KEY: " SAMPLE_KEY "\r\nSEC-WEBSOCKET-VERSION: 13\r\n" END,
+    {"Connection list with empties",
+     RL HOST UPG "Connection: ,, keep-alive ,\tUPGRADE ,\r\n" KEY VER END, 0},
+    {"lower-case names and values",
+     RL "host: server.example.com\r\n"
+        "upgrade: websocket\r\nconnection: upgrade\r\n"
+        "sec-websocket-key: " SAMPLE_KEY
+        "\r\nsec-websocket-version: 13\r\n" END,
+     0},
+    {"upper-case names and values",
+     RL "HOST: server.example.com\r\n"
+        "UPGRADE: WEBSOCKET\r\nCONNECTION: UPGRADE\r\n"
+        "SEC-WEBSOCKET-KEY: " SAMPLE_KEY
+        "\r\nSEC-WEBSOCKET-VERSION: 13\r\n" END,
      0},
     {"Upgrade list", RL HOST "Upgrade: foo/2, WebSocket\r\n" CONN KEY VER END,
      0},
-    {"whitespace around values", RL "Host:server.example.com\r\n"
-     "Upgrade: \twebsocket \t\r\n" CONN "Sec-WebSocket-Key:   " SAMPLE_KEY
-     " \t\r\nSec-WebSocket-Version:13\r\n" END, 0},
-    {"bare LF line endings", "GET /chat HTTP/1.1\nHost: server.example.com\n"
+    {"whitespace around values",
+     RL "Host:server.example.com\r\n"
+        "Upgrade: \twebsocket \t\r\n" CONN "Sec-WebSocket-Key:   " SAMPLE_KEY
+        " \t\r\nSec-WebSocket-Version:13\r\n" END,
+     0},
+    {"bare LF line endings",
+     "GET /chat HTTP/1.1\nHost: server.example.com\n"
      "Upgrade: websocket\nConnection: Upgrade\n"
-     "Sec-WebSocket-Key: " SAMPLE_KEY "\nSec-WebSocket-Version: 13\n\n", 0},
+     "Sec-WebSocket-Key: " SAMPLE_KEY "\nSec-WebSocket-Version: 13\n\n",
+     0},
     {"LF then CRLF", RL HOST UPG CONN KEY "Sec-WebSocket-Version: 13\n" END, 0},
     {"HTTP/1.9", "GET /chat HTTP/1.9\r\n" HOST UPG CONN KEY VER END, 0},
     {"obs-text value", RL HOST UPG CONN KEY VER "X-Name: caf\xc3\xa9\r\n" END,
      0},
     {"empty value", RL HOST UPG CONN KEY VER "X-Empty:\r\n" END, 0},
-    {"Origin twice: the first is reported", RL HOST UPG CONN KEY VER
-     "Origin: http://example.com\r\nOrigin: http://evil.example\r\n" END, 0},
-    {"absolute-form target", "GET ws://server.example.com/chat HTTP/1.1\r\n"
-     HOST UPG CONN KEY VER END, 0},
+    {"Origin twice: the first is reported",
+     RL HOST UPG CONN KEY VER
+     "Origin: http://example.com\r\nOrigin: http://evil.example\r\n" END,
+     0},
+    {"absolute-form target",
+     "GET ws://server.example.com/chat HTTP/1.1\r\n" HOST UPG CONN KEY VER END,
+     0},
 };
 
 static void valid_request_variants(void)
@@ -293,8 +311,7 @@ static void plain_http_requests(void)
         ws_request_t req;
 
         th_note("request %zu", i);
-        CHECK_INT(ws_handshake_parse_request(plain[i], len, 0, &req),
-                  (int)len);
+        CHECK_INT(ws_handshake_parse_request(plain[i], len, 0, &req), (int)len);
         CHECK_INT(req.websocket, 0);
         CHECK_INT(req.head_len, len);
         request_splits(plain[i], len, 0, (int)len, len);
@@ -356,9 +373,9 @@ static void oversized_head(void)
     CHECK_INT(ws_handshake_parse_request(buf, len, 0, &req), WS_EHS_TOOLARGE);
     for (size_t i = 0; i < sizeof points / sizeof points[0]; i++) {
         th_note("prefix of %zu bytes", points[i]);
-        CHECK_INT(parse_copy(buf, points[i], 0),
-                  points[i] > WS_DEFAULT_MAX_HEAD ? WS_EHS_TOOLARGE
-                                                   : WS_EAGAIN);
+        CHECK_INT(parse_copy(buf, points[i], 0), points[i] > WS_DEFAULT_MAX_HEAD
+                                                     ? WS_EHS_TOOLARGE
+                                                     : WS_EAGAIN);
     }
     /* A larger limit lets it through. */
     CHECK_INT(ws_handshake_parse_request(buf, len, len, &req), (int)len);
@@ -379,8 +396,7 @@ static void head_limit_exact(void)
     request_splits(text, len, len - 1, WS_EHS_TOOLARGE, len);
     memcpy(big, text, len);
     memset(big + len, 'x', sizeof big - len);
-    CHECK_INT(ws_handshake_parse_request(big, sizeof big, len, &req),
-              (int)len);
+    CHECK_INT(ws_handshake_parse_request(big, sizeof big, len, &req), (int)len);
 }
 
 static void bad_arguments(void)
@@ -407,7 +423,7 @@ static void header_find(void)
     CHECK(v.len == 0 && v.ptr != NULL);
     CHECK(!ws_header_find(head, len, "Host", &v)); /* not a prefix match */
     CHECK(v.ptr == NULL && v.len == 0);
-    CHECK(!ws_header_find(head, len, "X-B", &v));  /* past the empty line */
+    CHECK(!ws_header_find(head, len, "X-B", &v)); /* past the empty line */
     CHECK(!ws_header_find(head, 0, "X-A", &v));
     CHECK(!ws_header_find(NULL, 10, "X-A", &v));
 }
@@ -425,8 +441,8 @@ static void header_tokens(void)
     size_t len = strlen(head), iter = 0, n = 0;
     ws_str_t t;
 
-    while (ws_header_next_token(head, len, "Sec-WebSocket-Protocol", &iter,
-                                &t)) {
+    while (
+        ws_header_next_token(head, len, "Sec-WebSocket-Protocol", &iter, &t)) {
         if (!CHECK(n < 4))
             break;
         th_note("token %zu", n);
@@ -435,8 +451,8 @@ static void header_tokens(void)
     }
     CHECK_INT(n, 4);
     /* Finished stays finished. */
-    CHECK(!ws_header_next_token(head, len, "Sec-WebSocket-Protocol", &iter,
-                                &t));
+    CHECK(
+        !ws_header_next_token(head, len, "Sec-WebSocket-Protocol", &iter, &t));
     iter = 0;
     CHECK(!ws_header_next_token(head, len, "Absent", &iter, &t));
     /* A nonsense iterator is refused, not followed out of the buffer. */
@@ -462,7 +478,7 @@ static void select_protocol(void)
     CHECK(ws_request_select_protocol(&req, NULL) == NULL);
 
     text = RL HOST UPG CONN KEY VER "Sec-WebSocket-Protocol: a\r\n"
-           "Sec-WebSocket-Protocol: b, c\r\n" END;
+                                    "Sec-WebSocket-Protocol: b, c\r\n" END;
     CHECK_INT(ws_handshake_parse_request(text, strlen(text), 0, &req),
               (int)strlen(text));
     CHECK_STR(ws_request_select_protocol(&req, later), "c");
@@ -513,9 +529,8 @@ static void response_variants(void)
     CHECK_INT(n, (ptrdiff_t)strlen(want_plain));
     if (n > 0)
         CHECK_BYTES(out, (size_t)n, want_plain, strlen(want_plain));
-    n = ws_handshake_build_response(&req, "superchat",
-                                    "Server: wsproto\r\nX-A: 1\r\n", out,
-                                    sizeof out);
+    n = ws_handshake_build_response(
+        &req, "superchat", "Server: wsproto\r\nX-A: 1\r\n", out, sizeof out);
     CHECK_INT(n, (ptrdiff_t)strlen(want_extra));
     if (n > 0)
         CHECK_BYTES(out, (size_t)n, want_extra, strlen(want_extra));
@@ -526,31 +541,34 @@ static void response_variants(void)
 static void response_refused(void)
 {
     static const char *const bad_extra[] = {
-        "X: a\r\nY: b",           /* incomplete line */
-        "X: a\nY: b\r\n",         /* bare LF */
-        "X: a\rY: b\r\n",         /* bare CR */
+        "X: a\r\nY: b",                    /* incomplete line */
+        "X: a\nY: b\r\n",                  /* bare LF */
+        "X: a\rY: b\r\n",                  /* bare CR */
         "X: a\r\n\r\nHTTP/1.1 200 OK\r\n", /* empty line ends the head */
-        "\r\n",                   /* empty line */
-        "X a\r\n",                /* no colon */
-        " X: a\r\n",              /* folded */
+        "\r\n",                            /* empty line */
+        "X a\r\n",                         /* no colon */
+        " X: a\r\n",                       /* folded */
     };
     const char *text = SAMPLE_REQUEST;
     char out[256];
     ws_request_t req;
 
     ws_handshake_parse_request(text, strlen(text), 0, &req);
-    CHECK_INT(ws_handshake_build_response(&req, "superchat2", NULL, out,
-                                          sizeof out), WS_EINVAL);
+    CHECK_INT(
+        ws_handshake_build_response(&req, "superchat2", NULL, out, sizeof out),
+        WS_EINVAL);
     CHECK_INT(ws_handshake_build_response(&req, "Chat", NULL, out, sizeof out),
               WS_EINVAL);
     CHECK_INT(ws_handshake_build_response(&req, "chat\r\nX: y", NULL, out,
-                                          sizeof out), WS_EINVAL);
+                                          sizeof out),
+              WS_EINVAL);
     CHECK_INT(ws_handshake_build_response(&req, "", NULL, out, sizeof out),
               WS_EINVAL);
     for (size_t i = 0; i < sizeof bad_extra / sizeof bad_extra[0]; i++) {
         th_note("extra headers %zu", i);
         CHECK_INT(ws_handshake_build_response(&req, NULL, bad_extra[i], out,
-                                              sizeof out), WS_EINVAL);
+                                              sizeof out),
+                  WS_EINVAL);
     }
     CHECK_INT(ws_handshake_build_response(NULL, NULL, NULL, out, sizeof out),
               WS_EINVAL);

@@ -112,8 +112,8 @@ static void generate_key(void)
                  "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                  "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
                  accept);
-        CHECK_INT(ws_handshake_parse_response(text, strlen(text), 0, key,
-                                              NULL, &resp),
+        CHECK_INT(ws_handshake_parse_response(text, strlen(text), 0, key, NULL,
+                                              &resp),
                   (int)strlen(text));
     }
 }
@@ -132,7 +132,7 @@ static void client_request_exact(void)
                        "\r\n";
     ws_client_request_t r = {"server.example.com", "/chat",
                              "http://example.com", "chat, superchat",
-                             "User-Agent: t\r\n", NULL};
+                             "User-Agent: t\r\n",  NULL};
     char key[WS_KEY_LEN + 1], out[512];
     ws_request_t req;
     ptrdiff_t n;
@@ -197,8 +197,9 @@ static void client_request_refused(void)
 
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         th_note("request %zu", i);
-        CHECK_INT(ws_handshake_build_request(&bad[i], SAMPLE_KEY, out,
-                                             sizeof out), WS_EINVAL);
+        CHECK_INT(
+            ws_handshake_build_request(&bad[i], SAMPLE_KEY, out, sizeof out),
+            WS_EINVAL);
     }
     CHECK_INT(ws_handshake_build_request(&bad[3], NULL, out, sizeof out),
               WS_EINVAL);
@@ -206,11 +207,12 @@ static void client_request_refused(void)
         ws_client_request_t ok = {"h", "/", NULL, "a, b", NULL, NULL};
         CHECK_INT(ws_handshake_build_request(&ok, "short", out, sizeof out),
                   WS_EINVAL);
-        CHECK_INT(ws_handshake_build_request(&ok, "dGhlIHNhbXBsZSBub25jZQ",
-                                             out, sizeof out), WS_EINVAL);
+        CHECK_INT(ws_handshake_build_request(&ok, "dGhlIHNhbXBsZSBub25jZQ", out,
+                                             sizeof out),
+                  WS_EINVAL);
         CHECK(ws_handshake_build_request(&ok, SAMPLE_KEY, out, sizeof out) > 0);
-        CHECK_INT(ws_handshake_build_request(NULL, SAMPLE_KEY, out,
-                                             sizeof out), WS_EINVAL);
+        CHECK_INT(ws_handshake_build_request(NULL, SAMPLE_KEY, out, sizeof out),
+                  WS_EINVAL);
     }
 }
 
@@ -223,7 +225,7 @@ struct resp_case {
     const char *what;
     const char *text;
     const char *protocols;
-    int want;         /* 0: valid */
+    int want; /* 0: valid */
     int status;
     const char *protocol;
 };
@@ -234,16 +236,20 @@ static const struct resp_case responses[] = {
      "chat"},
     {"good, none chosen of those offered", R101 RUPG RCONN RACC END,
      "chat, superchat", 0, 101, NULL},
-    {"good, case and spacing", "HTTP/1.1 101 Switching Protocols\n"
+    {"good, case and spacing",
+     "HTTP/1.1 101 Switching Protocols\n"
      "upgrade:WebSocket\nconnection: keep-alive, UPGRADE\n"
-     "sec-websocket-accept:  " SAMPLE_ACCEPT "\t\n\n", NULL, 0, 101, NULL},
+     "sec-websocket-accept:  " SAMPLE_ACCEPT "\t\n\n",
+     NULL, 0, 101, NULL},
     {"good, no reason phrase", "HTTP/1.1 101\r\n" RUPG RCONN RACC END, NULL, 0,
      101, NULL},
-    {"good, empty extensions", R101 RUPG RCONN RACC
-     "Sec-WebSocket-Extensions: \r\n" END, NULL, 0, 101, NULL},
-    {"wrong accept", R101 RUPG RCONN
-     "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOO=\r\n" END, NULL,
-     WS_EHS_ACCEPT, 101, NULL},
+    {"good, empty extensions",
+     R101 RUPG RCONN RACC "Sec-WebSocket-Extensions: \r\n" END, NULL, 0, 101,
+     NULL},
+    {"wrong accept",
+     R101 RUPG RCONN
+     "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOO=\r\n" END,
+     NULL, WS_EHS_ACCEPT, 101, NULL},
     {"missing accept", R101 RUPG RCONN END, NULL, WS_EHS_ACCEPT, 101, NULL},
     {"two accepts", R101 RUPG RCONN RACC RACC END, NULL, WS_EHS_ACCEPT, 101,
      NULL},
@@ -260,39 +266,42 @@ static const struct resp_case responses[] = {
      WS_EHS_STATUS, 404, NULL},
     {"200 with upgrade headers", "HTTP/1.1 200 OK\r\n" RUPG RCONN RACC END,
      NULL, WS_EHS_STATUS, 200, NULL},
-    {"HTTP/1.0 101", "HTTP/1.0 101 Switching Protocols\r\n" RUPG RCONN RACC
-     END, NULL, WS_EHS_HTTPVER, 101, NULL},
-    {"protocol not offered", SAMPLE_RESPONSE, "superchat", WS_EHS_PROTOCOL,
-     101, NULL},
+    {"HTTP/1.0 101", "HTTP/1.0 101 Switching Protocols\r\n" RUPG RCONN RACC END,
+     NULL, WS_EHS_HTTPVER, 101, NULL},
+    {"protocol not offered", SAMPLE_RESPONSE, "superchat", WS_EHS_PROTOCOL, 101,
+     NULL},
     {"protocol, none offered", SAMPLE_RESPONSE, NULL, WS_EHS_PROTOCOL, 101,
      NULL},
-    {"protocol in other case", R101 RUPG RCONN RACC
-     "Sec-WebSocket-Protocol: Chat\r\n" END, "chat", WS_EHS_PROTOCOL, 101,
-     NULL},
-    {"protocol twice", R101 RUPG RCONN RACC "Sec-WebSocket-Protocol: chat\r\n"
-     "Sec-WebSocket-Protocol: chat\r\n" END, "chat", WS_EHS_PROTOCOL, 101,
-     NULL},
-    {"protocol list", R101 RUPG RCONN RACC
-     "Sec-WebSocket-Protocol: chat, superchat\r\n" END, "chat, superchat",
+    {"protocol in other case",
+     R101 RUPG RCONN RACC "Sec-WebSocket-Protocol: Chat\r\n" END, "chat",
      WS_EHS_PROTOCOL, 101, NULL},
+    {"protocol twice",
+     R101 RUPG RCONN RACC "Sec-WebSocket-Protocol: chat\r\n"
+                          "Sec-WebSocket-Protocol: chat\r\n" END,
+     "chat", WS_EHS_PROTOCOL, 101, NULL},
+    {"protocol list",
+     R101 RUPG RCONN RACC "Sec-WebSocket-Protocol: chat, superchat\r\n" END,
+     "chat, superchat", WS_EHS_PROTOCOL, 101, NULL},
     {"empty protocol", R101 RUPG RCONN RACC "Sec-WebSocket-Protocol:\r\n" END,
      "chat", WS_EHS_PROTOCOL, 101, NULL},
-    {"extension present", R101 RUPG RCONN RACC
-     "Sec-WebSocket-Extensions: permessage-deflate\r\n" END, NULL,
-     WS_EHS_EXTENSION, 101, NULL},
-    {"extension before bad protocol", R101 RUPG RCONN RACC
-     "Sec-WebSocket-Protocol: x\r\nSec-WebSocket-Extensions: a\r\n" END, NULL,
-     WS_EHS_EXTENSION, 101, NULL},
+    {"extension present",
+     R101 RUPG RCONN RACC
+     "Sec-WebSocket-Extensions: permessage-deflate\r\n" END,
+     NULL, WS_EHS_EXTENSION, 101, NULL},
+    {"extension before bad protocol",
+     R101 RUPG RCONN RACC
+     "Sec-WebSocket-Protocol: x\r\nSec-WebSocket-Extensions: a\r\n" END,
+     NULL, WS_EHS_EXTENSION, 101, NULL},
     {"short status", "HTTP/1.1 10 Switching\r\n" RUPG RCONN RACC END, NULL,
      WS_EHS_SYNTAX, 0, NULL},
-    {"no space after status", "HTTP/1.1 101Switching\r\n" RUPG RCONN RACC
-     END, NULL, WS_EHS_SYNTAX, 101, NULL},
+    {"no space after status", "HTTP/1.1 101Switching\r\n" RUPG RCONN RACC END,
+     NULL, WS_EHS_SYNTAX, 101, NULL},
     {"status letters", "HTTP/1.1 1O1 Switching\r\n" RUPG RCONN RACC END, NULL,
      WS_EHS_SYNTAX, 0, NULL},
     {"folded header", R101 RUPG RCONN RACC " x\r\n" END, NULL, WS_EHS_SYNTAX,
      101, NULL},
-    {"control in reason", "HTTP/1.1 101 Swi\x01tching\r\n" RUPG RCONN RACC
-     END, NULL, WS_EHS_SYNTAX, 101, NULL},
+    {"control in reason", "HTTP/1.1 101 Swi\x01tching\r\n" RUPG RCONN RACC END,
+     NULL, WS_EHS_SYNTAX, 101, NULL},
 };
 
 static void response_validation(void)
@@ -305,7 +314,8 @@ static void response_validation(void)
 
         th_note("%s", c->what);
         CHECK_INT(ws_handshake_parse_response(c->text, len, 0, SAMPLE_KEY,
-                                              c->protocols, &resp), want);
+                                              c->protocols, &resp),
+                  want);
         CHECK_INT(resp.status, c->status);
         if (c->protocol)
             CHECK_SLICE(resp.protocol, c->protocol);
@@ -323,7 +333,8 @@ static void response_fields_and_tail(void)
     ws_str_t v;
 
     CHECK_INT(ws_handshake_parse_response(text, sizeof text - 1, 0, SAMPLE_KEY,
-                                          "chat", &resp), (int)hl);
+                                          "chat", &resp),
+              (int)hl);
     CHECK_INT(resp.status, 101);
     CHECK_SLICE(resp.reason, "Switching Protocols");
     CHECK_SLICE(resp.protocol, "chat");

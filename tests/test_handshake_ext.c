@@ -83,8 +83,7 @@ static void offers_grammar(void)
     /* no header, an empty one, empty list elements */
     expect_offers("", "end");
     expect_offers("Sec-WebSocket-Extensions:\r\n", "end");
-    expect_offers("Sec-WebSocket-Extensions: , ,foo,,bar ,\r\n",
-                  "foo;bar;end");
+    expect_offers("Sec-WebSocket-Extensions: , ,foo,,bar ,\r\n", "foo;bar;end");
     /* across repeated headers, in order, other headers between */
     expect_offers("Sec-WebSocket-Extensions: a; x=1\r\n"
                   "Origin: http://example.com\r\n"
@@ -168,15 +167,15 @@ static void param_value_buffer(void)
 /* The server accepts an offered extension in its 101. */
 static void server_response(void)
 {
-    const char *head = REQ_HEAD
-        "Sec-WebSocket-Extensions: permessage-deflate; "
-        "client_max_window_bits, x-nibble\r\n\r\n";
+    const char *head = REQ_HEAD "Sec-WebSocket-Extensions: permessage-deflate; "
+                                "client_max_window_bits, x-nibble\r\n\r\n";
     ws_request_t req;
     char out[512];
     CHECK(ws_handshake_parse_request(head, strlen(head), 0, &req) > 0);
     ptrdiff_t n = ws_handshake_build_response_ext(
-        &req, NULL, "permessage-deflate; server_no_context_takeover; "
-                    "client_max_window_bits=\"15\"",
+        &req, NULL,
+        "permessage-deflate; server_no_context_takeover; "
+        "client_max_window_bits=\"15\"",
         NULL, out, sizeof out);
     const char *want = "HTTP/1.1 101 Switching Protocols\r\n"
                        "Upgrade: websocket\r\n"
@@ -188,28 +187,28 @@ static void server_response(void)
                        "\r\n";
     CHECK_BYTES(out, (size_t)(n > 0 ? n : 0), want, strlen(want));
     /* names compare ignoring case; two accepted */
-    CHECK(ws_handshake_build_response_ext(&req, NULL, "X-Nibble, "
-                                          "permessage-deflate", NULL, out,
-                                          sizeof out) > 0);
+    CHECK(ws_handshake_build_response_ext(&req, NULL,
+                                          "X-Nibble, "
+                                          "permessage-deflate",
+                                          NULL, out, sizeof out) > 0);
     /* not offered, malformed, or able to smuggle a header: refused */
-    CHECK_INT(ws_handshake_build_response_ext(&req, NULL, "x-other", NULL,
-                                              out, sizeof out),
+    CHECK_INT(ws_handshake_build_response_ext(&req, NULL, "x-other", NULL, out,
+                                              sizeof out),
               WS_EINVAL);
     CHECK_INT(ws_handshake_build_response_ext(&req, NULL, "x-nibble;", NULL,
                                               out, sizeof out),
               WS_EINVAL);
-    CHECK_INT(ws_handshake_build_response_ext(&req, NULL, "", NULL, out,
-                                              sizeof out),
-              WS_EINVAL);
-    CHECK_INT(ws_handshake_build_response_ext(&req, NULL,
-                                              "x-nibble\r\nEvil: 1", NULL,
-                                              out, sizeof out),
+    CHECK_INT(
+        ws_handshake_build_response_ext(&req, NULL, "", NULL, out, sizeof out),
+        WS_EINVAL);
+    CHECK_INT(ws_handshake_build_response_ext(&req, NULL, "x-nibble\r\nEvil: 1",
+                                              NULL, out, sizeof out),
               WS_EINVAL);
     /* WS_ENOBUFS writes nothing */
     memset(out, 'z', sizeof out);
-    CHECK_INT(ws_handshake_build_response_ext(&req, NULL, "x-nibble", NULL,
-                                              out, 40),
-              WS_ENOBUFS);
+    CHECK_INT(
+        ws_handshake_build_response_ext(&req, NULL, "x-nibble", NULL, out, 40),
+        WS_ENOBUFS);
     CHECK(out[0] == 'z');
 }
 
@@ -235,14 +234,18 @@ static void client_accepts_offered(void)
     const char *offer = "permessage-deflate; client_max_window_bits, x-nibble";
     CHECK_INT(parse_resp("", offer), 0);
     CHECK_INT(parse_resp("Sec-WebSocket-Extensions: permessage-deflate; "
-                         "client_max_window_bits=10\r\n", offer), 0);
+                         "client_max_window_bits=10\r\n",
+                         offer),
+              0);
     CHECK_INT(parse_resp("Sec-WebSocket-Extensions: x-nibble\r\n"
                          "Sec-WebSocket-Extensions: permessage-deflate\r\n",
-                         offer), 0);
+                         offer),
+              0);
     CHECK_INT(parse_resp("Sec-WebSocket-Extensions: x-other\r\n", offer),
               WS_EHS_EXTENSION);
-    CHECK_INT(parse_resp("Sec-WebSocket-Extensions: x-nibble, x-nibble\r\n",
-                         offer), WS_EHS_EXTENSION);
+    CHECK_INT(
+        parse_resp("Sec-WebSocket-Extensions: x-nibble, x-nibble\r\n", offer),
+        WS_EHS_EXTENSION);
     CHECK_INT(parse_resp("Sec-WebSocket-Extensions: x-nibble;\r\n", offer),
               WS_EHS_EXTENSION);
     /* offering nothing: every extension is unasked for, as in 0.1 */
@@ -254,7 +257,8 @@ static void client_accepts_offered(void)
 static void client_request_offers(void)
 {
     char key[] = SAMPLE_KEY, out[512];
-    ws_client_request_t r = {.host = "server.example.com", .path = "/chat",
+    ws_client_request_t r = {.host = "server.example.com",
+                             .path = "/chat",
                              .extensions = "permessage-deflate; "
                                            "client_max_window_bits"};
     ptrdiff_t n = ws_handshake_build_request(&r, key, out, sizeof out);
@@ -269,8 +273,7 @@ static void client_request_offers(void)
                        "\r\n";
     CHECK_BYTES(out, (size_t)(n > 0 ? n : 0), want, strlen(want));
     r.extensions = "bad;;";
-    CHECK_INT(ws_handshake_build_request(&r, key, out, sizeof out),
-              WS_EINVAL);
+    CHECK_INT(ws_handshake_build_request(&r, key, out, sizeof out), WS_EINVAL);
 }
 
 void suite_handshake_ext(void);

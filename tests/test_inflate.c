@@ -3,8 +3,8 @@
  * stream can be corrupt (RFC 1951), window limits 2^8..2^15. */
 static const char th_suite_name[] = "inflate";
 
-#include "harness.h"
 #include "deflate.h"
+#include "harness.h"
 
 #include <string.h>
 
@@ -28,8 +28,8 @@ static int feed(const uint8_t *in, size_t n, size_t split, size_t piece,
         size_t end = part == 0 ? split : n;
         do {
             size_t used, m, room = cap - made < piece ? cap - made : piece;
-            r = ws_inflate_run(&st, in + at, end - at, &used, out + made,
-                               room, &m);
+            r = ws_inflate_run(&st, in + at, end - at, &used, out + made, room,
+                               &m);
             at += used;
             made += m;
         } while (r == WS_Z_NEED_OUTPUT && made < cap);
@@ -52,8 +52,7 @@ static void check_all_splits(const char *hex, const char *want, int want_r,
         for (size_t k = 0; k < 4; k++) {
             th_note("%s: split %zu, output pieces of %zu", hex, split,
                     pieces[k]);
-            int r = feed(in, n, split, pieces[k], out, sizeof out, &made,
-                         keep);
+            int r = feed(in, n, split, pieces[k], out, sizeof out, &made, keep);
             CHECK_INT(r, want_r);
             CHECK_BYTES(out, made, want, strlen(want));
         }
@@ -85,13 +84,11 @@ static void rfc7692_shared_window(void)
     n = th_hex("f2 48 cd c9 c9 07 00 00 00 ff ff", in, sizeof in);
     CHECK_INT(feed(in, n, n, 64, out, sizeof out, &made, 0), WS_Z_NEED_INPUT);
     /* The window is kept: every split of the second message decodes. */
-    check_all_splits("f2 00 11 00 00 00 00 ff ff", "Hello", WS_Z_NEED_INPUT,
-                     1);
+    check_all_splits("f2 00 11 00 00 00 00 ff ff", "Hello", WS_Z_NEED_INPUT, 1);
     /* Without the window (no context takeover) the match after the 'H'
      * reaches back too far. */
     n = th_hex("f2 00 11 00 00 00 00 ff ff", in, sizeof in);
-    CHECK_INT(feed(in, n, n, 64, out, sizeof out, &made, 0),
-              WS_Z_EDISTANCE);
+    CHECK_INT(feed(in, n, n, 64, out, sizeof out, &made, 0), WS_Z_EDISTANCE);
     CHECK_BYTES(out, made, "H", 1);
 }
 
@@ -110,8 +107,8 @@ static void rfc7692_bfinal(void)
     uint8_t in[32], out[32];
     size_t used, made;
     init_window(15);
-    check_all_splits("f3 48 cd c9 c9 07 00 00 00 00 ff ff", "Hello",
-                     WS_Z_DONE, 0);
+    check_all_splits("f3 48 cd c9 c9 07 00 00 00 00 ff ff", "Hello", WS_Z_DONE,
+                     0);
     size_t n = th_hex("f3 48 cd c9 c9 07 00 00 00 00 ff ff", in, sizeof in);
     ws_inflate_reset(&st, 0);
     CHECK_INT(ws_inflate_run(&st, in, n, &used, out, sizeof out, &made),
@@ -137,8 +134,8 @@ static void rfc7692_two_blocks(void)
 
 struct bits {
     uint8_t b[33 * 1024];
-    size_t n;      /* whole bytes */
-    unsigned nb;   /* bits in the partial byte */
+    size_t n;    /* whole bytes */
+    unsigned nb; /* bits in the partial byte */
 };
 
 static void put(struct bits *w, uint32_t v, unsigned n)
@@ -196,8 +193,8 @@ static void canonical(const uint8_t *lens, unsigned n, uint32_t *codes)
 /* A final dynamic block header giving exactly these code lengths, each written
  * as one code-length symbol (no runs), with a complete code-length code:
  * symbols 0-12 get 4 bits, 13-18 get 5. */
-static void put_dynamic(struct bits *w, const uint8_t *ll,
-                        unsigned nlen, const uint8_t *dl, unsigned ndist)
+static void put_dynamic(struct bits *w, const uint8_t *ll, unsigned nlen,
+                        const uint8_t *dl, unsigned ndist)
 {
     static const uint8_t order[19] = {16, 17, 18, 0, 8,  7, 9,  6, 10, 5,
                                       11, 4,  12, 3, 13, 2, 14, 1, 15};
@@ -461,8 +458,8 @@ static void distance_window_limits(void)
         build_far_match(&far, w < 1000 ? 1000 : w, w);
         th_note("window bits %u, distance %u", bits, w);
         /* Output pieces of 100: the match reaches into the window. */
-        CHECK_INT(feed(far.b, bits_len(&far), bits_len(&far) / 2, 100,
-                       far_out, sizeof far_out, &made, 0),
+        CHECK_INT(feed(far.b, bits_len(&far), bits_len(&far) / 2, 100, far_out,
+                       sizeof far_out, &made, 0),
                   WS_Z_DONE);
         CHECK_INT(made, (w < 1000 ? 1000 : w) + 3);
         if (bits == 15)
@@ -472,8 +469,8 @@ static void distance_window_limits(void)
         CHECK_INT(feed(far.b, bits_len(&far), 0, sizeof far_out, far_out,
                        sizeof far_out, &made, 0),
                   WS_Z_EDISTANCE);
-        CHECK_INT(feed(far.b, bits_len(&far), 300, 64, far_out,
-                       sizeof far_out, &made, 0),
+        CHECK_INT(feed(far.b, bits_len(&far), 300, 64, far_out, sizeof far_out,
+                       &made, 0),
                   WS_Z_EDISTANCE);
     }
 }

@@ -67,8 +67,8 @@ static void check_one(size_t len, uint64_t offset, size_t sa, size_t da)
 
 static void test_vs_reference(void)
 {
-    static const size_t long_lens[] = {127, 128, 129, 255, 256, 257, 300,
-                                       1000, 4096 + 5, 65536 + 7};
+    static const size_t long_lens[] = {127, 128, 129,  255,      256,
+                                       257, 300, 1000, 4096 + 5, 65536 + 7};
     for (uint64_t off = 0; off < 8; off++) {
         for (size_t len = 0; len <= 100; len++)
             check_one(len, off, off % 3, len % 5);
@@ -136,8 +136,9 @@ static void test_involution(void)
  * position, through every kernel (scalar, SSE2, AVX2) and key phase. */
 static void test_mask_ascii(void)
 {
-    static const size_t lens[] = {0, 1, 3, 4, 7, 8, 15, 16, 17, 31, 32, 63,
-                                  64, 65, 127, 128, 255, 256, 257, 300, 1000};
+    static const size_t lens[] = {0,   1,   3,   4,   7,   8,   15,
+                                  16,  17,  31,  32,  63,  64,  65,
+                                  127, 128, 255, 256, 257, 300, 1000};
     static uint8_t src[1000], got[1000], want[1000];
     for (size_t i = 0; i < sizeof lens / sizeof *lens; i++) {
         size_t len = lens[i];
@@ -146,7 +147,8 @@ static void test_mask_ascii(void)
                 /* plain text ASCII, with byte `hi` >= 0x80 (none when
                  * hi == len), masked as a client sends it */
                 for (size_t j = 0; j < len; j++)
-                    want[j] = (uint8_t)(j == hi ? 0x80 + j % 128 : ' ' + j % 95);
+                    want[j] =
+                        (uint8_t)(j == hi ? 0x80 + j % 128 : ' ' + j % 95);
                 ref_mask(src, want, len, key, off);
                 int ascii = ws_mask_ascii(got, src, len, key, off);
                 th_note("len %zu offset %llu high byte at %zu", len,

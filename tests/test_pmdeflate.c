@@ -67,17 +67,15 @@ static void server_negotiation(void)
     /* §7.1.2.2: client_max_window_bits, without a value, says the client
      * can be limited; with the default config we do not: not in the
      * response (and never when it was not offered). */
-    expect_server(&d, "permessage-deflate; client_max_window_bits", P, 15,
-                  15, 0, 0);
-    expect_server(&d, "permessage-deflate; client_max_window_bits=10",
-                  "permessage-deflate; client_max_window_bits=10", 15, 10,
+    expect_server(&d, "permessage-deflate; client_max_window_bits", P, 15, 15,
                   0, 0);
+    expect_server(&d, "permessage-deflate; client_max_window_bits=10",
+                  "permessage-deflate; client_max_window_bits=10", 15, 10, 0,
+                  0);
     expect_server(&d, "permessage-deflate; server_max_window_bits=9",
-                  "permessage-deflate; server_max_window_bits=9", 9, 15, 0,
-                  0);
+                  "permessage-deflate; server_max_window_bits=9", 9, 15, 0, 0);
     expect_server(&d, "permessage-deflate; server_max_window_bits=\"8\"",
-                  "permessage-deflate; server_max_window_bits=8", 8, 15, 0,
-                  0);
+                  "permessage-deflate; server_max_window_bits=8", 8, 15, 0, 0);
     expect_server(&d,
                   "permessage-deflate; server_no_context_takeover; "
                   "client_no_context_takeover",
@@ -104,8 +102,10 @@ static void server_negotiation(void)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char list[256];
         expect_server(&d, bad[i], NULL, 0, 0, 0, 0);
-        snprintf(list, sizeof list, "%s, permessage-deflate; "
-                 "client_max_window_bits=12, permessage-deflate", bad[i]);
+        snprintf(list, sizeof list,
+                 "%s, permessage-deflate; "
+                 "client_max_window_bits=12, permessage-deflate",
+                 bad[i]);
         expect_server(&d, list, "permessage-deflate; client_max_window_bits=12",
                       15, 12, 0, 0);
     }
@@ -121,8 +121,9 @@ static void server_negotiation(void)
                   "permessage-deflate; server_no_context_takeover; "
                   "client_no_context_takeover; server_max_window_bits=10",
                   10, 15, 1, 1);
-    expect_server(&c, "permessage-deflate; client_max_window_bits; "
-                      "server_max_window_bits=12",
+    expect_server(&c,
+                  "permessage-deflate; client_max_window_bits; "
+                  "server_max_window_bits=12",
                   "permessage-deflate; server_no_context_takeover; "
                   "client_no_context_takeover; server_max_window_bits=10; "
                   "client_max_window_bits=9",
@@ -142,7 +143,8 @@ static int client_reads(const ws_pmd_config_t *cfg, const char *ext,
     ws_response_t resp;
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 101 Switching Protocols\r\n"
-                     "Sec-WebSocket-Extensions: %s\r\n\r\n", ext);
+                     "Sec-WebSocket-Extensions: %s\r\n\r\n",
+                     ext);
     memset(&resp, 0, sizeof resp);
     resp.status = 101;
     resp.head = head;
@@ -180,15 +182,19 @@ static void client_negotiation(void)
     CHECK_INT(client_reads(&d, "permessage-deflate", &a), 1);
     CHECK_INT(a.send_window_bits, 15);
     CHECK_INT(a.recv_window_bits, 15);
-    CHECK_INT(client_reads(&d, "permessage-deflate; client_max_window_bits=8; "
-                               "server_max_window_bits=11; "
-                               "server_no_context_takeover", &a), 1);
+    CHECK_INT(client_reads(&d,
+                           "permessage-deflate; client_max_window_bits=8; "
+                           "server_max_window_bits=11; "
+                           "server_no_context_takeover",
+                           &a),
+              1);
     CHECK_INT(a.send_window_bits, 8); /* zlib could not; we can */
     CHECK_INT(a.recv_window_bits, 11);
     CHECK_INT(a.recv_no_context_takeover, 1);
     CHECK_INT(a.send_no_context_takeover, 0);
-    CHECK_INT(client_reads(&d, "permessage-deflate; client_no_context_takeover",
-                           &a), 1);
+    CHECK_INT(
+        client_reads(&d, "permessage-deflate; client_no_context_takeover", &a),
+        1);
     CHECK_INT(a.send_no_context_takeover, 1);
     /* §7.1: a response we must fail the connection for. */
     static const char *const bad[] = {
@@ -205,10 +211,12 @@ static void client_negotiation(void)
         CHECK_INT(client_reads(&d, bad[i], &a), WS_EHS_EXTENSION);
     }
     /* More than the server_max_window_bits we asked for. */
-    CHECK_INT(client_reads(&c, "permessage-deflate; server_max_window_bits=11",
-                           &a), WS_EHS_EXTENSION);
-    CHECK_INT(client_reads(&c, "permessage-deflate; server_max_window_bits=9",
-                           &a), 1);
+    CHECK_INT(
+        client_reads(&c, "permessage-deflate; server_max_window_bits=11", &a),
+        WS_EHS_EXTENSION);
+    CHECK_INT(
+        client_reads(&c, "permessage-deflate; server_max_window_bits=9", &a),
+        1);
     CHECK_INT(a.recv_window_bits, 9);
 }
 
@@ -251,8 +259,7 @@ static void receive_rfc7692_examples(void)
     n += th_frame(in + n, 0xC1, 1, p, th_hex("f2 00 11 00 00", p, 32));
     n += th_frame(in + n, 0xC1, 1, p,
                   th_hex("00 05 00 fa ff 48 65 6c 6c 6f 00", p, 32));
-    n += th_frame(in + n, 0xC1, 1, p,
-                  th_hex("f3 48 cd c9 c9 07 00 00", p, 32));
+    n += th_frame(in + n, 0xC1, 1, p, th_hex("f3 48 cd c9 c9 07 00 00", p, 32));
     n += th_frame(in + n, 0xC1, 1, p,
                   th_hex("f2 48 05 00 00 00 ff ff ca c9 c9 07 00", p, 32));
     /* The same message in two fragments, RSV1 on the first only. */
@@ -260,15 +267,14 @@ static void receive_rfc7692_examples(void)
     n += th_frame(in + n, 0x80, 1, p, th_hex("c9 c9 07 00", p, 32));
     /* Uncompressed (RSV1 clear): untouched by the extension. */
     n += th_frame(in + n, 0x81, 1, "Hello", 5);
-    static const char want[] =
-        "MESSAGE text frames=1 rsv=4 [48 65 6c 6c 6f]\n"
-        "MESSAGE text frames=1 rsv=4 [48 65 6c 6c 6f]\n"
-        "MESSAGE text frames=1 rsv=4 [48 65 6c 6c 6f]\n"
-        "MESSAGE text frames=1 rsv=4 [48 65 6c 6c 6f]\n"
-        "MESSAGE text frames=1 rsv=4 [48 65 6c 6c 6f]\n"
-        "MESSAGE text frames=2 rsv=4 [48 65 6c 6c 6f]\n"
-        "MESSAGE text frames=1 [48 65 6c 6c 6f]\n"
-        "state=OPEN closer=NONE";
+    static const char want[] = "MESSAGE text frames=1 rsv=4 [48 65 6c 6c 6f]\n"
+                               "MESSAGE text frames=1 rsv=4 [48 65 6c 6c 6f]\n"
+                               "MESSAGE text frames=1 rsv=4 [48 65 6c 6c 6f]\n"
+                               "MESSAGE text frames=1 rsv=4 [48 65 6c 6c 6f]\n"
+                               "MESSAGE text frames=1 rsv=4 [48 65 6c 6c 6f]\n"
+                               "MESSAGE text frames=2 rsv=4 [48 65 6c 6c 6f]\n"
+                               "MESSAGE text frames=1 [48 65 6c 6c 6f]\n"
+                               "state=OPEN closer=NONE";
     tr_expect(WS_ROLE_SERVER, &o, in, n, want);
     free(st);
 }
@@ -314,8 +320,8 @@ static void bomb_stops_at_limit(void)
     CHECK_INT(ws_conn_init(&s, WS_ROLE_SERVER, &orx), 0);
     size_t cap = ws_conn_frame_size(&c, big);
     uint8_t *zeros = calloc(big, 1), *frame = malloc(cap);
-    ptrdiff_t n = ws_conn_send_message(&c, WS_OP_BINARY, zeros, big, frame,
-                                       cap);
+    ptrdiff_t n =
+        ws_conn_send_message(&c, WS_OP_BINARY, zeros, big, frame, cap);
     CHECK(n > 0 && n < 4096);
     CHECK_INT(ws_conn_feed(&s, frame, (size_t)(n > 0 ? n : 0)), 0);
     ws_event_t ev;
@@ -350,13 +356,12 @@ static void send_and_round_trip(void)
     ws_conn_t c;
     uint8_t out[64];
     CHECK_INT(ws_conn_init(&c, WS_ROLE_SERVER, &o), 0);
-    ptrdiff_t n = ws_conn_send_message(&c, WS_OP_TEXT, "Hello", 5, out,
-                                       sizeof out);
+    ptrdiff_t n =
+        ws_conn_send_message(&c, WS_OP_TEXT, "Hello", 5, out, sizeof out);
     CHECK_BYTES(out, (size_t)(n > 0 ? n : 0),
                 "\xc1\x07\xf2\x48\xcd\xc9\xc9\x07\x00", 9);
     /* Per-message opt-out. */
-    n = ws_conn_send_message_ex(&c, WS_OP_TEXT, 0, "Hello", 5, out,
-                                sizeof out);
+    n = ws_conn_send_message_ex(&c, WS_OP_TEXT, 0, "Hello", 5, out, sizeof out);
     CHECK_BYTES(out, (size_t)(n > 0 ? n : 0), "\x81\x05Hello", 7);
     ws_conn_destroy(&c);
     free(st);
@@ -391,8 +396,7 @@ static void send_and_round_trip(void)
                 n = ws_conn_send_message(&cl, WS_OP_TEXT, msg, len, frame,
                                          sizeof frame);
                 CHECK(n > 0);
-                CHECK_INT(ws_conn_feed(&sv, frame, (size_t)(n > 0 ? n : 0)),
-                          0);
+                CHECK_INT(ws_conn_feed(&sv, frame, (size_t)(n > 0 ? n : 0)), 0);
                 ws_event_t ev;
                 int got = 0;
                 while (ws_conn_next_event(&sv, &ev) > 0) {
@@ -420,8 +424,7 @@ static void state_sizes(void)
     CHECK_INT(ws_pmd_state_size(&b), 35016);
     CHECK_INT(ws_pmd_state_size(&bad), 0);
     uint8_t *st = state_for(&a, &cfg);
-    CHECK_INT(ws_pmd_init(st, ws_pmd_state_size(&a) - 1, &a, &cfg),
-              WS_EINVAL);
+    CHECK_INT(ws_pmd_init(st, ws_pmd_state_size(&a) - 1, &a, &cfg), WS_EINVAL);
     CHECK_INT(ws_pmd_init(st + 1, ws_pmd_state_size(&a) - 16, &b, &cfg),
               WS_EINVAL);
     cfg.level = 10;

@@ -28,17 +28,20 @@ static void rfc_vectors(void)
     CHECK_BYTES(out, (size_t)n, "\x81\x05\x48\x65\x6c\x6c\x6f", 7);
     /* §5.7: a single-frame masked text message (key 37 fa 21 3d) */
     n = ws_conn_send_message(&c, WS_OP_TEXT, "Hello", 5, out, sizeof out);
-    CHECK_BYTES(out, (size_t)n, "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58", 11);
+    CHECK_BYTES(out, (size_t)n, "\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58",
+                11);
     /* §5.7: a fragmented unmasked text message */
     n = ws_conn_send_fragment(&s, WS_OP_TEXT, 0, "Hel", 3, out, sizeof out);
     CHECK_BYTES(out, (size_t)n, "\x01\x03\x48\x65\x6c", 5);
-    n = ws_conn_send_fragment(&s, WS_OP_CONTINUATION, 1, "lo", 2, out, sizeof out);
+    n = ws_conn_send_fragment(&s, WS_OP_CONTINUATION, 1, "lo", 2, out,
+                              sizeof out);
     CHECK_BYTES(out, (size_t)n, "\x80\x02\x6c\x6f", 4);
     /* §5.7: unmasked ping, masked pong */
     n = ws_conn_send_ping(&s, "Hello", 5, out, sizeof out);
     CHECK_BYTES(out, (size_t)n, "\x89\x05\x48\x65\x6c\x6c\x6f", 7);
     n = ws_conn_send_pong(&c, "Hello", 5, out, sizeof out);
-    CHECK_BYTES(out, (size_t)n, "\x8a\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58", 11);
+    CHECK_BYTES(out, (size_t)n, "\x8a\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58",
+                11);
 
     /* §5.7: 256 bytes and 64 KiB binary in a single unmasked frame */
     static uint8_t payload[65536];
@@ -69,10 +72,12 @@ static void frame_sizes(void)
         size_t need = ws_conn_frame_size(&c, lens[i]);
         memset(out, 0x5a, sizeof out);
         CHECK_INT(ws_conn_send_message(&c, WS_OP_BINARY, payload, lens[i], out,
-                                       need - 1), WS_ENOBUFS);
+                                       need - 1),
+                  WS_ENOBUFS);
         CHECK_INT(out[0], 0x5a);
-        CHECK_INT(ws_conn_send_message(&c, WS_OP_BINARY, payload, lens[i], out,
-                                       need), (long long)need);
+        CHECK_INT(
+            ws_conn_send_message(&c, WS_OP_BINARY, payload, lens[i], out, need),
+            (long long)need);
     }
 }
 
@@ -81,25 +86,36 @@ static void fragment_rules(void)
     ws_conn_t s;
     uint8_t out[64];
     init(&s, WS_ROLE_SERVER);
-    CHECK_INT(ws_conn_send_fragment(&s, WS_OP_CONTINUATION, 1, "x", 1, out, 64), WS_ESTATE);
+    CHECK_INT(ws_conn_send_fragment(&s, WS_OP_CONTINUATION, 1, "x", 1, out, 64),
+              WS_ESTATE);
     CHECK(ws_conn_send_fragment(&s, WS_OP_BINARY, 0, "ab", 2, out, 64) == 4);
-    CHECK_BYTES(out, 4, "\x02\x02" "ab", 4);
+    CHECK_BYTES(out, 4,
+                "\x02\x02"
+                "ab",
+                4);
     /* A new message while one is unfinished: refused, state kept. */
     CHECK_INT(ws_conn_send_message(&s, WS_OP_TEXT, "x", 1, out, 64), WS_ESTATE);
-    CHECK_INT(ws_conn_send_fragment(&s, WS_OP_TEXT, 1, "x", 1, out, 64), WS_ESTATE);
+    CHECK_INT(ws_conn_send_fragment(&s, WS_OP_TEXT, 1, "x", 1, out, 64),
+              WS_ESTATE);
     /* Control frames may go between fragments. */
     CHECK(ws_conn_send_ping(&s, "p", 1, out, 64) == 3);
     /* The same opcode again counts as a continuation. */
     CHECK(ws_conn_send_fragment(&s, WS_OP_BINARY, 0, "c", 1, out, 64) == 3);
-    CHECK_BYTES(out, 3, "\x00\x01" "c", 3);
-    CHECK(ws_conn_send_fragment(&s, WS_OP_CONTINUATION, 1, "", 0, out, 64) == 2);
+    CHECK_BYTES(out, 3,
+                "\x00\x01"
+                "c",
+                3);
+    CHECK(ws_conn_send_fragment(&s, WS_OP_CONTINUATION, 1, "", 0, out, 64) ==
+          2);
     CHECK_BYTES(out, 2, "\x80\x00", 2);
     /* Finished: a new message may start. */
     CHECK(ws_conn_send_message(&s, WS_OP_TEXT, "", 0, out, 64) == 2);
     CHECK_BYTES(out, 2, "\x81\x00", 2);
-    CHECK_INT(ws_conn_send_message(&s, WS_OP_CONTINUATION, "", 0, out, 64), WS_EINVAL);
+    CHECK_INT(ws_conn_send_message(&s, WS_OP_CONTINUATION, "", 0, out, 64),
+              WS_EINVAL);
     CHECK_INT(ws_conn_send_message(&s, WS_OP_PING, "", 0, out, 64), WS_EINVAL);
-    CHECK_INT(ws_conn_send_fragment(&s, WS_OP_CLOSE, 1, "", 0, out, 64), WS_EINVAL);
+    CHECK_INT(ws_conn_send_fragment(&s, WS_OP_CLOSE, 1, "", 0, out, 64),
+              WS_EINVAL);
 }
 
 static void text_validation(void)
@@ -107,17 +123,26 @@ static void text_validation(void)
     ws_conn_t s;
     uint8_t out[64];
     init(&s, WS_ROLE_SERVER);
-    CHECK_INT(ws_conn_send_message(&s, WS_OP_TEXT, "\xed\xa0\x80", 3, out, 64), WS_EUTF8);
-    CHECK_INT(ws_conn_send_message(&s, WS_OP_TEXT, "ok\xe2\x82", 4, out, 64), WS_EUTF8);
+    CHECK_INT(ws_conn_send_message(&s, WS_OP_TEXT, "\xed\xa0\x80", 3, out, 64),
+              WS_EUTF8);
+    CHECK_INT(ws_conn_send_message(&s, WS_OP_TEXT, "ok\xe2\x82", 4, out, 64),
+              WS_EUTF8);
     /* Binary is not validated. */
-    CHECK(ws_conn_send_message(&s, WS_OP_BINARY, "\xed\xa0\x80", 3, out, 64) == 5);
+    CHECK(ws_conn_send_message(&s, WS_OP_BINARY, "\xed\xa0\x80", 3, out, 64) ==
+          5);
     /* A character split across fragments is fine... */
-    CHECK(ws_conn_send_fragment(&s, WS_OP_TEXT, 0, "\xe2\x82", 2, out, 64) == 4);
+    CHECK(ws_conn_send_fragment(&s, WS_OP_TEXT, 0, "\xe2\x82", 2, out, 64) ==
+          4);
     /* ...but the message may not end inside it; nothing changes on error */
-    CHECK_INT(ws_conn_send_fragment(&s, WS_OP_CONTINUATION, 1, "", 0, out, 64), WS_EUTF8);
-    CHECK_INT(ws_conn_send_fragment(&s, WS_OP_CONTINUATION, 0, "\x41", 1, out, 64), WS_EUTF8);
-    CHECK(ws_conn_send_fragment(&s, WS_OP_CONTINUATION, 1, "\xac", 1, out, 64) == 3);
-    CHECK(ws_conn_send_message(&s, WS_OP_TEXT, "\xe2\x82\xac", 3, out, 64) == 5);
+    CHECK_INT(ws_conn_send_fragment(&s, WS_OP_CONTINUATION, 1, "", 0, out, 64),
+              WS_EUTF8);
+    CHECK_INT(
+        ws_conn_send_fragment(&s, WS_OP_CONTINUATION, 0, "\x41", 1, out, 64),
+        WS_EUTF8);
+    CHECK(ws_conn_send_fragment(&s, WS_OP_CONTINUATION, 1, "\xac", 1, out,
+                                64) == 3);
+    CHECK(ws_conn_send_message(&s, WS_OP_TEXT, "\xe2\x82\xac", 3, out, 64) ==
+          5);
 }
 
 static void control_rules(void)
@@ -141,13 +166,18 @@ static void close_rules(void)
     memset(reason, 'r', sizeof reason);
 
     init(&s, WS_ROLE_SERVER);
-    CHECK_INT(ws_conn_send_close(&s, 1005, NULL, 0, out, sizeof out), WS_EINVAL);
+    CHECK_INT(ws_conn_send_close(&s, 1005, NULL, 0, out, sizeof out),
+              WS_EINVAL);
     CHECK_INT(ws_conn_send_close(&s, 999, NULL, 0, out, sizeof out), WS_EINVAL);
-    CHECK_INT(ws_conn_send_close(&s, 1015, NULL, 0, out, sizeof out), WS_EINVAL);
-    CHECK_INT(ws_conn_send_close(&s, 5000, NULL, 0, out, sizeof out), WS_EINVAL);
+    CHECK_INT(ws_conn_send_close(&s, 1015, NULL, 0, out, sizeof out),
+              WS_EINVAL);
+    CHECK_INT(ws_conn_send_close(&s, 5000, NULL, 0, out, sizeof out),
+              WS_EINVAL);
     CHECK_INT(ws_conn_send_close(&s, 0, "x", 1, out, sizeof out), WS_EINVAL);
-    CHECK_INT(ws_conn_send_close(&s, 1000, reason, 124, out, sizeof out), WS_EINVAL);
-    CHECK_INT(ws_conn_send_close(&s, 1000, "\xff", 1, out, sizeof out), WS_EUTF8);
+    CHECK_INT(ws_conn_send_close(&s, 1000, reason, 124, out, sizeof out),
+              WS_EINVAL);
+    CHECK_INT(ws_conn_send_close(&s, 1000, "\xff", 1, out, sizeof out),
+              WS_EUTF8);
     CHECK_INT(ws_conn_send_close(&s, 1000, reason, 123, out, 126), WS_ENOBUFS);
     CHECK_INT(ws_conn_state(&s), WS_STATE_OPEN);
     ptrdiff_t n = ws_conn_send_close(&s, 4999, reason, 123, out, sizeof out);
@@ -174,7 +204,8 @@ static void random_failure(void)
     uint8_t out[64];
     ws_options_t o = {.random = failing_random};
     CHECK_INT(ws_conn_init(&c, WS_ROLE_CLIENT, &o), 0);
-    CHECK_INT(ws_conn_send_message(&c, WS_OP_TEXT, "x", 1, out, 64), WS_ERANDOM);
+    CHECK_INT(ws_conn_send_message(&c, WS_OP_TEXT, "x", 1, out, 64),
+              WS_ERANDOM);
     CHECK_INT(ws_conn_send_close(&c, 1000, NULL, 0, out, 64), WS_ERANDOM);
     CHECK_INT(ws_conn_state(&c), WS_STATE_OPEN);
     /* An automatic pong that cannot be masked fails the connection. */
@@ -210,16 +241,24 @@ static void round_trip(void)
         ws_conn_t tx;
         size_t n = 0;
         CHECK_INT(ws_conn_init(&tx, (ws_role_t)role, NULL), 0);
-        n += (size_t)ws_conn_send_message(&tx, WS_OP_TEXT, "h\xc3\xa9llo", 6, wire + n, sizeof wire - n);
-        n += (size_t)ws_conn_send_fragment(&tx, WS_OP_BINARY, 0, big, 70000, wire + n, sizeof wire - n);
+        n += (size_t)ws_conn_send_message(&tx, WS_OP_TEXT, "h\xc3\xa9llo", 6,
+                                          wire + n, sizeof wire - n);
+        n += (size_t)ws_conn_send_fragment(&tx, WS_OP_BINARY, 0, big, 70000,
+                                           wire + n, sizeof wire - n);
         n += (size_t)ws_conn_send_ping(&tx, "p", 1, wire + n, sizeof wire - n);
-        n += (size_t)ws_conn_send_fragment(&tx, WS_OP_CONTINUATION, 1, big + 70000, 30000, wire + n, sizeof wire - n);
-        n += (size_t)ws_conn_send_close(&tx, 1000, "bye", 3, wire + n, sizeof wire - n);
+        n += (size_t)ws_conn_send_fragment(&tx, WS_OP_CONTINUATION, 1,
+                                           big + 70000, 30000, wire + n,
+                                           sizeof wire - n);
+        n += (size_t)ws_conn_send_close(&tx, 1000, "bye", 3, wire + n,
+                                        sizeof wire - n);
 
-        ws_options_t whole = {.flags = WS_OPT_REASSEMBLE, .random = tr_fixed_random};
+        ws_options_t whole = {.flags = WS_OPT_REASSEMBLE,
+                              .random = tr_fixed_random};
         ws_conn_t rx;
         ws_event_t ev;
-        CHECK_INT(ws_conn_init(&rx, role ? WS_ROLE_SERVER : WS_ROLE_CLIENT, &whole), 0);
+        CHECK_INT(
+            ws_conn_init(&rx, role ? WS_ROLE_SERVER : WS_ROLE_CLIENT, &whole),
+            0);
         CHECK_INT(ws_conn_feed(&rx, wire, n), 0);
         CHECK_INT(ws_conn_next_event(&rx, &ev), WS_EV_MESSAGE);
         CHECK_BYTES(ev.data, ev.len, "h\xc3\xa9llo", 6);
@@ -269,45 +308,60 @@ static void header_only(void)
     CHECK_BYTES(out, 2, "\x01\x03", 2);
     /* a control frame may come between fragments; a new message not */
     CHECK_INT(ws_conn_send_ping(&s, "", 0, full, sizeof full), 2);
-    CHECK_INT(ws_conn_send_header(&s, WS_OP_BINARY, 0, 1, "x", 1, out,
-                                  sizeof out), WS_ESTATE);
+    CHECK_INT(
+        ws_conn_send_header(&s, WS_OP_BINARY, 0, 1, "x", 1, out, sizeof out),
+        WS_ESTATE);
+    CHECK_INT(
+        ws_conn_send_header(&s, WS_OP_CONTINUATION, 0, 1, "lo", 2, out, 1),
+        WS_ENOBUFS);
     CHECK_INT(ws_conn_send_header(&s, WS_OP_CONTINUATION, 0, 1, "lo", 2, out,
-                                  1), WS_ENOBUFS);
-    CHECK_INT(ws_conn_send_header(&s, WS_OP_CONTINUATION, 0, 1, "lo", 2, out,
-                                  sizeof out), 2);
+                                  sizeof out),
+              2);
     CHECK_BYTES(out, 2, "\x80\x02", 2);
     CHECK_INT(ws_conn_send_header(&s, WS_OP_CONTINUATION, 0, 1, "", 0, out,
-                                  sizeof out), WS_ESTATE);
+                                  sizeof out),
+              WS_ESTATE);
     /* text is validated though not copied, across fragments */
-    CHECK_INT(ws_conn_send_header(&s, WS_OP_TEXT, 0, 1, "\xc3", 1, out,
-                                  sizeof out), WS_EUTF8);
-    CHECK_INT(ws_conn_send_header(&s, WS_OP_TEXT, 0, 0, "\xc3", 1, out,
-                                  sizeof out), 2);
-    CHECK_INT(ws_conn_send_header(&s, WS_OP_CONTINUATION, 0, 1, "\xff", 1,
-                                  out, sizeof out), WS_EUTF8);
-    CHECK_INT(ws_conn_send_header(&s, WS_OP_CONTINUATION, 0, 1, "\xa9", 1,
-                                  out, sizeof out), 2);
+    CHECK_INT(
+        ws_conn_send_header(&s, WS_OP_TEXT, 0, 1, "\xc3", 1, out, sizeof out),
+        WS_EUTF8);
+    CHECK_INT(
+        ws_conn_send_header(&s, WS_OP_TEXT, 0, 0, "\xc3", 1, out, sizeof out),
+        2);
+    CHECK_INT(ws_conn_send_header(&s, WS_OP_CONTINUATION, 0, 1, "\xff", 1, out,
+                                  sizeof out),
+              WS_EUTF8);
+    CHECK_INT(ws_conn_send_header(&s, WS_OP_CONTINUATION, 0, 1, "\xa9", 1, out,
+                                  sizeof out),
+              2);
     /* arguments: RSV bits nobody negotiated, AUTO, NULL data, opcodes */
     CHECK_INT(ws_conn_send_header(&s, WS_OP_BINARY, WS_RSV1, 1, "x", 1, out,
-                                  sizeof out), WS_EINVAL);
-    CHECK_INT(ws_conn_send_header(&s, WS_OP_BINARY, WS_RSV_AUTO, 1, "x", 1,
-                                  out, sizeof out), WS_EINVAL);
-    CHECK_INT(ws_conn_send_header(&s, WS_OP_BINARY, 0, 1, NULL, 1, out,
-                                  sizeof out), WS_EINVAL);
-    CHECK_INT(ws_conn_send_header(&s, WS_OP_PING, 0, 1, "x", 1, out,
-                                  sizeof out), WS_EINVAL);
-    CHECK_INT(ws_conn_send_header(NULL, WS_OP_BINARY, 0, 1, "x", 1, out,
-                                  sizeof out), WS_EINVAL);
+                                  sizeof out),
+              WS_EINVAL);
+    CHECK_INT(ws_conn_send_header(&s, WS_OP_BINARY, WS_RSV_AUTO, 1, "x", 1, out,
+                                  sizeof out),
+              WS_EINVAL);
+    CHECK_INT(
+        ws_conn_send_header(&s, WS_OP_BINARY, 0, 1, NULL, 1, out, sizeof out),
+        WS_EINVAL);
+    CHECK_INT(
+        ws_conn_send_header(&s, WS_OP_PING, 0, 1, "x", 1, out, sizeof out),
+        WS_EINVAL);
+    CHECK_INT(
+        ws_conn_send_header(NULL, WS_OP_BINARY, 0, 1, "x", 1, out, sizeof out),
+        WS_EINVAL);
     /* after our close frame, no data frames */
     CHECK(ws_conn_send_close(&s, 1000, NULL, 0, full, sizeof full) > 0);
-    CHECK_INT(ws_conn_send_header(&s, WS_OP_BINARY, 0, 1, "x", 1, out,
-                                  sizeof out), WS_ESTATE);
+    CHECK_INT(
+        ws_conn_send_header(&s, WS_OP_BINARY, 0, 1, "x", 1, out, sizeof out),
+        WS_ESTATE);
     /* §5.3: a client masks, which is a copy: the encoders, not this */
     init(&t, WS_ROLE_CLIENT);
-    CHECK_INT(ws_conn_send_header(&t, WS_OP_BINARY, 0, 1, "x", 1, out,
-                                  sizeof out), WS_EINVAL);
-    CHECK_INT(ws_conn_send_message(&t, WS_OP_BINARY, "x", 1, full,
-                                   sizeof full), 7);
+    CHECK_INT(
+        ws_conn_send_header(&t, WS_OP_BINARY, 0, 1, "x", 1, out, sizeof out),
+        WS_EINVAL);
+    CHECK_INT(ws_conn_send_message(&t, WS_OP_BINARY, "x", 1, full, sizeof full),
+              7);
 }
 
 void suite_send(void);

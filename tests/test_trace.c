@@ -17,11 +17,12 @@ static const char th_suite_name[] = "trace";
 static void trace_line(const ws_frame_info_t *f, void *user)
 {
     tr_buf_t *b = user;
-    tr_printf(b, "%s fin=%u rsv=%u op=%u masked=%u key=%02x%02x%02x%02x "
-              "form=%u len=%llu hdr=", f->dir == WS_TRACE_IN ? "IN" : "OUT",
-              f->fin, f->rsv, f->opcode, f->masked, f->mask_key[0],
-              f->mask_key[1], f->mask_key[2], f->mask_key[3], f->len_form,
-              (unsigned long long)f->payload_len);
+    tr_printf(b,
+              "%s fin=%u rsv=%u op=%u masked=%u key=%02x%02x%02x%02x "
+              "form=%u len=%llu hdr=",
+              f->dir == WS_TRACE_IN ? "IN" : "OUT", f->fin, f->rsv, f->opcode,
+              f->masked, f->mask_key[0], f->mask_key[1], f->mask_key[2],
+              f->mask_key[3], f->len_form, (unsigned long long)f->payload_len);
     for (unsigned i = 0; i < f->header_len; i++)
         tr_printf(b, "%02x", f->header[i]);
     tr_printf(b, "\n");
@@ -154,23 +155,23 @@ static void encoded(void)
     CHECK_INT(ws_conn_send_ping(&c, NULL, 0, out, sizeof out), WS_ESTATE);
     ws_conn_destroy(&c);
     char *got = tr_finish(&b);
-    CHECK_STR(got,
-              "OUT fin=1 rsv=0 op=1 masked=1 key=37fa213d form=7 len=2 "
-              "hdr=818237fa213d\n"
-              "OUT fin=0 rsv=0 op=2 masked=1 key=37fa213d form=16 len=200 "
-              "hdr=02fe00c837fa213d\n"
-              "OUT fin=1 rsv=0 op=10 masked=1 key=37fa213d form=7 len=0 "
-              "hdr=8a8037fa213d\n"
-              "OUT fin=1 rsv=0 op=8 masked=1 key=37fa213d form=7 len=2 "
-              "hdr=888237fa213d\n");
+    CHECK_STR(got, "OUT fin=1 rsv=0 op=1 masked=1 key=37fa213d form=7 len=2 "
+                   "hdr=818237fa213d\n"
+                   "OUT fin=0 rsv=0 op=2 masked=1 key=37fa213d form=16 len=200 "
+                   "hdr=02fe00c837fa213d\n"
+                   "OUT fin=1 rsv=0 op=10 masked=1 key=37fa213d form=7 len=0 "
+                   "hdr=8a8037fa213d\n"
+                   "OUT fin=1 rsv=0 op=8 masked=1 key=37fa213d form=7 len=2 "
+                   "hdr=888237fa213d\n");
     free(got);
 
     /* The header-only encoder (server role) reports its header too. */
     static uint8_t big[70000];
     tr_init(&b);
     CHECK_INT(ws_conn_init(&c, WS_ROLE_SERVER, &o), 0);
-    CHECK_INT(ws_conn_send_header(&c, WS_OP_BINARY, 0, 1, big, sizeof big,
-                                  out, sizeof out), 10);
+    CHECK_INT(ws_conn_send_header(&c, WS_OP_BINARY, 0, 1, big, sizeof big, out,
+                                  sizeof out),
+              10);
     ws_conn_destroy(&c);
     got = tr_finish(&b);
     CHECK_STR(got, "OUT fin=1 rsv=0 op=2 masked=0 key=00000000 form=64 "

@@ -124,38 +124,84 @@ static size_t hex(const char *h, uint8_t *out)
  * and other noncharacters are valid scalar values (RFC 3629 §3). */
 static const char *const valid_vectors[] = {
     "",
-    "48 65 6c 6c 6f",                         /* Hello, RFC 6455 §5.7 */
-    "ce ba e1 bd b9 cf 83 ce bc ce b5",       /* Kuhn §1: kosme */
-    "00", "7f", "c2 80", "df bf",             /* Kuhn §2.1, §2.2 */
-    "e0 a0 80", "ef bf bf", "f0 90 80 80", "f4 8f bf bf",
-    "ed 9f bf", "ee 80 80", "ef bf bd",       /* Kuhn §2.3 */
-    "ef bf be", "ef b7 90", "ef b7 af", "f0 9f bf bf", "f3 bf bf bf",
-    "f0 9f 98 80 e2 82 ac c3 a9 41",          /* mixed 4/3/2/1 */
+    "48 65 6c 6c 6f",                   /* Hello, RFC 6455 §5.7 */
+    "ce ba e1 bd b9 cf 83 ce bc ce b5", /* Kuhn §1: kosme */
+    "00",
+    "7f",
+    "c2 80",
+    "df bf", /* Kuhn §2.1, §2.2 */
+    "e0 a0 80",
+    "ef bf bf",
+    "f0 90 80 80",
+    "f4 8f bf bf",
+    "ed 9f bf",
+    "ee 80 80",
+    "ef bf bd", /* Kuhn §2.3 */
+    "ef bf be",
+    "ef b7 90",
+    "ef b7 af",
+    "f0 9f bf bf",
+    "f3 bf bf bf",
+    "f0 9f 98 80 e2 82 ac c3 a9 41", /* mixed 4/3/2/1 */
 };
 
 /* Invalid with the offending byte inside the text (Kuhn §3-5). */
 static const char *const invalid_vectors[] = {
-    "80", "bf", "80 bf", "80 bf 80", "41 80 41",  /* §3.1 continuations */
-    "c0 20", "df 20", "e0 20", "ef 20", "f0 20", "f7 20", /* §3.2 */
-    "c3 41", "e2 82 41", "f0 9f 98 41", "e2 41 82",  /* cut short by ASCII */
-    "fe", "ff", "fe fe ff ff",                    /* §3.5 */
-    "c0 af", "e0 80 af", "f0 80 80 af",           /* §4.1 overlong '/' */
-    "f8 80 80 80 af", "fc 80 80 80 80 af",
-    "c1 bf", "e0 9f bf", "f0 8f bf bf",           /* §4.2 max overlong */
-    "c0 80", "e0 80 80", "f0 80 80 80",           /* §4.3 overlong NUL */
-    "ed a0 80", "ed ad bf", "ed ae 80", "ed af bf", /* §5.1 surrogates */
-    "ed b0 80", "ed be 80", "ed bf bf",
-    "ed a0 80 ed b0 80", "ed af bf ed bf bf",     /* §5.2 pairs */
-    "f4 90 80 80", "f7 bf bf bf", "f5 80 80 80",  /* > U+10FFFF */
-    "c2 80 80", "e0 a0 80 80", "f0 90 80 80 80",  /* extra continuation */
-    "c2 c2 80", "e1 e1 80 80", "f1 f1 80 80 80",  /* lead after lead */
+    "80",
+    "bf",
+    "80 bf",
+    "80 bf 80",
+    "41 80 41", /* §3.1 continuations */
+    "c0 20",
+    "df 20",
+    "e0 20",
+    "ef 20",
+    "f0 20",
+    "f7 20", /* §3.2 */
+    "c3 41",
+    "e2 82 41",
+    "f0 9f 98 41",
+    "e2 41 82", /* cut short by ASCII */
+    "fe",
+    "ff",
+    "fe fe ff ff", /* §3.5 */
+    "c0 af",
+    "e0 80 af",
+    "f0 80 80 af", /* §4.1 overlong '/' */
+    "f8 80 80 80 af",
+    "fc 80 80 80 80 af",
+    "c1 bf",
+    "e0 9f bf",
+    "f0 8f bf bf", /* §4.2 max overlong */
+    "c0 80",
+    "e0 80 80",
+    "f0 80 80 80", /* §4.3 overlong NUL */
+    "ed a0 80",
+    "ed ad bf",
+    "ed ae 80",
+    "ed af bf", /* §5.1 surrogates */
+    "ed b0 80",
+    "ed be 80",
+    "ed bf bf",
+    "ed a0 80 ed b0 80",
+    "ed af bf ed bf bf", /* §5.2 pairs */
+    "f4 90 80 80",
+    "f7 bf bf bf",
+    "f5 80 80 80", /* > U+10FFFF */
+    "c2 80 80",
+    "e0 a0 80 80",
+    "f0 90 80 80 80", /* extra continuation */
+    "c2 c2 80",
+    "e1 e1 80 80",
+    "f1 f1 80 80 80", /* lead after lead */
 };
 
 /* Valid up to the end, where a character is cut: feeds succeed and
  * ws_utf8_finish() fails (Kuhn §3.3, §3.4). */
 static const char *const truncated_vectors[] = {
-    "c2", "df", "e0", "e0 a0", "ef bf", "ed", "ed 9f", "f0", "f0 90",
-    "f0 90 80", "f4 8f bf", "f1", "41 c3", "c3 a9 e2 82", "f3 bf bf",
+    "c2",       "df",    "e0",    "e0 a0",       "ef bf",
+    "ed",       "ed 9f", "f0",    "f0 90",       "f0 90 80",
+    "f4 8f bf", "f1",    "41 c3", "c3 a9 e2 82", "f3 bf bf",
 };
 
 static void test_valid(void)
@@ -186,8 +232,8 @@ static void test_invalid(void)
 static void test_truncated(void)
 {
     uint8_t b[64];
-    for (size_t i = 0;
-         i < sizeof truncated_vectors / sizeof *truncated_vectors; i++) {
+    for (size_t i = 0; i < sizeof truncated_vectors / sizeof *truncated_vectors;
+         i++) {
         size_t n = hex(truncated_vectors[i], b);
         ws_utf8_t v = {0};
         th_note("vector %s", truncated_vectors[i]);
@@ -206,8 +252,9 @@ static void test_truncated(void)
 static void test_fail_fast(void)
 {
     static const char *const prefixes[] = {
-        "ed a0", "ed bf", "f4 90", "f4 bf", "e0 80", "e0 9f", "f0 80",
-        "f0 8f", "c0", "c1", "f5", "f8", "ff", "80", "c2 41", "e1 80 c0",
+        "ed a0", "ed bf", "f4 90", "f4 bf",    "e0 80", "e0 9f",
+        "f0 80", "f0 8f", "c0",    "c1",       "f5",    "f8",
+        "ff",    "80",    "c2 41", "e1 80 c0",
     };
     uint8_t b[512];
     for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
@@ -259,10 +306,10 @@ static void test_every_split(void)
  * straddle the vector kernels' 16-, 32- and 64-byte blocks. */
 static void test_exhaustive(void)
 {
-    static const uint8_t edge[] = {
-        0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1,
-        0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3,
-        0xF4, 0xF5, 0xF7, 0xF8, 0xFF};
+    static const uint8_t edge[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F,
+                                   0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0,
+                                   0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1,
+                                   0xF3, 0xF4, 0xF5, 0xF7, 0xF8, 0xFF};
     const size_t ne = sizeof edge;
     uint8_t b[2];
     for (unsigned x = 0; x < 65536; x++) {
@@ -297,8 +344,8 @@ static void test_exhaustive(void)
             (s == WS_UTF8_REJECT) == (prefix == REF_INVALID) &&
             (s == WS_UTF8_ACCEPT) == (prefix == REF_VALID))
             continue; /* th_note() only on failure: it costs */
-        th_note("%02x %02x %02x %02x at %zu of %zu", q[0], q[1], q[2], q[3],
-                at, n);
+        th_note("%02x %02x %02x %02x at %zu of %zu", q[0], q[1], q[2], q[3], at,
+                n);
         CHECK_INT(alone, ref_result(ref_utf8(q, 4)));
         CHECK_INT(in_text, ref_result(ref_utf8(t + at, n - at)));
         CHECK_INT(s == WS_UTF8_REJECT, prefix == REF_INVALID);
@@ -351,22 +398,25 @@ static uint32_t random_scalar(uint64_t *r)
 {
     switch (rng_below(r, 5)) {
     case 0:
-    case 1: return 0x20 + rng_below(r, 0x5F);
-    case 2: return 0x80 + rng_below(r, 0x800 - 0x80);
+    case 1:
+        return 0x20 + rng_below(r, 0x5F);
+    case 2:
+        return 0x80 + rng_below(r, 0x800 - 0x80);
     case 3: {
         uint32_t c = 0x800 + rng_below(r, 0x10000 - 0x800 - 0x800);
         return c < 0xD800 ? c : c + 0x800; /* skip the surrogates */
     }
-    default: return 0x10000 + rng_below(r, 0x110000 - 0x10000);
+    default:
+        return 0x10000 + rng_below(r, 0x110000 - 0x10000);
     }
 }
 
 /* n bytes of valid text (ASCII pads the end), then maybe one fault. */
 static void random_text(uint64_t *r, uint8_t *b, size_t n, unsigned fault)
 {
-    static const char *const bad[] = {"c0 80", "e0 80 80", "ed a0 80",
-                                      "f4 90 80 80", "f5", "ff", "80", "c2",
-                                      "e2 82", "f0 9f 98"};
+    static const char *const bad[] = {
+        "c0 80", "e0 80 80", "ed a0 80", "f4 90 80 80", "f5",
+        "ff",    "80",       "c2",       "e2 82",       "f0 9f 98"};
     size_t i = 0;
     while (i < n) {
         uint8_t c[4];
@@ -426,9 +476,9 @@ static void differential_one(uint64_t *r, uint8_t *b, size_t n)
 static void test_differential(void)
 {
     static const size_t sizes[] = {
-        31, 32, 33, 63, 64, 65, 66, 67, 95, 96, 97, 127, 128, 129, 130, 191,
-        192, 193, 255, 256, 257, 511, 512, 513, 1023, 1024, 1025, 4095, 4096,
-        4097, 65536 + 3};
+        31,  32,  33,   63,   64,   65,   66,   67,   95,       96,  97,
+        127, 128, 129,  130,  191,  192,  193,  255,  256,      257, 511,
+        512, 513, 1023, 1024, 1025, 4095, 4096, 4097, 65536 + 3};
     static uint8_t b[65536 + 3];
     uint64_t r = 0x5eed0f0ddba11ull;
     for (size_t n = 0; n <= 300; n++)

@@ -202,9 +202,10 @@ void tr_event(tr_buf_t *b, const ws_event_t *ev)
     case WS_EV_PING:
     case WS_EV_PONG:
     case WS_EV_SEND:
-        tr_printf(b, "%s", ev->type == WS_EV_PING   ? "PING"
-                           : ev->type == WS_EV_PONG ? "PONG"
-                                                    : "SEND");
+        tr_printf(b, "%s",
+                  ev->type == WS_EV_PING   ? "PING"
+                  : ev->type == WS_EV_PONG ? "PONG"
+                                           : "SEND");
         put_payload(b, ev->data, ev->len);
         tr_printf(b, "\n");
         break;
@@ -237,12 +238,16 @@ char *tr_finish(tr_buf_t *b)
 
 static const char *state_name(ws_state_t s)
 {
-    return s == WS_STATE_OPEN ? "OPEN" : s == WS_STATE_CLOSING ? "CLOSING" : "CLOSED";
+    return s == WS_STATE_OPEN      ? "OPEN"
+           : s == WS_STATE_CLOSING ? "CLOSING"
+                                   : "CLOSED";
 }
 
 static const char *closer_name(ws_closer_t w)
 {
-    return w == WS_CLOSER_NONE ? "NONE" : w == WS_CLOSER_LOCAL ? "LOCAL" : "PEER";
+    return w == WS_CLOSER_NONE    ? "NONE"
+           : w == WS_CLOSER_LOCAL ? "LOCAL"
+                                  : "PEER";
 }
 
 char *tr_run(ws_role_t role, const ws_options_t *opts, const uint8_t *in,

@@ -54,7 +54,7 @@ typedef struct tr_buf {
     char *s;
     size_t len, cap;
     int streaming;
-    int start_owed;        /* a START not yet written */
+    int start_owed; /* a START not yet written */
     ws_opcode_t start_op;
     uint8_t start_rsv;
     /* merging state for DATA slices of one frame */

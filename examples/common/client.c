@@ -28,11 +28,11 @@ typedef struct wsx_client {
     char *protocol;  /* the server's choice */
     char offer[128]; /* Sec-WebSocket-Extensions we sent, or "" */
     char key[WS_KEY_LEN + 1];
-    char target[280]; /* "host:port", for messages */
-    char host[256];   /* the URL's, for TLS (ep.host) */
+    char target[280];   /* "host:port", for messages */
+    char host[256];     /* the URL's, for TLS (ep.host) */
     wsx_tls_t *own_tls; /* wss:// without opts.tls: the system store */
-    int err;          /* the last connect error */
-    int gai_err;      /* why the name did not resolve (getaddrinfo) */
+    int err;            /* the last connect error */
+    int gai_err;        /* why the name did not resolve (getaddrinfo) */
 } wsx_client_t;
 
 static const wsx_endpoint_ops_t client_ops;
@@ -105,8 +105,7 @@ static int use_tls(wsx_client_t *cl, const wsx_url_t *u)
     char err[256];
     wsx_tls_t *t = cl->ep.o.tls;
 
-    if (!t && !(t = cl->own_tls = wsx_tls_client_new(NULL, 0, err,
-                                                      sizeof err)))
+    if (!t && !(t = cl->own_tls = wsx_tls_client_new(NULL, 0, err, sizeof err)))
         return WSX_ETLS;
     snprintf(cl->host, sizeof cl->host, "%s", u->host);
     cl->ep.host = cl->host;
@@ -123,8 +122,8 @@ static int try_connect(wsx_conn_t *c)
     while (cl->ai_next) {
         struct addrinfo *a = cl->ai_next;
         cl->ai_next = a->ai_next;
-        int fd = socket(a->ai_family,
-                        SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        int fd =
+            socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
             cl->err = errno;
             continue;
@@ -284,10 +283,9 @@ static void client_handshake(wsx_conn_t *c, char *buf, size_t len)
     wsx_client_t *cl = (wsx_client_t *)c->ep;
     ws_response_t resp;
     char msg[256];
-    int r2, r = ws_handshake_parse_response_ext(buf, len, 0, cl->key,
-                                            cl->protocols,
-                                            cl->offer[0] ? cl->offer : NULL,
-                                            &resp);
+    int r2, r = ws_handshake_parse_response_ext(
+                buf, len, 0, cl->key, cl->protocols,
+                cl->offer[0] ? cl->offer : NULL, &resp);
 
     if (r == WS_EAGAIN) {
         wsx_hs_keep(c, buf, len);

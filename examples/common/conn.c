@@ -358,8 +358,8 @@ void wsx_conn_flush_round(wsx_conn_t *c)
         if (c->flags & WSX_F_DEAD)
             return;
     }
-    if (c->state == WSX_ST_DRAIN && !c->out.head &&
-        !(c->flags & WSX_F_SHUT) && c->ep->ops->closes_first) {
+    if (c->state == WSX_ST_DRAIN && !c->out.head && !(c->flags & WSX_F_SHUT) &&
+        c->ep->ops->closes_first) {
         if (c->flags & WSX_F_GOT_CLOSE) {
             wsx_conn_kill(c);
             return;
@@ -508,8 +508,7 @@ static void dispatch_events(wsx_conn_t *c, size_t len)
         case WS_EV_MESSAGE: /* streaming too: a whole one-frame message */
             ended = 1;
             if (h->on_data && wsx_conn_is_open(c))
-                h->on_data(c, ev.opcode, ev.data, ev.len,
-                           WSX_FIRST | WSX_FIN);
+                h->on_data(c, ev.opcode, ev.data, ev.len, WSX_FIRST | WSX_FIN);
             else if (h->on_message && wsx_conn_is_open(c))
                 h->on_message(c, ev.opcode, ev.data, ev.len);
             break;
@@ -696,9 +695,8 @@ void wsx_conn_sweep(wsx_conn_t *c)
 
 int wsx_conn_is_open(const wsx_conn_t *c)
 {
-    return c->state == WSX_ST_WS &&
-           (c->flags & (WSX_F_OPENED | WSX_F_NOTIFIED | WSX_F_DEAD)) ==
-               WSX_F_OPENED;
+    return c->state == WSX_ST_WS && (c->flags & (WSX_F_OPENED | WSX_F_NOTIFIED |
+                                                 WSX_F_DEAD)) == WSX_F_OPENED;
 }
 
 /* Commit an encoder's result, or undo the reserve it wrote into. */
@@ -723,12 +721,11 @@ static int commit(wsx_conn_t *c, ptrdiff_t n)
  * Only what the socket does not take now is copied into the queue, to go
  * with the round's flush. Not with a negotiated extension (deflate):
  * its messages must go through the encoder. */
-static int send_now(wsx_conn_t *c, ws_opcode_t op, const void *data,
-                    size_t len)
+static int send_now(wsx_conn_t *c, ws_opcode_t op, const void *data, size_t len)
 {
     uint8_t head[WS_MAX_HEADER_LEN];
-    ptrdiff_t h = ws_conn_send_header(&c->ws, op, 0, 1, data, len, head,
-                                      sizeof head);
+    ptrdiff_t h =
+        ws_conn_send_header(&c->ws, op, 0, 1, data, len, head, sizeof head);
     if (h < 0)
         return (int)h;
     struct iovec iov[2] = {{head, (size_t)h}, {(void *)(uintptr_t)data, len}};
@@ -740,8 +737,7 @@ static int send_now(wsx_conn_t *c, ws_opcode_t op, const void *data,
         wsx_conn_mark(c);
     size_t hd = done < (size_t)h ? done : (size_t)h, pd = done - hd;
     if ((hd < (size_t)h && wsx_out_append(c, head + hd, (size_t)h - hd)) ||
-        (pd < len &&
-         wsx_out_append(c, (const uint8_t *)data + pd, len - pd))) {
+        (pd < len && wsx_out_append(c, (const uint8_t *)data + pd, len - pd))) {
         wsx_conn_lost(c, WS_ENOMEM, "out of memory");
         return WS_ENOMEM;
     }
@@ -769,10 +765,10 @@ static int send_frame(wsx_conn_t *c, ws_opcode_t op, int fin, int whole,
     need = ws_conn_frame_size(&c->ws, len);
     if (!(p = wsx_out_reserve(c, need)))
         return WS_ENOMEM;
-    r = commit(c, whole ? ws_conn_send_message_ex(&c->ws, op, rsv, data, len,
-                                                  p, need)
-                        : ws_conn_send_fragment_ex(&c->ws, op, rsv, fin, data,
-                                                   len, p, need));
+    r = commit(
+        c, whole ? ws_conn_send_message_ex(&c->ws, op, rsv, data, len, p, need)
+                 : ws_conn_send_fragment_ex(&c->ws, op, rsv, fin, data, len, p,
+                                            need));
     /* Known here too, so a shared frame is not put inside the message. */
     if (r == 0 && !whole)
         c->flags = (uint16_t)(fin ? c->flags & ~WSX_F_FRAGMENT
@@ -791,8 +787,8 @@ int wsx_conn_send(wsx_conn_t *c, ws_opcode_t op, const void *data, size_t len)
     return send_frame(c, op, 1, 1, WS_RSV_AUTO, data, len);
 }
 
-int wsx_conn_send_uncompressed(wsx_conn_t *c, ws_opcode_t op,
-                               const void *data, size_t len)
+int wsx_conn_send_uncompressed(wsx_conn_t *c, ws_opcode_t op, const void *data,
+                               size_t len)
 {
     return send_frame(c, op, 1, 1, 0, data, len);
 }
@@ -815,12 +811,11 @@ int wsx_conn_ping(wsx_conn_t *c, const void *data, size_t len)
         return WS_ESTATE;
     if (!(p = wsx_out_reserve(c, WS_CONTROL_BUF_LEN)))
         return WS_ENOMEM;
-    return commit(c, ws_conn_send_ping(&c->ws, data, len, p,
-                                       WS_CONTROL_BUF_LEN));
+    return commit(c,
+                  ws_conn_send_ping(&c->ws, data, len, p, WS_CONTROL_BUF_LEN));
 }
 
-int wsx_conn_close(wsx_conn_t *c, unsigned code, const char *reason,
-                   size_t len)
+int wsx_conn_close(wsx_conn_t *c, unsigned code, const char *reason, size_t len)
 {
     uint8_t *p;
     int r;

@@ -27,28 +27,50 @@
 const char *wsx_http_reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    default: return "Unknown";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 414:
+        return "URI Too Long";
+    case 426:
+        return "Upgrade Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Unknown";
     }
 }
 
@@ -315,9 +337,9 @@ static int open_beneath(int root, const char *rel)
         memcpy(name, rel, n);
         name[n] = '\0';
         /* O_PATH: directories on the way need search permission only. */
-        fd = openat(dir, name, rel[n] ? O_PATH | O_DIRECTORY | O_NOFOLLOW |
-                                            O_CLOEXEC
-                                      : FILE_FLAGS);
+        fd = openat(dir, name,
+                    rel[n] ? O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+                           : FILE_FLAGS);
         err = errno;
         if (dir != root)
             close(dir);
@@ -352,8 +374,7 @@ static int open_error_status(int err)
 static int is_pchar(int ch)
 {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-           (ch >= '0' && ch <= '9') ||
-           (ch && strchr("-._~!$&'()*+,;=:@", ch));
+           (ch >= '0' && ch <= '9') || (ch && strchr("-._~!$&'()*+,;=:@", ch));
 }
 
 /* Append s[0..n) to out[*o..cap), percent-encoding every byte that is
@@ -398,8 +419,7 @@ static void redirect_to_dir(wsx_conn_t *c, const char *rel, ws_str_t query)
              put_escaped(loc, sizeof loc, &o, "/", 1, "/") == 0;
     if (ok && query.len)
         ok = put_escaped(loc, sizeof loc, &o, "?", 1, "?") == 0 &&
-             put_escaped(loc, sizeof loc, &o, query.ptr, query.len,
-                         "/?%") == 0;
+             put_escaped(loc, sizeof loc, &o, query.ptr, query.len, "/?%") == 0;
     if (!ok || o + 3 > sizeof loc) {
         wsx_http_error(c, 414);
         return;
@@ -473,8 +493,8 @@ static void serve_static(wsx_conn_t *c, const ws_request_t *req)
     send_file(c, req, fd, &st, name);
 }
 
-void wsx_http_request(wsx_conn_t *c, const ws_request_t *req,
-                      const char *body, size_t len)
+void wsx_http_request(wsx_conn_t *c, const ws_request_t *req, const char *body,
+                      size_t len)
 {
     const wsx_endpoint_t *ep = c->ep;
 

@@ -23,8 +23,7 @@ const char *wsx_strerror(int err)
     case WSX_EURL:
         return "not a ws[s]://host[:port][/path] URL";
     case WSX_ETLS:
-        return wsx_tls_available() ? "TLS failed"
-                                   : "built without TLS support";
+        return wsx_tls_available() ? "TLS failed" : "built without TLS support";
     case WSX_ELIMIT:
         return "over the memory budget, or a message stalled";
     default:

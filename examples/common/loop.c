@@ -311,8 +311,7 @@ static unsigned watch_ready(uint32_t ev)
 /* -------------------------------------------------------------- timers */
 
 wsx_timer_t *wsx_timer_start(wsx_loop_t *loop, int interval_ms, int repeat,
-                             void (*cb)(wsx_timer_t *t, void *user),
-                             void *user)
+                             void (*cb)(wsx_timer_t *t, void *user), void *user)
 {
     wsx_timer_t *t = calloc(1, sizeof *t);
 
@@ -351,8 +350,7 @@ static void run_timers(wsx_loop_t *loop)
 /* ------------------------------------------------------------ the loop */
 
 void wsx_loop_before_flush(wsx_loop_t *loop,
-                           void (*cb)(wsx_loop_t *loop, void *user),
-                           void *user)
+                           void (*cb)(wsx_loop_t *loop, void *user), void *user)
 {
     loop->before_flush = cb;
     loop->before_flush_user = user;

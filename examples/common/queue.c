@@ -75,8 +75,7 @@ static wsx_chunk_t *chunk_ref(wsx_chunk_pool_t *p, uint8_t kind, size_t len)
     return ch;
 }
 
-static int keep(wsx_chunk_t **list, unsigned *n, unsigned max,
-                wsx_chunk_t *ch)
+static int keep(wsx_chunk_t **list, unsigned *n, unsigned max, wsx_chunk_t *ch)
 {
     if (*n >= max)
         return 0;

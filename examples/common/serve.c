@@ -76,8 +76,8 @@ int wsx_serve(const char *name, const char *host, int port,
 
     sigset_t hup;
 
-    if (opts && wsx_http_check_static(name, "static directory",
-                                      opts->static_dir) != 0)
+    if (opts &&
+        wsx_http_check_static(name, "static directory", opts->static_dir) != 0)
         return 1;
     /* A server reloads its TLS certificate on SIGHUP (loop.c) instead of
      * dying of it. */

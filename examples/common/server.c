@@ -49,8 +49,8 @@ static int listen_on(const char *host, int port, int *err)
     }
     *err = EADDRNOTAVAIL;
     for (a = ai; a; a = a->ai_next) {
-        fd = socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    0);
+        fd =
+            socket(a->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) {
             *err = errno;
             continue;
@@ -94,8 +94,8 @@ wsx_server_t *wsx_server_new(wsx_loop_t *loop, const char *host, int port,
     s->ep.server = s;
     s->ep.static_fd = -1;
     if (s->ep.o.static_dir) {
-        s->ep.static_fd = open(s->ep.o.static_dir,
-                               O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        s->ep.static_fd =
+            open(s->ep.o.static_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (s->ep.static_fd < 0) {
             err = errno;
             goto fail;
@@ -229,8 +229,8 @@ void wsx_server_accept(wsx_server_t *s)
             continue;
         }
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        wsx_conn_t *c = wsx_conn_new(ep, fd, ep->o.raw ? WSX_ST_RAW
-                                                       : WSX_ST_HANDSHAKE);
+        wsx_conn_t *c =
+            wsx_conn_new(ep, fd, ep->o.raw ? WSX_ST_RAW : WSX_ST_HANDSHAKE);
         if (!c) {
             close(fd);
             continue;
@@ -306,8 +306,8 @@ static void upgrade(wsx_conn_t *c, const ws_request_t *req, char *rest,
 }
 
 /* A plain request is handled once its body (Content-Length) is here. */
-static void plain(wsx_conn_t *c, const ws_request_t *req, char *buf,
-                  size_t len, size_t head_len)
+static void plain(wsx_conn_t *c, const ws_request_t *req, char *buf, size_t len,
+                  size_t head_len)
 {
     ws_str_t v;
     size_t body;

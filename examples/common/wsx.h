@@ -177,34 +177,34 @@ typedef struct wsx_handler {
  * defaults. Times are in milliseconds.
  */
 typedef struct wsx_opts {
-    uint64_t max_message;   /* 0 = 16 MiB in reassembly mode, no limit in
-                               streaming mode */
-    int handshake_timeout;  /* 0 = 10000; < 0 = none. Also connect time */
-    int ping_interval;      /* 0 = no pings. A peer silent this long gets a
-                               ping; silent as long again, it is dropped */
-    int close_timeout;      /* 0 = 5000: wait for the peer's close reply,
-                               and for the last bytes to flush */
-    size_t high_water;      /* 0 = 1 MiB queued: stop reading the peer */
-    size_t low_water;       /* 0 = high_water / 4: resume reading */
-    int stall_timeout;      /* 0 = 10000 for a server, none for a client;
-                               < 0 = none. A message (or frame) that has
-                               begun must bring WSX_STALL_BYTES in every
-                               stall_timeout, or be finished: a peer
-                               trickling it is closed with 1008 */
+    uint64_t max_message;  /* 0 = 16 MiB in reassembly mode, no limit in
+                              streaming mode */
+    int handshake_timeout; /* 0 = 10000; < 0 = none. Also connect time */
+    int ping_interval;     /* 0 = no pings. A peer silent this long gets a
+                              ping; silent as long again, it is dropped */
+    int close_timeout;     /* 0 = 5000: wait for the peer's close reply,
+                              and for the last bytes to flush */
+    size_t high_water;     /* 0 = 1 MiB queued: stop reading the peer */
+    size_t low_water;      /* 0 = high_water / 4: resume reading */
+    int stall_timeout;     /* 0 = 10000 for a server, none for a client;
+                              < 0 = none. A message (or frame) that has
+                              begun must bring WSX_STALL_BYTES in every
+                              stall_timeout, or be finished: a peer
+                              trickling it is closed with 1008 */
     /* Server only. */
-    unsigned max_connections; /* 0 = 65536 (and the descriptor limit) */
-    size_t max_buffered;    /* 0 = WSX_DEFAULT_MAX_BUFFERED: the budget of
-                               the server's loop for reassembly buffers
-                               and output queues of all its connections
-                               (clients on it too); past it the largest
-                               holders are closed (1009 / 1008). With
-                               several servers on one loop, the smallest
-                               applies; a loop without one has none */
-    const char *static_dir; /* serve GET/HEAD of files from here, or NULL;
-                             * symbolic links under it are not followed */
+    unsigned max_connections;     /* 0 = 65536 (and the descriptor limit) */
+    size_t max_buffered;          /* 0 = WSX_DEFAULT_MAX_BUFFERED: the budget of
+                                     the server's loop for reassembly buffers
+                                     and output queues of all its connections
+                                     (clients on it too); past it the largest
+                                     holders are closed (1009 / 1008). With
+                                     several servers on one loop, the smallest
+                                     applies; a loop without one has none */
+    const char *static_dir;       /* serve GET/HEAD of files from here, or NULL;
+                                   * symbolic links under it are not followed */
     const char *const *protocols; /* subprotocols we speak, preferred
                                first, NULL-terminated; NULL = none */
-    int raw;                /* plain TCP: no HTTP, no WebSocket, on_raw */
+    int raw;                      /* plain TCP: no HTTP, no WebSocket, on_raw */
     /* TLS (wsx_tls_server_new / _client_new; not copied: it must outlive
      * the server or connection). Server: NULL = plain TCP; otherwise
      * every connection is TLS (https:// and wss:// on the same port).
@@ -217,7 +217,7 @@ typedef struct wsx_opts {
      * server or connection. State (ws_pmd_state_size: about 130 KiB at 15
      * window bits) is allocated only for connections that agreed on it. */
     const ws_pmd_config_t *deflate;
-    int verbose;            /* 1: log connections to stderr; 2: more */
+    int verbose; /* 1: log connections to stderr; 2: more */
     /* Frame tracing (libwsproto's ws_options_t.trace): called for every
      * frame each WebSocket connection parses or encodes, with user = the
      * wsx_conn_t. It runs inside the engine: it must not send, close or
@@ -311,8 +311,9 @@ typedef void (*wsx_watch_cb)(wsx_watch_t *w, int fd, unsigned ready,
  * in which fd is ready, with ready saying which of the watched events it
  * is (an error or hang-up reports both, so the next call on fd tells what
  * happened); it should read or write once. A regular file, /dev/null
- * or another descriptor epoll refuses (EPERM) counts as always ready. A watcher with no events does not
- * keep the loop running. Returns NULL with errno set on failure. */
+ * or another descriptor epoll refuses (EPERM) counts as always ready. A watcher
+ * with no events does not keep the loop running. Returns NULL with errno set on
+ * failure. */
 wsx_watch_t *wsx_watch_start(wsx_loop_t *loop, int fd, unsigned events,
                              wsx_watch_cb cb, void *user);
 /* Change what is watched, e.g. WSX_WRITABLE only while there is output
@@ -414,9 +415,9 @@ int wsx_server_broadcast(wsx_server_t *s, ws_opcode_t op, const void *data,
  * includes the query. */
 typedef struct wsx_url {
     char host[256];
-    int port;          /* default 80, 443 for wss:// */
-    int tls;           /* wss:// */
-    char path[2048];   /* default "/" */
+    int port;        /* default 80, 443 for wss:// */
+    int tls;         /* wss:// */
+    char path[2048]; /* default "/" */
 } wsx_url_t;
 
 /* Returns 0 or WSX_EURL (not ws:// or wss://, bad port, too long). */
@@ -452,8 +453,7 @@ wsx_conn_t *wsx_connect(wsx_loop_t *loop, const char *url,
  * WS_ENOMEM. Queued bytes are not limited here: check wsx_conn_queued()
  * or use on_drain to pace a producer.
  */
-int wsx_conn_send(wsx_conn_t *c, ws_opcode_t op, const void *data,
-                  size_t len);
+int wsx_conn_send(wsx_conn_t *c, ws_opcode_t op, const void *data, size_t len);
 int wsx_conn_send_text(wsx_conn_t *c, const char *text, size_t len);
 int wsx_conn_send_binary(wsx_conn_t *c, const void *data, size_t len);
 /* One fragment: op is the message's opcode (WS_OP_TEXT or WS_OP_BINARY)
@@ -466,8 +466,8 @@ int wsx_conn_ping(wsx_conn_t *c, const void *data, size_t len);
 /* A whole message sent as it is even when permessage-deflate was
  * negotiated (RSV1 clear; RFC 7692 §6: a message may go uncompressed),
  * e.g. for data already compressed. Same returns as wsx_conn_send. */
-int wsx_conn_send_uncompressed(wsx_conn_t *c, ws_opcode_t op,
-                               const void *data, size_t len);
+int wsx_conn_send_uncompressed(wsx_conn_t *c, ws_opcode_t op, const void *data,
+                               size_t len);
 
 /* Start the closing handshake (code 0 = no code; reason may be NULL).
  * The connection ends when the peer answers, or after close_timeout. */

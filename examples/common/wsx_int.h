@@ -47,21 +47,21 @@ enum {
 };
 
 /* wsx_conn.flags */
-#define WSX_F_OPENED 0x0001u   /* accepted and opened: on_close is owed */
-#define WSX_F_NOTIFIED 0x0002u /* on_close was called */
-#define WSX_F_DEAD 0x0004u     /* to be freed at the end of the round */
-#define WSX_F_DIRTY 0x0008u    /* on the loop's work list for the round */
-#define WSX_F_OVER 0x0010u     /* queue went over high water: not reading */
-#define WSX_F_PING_OUT 0x0020u /* idle ping sent, nothing heard since */
-#define WSX_F_SHUT 0x0040u     /* our sending side is shut down */
-#define WSX_F_READY 0x0080u    /* on the loop's ready list (see pending) */
-#define WSX_F_HTTP 0x0100u     /* a plain HTTP request is being answered */
-#define WSX_F_HEAD 0x0200u     /* ... and it is a HEAD request */
-#define WSX_F_ANSWERED 0x0400u /* ... and the answer is queued */
-#define WSX_F_FIRST 0x0800u    /* streaming: the next slice starts a message */
+#define WSX_F_OPENED 0x0001u    /* accepted and opened: on_close is owed */
+#define WSX_F_NOTIFIED 0x0002u  /* on_close was called */
+#define WSX_F_DEAD 0x0004u      /* to be freed at the end of the round */
+#define WSX_F_DIRTY 0x0008u     /* on the loop's work list for the round */
+#define WSX_F_OVER 0x0010u      /* queue went over high water: not reading */
+#define WSX_F_PING_OUT 0x0020u  /* idle ping sent, nothing heard since */
+#define WSX_F_SHUT 0x0040u      /* our sending side is shut down */
+#define WSX_F_READY 0x0080u     /* on the loop's ready list (see pending) */
+#define WSX_F_HTTP 0x0100u      /* a plain HTTP request is being answered */
+#define WSX_F_HEAD 0x0200u      /* ... and it is a HEAD request */
+#define WSX_F_ANSWERED 0x0400u  /* ... and the answer is queued */
+#define WSX_F_FIRST 0x0800u     /* streaming: the next slice starts a message */
 #define WSX_F_GOT_CLOSE 0x1000u /* the peer's close frame was read */
-#define WSX_F_FRAGMENT 0x2000u /* we are sending a fragmented message */
-#define WSX_F_PARTIAL 0x4000u  /* a message or frame is partly received */
+#define WSX_F_FRAGMENT 0x2000u  /* we are sending a fragmented message */
+#define WSX_F_PARTIAL 0x4000u   /* a message or frame is partly received */
 
 /* ------------------------------------------------------- transport.c */
 
@@ -69,9 +69,10 @@ enum {
  * the socket to become ready. */
 #define WSX_TR_READ 0x1u  /* it holds input: call read without readiness */
 #define WSX_TR_WRITE 0x2u /* it holds output: call writev (even empty) */
-#define WSX_TR_HANDSHAKE 0x4u /* its own handshake is under way (TLS):
-                                 queued output waits for it, so writability
-                                 is not asked for on the queue's behalf */
+#define WSX_TR_HANDSHAKE                                                       \
+    0x4u /* its own handshake is under way (TLS):                              \
+            queued output waits for it, so writability                         \
+            is not asked for on the queue's behalf */
 
 /*
  * The one place a connection's bytes meet the socket. Plain TCP is
@@ -106,8 +107,7 @@ enum {
 typedef struct wsx_transport {
     const char *name;
     int (*open)(wsx_conn_t *c);
-    ssize_t (*read)(wsx_conn_t *c, uint8_t *buf, size_t cap,
-                    uint8_t **data);
+    ssize_t (*read)(wsx_conn_t *c, uint8_t *buf, size_t cap, uint8_t **data);
     ssize_t (*writev)(wsx_conn_t *c, struct iovec *iov, int iovcnt);
     ssize_t (*sendfile)(wsx_conn_t *c, int fd, off_t *off, size_t len);
     int (*shutdown)(wsx_conn_t *c);
@@ -182,8 +182,7 @@ void wsx_queue_trim(wsx_queue_t *q, wsx_chunk_pool_t *p);
 void wsx_chunk_pool_clear(wsx_chunk_pool_t *p);
 /* Write as much as the transport takes (one writev, or one sendfile).
  * Returns the bytes written (>= 0), or -1 with errno. */
-ssize_t wsx_queue_flush(wsx_queue_t *q, wsx_chunk_pool_t *p,
-                        wsx_conn_t *c);
+ssize_t wsx_queue_flush(wsx_queue_t *q, wsx_chunk_pool_t *p, wsx_conn_t *c);
 
 /* ------------------------------------------------------ endpoint ops */
 
@@ -216,38 +215,38 @@ typedef struct wsx_endpoint {
     wsx_loop_t *loop;
     const wsx_endpoint_ops_t *ops;
     const wsx_transport_t *tr; /* for new connections */
-    void *tr_ctx;         /* what tr shares between them (a wsx_tls_t) */
-    const char *host;     /* client: the URL's host (TLS: SNI, the
-                             name the certificate must carry) */
+    void *tr_ctx;              /* what tr shares between them (a wsx_tls_t) */
+    const char *host;          /* client: the URL's host (TLS: SNI, the
+                                  name the certificate must carry) */
     wsx_handler_t h;
-    wsx_opts_t o;         /* defaults resolved */
+    wsx_opts_t o; /* defaults resolved */
     void *ctx;
-    wsx_server_t *server; /* NULL for a client */
-    int static_fd;        /* directory of static files, or -1 */
-    unsigned nconns;      /* connections in any state */
-    size_t nopen;         /* between on_open and on_close */
+    wsx_server_t *server;      /* NULL for a client */
+    int static_fd;             /* directory of static files, or -1 */
+    unsigned nconns;           /* connections in any state */
+    size_t nopen;              /* between on_open and on_close */
     const ws_response_t *resp; /* a client's own, during on_open only */
 } wsx_endpoint_t;
 
 struct wsx_conn {
-    uint8_t kind;          /* WSX_IO_CONN */
-    uint8_t state;         /* WSX_ST_* */
-    uint8_t evmask;        /* epoll events registered; 0 = not registered */
-    uint16_t flags;        /* WSX_F_* */
-    uint16_t prog_bytes;   /* WSX_F_PARTIAL: data bytes in the window, up
-                              to WSX_STALL_BYTES (enough to know) */
+    uint8_t kind;        /* WSX_IO_CONN */
+    uint8_t state;       /* WSX_ST_* */
+    uint8_t evmask;      /* epoll events registered; 0 = not registered */
+    uint16_t flags;      /* WSX_F_* */
+    uint16_t prog_bytes; /* WSX_F_PARTIAL: data bytes in the window, up
+                            to WSX_STALL_BYTES (enough to know) */
     int fd;
-    uint32_t t0;           /* when the state's timer started (loop ms) */
-    uint32_t hs_len;       /* bytes in hs */
-    uint32_t prog_t0;      /* WSX_F_PARTIAL: when the progress window began */
-    size_t rbuf_bytes;     /* the engine's reassembly memory (alloc.c) */
-    char *hs;              /* partial head (and body) while incomplete */
-    wsx_conn_t *prev, *next;   /* every connection of the loop */
-    wsx_conn_t *work_next;     /* the loop's work list (WSX_F_DIRTY) */
-    wsx_conn_t *ready_next;    /* the loop's ready list (WSX_F_READY) */
+    uint32_t t0;             /* when the state's timer started (loop ms) */
+    uint32_t hs_len;         /* bytes in hs */
+    uint32_t prog_t0;        /* WSX_F_PARTIAL: when the progress window began */
+    size_t rbuf_bytes;       /* the engine's reassembly memory (alloc.c) */
+    char *hs;                /* partial head (and body) while incomplete */
+    wsx_conn_t *prev, *next; /* every connection of the loop */
+    wsx_conn_t *work_next;   /* the loop's work list (WSX_F_DIRTY) */
+    wsx_conn_t *ready_next;  /* the loop's ready list (WSX_F_READY) */
     wsx_endpoint_t *ep;
     const wsx_transport_t *tr;
-    void *tr_data;         /* the transport's own state (TLS) */
+    void *tr_data; /* the transport's own state (TLS) */
     void *data;
     const char *protocol;
     struct wsx_deflate *deflate; /* permessage-deflate, when negotiated */
@@ -265,7 +264,7 @@ struct wsx_server {
 };
 
 struct wsx_watch {
-    uint8_t kind; /* WSX_IO_WATCH */
+    uint8_t kind;         /* WSX_IO_WATCH */
     uint8_t dead, polled; /* polled: regular file, always ready */
     uint8_t events;       /* WSX_READABLE | WSX_WRITABLE wanted now */
     uint8_t resume;       /* events to restore on resume */
@@ -303,7 +302,7 @@ struct wsx_loop {
     unsigned signals;
     uint64_t start, now, next_sweep, shutdown_deadline;
     uint64_t (*clock)(void); /* ms, monotonic; a test may put its own */
-    uint8_t *rbuf;    /* the one read buffer */
+    uint8_t *rbuf;           /* the one read buffer */
     wsx_conn_t *conns;
     wsx_conn_t *work;  /* connections to flush or free this round */
     wsx_conn_t *ready; /* connections whose transport holds input */
@@ -316,9 +315,9 @@ struct wsx_loop {
     struct wsx_block *pool[WSX_POOL_BLOCKS];
     unsigned npool;
     size_t pool_bytes;
-    size_t rbuf_bytes;         /* reassembly blocks in use */
-    size_t max_buffered;       /* the budget; 0 = none (no server yet) */
-    wsx_conn_t *engine_conn;   /* whose engine is running (alloc.c) */
+    size_t rbuf_bytes;       /* reassembly blocks in use */
+    size_t max_buffered;     /* the budget; 0 = none (no server yet) */
+    wsx_conn_t *engine_conn; /* whose engine is running (alloc.c) */
     void (*on_signal)(wsx_loop_t *loop, int signo, void *user);
     void *signal_user;
     void (*before_flush)(wsx_loop_t *loop, void *user);
@@ -422,8 +421,8 @@ void wsx_opts_resolve(wsx_opts_t *o, const wsx_opts_t *in, ws_role_t role);
 void wsx_server_accept(wsx_server_t *s);
 
 /* ------------------------------------------------------------ http.c */
-void wsx_http_request(wsx_conn_t *c, const ws_request_t *req,
-                      const char *body, size_t len);
+void wsx_http_request(wsx_conn_t *c, const ws_request_t *req, const char *body,
+                      size_t len);
 void wsx_http_error(wsx_conn_t *c, int status);
 /* A plain request's body length (0 without Content-Length): 0, or the
  * status to answer with (400 bad or repeated, 413 too long). */

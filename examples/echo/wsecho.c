@@ -90,8 +90,7 @@ static const char usage_more[] =
 
 /* ------------------------------------------------------------- echoing */
 
-static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
-                       size_t len)
+static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len)
 {
     wsx_conn_send(c, op, data, len);
 }

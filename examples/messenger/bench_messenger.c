@@ -44,10 +44,10 @@ typedef struct client {
     bench_t *b;
     wsx_conn_t *conn;
     int index;
-    int id, target, source;  /* own ID, whom we push to, who pushes to us */
-    int left;                /* requests still to make in this window */
-    uint32_t push_seq;       /* next sequence number we push */
-    uint32_t get_seq;        /* next sequence number we expect to get */
+    int id, target, source; /* own ID, whom we push to, who pushes to us */
+    int left;               /* requests still to make in this window */
+    uint32_t push_seq;      /* next sequence number we push */
+    uint32_t get_seq;       /* next sequence number we expect to get */
     int associated;
 } client_t;
 
@@ -58,12 +58,12 @@ struct bench {
     int payload;
     double duration;
     enum phase phase;
-    int busy;                /* clients not done with the window */
-    int cycles;              /* completed PUSH+GET cycles (0 = warm-up) */
-    uint64_t t0;             /* window start, ns */
+    int busy;    /* clients not done with the window */
+    int cycles;  /* completed PUSH+GET cycles (0 = warm-up) */
+    uint64_t t0; /* window start, ns */
     uint64_t push_ns, get_ns;
     uint64_t pushes, gets;
-    uint64_t replies;        /* for the watchdog */
+    uint64_t replies; /* for the watchdog */
     uint64_t replies_seen;
     int stalled_s;
     int failed;
@@ -76,7 +76,8 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void fail(bench_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(bench_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void fail(bench_t *b, const char *fmt, ...)
 {
@@ -95,8 +96,9 @@ static void fail(bench_t *b, const char *fmt, ...)
 static void send_packet(client_t *c, int type, int code, int receiver,
                         const uint8_t *payload, int len)
 {
-    uint8_t p[HEADER + MAX_PAYLOAD] = {(uint8_t)type, (uint8_t)code, (uint8_t)c->id,
-                                      (uint8_t)receiver, (uint8_t)len};
+    uint8_t p[HEADER + MAX_PAYLOAD] = {(uint8_t)type, (uint8_t)code,
+                                       (uint8_t)c->id, (uint8_t)receiver,
+                                       (uint8_t)len};
     if (len)
         memcpy(p + HEADER, payload, (size_t)len);
     if (wsx_conn_send_binary(c->conn, p, (size_t)(HEADER + len)) != 0)
@@ -206,7 +208,8 @@ static void on_message(wsx_conn_t *conn, ws_opcode_t op, uint8_t *p, size_t n)
     switch (b->phase) {
     case P_CONNECT:
         if (tc != 0x0001) {
-            fail(b, "client %d: cannot associate (%02x %02x): ID in use?", c->id, p[0], p[1]);
+            fail(b, "client %d: cannot associate (%02x %02x): ID in use?",
+                 c->id, p[0], p[1]);
             return;
         }
         c->associated = 1;
@@ -227,7 +230,8 @@ static void on_message(wsx_conn_t *conn, ws_opcode_t op, uint8_t *p, size_t n)
         return;
     case P_PUSH:
         if (tc != 0x0102) {
-            fail(b, "client %d: PUSH answered %02x %02x, not POSITIVEACK", c->id, p[0], p[1]);
+            fail(b, "client %d: PUSH answered %02x %02x, not POSITIVEACK",
+                 c->id, p[0], p[1]);
             return;
         }
         if (--c->left > 0)
@@ -238,13 +242,17 @@ static void on_message(wsx_conn_t *conn, ws_opcode_t op, uint8_t *p, size_t n)
     case P_GET: {
         uint32_t seq;
         if (tc != 0x0200) {
-            fail(b, "client %d: GET answered %02x %02x, not GETRESPONSE", c->id, p[0], p[1]);
+            fail(b, "client %d: GET answered %02x %02x, not GETRESPONSE", c->id,
+                 p[0], p[1]);
             return;
         }
         memcpy(&seq, p + HEADER, sizeof seq);
-        if (p[2] != c->source || n != (size_t)(HEADER + b->payload) || seq != c->get_seq) {
-            fail(b, "client %d: got message %u from %d (%zu bytes), want %u from %d",
-                 c->id, seq, p[2], n - HEADER, c->get_seq, c->source);
+        if (p[2] != c->source || n != (size_t)(HEADER + b->payload) ||
+            seq != c->get_seq) {
+            fail(
+                b,
+                "client %d: got message %u from %d (%zu bytes), want %u from %d",
+                c->id, seq, p[2], n - HEADER, c->get_seq, c->source);
             return;
         }
         c->get_seq++;
@@ -267,13 +275,15 @@ static void on_error(wsx_conn_t *conn, int err, const char *msg)
         fail(c->b, "client %d: %s", c->id, msg);
 }
 
-static void on_close(wsx_conn_t *conn, unsigned code, const char *reason, size_t len)
+static void on_close(wsx_conn_t *conn, unsigned code, const char *reason,
+                     size_t len)
 {
     client_t *c = wsx_conn_ctx(conn);
     bench_t *b = c->b;
     c->conn = NULL;
     if (b->phase != P_DONE) {
-        fail(b, "client %d: connection closed (%u %.*s)", c->id, code, (int)len, reason);
+        fail(b, "client %d: connection closed (%u %.*s)", c->id, code, (int)len,
+             reason);
         return;
     }
     for (int i = 0; i < b->n; i++)
@@ -291,7 +301,8 @@ static void watchdog(wsx_timer_t *t, void *user)
         b->replies_seen = b->replies;
         b->stalled_s = 0;
     } else if (++b->stalled_s >= 10) {
-        fail(b, "no reply for 10 s (phase %d, %d clients busy)", (int)b->phase, b->busy);
+        fail(b, "no reply for 10 s (phase %d, %d clients busy)", (int)b->phase,
+             b->busy);
     }
 }
 
@@ -307,12 +318,13 @@ static int number(const char *s, int max, int *out)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-"usage: bench_messenger --port P [--host H] [--clients N] [--duration S]\n"
-"                       [--payload BYTES] [--id-base K]\n"
-"PUSH and GET round trips per second against a running messenger-server;\n"
-"clients 1-256 (default 1), duration per figure (default 2 s), payload\n"
-"4-254 bytes (default 32), IDs K..K+N-1 (default 0).\n");
+    fprintf(
+        f,
+        "usage: bench_messenger --port P [--host H] [--clients N] [--duration S]\n"
+        "                       [--payload BYTES] [--id-base K]\n"
+        "PUSH and GET round trips per second against a running messenger-server;\n"
+        "clients 1-256 (default 1), duration per figure (default 2 s), payload\n"
+        "4-254 bytes (default 32), IDs K..K+N-1 (default 0).\n");
 }
 
 int main(int argc, char **argv)
@@ -334,14 +346,30 @@ int main(int argc, char **argv)
     b.payload = 32;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'h': host = optarg; break;
-        case 'p': bad |= number(optarg, 65535, &port); break;
-        case 'n': bad |= number(optarg, 256, &b.n); break;
-        case 'd': bad |= wsx_parse_seconds(optarg, &ms); break;
-        case 's': bad |= number(optarg, MAX_PAYLOAD, &b.payload); break;
-        case 'i': bad |= number(optarg, 255, &base); break;
-        case 'H': usage(stdout); return 0;
-        default: usage(stderr); return 1;
+        case 'h':
+            host = optarg;
+            break;
+        case 'p':
+            bad |= number(optarg, 65535, &port);
+            break;
+        case 'n':
+            bad |= number(optarg, 256, &b.n);
+            break;
+        case 'd':
+            bad |= wsx_parse_seconds(optarg, &ms);
+            break;
+        case 's':
+            bad |= number(optarg, MAX_PAYLOAD, &b.payload);
+            break;
+        case 'i':
+            bad |= number(optarg, 255, &base);
+            break;
+        case 'H':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 1;
         }
     }
     b.duration = ms / 1000.0;
@@ -359,8 +387,10 @@ int main(int argc, char **argv)
     }
     char url[300];
     snprintf(url, sizeof url, "ws://%s:%d/", host, port);
-    wsx_handler_t h = {.on_open = on_open, .on_message = on_message,
-                       .on_error = on_error, .on_close = on_close};
+    wsx_handler_t h = {.on_open = on_open,
+                       .on_message = on_message,
+                       .on_error = on_error,
+                       .on_close = on_close};
     wsx_opts_t o = {.max_message = 4096};
     b.phase = P_CONNECT;
     b.busy = b.n;
@@ -374,7 +404,8 @@ int main(int argc, char **argv)
         c->source = base + (i + b.n - 1) % b.n;
         c->conn = wsx_connect(b.loop, url, NULL, &o, &h, c, &err);
         if (!c->conn) {
-            fprintf(stderr, "bench_messenger: %s: %s\n", url, wsx_strerror(err));
+            fprintf(stderr, "bench_messenger: %s: %s\n", url,
+                    wsx_strerror(err));
             return 1;
         }
     }
@@ -387,7 +418,8 @@ int main(int argc, char **argv)
     if (b.failed || b.phase != P_DONE)
         return 1;
     printf("clients %d push/s %.0f get/s %.0f pushes %llu gets %llu\n", b.n,
-           (double)b.pushes * 1e9 / (double)b.push_ns, (double)b.gets * 1e9 / (double)b.get_ns,
+           (double)b.pushes * 1e9 / (double)b.push_ns,
+           (double)b.gets * 1e9 / (double)b.get_ns,
            (unsigned long long)b.pushes, (unsigned long long)b.gets);
     return 0;
 }

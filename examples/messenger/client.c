@@ -41,18 +41,19 @@ typedef struct client {
     int id;
     int verbose;
     int associated;
-    int waiting;        /* a request is out: do not read the next command */
-    int getall;         /* inside a getall: messages fetched so far, + 1 */
-    int quit;           /* "quit" read: close when nothing is waiting */
-    int input_done;     /* end of input: close once every line has run */
+    int waiting;    /* a request is out: do not read the next command */
+    int getall;     /* inside a getall: messages fetched so far, + 1 */
+    int quit;       /* "quit" read: close when nothing is waiting */
+    int input_done; /* end of input: close once every line has run */
     int exit_code;
-    unsigned failed;    /* commands that failed, here or at the server */
+    unsigned failed; /* commands that failed, here or at the server */
     char line[LINE_MAX_LEN];
     size_t line_len;
     int line_too_long;
 } client_t;
 
-static void trace(const client_t *cl, const char *dir, const uint8_t *p, size_t n)
+static void trace(const client_t *cl, const char *dir, const uint8_t *p,
+                  size_t n)
 {
     if (!cl->verbose)
         return;
@@ -66,8 +67,8 @@ static void send_packet(client_t *cl, int type, int code, int receiver,
                         const void *payload, size_t len)
 {
     uint8_t p[HEADER + MAX_PAYLOAD] = {(uint8_t)type, (uint8_t)code,
-                                      (uint8_t)cl->id, (uint8_t)receiver,
-                                      (uint8_t)len};
+                                       (uint8_t)cl->id, (uint8_t)receiver,
+                                       (uint8_t)len};
     if (len)
         memcpy(p + HEADER, payload, len);
     trace(cl, "->", p, HEADER + len);
@@ -139,14 +140,18 @@ static void command(client_t *cl, char *line)
         if (!to_s)
             command_failed(cl, "usage: send <to 0-255> <text>");
         else if (parse_id(to_s, &to) != 0)
-            command_failed(cl, "the receiver must be a number from 0 to "
-                               "255, not '%s'", to_s);
+            command_failed(cl,
+                           "the receiver must be a number from 0 to "
+                           "255, not '%s'",
+                           to_s);
         else if (len == 0)
-            command_failed(cl, "nothing to send to %d: send <to> <text> "
-                               "(the text cannot be empty)", to);
+            command_failed(cl,
+                           "nothing to send to %d: send <to> <text> "
+                           "(the text cannot be empty)",
+                           to);
         else if (len > MAX_PAYLOAD)
-            command_failed(cl, "the message is %zu bytes; at most %d fit",
-                           len, MAX_PAYLOAD);
+            command_failed(cl, "the message is %zu bytes; at most %d fit", len,
+                           MAX_PAYLOAD);
         else
             send_packet(cl, 2, 1, to, rest, len);
     } else if (!strcmp(cmd, "get")) {
@@ -189,8 +194,7 @@ static void run_commands(client_t *cl)
         wsx_watch_resume(cl->input);
 }
 
-static void on_stdin(wsx_watch_t *in, int fd, unsigned ready,
-                     void *user)
+static void on_stdin(wsx_watch_t *in, int fd, unsigned ready, void *user)
 {
     (void)ready;
     client_t *cl = user;
@@ -199,7 +203,8 @@ static void on_stdin(wsx_watch_t *in, int fd, unsigned ready,
         cl->line_too_long = 1;
         cl->line_len = 0;
     }
-    ssize_t n = read(fd, cl->line + cl->line_len, sizeof cl->line - cl->line_len);
+    ssize_t n =
+        read(fd, cl->line + cl->line_len, sizeof cl->line - cl->line_len);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
         return;
     if (n <= 0) {
@@ -226,7 +231,9 @@ static void on_reply(client_t *cl, const uint8_t *p, size_t n)
         cl->associated = 1;
         printf("associated as %d\n", p[3]);
     } else if (type == 0 && code == 2) {
-        fprintf(stderr, "messenger-client: cannot associate as %d: the ID is in use\n", p[3]);
+        fprintf(stderr,
+                "messenger-client: cannot associate as %d: the ID is in use\n",
+                p[3]);
         finish(cl, EXIT_CONNECT);
         return;
     } else if (type == 0 && code == 3) {
@@ -238,7 +245,8 @@ static void on_reply(client_t *cl, const uint8_t *p, size_t n)
         cl->failed++;
         printf("not sent: the receiver's buffer is full\n");
     } else if (type == 2 && code == 0) {
-        printf("from %d: %.*s\n", p[2], (int)(n - HEADER), (const char *)p + HEADER);
+        printf("from %d: %.*s\n", p[2], (int)(n - HEADER),
+               (const char *)p + HEADER);
         if (cl->getall) {
             cl->getall++;
             fflush(stdout);
@@ -247,7 +255,8 @@ static void on_reply(client_t *cl, const uint8_t *p, size_t n)
         }
     } else if (type == 1 && code == 1) {
         if (cl->getall)
-            printf("%d message%s\n", cl->getall - 1, cl->getall == 2 ? "" : "s");
+            printf("%d message%s\n", cl->getall - 1,
+                   cl->getall == 2 ? "" : "s");
         else
             printf("buffer empty\n");
         cl->getall = 0;
@@ -274,7 +283,9 @@ static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len)
     client_t *cl = wsx_conn_ctx(c);
     trace(cl, "<-", data, len);
     if (op != WS_OP_BINARY || len < HEADER || data[4] != len - HEADER) {
-        fprintf(stderr, "messenger-client: the server sent something that is not a packet\n");
+        fprintf(
+            stderr,
+            "messenger-client: the server sent something that is not a packet\n");
         finish(cl, EXIT_LOST);
         return;
     }
@@ -287,14 +298,17 @@ static void on_error(wsx_conn_t *c, int err, const char *msg)
     (void)err;
     fprintf(stderr, "messenger-client: %s\n", msg);
     if (cl->exit_code == EXIT_OK)
-        cl->exit_code = wsx_conn_is_open(c) || cl->associated ? EXIT_LOST : EXIT_CONNECT;
+        cl->exit_code =
+            wsx_conn_is_open(c) || cl->associated ? EXIT_LOST : EXIT_CONNECT;
 }
 
-static void on_close(wsx_conn_t *c, unsigned code, const char *reason, size_t len)
+static void on_close(wsx_conn_t *c, unsigned code, const char *reason,
+                     size_t len)
 {
     client_t *cl = wsx_conn_ctx(c);
     if (code != WS_CLOSE_NORMAL && cl->exit_code == EXIT_OK) {
-        fprintf(stderr, "messenger-client: connection closed: %u %.*s\n", code, (int)len, reason);
+        fprintf(stderr, "messenger-client: connection closed: %u %.*s\n", code,
+                (int)len, reason);
         cl->exit_code = EXIT_LOST;
     }
     if (cl->input) {
@@ -308,33 +322,34 @@ static void on_close(wsx_conn_t *c, unsigned code, const char *reason, size_t le
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-"usage: messenger-client [--url ws[s]://HOST:PORT/] --id N [options]\n"
-"\n"
-"Associates with the messenger server as client N (0-255), then reads\n"
-"commands from stdin, one per line:\n"
-"  send <to> <text>   push <text> (UTF-8, 1 to 254 bytes) to client <to>\n"
-"  get                fetch the oldest message waiting for you\n"
-"  getall             fetch messages until the buffer is empty\n"
-"  quit               close and exit (end of input does the same)\n"
-"\n"
-"Prints one line per result: 'associated as N', 'sent', 'not sent: the\n"
-"receiver's buffer is full', 'from S: text', 'buffer empty', 'K messages'.\n"
-"\n"
-"  --url URL    the server (default ws://127.0.0.1:12345/); wss:// is TLS,\n"
-"               the certificate checked against the system's CA store\n"
-"  --id N       the client ID to associate as (required)\n"
-"  --ca FILE    wss://: trust the PEM certificates in FILE instead\n"
-"  --insecure   wss://: do not check the certificate (testing only)\n"
-"  --deflate    offer permessage-deflate (RFC 7692); packets of 128 bytes\n"
-"               or more then go out compressed if the server agrees\n"
-"  --verbose    print every packet sent (->) and received (<-) to stderr\n"
-"  --help       this text\n"
-"\n"
-"Exit status: 0 every command done, 1 usage, 2 cannot connect or\n"
-"associate, 3 connection lost or closed by the server, 4 some command\n"
-"failed (a bad command, BUFFERFULL, UNKNOWNERROR; each said on stderr or\n"
-"stdout as it happened).\n");
+    fprintf(
+        f,
+        "usage: messenger-client [--url ws[s]://HOST:PORT/] --id N [options]\n"
+        "\n"
+        "Associates with the messenger server as client N (0-255), then reads\n"
+        "commands from stdin, one per line:\n"
+        "  send <to> <text>   push <text> (UTF-8, 1 to 254 bytes) to client <to>\n"
+        "  get                fetch the oldest message waiting for you\n"
+        "  getall             fetch messages until the buffer is empty\n"
+        "  quit               close and exit (end of input does the same)\n"
+        "\n"
+        "Prints one line per result: 'associated as N', 'sent', 'not sent: the\n"
+        "receiver's buffer is full', 'from S: text', 'buffer empty', 'K messages'.\n"
+        "\n"
+        "  --url URL    the server (default ws://127.0.0.1:12345/); wss:// is TLS,\n"
+        "               the certificate checked against the system's CA store\n"
+        "  --id N       the client ID to associate as (required)\n"
+        "  --ca FILE    wss://: trust the PEM certificates in FILE instead\n"
+        "  --insecure   wss://: do not check the certificate (testing only)\n"
+        "  --deflate    offer permessage-deflate (RFC 7692); packets of 128 bytes\n"
+        "               or more then go out compressed if the server agrees\n"
+        "  --verbose    print every packet sent (->) and received (<-) to stderr\n"
+        "  --help       this text\n"
+        "\n"
+        "Exit status: 0 every command done, 1 usage, 2 cannot connect or\n"
+        "associate, 3 connection lost or closed by the server, 4 some command\n"
+        "failed (a bad command, BUFFERFULL, UNKNOWNERROR; each said on stderr or\n"
+        "stdout as it happened).\n");
 }
 
 /* One line, then where to find more. */
@@ -368,7 +383,9 @@ int main(int argc, char **argv)
 
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'u': url = optarg; break;
+        case 'u':
+            url = optarg;
+            break;
         case 'i':
             if (parse_id(optarg, &cl.id) != 0)
                 return bad_usage("--id is a number from 0 to 255, not '%s'",
@@ -378,11 +395,20 @@ int main(int argc, char **argv)
             ws_pmd_config_init(&deflate);
             o.deflate = &deflate;
             break;
-        case 'A': ca = optarg; break;
-        case 'I': insecure = 1; break;
-        case 'v': cl.verbose = 1; break;
-        case 'h': usage(stdout); return EXIT_OK;
-        default: return bad_usage(NULL, NULL); /* getopt said what */
+        case 'A':
+            ca = optarg;
+            break;
+        case 'I':
+            insecure = 1;
+            break;
+        case 'v':
+            cl.verbose = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            return bad_usage(NULL, NULL); /* getopt said what */
         }
     }
     if (optind != argc)
@@ -398,8 +424,10 @@ int main(int argc, char **argv)
         perror("messenger-client");
         return EXIT_CONNECT;
     }
-    wsx_handler_t h = {.on_open = on_open, .on_message = on_message,
-                       .on_error = on_error, .on_close = on_close};
+    wsx_handler_t h = {.on_open = on_open,
+                       .on_message = on_message,
+                       .on_error = on_error,
+                       .on_close = on_close};
     cl.conn = wsx_connect(cl.loop, url, NULL, &o, &h, &cl, &err);
     if (!cl.conn && err == WSX_EURL) {
         fprintf(stderr, "messenger-client: bad --url '%s': %s\n", url,
@@ -412,8 +440,8 @@ int main(int argc, char **argv)
     }
     /* Commands are read once associated (the input starts paused by the
      * ASSOCIATE in flight). */
-    cl.input = wsx_watch_start(cl.loop, STDIN_FILENO, WSX_READABLE,
-                               on_stdin, &cl);
+    cl.input =
+        wsx_watch_start(cl.loop, STDIN_FILENO, WSX_READABLE, on_stdin, &cl);
     if (!cl.input) {
         perror("messenger-client: stdin");
         return EXIT_USAGE;

@@ -57,7 +57,8 @@ static void logf_(const server_t *s, wsx_conn_t *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "messenger-server: %s %s\n", wsx_conn_peer(c, peer, sizeof peer), line);
+    fprintf(stderr, "messenger-server: %s %s\n",
+            wsx_conn_peer(c, peer, sizeof peer), line);
 }
 
 /* ---------------------------------------------------------------- replies */
@@ -102,7 +103,8 @@ static void push(server_t *s, wsx_conn_t *c, client_t *me, int to,
 {
     int r = store_push(s->store, (uint8_t)me->id, (uint8_t)to, payload, len);
     if (r < 0) {
-        fprintf(stderr, "messenger-server: cannot store a message: %s\n", strerror(-r));
+        fprintf(stderr, "messenger-server: cannot store a message: %s\n",
+                strerror(-r));
         unknown_error(s, c, "storage failed");
         return;
     }
@@ -116,7 +118,8 @@ static void get(server_t *s, wsx_conn_t *c, client_t *me)
     store_msg_t m;
     int r = store_take(s->store, (uint8_t)me->id, &m);
     if (r < 0) {
-        fprintf(stderr, "messenger-server: cannot take a message: %s\n", strerror(-r));
+        fprintf(stderr, "messenger-server: cannot take a message: %s\n",
+                strerror(-r));
         unknown_error(s, c, "storage failed");
         return;
     }
@@ -125,7 +128,8 @@ static void get(server_t *s, wsx_conn_t *c, client_t *me)
         reply(c, T_CONTROL, C_EMPTY, 0, me->id, NULL, 0);
         return;
     }
-    logf_(s, c, "get by %d: message from %d, %u bytes", me->id, m.sender, m.len);
+    logf_(s, c, "get by %d: message from %d, %u bytes", me->id, m.sender,
+          m.len);
     reply(c, T_DATA, D_GETRESPONSE, m.sender, me->id, m.data, m.len);
 }
 
@@ -163,8 +167,7 @@ static void on_packet(server_t *s, wsx_conn_t *c, const uint8_t *p, size_t n)
 
 /* ---------------------------------------------------------------- events */
 
-static int on_upgrade(wsx_conn_t *c, const ws_request_t *req,
-                      wsx_accept_t *acc)
+static int on_upgrade(wsx_conn_t *c, const ws_request_t *req, wsx_accept_t *acc)
 {
     client_t *me = malloc(sizeof *me);
     (void)req, (void)acc;
@@ -204,7 +207,8 @@ static void on_data(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len,
         on_packet(s, c, me->packet, (size_t)me->len);
 }
 
-static void on_close(wsx_conn_t *c, unsigned code, const char *reason, size_t len)
+static void on_close(wsx_conn_t *c, unsigned code, const char *reason,
+                     size_t len)
 {
     server_t *s = wsx_conn_ctx(c);
     client_t *me = wsx_conn_data(c);
@@ -269,7 +273,8 @@ static void before_flush(wsx_loop_t *loop, void *user)
     (void)loop;
     if (r < 0) {
         /* Acks for records that may not be durable must not go out. */
-        fprintf(stderr, "messenger-server: fsync failed: %s; exiting\n", strerror(-r));
+        fprintf(stderr, "messenger-server: fsync failed: %s; exiting\n",
+                strerror(-r));
         _exit(1);
     }
 }
@@ -305,42 +310,43 @@ static void report_replay(const store_t *store, const char *data_dir)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-"usage: messenger-server [options]\n"
-"\n"
-"The binary-protocol messenger (examples/messenger/PROTOCOL.md). Clients\n"
-"associate with an ID 0-255, push messages into each other's buffers (100\n"
-"per receiver) and pull their own. The browser client is at http://HOST:PORT/.\n"
-"\n"
-"  --host HOST        address to listen on (default 127.0.0.1; :: for all IPv6)\n"
-"  --port PORT        port (default 12345; 0 = any free port)\n"
-"  --data-dir DIR     where the message log lives (default ./messenger-data)\n"
-"  --fsync MODE       when the log reaches the disk before a reply:\n"
-"                       always  after every record (default)\n"
-"                       batch   once per event-loop round (group commit)\n"
-"                       never   when the kernel decides (survives kill -9,\n"
-"                               not power loss)\n"
-"  --web DIR          browser client files (default: the web/ directory next\n"
-"                     to this program)\n"
-"  --tls-cert FILE    serve https:// and wss:// (TLS 1.2+) instead, with this\n"
-"                     PEM certificate (chain); SIGHUP reads it again\n"
-"  --tls-key FILE     the certificate's PEM private key\n"
-"  --max-buffered N   memory all clients together may hold in message and\n"
-"                     output buffers (suffix K, M or G; default 256M); past\n"
-"                     it the largest holders are closed (1009 / 1008)\n"
-"  --stall-timeout S  a packet that has begun must bring 1 KiB in every S\n"
-"                     seconds or end, or the client is closed with 1008\n"
-"                     (default 10; 0 = never)\n"
-"  --no-deflate       refuse permessage-deflate (RFC 7692; by default it is\n"
-"                     accepted when a client, e.g. a browser, offers it)\n"
-"  --verbose          log every association, push and get to stderr\n"
-"  --help             this text\n"
-"\n"
-"On start it replays the log and says on stderr what it recovered (a\n"
-"damaged log is replayed around the damage and kept as\n"
-"DIR/messenger.log.damaged-<time>), then prints 'messenger-server\n"
-"listening on HOST:PORT'. SIGINT or SIGTERM closes every client with 1001\n"
-"and exits 0. A packet over 259 bytes, of any size, gets UNKNOWNERROR.\n");
+    fprintf(
+        f,
+        "usage: messenger-server [options]\n"
+        "\n"
+        "The binary-protocol messenger (examples/messenger/PROTOCOL.md). Clients\n"
+        "associate with an ID 0-255, push messages into each other's buffers (100\n"
+        "per receiver) and pull their own. The browser client is at http://HOST:PORT/.\n"
+        "\n"
+        "  --host HOST        address to listen on (default 127.0.0.1; :: for all IPv6)\n"
+        "  --port PORT        port (default 12345; 0 = any free port)\n"
+        "  --data-dir DIR     where the message log lives (default ./messenger-data)\n"
+        "  --fsync MODE       when the log reaches the disk before a reply:\n"
+        "                       always  after every record (default)\n"
+        "                       batch   once per event-loop round (group commit)\n"
+        "                       never   when the kernel decides (survives kill -9,\n"
+        "                               not power loss)\n"
+        "  --web DIR          browser client files (default: the web/ directory next\n"
+        "                     to this program)\n"
+        "  --tls-cert FILE    serve https:// and wss:// (TLS 1.2+) instead, with this\n"
+        "                     PEM certificate (chain); SIGHUP reads it again\n"
+        "  --tls-key FILE     the certificate's PEM private key\n"
+        "  --max-buffered N   memory all clients together may hold in message and\n"
+        "                     output buffers (suffix K, M or G; default 256M); past\n"
+        "                     it the largest holders are closed (1009 / 1008)\n"
+        "  --stall-timeout S  a packet that has begun must bring 1 KiB in every S\n"
+        "                     seconds or end, or the client is closed with 1008\n"
+        "                     (default 10; 0 = never)\n"
+        "  --no-deflate       refuse permessage-deflate (RFC 7692; by default it is\n"
+        "                     accepted when a client, e.g. a browser, offers it)\n"
+        "  --verbose          log every association, push and get to stderr\n"
+        "  --help             this text\n"
+        "\n"
+        "On start it replays the log and says on stderr what it recovered (a\n"
+        "damaged log is replayed around the damage and kept as\n"
+        "DIR/messenger.log.damaged-<time>), then prints 'messenger-server\n"
+        "listening on HOST:PORT'. SIGINT or SIGTERM closes every client with 1001\n"
+        "and exits 0. A packet over 259 bytes, of any size, gets UNKNOWNERROR.\n");
 }
 
 /* A usage error: one line, then where to find more. Returns 1. */
@@ -385,40 +391,63 @@ int main(int argc, char **argv)
     wsx_program_dir("web", s.web_dir, sizeof s.web_dir);
     while ((opt = getopt_long(argc, argv, "", longopts, &li)) != -1) {
         switch (opt) {
-        case 'h': host = optarg; break;
+        case 'h':
+            host = optarg;
+            break;
         case 'p':
             if ((port = parse_port(optarg)) < 0) {
-                fprintf(stderr, "messenger-server: bad port '%s': a number "
-                                "from 0 to 65535\n", optarg);
+                fprintf(stderr,
+                        "messenger-server: bad port '%s': a number "
+                        "from 0 to 65535\n",
+                        optarg);
                 return try_help(NULL);
             }
             break;
-        case 'd': data_dir = optarg; break;
+        case 'd':
+            data_dir = optarg;
+            break;
         case 'f':
-            if (!strcmp(optarg, "always")) s.fsync_mode = STORE_FSYNC_ALWAYS;
-            else if (!strcmp(optarg, "batch")) s.fsync_mode = STORE_FSYNC_BATCH;
-            else if (!strcmp(optarg, "never")) s.fsync_mode = STORE_FSYNC_NEVER;
+            if (!strcmp(optarg, "always"))
+                s.fsync_mode = STORE_FSYNC_ALWAYS;
+            else if (!strcmp(optarg, "batch"))
+                s.fsync_mode = STORE_FSYNC_BATCH;
+            else if (!strcmp(optarg, "never"))
+                s.fsync_mode = STORE_FSYNC_NEVER;
             else {
-                fprintf(stderr, "messenger-server: --fsync is always, batch "
-                                "or never, not '%s'\n", optarg);
+                fprintf(stderr,
+                        "messenger-server: --fsync is always, batch "
+                        "or never, not '%s'\n",
+                        optarg);
                 return try_help(NULL);
             }
             break;
-        case 'w': snprintf(s.web_dir, sizeof s.web_dir, "%s", optarg); break;
-        case 'C': cert = optarg; break;
-        case 'K': key = optarg; break;
+        case 'w':
+            snprintf(s.web_dir, sizeof s.web_dir, "%s", optarg);
+            break;
+        case 'C':
+            cert = optarg;
+            break;
+        case 'K':
+            key = optarg;
+            break;
         case 'L': /* the loop's limits, parsed by the loop */
             if (wsx_opts_set(&o, longopts[li].name, optarg) != 0) {
-                fprintf(stderr,
-                        "messenger-server: bad value for --%s: '%s'\n",
+                fprintf(stderr, "messenger-server: bad value for --%s: '%s'\n",
                         longopts[li].name, optarg);
                 return 1;
             }
             break;
-        case 'D': use_deflate = 0; break;
-        case 'v': s.verbose = 1; break;
-        case 'H': usage(stdout); return 0;
-        default: return try_help(NULL); /* getopt said what */
+        case 'D':
+            use_deflate = 0;
+            break;
+        case 'v':
+            s.verbose = 1;
+            break;
+        case 'H':
+            usage(stdout);
+            return 0;
+        default:
+            return try_help(NULL); /* getopt said what */
         }
     }
     if (optind != argc)
@@ -431,17 +460,20 @@ int main(int argc, char **argv)
 
     const char *why = NULL;
     s.data_dir = data_dir;
-    int r = store_open(&s.store, data_dir, s.fsync_mode, store_warning, &s,
-                       &why);
+    int r =
+        store_open(&s.store, data_dir, s.fsync_mode, store_warning, &s, &why);
     if (r < 0) {
-        fprintf(stderr, "messenger-server: %s: %s (%s)\n", data_dir, why, strerror(-r));
+        fprintf(stderr, "messenger-server: %s: %s (%s)\n", data_dir, why,
+                strerror(-r));
         wsx_tls_free(o.tls);
         return 1;
     }
     report_replay(s.store, data_dir);
 
-    wsx_handler_t h = {.on_upgrade = on_upgrade, .on_data = on_data,
-                       .on_close = on_close, .on_http = on_http};
+    wsx_handler_t h = {.on_upgrade = on_upgrade,
+                       .on_data = on_data,
+                       .on_close = on_close,
+                       .on_http = on_http};
     /* No bound on a message's size: on_data keeps only a packet's worth. */
     ws_pmd_config_init(&deflate);
     o.static_dir = s.web_dir;

@@ -36,11 +36,11 @@ struct store {
     int fd;
     int dir_fd;
     store_fsync_t mode;
-    int unsynced;        /* batch mode: records written since the last sync */
-    uint32_t next_seq;   /* sequence number of the next record */
-    uint64_t log_size;   /* bytes in the log */
-    uint64_t live_size;  /* bytes the buffered messages take in a fresh log */
-    uint64_t repaired;   /* replayed records that did not fit (see apply) */
+    int unsynced;       /* batch mode: records written since the last sync */
+    uint32_t next_seq;  /* sequence number of the next record */
+    uint64_t log_size;  /* bytes in the log */
+    uint64_t live_size; /* bytes the buffered messages take in a fresh log */
+    uint64_t repaired;  /* replayed records that did not fit (see apply) */
     log_replay_t replay;
     char damaged_copy[96]; /* the copy's name in the directory, or "" */
     store_warn_fn warn;
@@ -132,7 +132,8 @@ static int append(store_t *s, const uint8_t *rec, size_t n)
 static int compact(store_t *s)
 {
     static const char tmp_name[] = STORE_LOG_NAME ".tmp";
-    int fd = openat(s->dir_fd, tmp_name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = openat(s->dir_fd, tmp_name,
+                    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
     int r = write_all(fd, (const uint8_t *)LOG_MAGIC, LOG_MAGIC_LEN);
@@ -252,9 +253,10 @@ static void report_damage(store_t *s)
     warnf(s, "damaged: %s; the damaged log is kept beside it as %s", what,
           s->damaged_copy);
     if (s->repaired)
-        warnf(s, "%llu replayed records met a buffer changed by lost ones "
-                 "(a TAKE from an empty buffer or a PUSH into a full one); "
-                 "applied as PROTOCOL.md says",
+        warnf(s,
+              "%llu replayed records met a buffer changed by lost ones "
+              "(a TAKE from an empty buffer or a PUSH into a full one); "
+              "applied as PROTOCOL.md says",
               (unsigned long long)s->repaired);
 }
 
@@ -311,7 +313,8 @@ int store_open(store_t **out, const char *dir, store_fsync_t mode,
     int r = 0;
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         r = -errno, *msg = "cannot create the data directory";
-    if (r == 0 && (s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    if (r == 0 &&
+        (s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         r = -errno, *msg = "cannot open the data directory";
     if (r == 0 && (s->fd = openat(s->dir_fd, STORE_LOG_NAME,
                                   O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)

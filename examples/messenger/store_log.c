@@ -218,8 +218,7 @@ static size_t resync(const uint8_t *p, size_t n, size_t pos, uint32_t expect,
 /* Damage that runs to the end: count the records whose headers still say
  * where they are, exact when they tile the damaged tail; otherwise the
  * rest could have held at most one record per LOG_TAKE_SIZE bytes. */
-static void tail_damage(log_replay_t *r, const uint8_t *p, size_t n,
-                        size_t pos)
+static void tail_damage(log_replay_t *r, const uint8_t *p, size_t n, size_t pos)
 {
     size_t q = pos;
     uint64_t count = 0;
@@ -331,10 +330,10 @@ void log_replay_describe(const log_replay_t *r, char *buf, size_t cap)
     size_t k = 0;
     int w;
 
-#define PUT(...)                                                          \
-    do {                                                                  \
-        w = snprintf(buf + k, cap - k, __VA_ARGS__);                      \
-        k = w < 0 || (size_t)w >= cap - k ? cap - 1 : k + (size_t)w;      \
+#define PUT(...)                                                               \
+    do {                                                                       \
+        w = snprintf(buf + k, cap - k, __VA_ARGS__);                           \
+        k = w < 0 || (size_t)w >= cap - k ? cap - 1 : k + (size_t)w;           \
     } while (0)
 
     if (cap == 0)

@@ -47,16 +47,16 @@ typedef struct log_range {
 
 /* What a replay found. */
 typedef struct log_replay {
-    int version;          /* 1 or 2 (0: an empty file) */
-    uint64_t records;     /* records applied */
-    uint64_t lost;        /* records known to be lost */
-    int tail_damaged;     /* damage runs to the end: more may be lost, */
-    uint64_t lost_most;   /* but no more than this in all */
-    int torn;             /* the log ends inside a record: a crash while it
-                             was written (so never acknowledged), or its
-                             length field damaged */
-    uint64_t damaged;     /* bytes not understood, in ranges */
-    size_t nranges;       /* ranges found (range[] holds the first ones) */
+    int version;        /* 1 or 2 (0: an empty file) */
+    uint64_t records;   /* records applied */
+    uint64_t lost;      /* records known to be lost */
+    int tail_damaged;   /* damage runs to the end: more may be lost, */
+    uint64_t lost_most; /* but no more than this in all */
+    int torn;           /* the log ends inside a record: a crash while it
+                           was written (so never acknowledged), or its
+                           length field damaged */
+    uint64_t damaged;   /* bytes not understood, in ranges */
+    size_t nranges;     /* ranges found (range[] holds the first ones) */
     log_range_t range[LOG_RANGES];
 } log_replay_t;
 

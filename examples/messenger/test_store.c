@@ -200,9 +200,9 @@ static void record_format(void)
                 th_hex("ff a5 05 00 05 00 00 00 01 01 02 68 69 cc 1d 36 f6",
                        want, sizeof want));
     n = log_encode_take(rec, 6, 2);
-    CHECK_BYTES(rec, n, want,
-                th_hex("ff a5 02 00 06 00 00 00 02 02 52 5d af 51", want,
-                       sizeof want));
+    CHECK_BYTES(
+        rec, n, want,
+        th_hex("ff a5 02 00 06 00 00 00 02 02 52 5d af 51", want, sizeof want));
     CHECK_INT(LOG_PUSH_SIZE(254), 269);
 }
 
@@ -230,8 +230,8 @@ static void torn_tail(void)
         snprintf(want, sizeof want,
                  "damaged: recovered 2 records, lost 1 (damaged bytes at "
                  "offsets %zu-%zu; %zu bytes; the last record is cut short, "
-                 "as a crash while it was written leaves it)", good_len,
-                 good_len + cut - 1, cut);
+                 "as a crash while it was written leaves it)",
+                 good_len, good_len + cut - 1, cut);
         CHECK(strstr(warnings, want) != NULL);
         CHECK_INT(store_replay(s)->tail_damaged, 0);
         CHECK_INT(store_replay(s)->torn, 1);
@@ -262,10 +262,10 @@ static void corrupt_tail(void)
     p[n - 6] ^= 0x10;
     write_log(p, n);
     s = open_store(STORE_FSYNC_ALWAYS);
-    CHECK(strstr(warnings, "damaged: recovered 1 record, lost 1 (damaged "
-                           "bytes at offsets 27-48; 22 bytes); the damaged "
-                           "log is kept beside it as messenger.log.damaged-")
-          != NULL);
+    CHECK(strstr(warnings,
+                 "damaged: recovered 1 record, lost 1 (damaged "
+                 "bytes at offsets 27-48; 22 bytes); the damaged "
+                 "log is kept beside it as messenger.log.damaged-") != NULL);
     CHECK_INT(store_count(s, 2), 1);
     check_copy(s, p, n);
     expect_take(s, 2, 1, "good");
@@ -312,9 +312,9 @@ static void lost_take_repaired(void)
 
 typedef struct damage {
     const char *what;
-    long start;  /* < 0: from the end of the log */
+    long start; /* < 0: from the end of the log */
     size_t len;
-    int zero;    /* zero the bytes; else flip the first one */
+    int zero; /* zero the bytes; else flip the first one */
 } damage_t;
 
 static void msg_text(int i, char *text, size_t cap)
@@ -384,7 +384,8 @@ static void check_damage(const uint8_t *orig, size_t n, const size_t *off,
     if (to < n) { /* good records after the damage: the count is exact */
         char want[200];
         CHECK_INT(r->lost, nlost);
-        snprintf(want, sizeof want, "damaged: recovered %d records, lost %d "
+        snprintf(want, sizeof want,
+                 "damaged: recovered %d records, lost %d "
                  "(damaged bytes at offsets %zu-%zu; %zu bytes)",
                  N_MSGS - nlost, nlost, from, to - 1, to - from);
         CHECK(strstr(warnings, want) != NULL);
@@ -524,8 +525,8 @@ static void damage_random(void)
         warnings[0] = '\0';
         store_t *s = NULL;
         const char *msg = NULL;
-        int r = store_open(&s, dir, STORE_FSYNC_NEVER, collect_warning, NULL,
-                           &msg);
+        int r =
+            store_open(&s, dir, STORE_FSYNC_NEVER, collect_warning, NULL, &msg);
         th_note("round %d", round);
         if (r == -EINVAL) { /* nothing valid left at all */
             for (int i = 0; i < N_MSGS; i++)
@@ -599,9 +600,9 @@ static void format1_migrated(void)
     v1[20] ^= 1;
     write_log(v1, n);
     s = open_store(STORE_FSYNC_ALWAYS);
-    CHECK(strstr(warnings, "damaged: recovered 1 record, lost 1 to 3 "
-                           "(damaged bytes at offsets 18-33; 16 bytes)")
-          != NULL);
+    CHECK(strstr(warnings,
+                 "damaged: recovered 1 record, lost 1 to 3 "
+                 "(damaged bytes at offsets 18-33; 16 bytes)") != NULL);
     check_copy(s, v1, n);
     expect_take(s, 2, 1, "hi");
     store_close(s);
@@ -616,7 +617,9 @@ static void not_a_log(void)
     close(fd);
     store_t *s = NULL;
     const char *msg = NULL;
-    CHECK_INT(store_open(&s, dir, STORE_FSYNC_ALWAYS, collect_warning, NULL, &msg), -EINVAL);
+    CHECK_INT(
+        store_open(&s, dir, STORE_FSYNC_ALWAYS, collect_warning, NULL, &msg),
+        -EINVAL);
     CHECK_STR(msg, "not a messenger log (no valid record in it); move it "
                    "away to start with an empty log");
     CHECK_INT(file_size(log_path()), 19); /* untouched, and no copy made */

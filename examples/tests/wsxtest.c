@@ -26,8 +26,7 @@ static void on_tick(wsx_timer_t *t, void *user)
 
 /* Decided before the 101: "/refused" gets 403, and "/plain" is accepted
  * without the subprotocol the client offered. */
-static int on_upgrade(wsx_conn_t *c, const ws_request_t *req,
-                      wsx_accept_t *acc)
+static int on_upgrade(wsx_conn_t *c, const ws_request_t *req, wsx_accept_t *acc)
 {
     static unsigned long next_id;
     if (req->path.len == 8 && memcmp(req->path.ptr, "/refused", 8) == 0)
@@ -54,8 +53,7 @@ static void on_open(wsx_conn_t *c, const ws_response_t *resp)
 
 /* "all X": X to every open connection, with the sender's id;
  * "count": how many are open; anything else: echoed. */
-static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
-                       size_t len)
+static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len)
 {
     char out[256];
     int n;
@@ -95,8 +93,8 @@ static int on_http(wsx_conn_t *c, const ws_request_t *req, const char *body,
         return 1;
     }
     if (req->path.len == 5 && memcmp(req->path.ptr, "/echo", 5) == 0) {
-        wsx_http_respond(c, 201, "application/octet-stream",
-                         "X-Echo: yes\r\n", body, len);
+        wsx_http_respond(c, 201, "application/octet-stream", "X-Echo: yes\r\n",
+                         body, len);
         return 1;
     }
     return 0; /* static files, or 404 */
@@ -112,9 +110,11 @@ int main(void)
     static const char *const protocols[] = {"superchat", "chat", NULL};
     wsx_opts_t opts = {.protocols = protocols};
     wsx_opts_t raw = {.raw = 1};
-    wsx_handler_t h = {.on_upgrade = on_upgrade, .on_open = on_open,
+    wsx_handler_t h = {.on_upgrade = on_upgrade,
+                       .on_open = on_open,
                        .on_message = on_message,
-                       .on_close = on_close, .on_http = on_http};
+                       .on_close = on_close,
+                       .on_http = on_http};
     wsx_handler_t hr = {.on_raw = on_raw};
     wsx_loop_t *loop = wsx_process_setup() == 0 ? wsx_loop_new() : NULL;
     char a[80], b[80];

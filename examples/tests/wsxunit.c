@@ -717,7 +717,7 @@ static void test_client_response(void)
 typedef struct dfl_log {
     int opens, echoes, closes, bad;
     size_t queued_json, queued_plain; /* bytes queued by the sends */
-    const ws_pmd_params_t *srv, *cli;  /* agreed, as seen in on_open */
+    const ws_pmd_params_t *srv, *cli; /* agreed, as seen in on_open */
     size_t srv_bytes;
     unsigned srv_send_bits;
 } dfl_log_t;
@@ -737,8 +737,7 @@ static const struct {
 };
 #define DFL_N (sizeof dfl_msgs / sizeof dfl_msgs[0])
 
-static void dfl_echo(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
-                     size_t len)
+static void dfl_echo(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len)
 {
     wsx_conn_send(c, op, data, len);
 }
@@ -773,9 +772,8 @@ static void dfl_cli_open(wsx_conn_t *c, const ws_response_t *resp)
     for (size_t i = 0; i < DFL_N; i++) {
         size_t before = wsx_conn_queued(c);
         int r = dfl_msgs[i].plain
-                    ? wsx_conn_send_uncompressed(c, dfl_msgs[i].op,
-                                                 dfl_msgs[i].data,
-                                                 dfl_msgs[i].len)
+                    ? wsx_conn_send_uncompressed(
+                          c, dfl_msgs[i].op, dfl_msgs[i].data, dfl_msgs[i].len)
                     : wsx_conn_send(c, dfl_msgs[i].op, dfl_msgs[i].data,
                                     dfl_msgs[i].len);
         if (r != 0)
@@ -806,10 +804,10 @@ static void dfl_run(const ws_pmd_config_t *srv, const ws_pmd_config_t *cli,
                     dfl_log_t *l)
 {
     wsx_opts_t so = {.deflate = srv}, co = {.deflate = cli};
-    wsx_handler_t sh = {.on_open = dfl_srv_open, .on_message = dfl_echo,
+    wsx_handler_t sh = {.on_open = dfl_srv_open,
+                        .on_message = dfl_echo,
                         .on_close = dfl_srv_close};
-    wsx_handler_t ch = {.on_open = dfl_cli_open,
-                        .on_message = dfl_cli_message};
+    wsx_handler_t ch = {.on_open = dfl_cli_open, .on_message = dfl_cli_message};
     wsx_loop_t *loop = wsx_loop_new();
     wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, &so, &sh, l);
     char url[64];
@@ -1198,8 +1196,7 @@ out:
  * says WSX_TR_WRITE and the queue goes out. */
 static unsigned hs_bits;
 
-static ssize_t hs_read(wsx_conn_t *c, uint8_t *buf, size_t cap,
-                       uint8_t **data)
+static ssize_t hs_read(wsx_conn_t *c, uint8_t *buf, size_t cap, uint8_t **data)
 {
     *data = buf;
     return read(c->fd, buf, cap);
@@ -1514,8 +1511,7 @@ static void test_budget_accounting(void)
     CHECK_EQ(ca->rbuf_bytes, 0);
     CHECK_EQ(loop->rbuf_bytes, cb->rbuf_bytes);
     CHECK_EQ(wsx_loop_buffered(loop), cb->rbuf_bytes);
-    CHECK(send(b.fd, frame + 100000, n - 100000, 0) ==
-          (ssize_t)(n - 100000));
+    CHECK(send(b.fd, frame + 100000, n - 100000, 0) == (ssize_t)(n - 100000));
     RUN_WHILE(loop, got < sizeof payload);
     CHECK_EQ(got, sizeof payload);
     CHECK_EQ(cb->rbuf_bytes, 0); /* freed after the message: to the pool */
@@ -1788,7 +1784,7 @@ static void test_stall_rule(void)
     send_bytes(&pg, ping, pl);
     send_bytes(&ps, frame + 600, 600);
     cl.c[2]->flags |= WSX_F_OVER; /* as if r's queue were over high water */
-    advance(loop, 999); /* 1.999 s: nobody yet */
+    advance(loop, 999);           /* 1.999 s: nobody yet */
     for (int i = 0; i < 4; i++)
         CHECK_EQ(cl.code[i], 0);
     CHECK_EQ(clq.code[0], 0);

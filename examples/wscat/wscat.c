@@ -17,10 +17,10 @@
 #include <unistd.h>
 
 enum {
-    EXIT_OK = 0,        /* closing handshake with 1000, 1001 or no code */
-    EXIT_USAGE = 1,     /* bad options or URL, unreadable file */
-    EXIT_CONNECT = 2,   /* cannot connect, or the handshake failed */
-    EXIT_PROTOCOL = 3   /* protocol error, abnormal or error close */
+    EXIT_OK = 0,      /* closing handshake with 1000, 1001 or no code */
+    EXIT_USAGE = 1,   /* bad options or URL, unreadable file */
+    EXIT_CONNECT = 2, /* cannot connect, or the handshake failed */
+    EXIT_PROTOCOL = 3 /* protocol error, abnormal or error close */
 };
 
 static const char usage[] =
@@ -81,13 +81,13 @@ static const char usage[] =
 typedef struct app {
     wsx_conn_t *conn;
     wsx_watch_t *in;
-    char *line;         /* the unfinished line from stdin */
+    char *line; /* the unfinished line from stdin */
     size_t line_len, line_cap;
     unsigned long lineno;
-    size_t fragment;    /* 0: whole messages */
-    char *file;         /* --binary contents */
+    size_t fragment; /* 0: whole messages */
+    char *file;      /* --binary contents */
     size_t file_len;
-    FILE *output;       /* --output, or NULL */
+    FILE *output; /* --output, or NULL */
     const char *ping;
     uint64_t ping_sent;
     int verbose, opened, failed, status;
@@ -141,8 +141,7 @@ static void start_close(void)
 }
 
 /* stdin is readable: one read (it may be a blocking terminal or file). */
-static void on_stdin(wsx_watch_t *in, int fd, unsigned ready,
-                     void *user)
+static void on_stdin(wsx_watch_t *in, int fd, unsigned ready, void *user)
 {
     (void)ready;
     char buf[64 * 1024];
@@ -217,8 +216,7 @@ static void print_hex(const uint8_t *p, size_t len)
     fwrite(buf, 1, k, stdout);
 }
 
-static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
-                       size_t len)
+static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len)
 {
     (void)c;
     if (op == WS_OP_BINARY && app.output) {
@@ -255,8 +253,7 @@ static void on_open(wsx_conn_t *c, const ws_response_t *resp)
         fprintf(stderr, "wscat: connected%s%s%s%s%s%.*s\n", sec ? ", " : "",
                 sec ? sec : "", wsx_conn_protocol(c) ? ", subprotocol " : "",
                 wsx_conn_protocol(c) ? wsx_conn_protocol(c) : "",
-                ext ? ", extensions " : "",
-                ext ? (int)resp->extensions.len : 0,
+                ext ? ", extensions " : "", ext ? (int)resp->extensions.len : 0,
                 ext ? resp->extensions.ptr : "");
     if (app.file) {
         int r = send_message(WS_OP_BINARY, app.file, app.file_len);
@@ -270,8 +267,7 @@ static void on_open(wsx_conn_t *c, const ws_response_t *resp)
         app.ping_sent = wsx_loop_now(wsx_conn_loop(c));
         wsx_conn_ping(c, app.ping, strlen(app.ping));
     }
-    app.in = wsx_watch_start(wsx_conn_loop(c), 0, WSX_READABLE, on_stdin,
-                             NULL);
+    app.in = wsx_watch_start(wsx_conn_loop(c), 0, WSX_READABLE, on_stdin, NULL);
     if (!app.in) {
         fprintf(stderr, "wscat: cannot read stdin: %s\n", strerror(errno));
         start_close();
@@ -439,9 +435,12 @@ int main(int argc, char **argv)
     wsx_client_req_t req = {0};
     static ws_pmd_config_t deflate;
     wsx_opts_t opts = {0};
-    wsx_handler_t h = {.on_open = on_open, .on_message = on_message,
-                       .on_pong = on_pong, .on_close = on_close,
-                       .on_error = on_error, .on_drain = on_drain};
+    wsx_handler_t h = {.on_open = on_open,
+                       .on_message = on_message,
+                       .on_pong = on_pong,
+                       .on_close = on_close,
+                       .on_error = on_error,
+                       .on_drain = on_drain};
     char *protocols = NULL, *headers = NULL;
     const char *ca = NULL;
     unsigned long long num;
@@ -465,7 +464,8 @@ int main(int argc, char **argv)
         case 'P':
             if (!request_part_ok((ws_client_request_t){.protocols = optarg}))
                 die_usage("bad --subprotocol '%s': it must be a token "
-                          "(letters, digits and !#$%%&'*+-.^_`|~)", optarg);
+                          "(letters, digits and !#$%%&'*+-.^_`|~)",
+                          optarg);
             protocols = append(protocols, optarg, ", ");
             break;
         case 'D':
@@ -475,13 +475,14 @@ int main(int argc, char **argv)
         case 'O':
             if (!request_part_ok((ws_client_request_t){.origin = optarg}))
                 die_usage("bad --origin '%s': printable characters only, "
-                          "no spaces", optarg);
+                          "no spaces",
+                          optarg);
             req.origin = optarg;
             break;
         case 'H':
             headers = append(headers, optarg, "\r\n");
-            if (!request_part_ok((ws_client_request_t){.extra_headers =
-                                                           headers}))
+            if (!request_part_ok(
+                    (ws_client_request_t){.extra_headers = headers}))
                 die_usage("bad --header '%s': it must be 'Name: value'",
                           optarg);
             break;
@@ -542,7 +543,8 @@ int main(int argc, char **argv)
             bad_url(argv[optind]);
         if (err == WS_EINVAL) /* the options were checked: the URL's path */
             die_usage("bad URL '%s': its path holds characters that cannot "
-                      "be sent (spaces, controls)", argv[optind]);
+                      "be sent (spaces, controls)",
+                      argv[optind]);
         fprintf(stderr, "wscat: cannot connect to %s: %s\n", argv[optind],
                 wsx_strerror(err));
         return EXIT_CONNECT;

@@ -44,8 +44,10 @@ static int c_close_code(peer_t *t, const tcase_t *k)
         break;
     case REASON_UTF8: /* kosme + U+10FFFF */
         n = 15;
-        memcpy(reason, "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5"
-                       "\xf4\x8f\xbf\xbf", n);
+        memcpy(reason,
+               "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5"
+               "\xf4\x8f\xbf\xbf",
+               n);
         break;
     }
     cclose(&out, (unsigned)k->a, reason, n);
@@ -67,13 +69,13 @@ static int c_close_bad_code(peer_t *t, const tcase_t *k)
 }
 
 enum {
-    CL_EMPTY,           /* empty close -> empty close */
-    CL_ONE_BYTE,        /* §5.5.1: a body starts with a 2-byte code */
-    CL_TOO_LONG,        /* 126-byte payload: §5.5 */
-    CL_BAD_REASON_FF,   /* §5.5.1: the reason is UTF-8 */
+    CL_EMPTY,         /* empty close -> empty close */
+    CL_ONE_BYTE,      /* §5.5.1: a body starts with a 2-byte code */
+    CL_TOO_LONG,      /* 126-byte payload: §5.5 */
+    CL_BAD_REASON_FF, /* §5.5.1: the reason is UTF-8 */
     CL_BAD_REASON_SURROGATE,
     CL_BAD_REASON_TRUNCATED,
-    CL_THEN_TEXT,       /* §5.5.1: nothing is processed after a close */
+    CL_THEN_TEXT, /* §5.5.1: nothing is processed after a close */
     CL_THEN_PING,
     CL_THEN_LATER_TEXT,
     CL_CHOPPED,
@@ -118,7 +120,8 @@ static int c_close_misc(peer_t *t, const tcase_t *k)
     case CL_BAD_REASON_FF:
     case CL_BAD_REASON_SURROGATE:
     case CL_BAD_REASON_TRUNCATED: {
-        static const char *const bad[] = {"ok\xff", "\xed\xa0\x80", "ab\xe2\x82"};
+        static const char *const bad[] = {"ok\xff", "\xed\xa0\x80",
+                                          "ab\xe2\x82"};
         const char *s = bad[k->a - CL_BAD_REASON_FF];
         cclose(&out, 1000, s, strlen(s));
         r = r || send_buf(t, &out) || expect_close(t, 1007);
@@ -227,7 +230,8 @@ static int c_big(peer_t *t, const tcase_t *k)
     uint8_t *p = malloc(n ? n : 1);
     buf_t out = {0};
     if (k->a == 1) {
-        static const char unit[] = "0123456789\xce\xba\xe2\x82\xac\xf0\x9f\x98\x80";
+        static const char unit[] =
+            "0123456789\xce\xba\xe2\x82\xac\xf0\x9f\x98\x80";
         for (size_t i = 0; i < n; i++)
             p[i] = (uint8_t)unit[i % (sizeof unit - 1)];
         n -= n % (sizeof unit - 1); /* whole characters */
@@ -240,8 +244,8 @@ static int c_big(peer_t *t, const tcase_t *k)
         if (n == 0)
             break;
     }
-    int r = open_ws(t) || send_buf(t, &out) ||
-            expect_echo(t, k, (int)k->a, p, n);
+    int r =
+        open_ws(t) || send_buf(t, &out) || expect_echo(t, k, (int)k->a, p, n);
     free(p);
     buf_free(&out);
     return r ? -1 : 0;
@@ -266,8 +270,8 @@ static int c_too_big(peer_t *t, const tcase_t *k)
         r = r || send_buf(t, &out);
         out.len = 0;
     }
-    frame_spec_t s = {.fin = 1, .op = k->b ? 0 : 2, .masked = 1,
-                      .announce = (uint64_t)k->a};
+    frame_spec_t s = {
+        .fin = 1, .op = k->b ? 0 : 2, .masked = 1, .announce = (uint64_t)k->a};
     frame_put(&out, &s, "12345678", 8);
     r = r || send_buf(t, &out) || expect_close(t, 1009);
     buf_free(&out);
@@ -292,8 +296,8 @@ void register_close(void)
              "close 4999 with a multi-byte UTF-8 reason -> close 4999");
     add_case(cat, c_close_code, 3000, REASON_123, 0, NULL, 0,
              "close 3000 with a 123-byte reason -> close 3000");
-    static const long bad[] = {0,    999,  1004, 1005, 1006,  1015, 1016,
-                               1100, 2000, 2999, 5000, 65535};
+    static const long bad[] = {0,    999,  1004, 1005, 1006, 1015,
+                               1016, 1100, 2000, 2999, 5000, 65535};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         add_case(cat, c_close_bad_code, bad[i], 0, 0, NULL, 0,
                  "close %ld -> 1002", bad[i]);
@@ -309,7 +313,8 @@ void register_limits(void)
     const char *cat = "limits";
     const long MiB = 1l << 20, KiB = 1024;
     add_case(cat, c_big, 2, MiB, 0, NULL, 0, "binary 1 MiB, one frame");
-    add_case(cat, c_big, 1, MiB, 0, NULL, 0, "text 1 MiB (multi-byte), one frame");
+    add_case(cat, c_big, 1, MiB, 0, NULL, 0,
+             "text 1 MiB (multi-byte), one frame");
     add_case(cat, c_big, 2, 16 * MiB, 0, NULL, 0, "binary 16 MiB, one frame");
     add_case(cat, c_big, 1, 16 * MiB, 0, NULL, 0, "text 16 MiB, one frame");
     add_case(cat, c_big, 2, 16 * MiB, 64 * KiB, NULL, 0,
@@ -322,23 +327,31 @@ void register_limits(void)
              "binary 16 MiB + 1 announced -> 1009 before the payload")
         ->timeout_ms = 2000;
     add_case(cat, c_too_big, 1l << 40, 0, 0, NULL, 0,
-             "binary 2^40 bytes announced -> 1009")->timeout_ms = 2000;
+             "binary 2^40 bytes announced -> 1009")
+        ->timeout_ms = 2000;
     add_case(cat, c_too_big, 0x7FFFFFFFFFFFFFFFl, 0, 0, NULL, 0,
-             "binary 2^63-1 bytes announced -> 1009")->timeout_ms = 2000;
+             "binary 2^63-1 bytes announced -> 1009")
+        ->timeout_ms = 2000;
     add_case(cat, c_too_big, 1, 16 * MiB, 64 * KiB, NULL, 0,
              "16 MiB in 64 KiB fragments, then 1 more announced -> 1009");
     add_case(cat, c_too_big, 11, 16 * MiB - 10, 16 * MiB - 10, NULL, 0,
              "16 MiB - 10 fragment, then 11 more announced -> 1009");
     add_case(cat, c_big, 2, 1024, 0, NULL, 0,
-             "--max-message 1024: 1024 bytes echoed")->srv = SRV_SMALL;
+             "--max-message 1024: 1024 bytes echoed")
+        ->srv = SRV_SMALL;
     add_case(cat, c_big, 1, 1024, 100, NULL, 0,
-             "--max-message 1024: 1024 bytes in fragments echoed")->srv = SRV_SMALL;
+             "--max-message 1024: 1024 bytes in fragments echoed")
+        ->srv = SRV_SMALL;
     add_case(cat, c_too_big, 1025, 0, 0, NULL, 0,
-             "--max-message 1024: 1025 bytes announced -> 1009")->srv = SRV_SMALL;
+             "--max-message 1024: 1025 bytes announced -> 1009")
+        ->srv = SRV_SMALL;
     add_case(cat, c_too_big, 25, 1000, 100, NULL, 0,
-             "--max-message 1024: 1000 + 25 in fragments -> 1009")->srv = SRV_SMALL;
+             "--max-message 1024: 1000 + 25 in fragments -> 1009")
+        ->srv = SRV_SMALL;
     add_case(cat, c_big, 2, 32 * MiB, 0, NULL, 0,
-             "--stream: binary 32 MiB, one frame, echoed")->srv = SRV_STREAM;
+             "--stream: binary 32 MiB, one frame, echoed")
+        ->srv = SRV_STREAM;
     add_case(cat, c_big, 1, 2 * MiB, 64 * KiB, NULL, 0,
-             "--stream: text 2 MiB in 64 KiB fragments, echoed")->srv = SRV_STREAM;
+             "--stream: text 2 MiB in 64 KiB fragments, echoed")
+        ->srv = SRV_STREAM;
 }

@@ -28,8 +28,9 @@ static int c_ping(peer_t *t, const tcase_t *k)
     size_t n = (size_t)k->a;
     buf_t out = {0};
     for (size_t i = 0; i < n; i++)
-        p[i] = k->b == 1 ? (uint8_t)i : k->b == 2 ? (uint8_t)(0x80 + i)
-                                                  : (uint8_t)('a' + i % 26);
+        p[i] = k->b == 1   ? (uint8_t)i
+               : k->b == 2 ? (uint8_t)(0x80 + i)
+                           : (uint8_t)('a' + i % 26);
     cframe(&out, 1, 0x9, p, n);
     int r = open_ws(t) || send_chopped(t, &out, (size_t)k->c) ||
             expect_pong(t, p, n);
@@ -69,8 +70,8 @@ static int c_control_too_long(peer_t *t, const tcase_t *k)
     size_t n = (size_t)k->a;
     uint8_t *p = calloc(1, n);
     buf_t out = {0};
-    frame_spec_t s = {.fin = 1, .op = (int)k->b, .masked = 1,
-                      .len_form = (int)k->c};
+    frame_spec_t s = {
+        .fin = 1, .op = (int)k->b, .masked = 1, .len_form = (int)k->c};
     frame_put(&out, &s, p, n);
     int r = open_ws(t) || send_buf(t, &out) || expect_close(t, 1002);
     free(p);
@@ -87,8 +88,7 @@ static int c_unsolicited_pong(peer_t *t, const tcase_t *k)
     memset(p, 'x', sizeof p);
     cframe(&out, 1, 0xA, p, (size_t)k->a);
     cframe(&out, 1, 0x1, "after", 5);
-    int r = open_ws(t) || send_buf(t, &out) ||
-            expect_echo(t, k, 1, "after", 5);
+    int r = open_ws(t) || send_buf(t, &out) || expect_echo(t, k, 1, "after", 5);
     buf_free(&out);
     return r ? -1 : 0;
 }
@@ -147,8 +147,8 @@ static int c_fragments(peer_t *t, const tcase_t *k)
                 break;
         }
     }
-    int r = open_ws(t) || send_buf(t, &out) ||
-            expect_echo(t, k, (int)k->b, p, n);
+    int r =
+        open_ws(t) || send_buf(t, &out) || expect_echo(t, k, (int)k->b, p, n);
     free(p);
     buf_free(&out);
     return r ? -1 : 0;
@@ -200,7 +200,8 @@ static int c_interleaved(peer_t *t, const tcase_t *k)
     for (int i = 0; i < 4; i++) {
         if (k->a == 1 || (i == 2 && (k->a == 0 || k->a == 3))) {
             size_t n = k->a == 3 ? 125 : 2;
-            const uint8_t *pp = k->a == 3 ? big : (const uint8_t *)"p0p1p2p3" + 2 * i;
+            const uint8_t *pp =
+                k->a == 3 ? big : (const uint8_t *)"p0p1p2p3" + 2 * i;
             cframe(&out, 1, 0x9, pp, n);
             sframe(&e, 1, 0xA, pp, n);
         }
@@ -218,15 +219,15 @@ static int c_interleaved(peer_t *t, const tcase_t *k)
 
 /* Sequences that MUST fail with 1002 (§5.4, §5.5). */
 enum {
-    FR_PING_NOT_FIN,        /* control frames MUST NOT be fragmented */
+    FR_PING_NOT_FIN, /* control frames MUST NOT be fragmented */
     FR_PING_EMPTY_NOT_FIN,
     FR_PONG_NOT_FIN,
     FR_CLOSE_NOT_FIN,
-    FR_CONT_FIN,            /* continuation with no message started */
+    FR_CONT_FIN, /* continuation with no message started */
     FR_CONT_NOT_FIN,
     FR_CONT_AFTER_MESSAGE,
     FR_CONT_CHOPPED,
-    FR_TEXT_TEXT,           /* a new message inside an unfinished one */
+    FR_TEXT_TEXT, /* a new message inside an unfinished one */
     FR_TEXT_BINARY,
     FR_BINARY_TEXT,
     FR_BINARY_BINARY,
@@ -305,8 +306,7 @@ static int c_bad_sequence(peer_t *t, const tcase_t *k)
         break;
     }
     int r = open_ws(t) || send_chopped(t, &out, chop) ||
-            (echo && expect_echo(t, k, 1, "whole", 5)) ||
-            expect_close(t, 1002);
+            (echo && expect_echo(t, k, 1, "whole", 5)) || expect_close(t, 1002);
     buf_free(&out);
     return r ? -1 : 0;
 }
@@ -335,8 +335,8 @@ void register_control(void)
     const char *cat = "ping-pong";
     static const long sizes[] = {0, 1, 2, 10, 64, 100, 124, 125};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
-        add_case(cat, c_ping, sizes[i], 0, 0, NULL, 0,
-                 "ping %ld bytes -> pong", sizes[i]);
+        add_case(cat, c_ping, sizes[i], 0, 0, NULL, 0, "ping %ld bytes -> pong",
+                 sizes[i]);
     add_case(cat, c_ping, 125, 1, 0, NULL, 0,
              "ping 125 binary bytes 00..7c -> pong");
     add_case(cat, c_ping, 125, 2, 0, NULL, 0,
@@ -378,11 +378,14 @@ void register_fragmentation(void)
     add_case(cat, c_fragments, 12, 2, 6, NULL, 0, "binary in 2 fragments");
     add_case(cat, c_fragments, 12, 2, 4, NULL, 0, "binary in 3 fragments");
     add_case(cat, c_fragments, 50, 1, 1, NULL, 0, "text in 1-byte fragments");
-    add_case(cat, c_fragments, 256, 2, 1, NULL, 0, "binary in 1-byte fragments");
+    add_case(cat, c_fragments, 256, 2, 1, NULL, 0,
+             "binary in 1-byte fragments");
     add_case(cat, c_fragments, 2000, 1, 1, NULL, 0,
              "text in 2000 1-byte fragments");
-    add_case(cat, c_fragments, 20, 1, 0, NULL, 0, "text with an empty middle fragment");
-    add_case(cat, c_fragments, 20, 2, 0, NULL, 0, "binary with an empty middle fragment");
+    add_case(cat, c_fragments, 20, 1, 0, NULL, 0,
+             "text with an empty middle fragment");
+    add_case(cat, c_fragments, 20, 2, 0, NULL, 0,
+             "binary with an empty middle fragment");
     add_case(cat, c_fragments, 262144, 2, 65536, NULL, 0,
              "binary 256 KiB in 64 KiB fragments");
     add_case(cat, c_fragments, 65536, 1, 1000, NULL, 0,

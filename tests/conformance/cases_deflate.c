@@ -35,11 +35,13 @@ static uint32_t rnd(uint32_t *s)
 static void make_text(uint8_t *p, size_t n, uint32_t *s)
 {
     static const char *const words[] = {
-        "the", "of", "and", "to", "a", "in", "that", "is", "was", "he",
-        "for", "it", "with", "as", "his", "on", "be", "at", "by", "I",
-        "Denmark", "Hamlet", "ghost", "king", "queen", "player", "sword",
-        "whether", "nobler", "suffer", "slings", "arrows", "outrageous",
-        "fortune", "sea", "troubles", "opposing", "end", "sleep", "dream"};
+        "the",      "of",     "and",        "to",      "a",      "in",
+        "that",     "is",     "was",        "he",      "for",    "it",
+        "with",     "as",     "his",        "on",      "be",     "at",
+        "by",       "I",      "Denmark",    "Hamlet",  "ghost",  "king",
+        "queen",    "player", "sword",      "whether", "nobler", "suffer",
+        "slings",   "arrows", "outrageous", "fortune", "sea",    "troubles",
+        "opposing", "end",    "sleep",      "dream"};
     size_t i = 0;
     while (i < n) {
         const char *w = words[rnd(s) % (sizeof words / sizeof words[0])];
@@ -55,12 +57,12 @@ static void make_json(uint8_t *p, size_t n, uint32_t *s)
     char rec[160];
     size_t i = 0;
     for (unsigned id = 0; i < n; id++) {
-        int k = snprintf(rec, sizeof rec,
-                         "{\"id\":%u,\"user\":\"user%u\",\"score\":%u.%02u,"
-                         "\"active\":%s,\"tags\":[\"t%u\",\"t%u\"]},",
-                         id, rnd(s) % 1000, rnd(s) % 10000, rnd(s) % 100,
-                         rnd(s) & 1 ? "true" : "false", rnd(s) % 20,
-                         rnd(s) % 20);
+        int k =
+            snprintf(rec, sizeof rec,
+                     "{\"id\":%u,\"user\":\"user%u\",\"score\":%u.%02u,"
+                     "\"active\":%s,\"tags\":[\"t%u\",\"t%u\"]},",
+                     id, rnd(s) % 1000, rnd(s) % 10000, rnd(s) % 100,
+                     rnd(s) & 1 ? "true" : "false", rnd(s) % 20, rnd(s) % 20);
         for (int j = 0; j < k && i < n; j++)
             p[i++] = (uint8_t)rec[j];
     }
@@ -111,10 +113,10 @@ static uint64_t fnv1a(const uint8_t *p, size_t n)
 /* An offer, what the 101 must say, and what it must not. */
 typedef struct offer {
     const char *name;
-    const char *header;  /* Sec-WebSocket-Extensions we send */
-    int client_bits;     /* our client_max_window_bits value (15: bare,
-                            0: not offered) */
-    const char *must;    /* substrings the response must contain, ';'-less */
+    const char *header; /* Sec-WebSocket-Extensions we send */
+    int client_bits;    /* our client_max_window_bits value (15: bare,
+                           0: not offered) */
+    const char *must;   /* substrings the response must contain, ';'-less */
     const char *must2;
 } offer_t;
 
@@ -161,8 +163,10 @@ static int open_deflate(peer_t *t, const offer_t *o, pmd_end_t *e)
     if (ws_open_with(t, case_port(), hdr, head, sizeof head) != 0)
         return -1;
     if (!header_value(head, "Sec-WebSocket-Extensions", v, sizeof v))
-        return fail(t, "offer '%s' not accepted (no Sec-WebSocket-Extensions"
-                    " in the 101)", o->header);
+        return fail(t,
+                    "offer '%s' not accepted (no Sec-WebSocket-Extensions"
+                    " in the 101)",
+                    o->header);
     if (pmd_parse(&e->p, v, o->client_bits, err, sizeof err) != 0)
         return fail(t, "%s", err);
     if ((o->must && !strstr(v, o->must)) || (o->must2 && !strstr(v, o->must2)))
@@ -196,8 +200,10 @@ static int put_message(pmd_end_t *e, buf_t *out, int op, const uint8_t *p,
     }
     do {
         size_t k = frag && len - off > frag ? frag : len - off;
-        frame_spec_t s = {.fin = off + k == len, .op = off ? 0 : op,
-                          .rsv = off || plain ? 0 : 4, .masked = 1};
+        frame_spec_t s = {.fin = off + k == len,
+                          .op = off ? 0 : op,
+                          .rsv = off || plain ? 0 : 4,
+                          .masked = 1};
         frame_put(out, &s, data + off, k);
         off += k;
     } while (off < len);
@@ -300,16 +306,19 @@ static int c_echo_deflate(peer_t *t, const tcase_t *k)
             r = recv_message(t, &e, &gop, &got, &comp, &wlen);
             if (r == 0 && (gop != op || got.len != size ||
                            fnv1a(got.p, got.len) != fnv1a(want, size)))
-                r = fail(t, "echo %ld: op %d, %zu bytes, hash %016llx; "
-                         "sent op %d, %zu bytes, hash %016llx", j, gop,
-                         got.len, (unsigned long long)fnv1a(got.p, got.len),
-                         op, size, (unsigned long long)fnv1a(want, size));
+                r = fail(t,
+                         "echo %ld: op %d, %zu bytes, hash %016llx; "
+                         "sent op %d, %zu bytes, hash %016llx",
+                         j, gop, got.len,
+                         (unsigned long long)fnv1a(got.p, got.len), op, size,
+                         (unsigned long long)fnv1a(want, size));
             /* Compressible text is sent back compressed and smaller. */
             if (r == 0 && corpus != C_RANDOM && size >= 256 &&
                 (!comp || wlen >= size))
-                r = fail(t, "echo %ld of %zu compressible bytes came %s "
-                         "(%zu bytes on the wire)", j, size,
-                         comp ? "no smaller" : "uncompressed", wlen);
+                r = fail(t,
+                         "echo %ld of %zu compressible bytes came %s "
+                         "(%zu bytes on the wire)",
+                         j, size, comp ? "no smaller" : "uncompressed", wlen);
             buf_free(&got);
         }
     }
@@ -337,8 +346,7 @@ static int c_declined(peer_t *t, const tcase_t *k)
     if (ws_open_with(t, case_port(), hdr, head, sizeof head) != 0)
         return -1;
     if (header_value(head, "Sec-WebSocket-Extensions", v, sizeof v))
-        return fail(t, "server accepted '%s' for an offer it must decline",
-                    v);
+        return fail(t, "server accepted '%s' for an offer it must decline", v);
     frame_put(&out, &s, "\xf2\x48\xcd\xc9\xc9\x07\x00", 7);
     int r = send_buf(t, &out) || expect_close(t, 1002) ? -1 : 0;
     buf_free(&out);
@@ -398,16 +406,19 @@ static void register_section12(void)
     for (int c = 0; c < C_COUNT; c++)
         for (size_t f = 0; f < NFRAGS; f++)
             for (size_t s = 0; s < NSIZES; s++)
-                add_case(cat, c_echo_deflate, c, (long)sizes[s],
-                         (long)frags[f], &offers[0], 0,
-                         "%s, %zu B x %ld, auto-fragment %zu", corpus_name[c],
-                         sizes[s], count_for(sizes[s]), frags[f]);
+                add_case(cat, c_echo_deflate, c, (long)sizes[s], (long)frags[f],
+                         &offers[0], 0, "%s, %zu B x %ld, auto-fragment %zu",
+                         corpus_name[c], sizes[s], count_for(sizes[s]),
+                         frags[f]);
     /* --stream: inflated as it arrives, each slice echoed as a fragment of
      * a message compressed as a stream. */
     for (size_t s = 0; s < NSIZES; s++)
-        add_case(cat, c_echo_deflate, C_JSON, (long)sizes[s], 1024,
-                 &offers[0], 0, "--stream: JSON, %zu B x %ld, auto-fragment "
-                 "1024", sizes[s], count_for(sizes[s]))->srv = SRV_STREAM;
+        add_case(cat, c_echo_deflate, C_JSON, (long)sizes[s], 1024, &offers[0],
+                 0,
+                 "--stream: JSON, %zu B x %ld, auto-fragment "
+                 "1024",
+                 sizes[s], count_for(sizes[s]))
+            ->srv = SRV_STREAM;
 }
 
 static void register_section13(void)
@@ -441,8 +452,7 @@ static void register_failures(void)
     };
     for (size_t i = 0; i < sizeof declined / sizeof declined[0]; i++)
         add_case(cat, c_declined, 0, 0, 0, declined[i], 0,
-                 "declined: '%s' -> 101 without it, RSV1 -> 1002",
-                 declined[i]);
+                 "declined: '%s' -> 101 without it, RSV1 -> 1002", declined[i]);
     add_case(cat, c_deflate_fails, 1007, F_CORRUPT, 0, "\xff\xff\xff\xff", 4,
              "corrupt compressed data -> 1007");
     add_case(cat, c_deflate_fails, 1007, F_CORRUPT, 0, "\x06\x00", 2,
@@ -454,8 +464,10 @@ static void register_failures(void)
              "RSV1 on a continuation frame -> 1002");
     add_case(cat, c_deflate_fails, 1002, F_RSV1_PING, 0, "", 0,
              "RSV1 on a ping (control frames are never compressed) -> 1002");
-    add_case(cat, c_deflate_fails, 1002, F_RSV2, 0, "\xf2\x48\xcd\xc9\xc9"
-             "\x07\x00", 7, "RSV2 with deflate agreed -> 1002");
+    add_case(cat, c_deflate_fails, 1002, F_RSV2, 0,
+             "\xf2\x48\xcd\xc9\xc9"
+             "\x07\x00",
+             7, "RSV2 with deflate agreed -> 1002");
 }
 
 void register_deflate(void)

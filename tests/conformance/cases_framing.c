@@ -106,13 +106,13 @@ static int c_mask_key(peer_t *t, const tcase_t *k)
 
 /* Malformed frames that must fail the connection with 1002. */
 enum {
-    BAD_UNMASKED,       /* RFC 6455 §5.1: a client MUST mask */
+    BAD_UNMASKED, /* RFC 6455 §5.1: a client MUST mask */
     BAD_UNMASKED_EMPTY,
     BAD_UNMASKED_PING,
-    BAD_LEN16_SHORT,    /* §5.2: the minimal number of bytes MUST be used */
+    BAD_LEN16_SHORT, /* §5.2: the minimal number of bytes MUST be used */
     BAD_LEN64_SHORT,
     BAD_LEN64_MEDIUM,
-    BAD_LEN64_TOPBIT,   /* §5.2: the most significant bit MUST be 0 */
+    BAD_LEN64_TOPBIT, /* §5.2: the most significant bit MUST be 0 */
     BAD_UNMASKED_AFTER_ECHO,
     BAD_COUNT
 };
@@ -181,12 +181,24 @@ static int c_bad_frame(peer_t *t, const tcase_t *k)
 /* RFC 6455 §5.2: RSV1-3 MUST be 0 unless an extension defines them; none
  * is negotiated. a = RSV bits (1..7), b = where they appear. */
 enum {
-    RSV_TEXT, RSV_EMPTY_TEXT, RSV_BINARY, RSV_PING, RSV_CLOSE,
-    RSV_CONTINUATION, RSV_AFTER_ECHO, RSV_CHOPPED, RSV_KINDS
+    RSV_TEXT,
+    RSV_EMPTY_TEXT,
+    RSV_BINARY,
+    RSV_PING,
+    RSV_CLOSE,
+    RSV_CONTINUATION,
+    RSV_AFTER_ECHO,
+    RSV_CHOPPED,
+    RSV_KINDS
 };
-static const char *const rsv_where[RSV_KINDS] = {
-    "text", "empty text", "binary", "ping", "close", "continuation",
-    "text after a valid echo", "text in 1-byte writes"};
+static const char *const rsv_where[RSV_KINDS] = {"text",
+                                                 "empty text",
+                                                 "binary",
+                                                 "ping",
+                                                 "close",
+                                                 "continuation",
+                                                 "text after a valid echo",
+                                                 "text in 1-byte writes"};
 
 static int c_rsv(peer_t *t, const tcase_t *k)
 {
@@ -220,8 +232,7 @@ static int c_rsv(peer_t *t, const tcase_t *k)
         break;
     }
     frame_put(&out, &s, pl, n);
-    int r = open_ws(t) ||
-            send_chopped(t, &out, k->b == RSV_CHOPPED ? 1 : 0);
+    int r = open_ws(t) || send_chopped(t, &out, k->b == RSV_CHOPPED ? 1 : 0);
     if (r == 0 && k->b == RSV_AFTER_ECHO)
         r = expect_echo(t, k, 1, p, 12);
     r = r || expect_close(t, 1002);
@@ -234,12 +245,17 @@ static int c_rsv(peer_t *t, const tcase_t *k)
 /* RFC 6455 §5.2: opcodes 3-7 and B-F are reserved; receiving one MUST
  * fail the connection. a = opcode, b = variant. */
 enum {
-    OP_EMPTY, OP_PAYLOAD, OP_AFTER_ECHO, OP_AFTER_PING, OP_NOT_FIN,
-    OP_IN_MESSAGE, OP_VARIANTS
+    OP_EMPTY,
+    OP_PAYLOAD,
+    OP_AFTER_ECHO,
+    OP_AFTER_PING,
+    OP_NOT_FIN,
+    OP_IN_MESSAGE,
+    OP_VARIANTS
 };
 static const char *const op_variant[OP_VARIANTS] = {
-    "empty", "with payload", "after a valid echo", "after a ping",
-    "without FIN", "inside a fragmented message"};
+    "empty",        "with payload", "after a valid echo",
+    "after a ping", "without FIN",  "inside a fragmented message"};
 
 static int c_opcode(peer_t *t, const tcase_t *k)
 {
@@ -283,24 +299,24 @@ static int c_opcode(peer_t *t, const tcase_t *k)
 
 void register_framing(void)
 {
-    static const long lens[] = {0, 1, 125, 126, 127, 128, 1000,
-                                65535, 65536, 100000};
+    static const long lens[] = {0,   1,    125,   126,   127,
+                                128, 1000, 65535, 65536, 100000};
     const char *cat = "framing";
     for (int op = 1; op <= 2; op++)
         for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
             for (int chop = 0; chop <= (lens[i] <= 65536); chop++)
                 add_case(cat, c_echo, op, lens[i], chop, NULL, 0,
-                         "%s %ld bytes%s", op == 1 ? "text" : "binary",
-                         lens[i], chop ? ", 1-byte writes" : "");
+                         "%s %ld bytes%s", op == 1 ? "text" : "binary", lens[i],
+                         chop ? ", 1-byte writes" : "");
     add_case(cat, c_echo, 2, 300000, 4096, NULL, 0,
              "binary 300000 bytes, 4 KiB writes");
     static const long stream_lens[] = {0, 1, 125, 126, 65536};
     for (size_t i = 0; i < sizeof stream_lens / sizeof stream_lens[0]; i++)
         for (int chop = 0; chop <= 1; chop++)
             add_case(cat, c_echo, 1 + (int)(i & 1), stream_lens[i], chop, NULL,
-                     0, "--stream: %s %ld bytes%s",
-                     (i & 1) ? "binary" : "text", stream_lens[i],
-                     chop ? ", 1-byte writes" : "")->srv = SRV_STREAM;
+                     0, "--stream: %s %ld bytes%s", (i & 1) ? "binary" : "text",
+                     stream_lens[i], chop ? ", 1-byte writes" : "")
+                ->srv = SRV_STREAM;
     add_case(cat, c_all_bytes, 0, 0, 0, NULL, 0, "binary: all 256 byte values");
     add_case(cat, c_pipeline, 2, 0, 0, NULL, 0, "2 messages in one write");
     add_case(cat, c_pipeline, 100, 0, 0, NULL, 0, "100 messages in one write");

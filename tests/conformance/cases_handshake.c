@@ -14,16 +14,16 @@
 #define KEY "dGhlIHNhbXBsZSBub25jZQ=="
 #define ACCEPT "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 #define STD_HEADERS                                                            \
-    "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"       \
+    "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"         \
     "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n"
 
 /* Flags (b). */
-#define HS_CHOP 1      /* request in 1-byte writes */
-#define HS_PIPELINE 2  /* a frame right behind the request, same write */
-#define HS_NO_EXT 4    /* no Sec-WebSocket-Extensions in the 101 */
-#define HS_PROTO 8     /* Sec-WebSocket-Protocol absent or "chat" */
-#define HS_BIG 16      /* data = a header line to repeat up to 64 KiB */
-#define HS_HALF 32     /* send half the request, then shut down writing */
+#define HS_CHOP 1     /* request in 1-byte writes */
+#define HS_PIPELINE 2 /* a frame right behind the request, same write */
+#define HS_NO_EXT 4   /* no Sec-WebSocket-Extensions in the 101 */
+#define HS_PROTO 8    /* Sec-WebSocket-Protocol absent or "chat" */
+#define HS_BIG 16     /* data = a header line to repeat up to 64 KiB */
+#define HS_HALF 32    /* send half the request, then shut down writing */
 
 /* Any 4xx will do (a plain GET without --static). */
 #define ANY_4XX (-4)
@@ -119,28 +119,35 @@ static const struct {
     {"RFC 6455 §1.3 sample request -> 101", GET STD_HEADERS "\r\n", 101, 0},
     {"lower-case header names -> 101",
      GET "host: 127.0.0.1\r\nupgrade: websocket\r\nconnection: Upgrade\r\n"
-     "sec-websocket-key: " KEY "\r\nsec-websocket-version: 13\r\n\r\n", 101, 0},
+         "sec-websocket-key: " KEY "\r\nsec-websocket-version: 13\r\n\r\n",
+     101, 0},
     {"Upgrade: WebSocket, Connection: upgrade (any case) -> 101",
      GET "Host: 127.0.0.1\r\nUpgrade: WebSocket\r\nConnection: upgrade\r\n"
-     "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n", 101, 0},
+         "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
+     101, 0},
     {"Connection: keep-alive, Upgrade -> 101",
      GET "Host: 127.0.0.1\r\nUpgrade: websocket\r\n"
-     "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"
-     "Sec-WebSocket-Version: 13\r\n\r\n", 101, 0},
+         "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"
+         "Sec-WebSocket-Version: 13\r\n\r\n",
+     101, 0},
     {"Connection repeated (keep-alive / Upgrade) -> 101",
      GET "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: keep-alive\r\n"
-     "Connection: Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"
-     "Sec-WebSocket-Version: 13\r\n\r\n", 101, 0},
+         "Connection: Upgrade\r\nSec-WebSocket-Key: " KEY "\r\n"
+         "Sec-WebSocket-Version: 13\r\n\r\n",
+     101, 0},
     {"spaces and tabs around values -> 101",
      GET "Host:127.0.0.1\r\nUpgrade: \t websocket \t\r\n"
-     "Connection:  Upgrade  \r\nSec-WebSocket-Key:\t" KEY "\t\r\n"
-     "Sec-WebSocket-Version: 13 \r\n\r\n", 101, 0},
+         "Connection:  Upgrade  \r\nSec-WebSocket-Key:\t" KEY "\t\r\n"
+         "Sec-WebSocket-Version: 13 \r\n\r\n",
+     101, 0},
     {"Origin and unknown headers -> 101",
      GET STD_HEADERS "Origin: http://127.0.0.1\r\nUser-Agent: conformance\r\n"
-     "X-Custom: 1\r\nCookie: a=b\r\n\r\n", 101, 0},
+                     "X-Custom: 1\r\nCookie: a=b\r\n\r\n",
+     101, 0},
     {"unknown extension offered -> 101 without extensions",
      GET STD_HEADERS "Sec-WebSocket-Extensions: x-unknown-ext; "
-     "foo=bar, x-other\r\n\r\n", 101, HS_NO_EXT},
+                     "foo=bar, x-other\r\n\r\n",
+     101, HS_NO_EXT},
     {"subprotocol chat offered -> 101, none or chat chosen",
      GET STD_HEADERS "Sec-WebSocket-Protocol: chat\r\n\r\n", 101, HS_PROTO},
     {"target with a query -> 101",
@@ -148,7 +155,8 @@ static const struct {
     {"bare LF line endings -> 101",
      "GET / HTTP/1.1\nHost: 127.0.0.1\nUpgrade: websocket\n"
      "Connection: Upgrade\nSec-WebSocket-Key: " KEY "\n"
-     "Sec-WebSocket-Version: 13\n\n", 101, 0},
+     "Sec-WebSocket-Version: 13\n\n",
+     101, 0},
     {"request in 1-byte writes -> 101", GET STD_HEADERS "\r\n", 101, HS_CHOP},
     {"frame in the same write as the request -> 101, echoed",
      GET STD_HEADERS "\r\n", 101, HS_PIPELINE},
@@ -156,33 +164,41 @@ static const struct {
      GET STD_HEADERS "\r\n", 101, HS_PIPELINE | HS_CHOP},
     {"missing Sec-WebSocket-Key -> 400",
      GET "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-     "Sec-WebSocket-Version: 13\r\n\r\n", 400, 0},
+         "Sec-WebSocket-Version: 13\r\n\r\n",
+     400, 0},
     {"empty Sec-WebSocket-Key -> 400",
      GET "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-     "Sec-WebSocket-Key: \r\nSec-WebSocket-Version: 13\r\n\r\n", 400, 0},
+         "Sec-WebSocket-Key: \r\nSec-WebSocket-Version: 13\r\n\r\n",
+     400, 0},
     {"key of 15 bytes -> 400",
      GET "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-     "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAA\r\n"
-     "Sec-WebSocket-Version: 13\r\n\r\n", 400, 0},
+         "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAA\r\n"
+         "Sec-WebSocket-Version: 13\r\n\r\n",
+     400, 0},
     {"key of 17 bytes -> 400",
      GET "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-     "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAAA=\r\n"
-     "Sec-WebSocket-Version: 13\r\n\r\n", 400, 0},
+         "Sec-WebSocket-Key: AAAAAAAAAAAAAAAAAAAAAAA=\r\n"
+         "Sec-WebSocket-Version: 13\r\n\r\n",
+     400, 0},
     {"key not base64 -> 400",
      GET "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-     "Sec-WebSocket-Key: !!!!!!!!!!!!!!!!!!!!!!==\r\n"
-     "Sec-WebSocket-Version: 13\r\n\r\n", 400, 0},
+         "Sec-WebSocket-Key: !!!!!!!!!!!!!!!!!!!!!!==\r\n"
+         "Sec-WebSocket-Version: 13\r\n\r\n",
+     400, 0},
     {"two Sec-WebSocket-Key headers -> 400",
      GET STD_HEADERS "Sec-WebSocket-Key: " KEY "\r\n\r\n", 400, 0},
     {"Sec-WebSocket-Version: 8 -> 426",
      GET "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-     "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 8\r\n\r\n", 426, 0},
+         "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 8\r\n\r\n",
+     426, 0},
     {"Sec-WebSocket-Version: 14 -> 426",
      GET "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-     "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 14\r\n\r\n", 426, 0},
+         "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 14\r\n\r\n",
+     426, 0},
     {"Sec-WebSocket-Version missing -> 426",
      GET "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-     "Sec-WebSocket-Key: " KEY "\r\n\r\n", 426, 0},
+         "Sec-WebSocket-Key: " KEY "\r\n\r\n",
+     426, 0},
     {"POST -> 400", "POST /chat HTTP/1.1\r\n" STD_HEADERS "\r\n", 400, 0},
     {"lower-case method get -> 400",
      "get /chat HTTP/1.1\r\n" STD_HEADERS "\r\n", 400, 0},
@@ -191,31 +207,37 @@ static const struct {
      "GET /chat HTTP/2.0\r\n" STD_HEADERS "\r\n", 400, 0},
     {"missing Host -> 400",
      GET "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-     "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n", 400, 0},
-    {"two Host headers -> 400",
-     GET STD_HEADERS "Host: example.com\r\n\r\n", 400, 0},
+         "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
+     400, 0},
+    {"two Host headers -> 400", GET STD_HEADERS "Host: example.com\r\n\r\n",
+     400, 0},
     {"missing Upgrade -> 400",
      GET "Host: 127.0.0.1\r\nConnection: Upgrade\r\n"
-     "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n", 400, 0},
+         "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
+     400, 0},
     {"Upgrade: h2c -> 400",
      GET "Host: 127.0.0.1\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n"
-     "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n", 400, 0},
+         "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
+     400, 0},
     {"missing Connection -> 400",
      GET "Host: 127.0.0.1\r\nUpgrade: websocket\r\n"
-     "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n", 400, 0},
+         "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
+     400, 0},
     {"Connection: keep-alive only -> 400",
      GET "Host: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: keep-alive\r\n"
-     "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n", 400, 0},
+         "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
+     400, 0},
     {"garbage request line -> 400", "HELLO\r\n" STD_HEADERS "\r\n", 400, 0},
-    {"bare CR inside a header -> 400",
-     GET STD_HEADERS "X-Bad: a\rb\r\n\r\n", 400, 0},
+    {"bare CR inside a header -> 400", GET STD_HEADERS "X-Bad: a\rb\r\n\r\n",
+     400, 0},
     {"obs-fold continuation line -> 400",
      GET STD_HEADERS "X-Folded: a\r\n  b\r\n\r\n", 400, 0},
     {"space before the colon -> 400",
      GET "Host : 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-     "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n", 400, 0},
-    {"empty line before the request line -> 400",
-     "\r\n" GET STD_HEADERS "\r\n", 400, 0},
+         "Sec-WebSocket-Key: " KEY "\r\nSec-WebSocket-Version: 13\r\n\r\n",
+     400, 0},
+    {"empty line before the request line -> 400", "\r\n" GET STD_HEADERS "\r\n",
+     400, 0},
     {"plain GET / (no --static) -> 4xx",
      "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", ANY_4XX, 0},
     {"plain GET /missing.html -> 4xx",

@@ -133,7 +133,8 @@ static int c_vanish(peer_t *t, const tcase_t *k)
         setsockopt(v.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     } else {
         static const char half[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpg";
-        r = tcp_open(&v, case_port()) || send_bytes(&v, half, sizeof half - 1, 0, 0);
+        r = tcp_open(&v, case_port()) ||
+            send_bytes(&v, half, sizeof half - 1, 0, 0);
     }
     peer_close(&v);
     if (r)
@@ -141,7 +142,8 @@ static int c_vanish(peer_t *t, const tcase_t *k)
     usleep(50000);
     out.len = 0;
     cframe(&out, 1, 0x1, "still here", 10);
-    r = open_ws(t) || send_buf(t, &out) || expect_echo(t, k, 1, "still here", 10);
+    r = open_ws(t) || send_buf(t, &out) ||
+        expect_echo(t, k, 1, "still here", 10);
     buf_free(&out);
     return r ? -1 : 0;
 }
@@ -349,11 +351,13 @@ void register_server(void)
              "--handshake-timeout 1: a client stuck mid-request is dropped");
     add_case(cat, c_max_connections, 0, 0, 0, NULL, 0,
              "--max-connections 2: a third gets 503, a later one is served");
-    add_case(cat, c_ping_interval, 1, 0, 0, NULL, 0,
-             "--ping-interval 1: an idle client is pinged, kept when it answers");
+    add_case(
+        cat, c_ping_interval, 1, 0, 0, NULL, 0,
+        "--ping-interval 1: an idle client is pinged, kept when it answers");
     add_case(cat, c_ping_interval, 0, 0, 0, NULL, 0,
              "--ping-interval 1: a client that never answers is dropped")
         ->timeout_ms = 6000;
-    add_case(cat, c_sigterm_silent, 0, 0, 0, NULL, 0,
-             "--close-timeout 1: SIGTERM, client never replies: closed, exit 0");
+    add_case(
+        cat, c_sigterm_silent, 0, 0, 0, NULL, 0,
+        "--close-timeout 1: SIGTERM, client never replies: closed, exit 0");
 }

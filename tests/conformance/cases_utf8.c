@@ -14,7 +14,10 @@ typedef struct vec {
     size_t len;
 } vec_t;
 
-#define V(name, lit) {name, lit, sizeof lit - 1}
+#define V(name, lit)                                                           \
+    {                                                                          \
+        name, lit, sizeof lit - 1                                              \
+    }
 
 /* Well-formed: every one must be echoed byte for byte (noncharacters
  * included: they are valid UTF-8, RFC 3629 does not exclude them). */
@@ -84,9 +87,11 @@ static const vec_t invalid[] = {
     V("FE FE FF FF", "\xfe\xfe\xff\xff"),
     V("C0 alone", "Hello\xc0world"),
     V("kosme + surrogate + edited",
-      "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80" "edited"),
+      "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80"
+      "edited"),
     V("kosme + U+110000 + edited",
-      "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80" "edited"),
+      "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80"
+      "edited"),
 };
 
 enum { MODE_FRAME, MODE_FRAGMENTS, MODE_WRITES, MODE_COUNT };
@@ -119,8 +124,7 @@ static int c_utf8(peer_t *t, const tcase_t *k)
     } else {
         cframe(&out, 1, 1, k->data, k->len);
     }
-    int r = open_ws(t) ||
-            send_chopped(t, &out, k->a == MODE_WRITES ? 1 : 0) ||
+    int r = open_ws(t) || send_chopped(t, &out, k->a == MODE_WRITES ? 1 : 0) ||
             (k->b ? expect_echo(t, k, 1, k->data, k->len)
                   : skip_partial_echo(t, k) || expect_close(t, 1007));
     buf_free(&out);
@@ -154,12 +158,12 @@ static int c_utf8_long(peer_t *t, const tcase_t *k)
  * bytes it has can no longer be valid, without the rest of the message.
  * The message is never completed, so any answer proves it. */
 enum {
-    FF_FIRST_FRAGMENT,    /* text (no FIN) with kosme + F4 90 80 80 */
-    FF_SECOND_FRAGMENT,   /* valid, then continuation with ED A0 80 */
-    FF_SPLIT_CODEPOINT,   /* kosme + F4 | 90 | (never) 80 80 edited */
-    FF_INSIDE_FRAME,      /* 1 MiB frame announced, 20 bytes sent */
-    FF_FIRST_BYTE,        /* text (no FIN) starting with 0xFF */
-    FF_TRUNCATED_FINAL,   /* F0 9F at the end of a final fragment */
+    FF_FIRST_FRAGMENT,  /* text (no FIN) with kosme + F4 90 80 80 */
+    FF_SECOND_FRAGMENT, /* valid, then continuation with ED A0 80 */
+    FF_SPLIT_CODEPOINT, /* kosme + F4 | 90 | (never) 80 80 edited */
+    FF_INSIDE_FRAME,    /* 1 MiB frame announced, 20 bytes sent */
+    FF_FIRST_BYTE,      /* text (no FIN) starting with 0xFF */
+    FF_TRUNCATED_FINAL, /* F0 9F at the end of a final fragment */
     FF_COUNT
 };
 static const char *const ff_names[FF_COUNT] = {
@@ -178,8 +182,11 @@ static int c_fail_fast(peer_t *t, const tcase_t *k)
     int r = open_ws(t);
     switch (k->a) {
     case FF_FIRST_FRAGMENT:
-        cframe(&out, 0, 1, "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5"
-                           "\xf4\x90\x80\x80" "edited", 21);
+        cframe(&out, 0, 1,
+               "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5"
+               "\xf4\x90\x80\x80"
+               "edited",
+               21);
         break;
     case FF_SECOND_FRAGMENT:
         cframe(&out, 0, 1, "Hello", 5);
@@ -194,16 +201,21 @@ static int c_fail_fast(peer_t *t, const tcase_t *k)
         cframe(&out, 0, 0, "\x90", 1);
         break;
     case FF_INSIDE_FRAME: {
-        frame_spec_t s = {.fin = 1, .op = 1, .masked = 1,
-                          .announce = 1u << 20};
+        frame_spec_t s = {.fin = 1, .op = 1, .masked = 1, .announce = 1u << 20};
         char p[20];
         memcpy(p, kosme, 11);
-        memcpy(p + 11, "\xff" "abcdefgh", 9);
+        memcpy(p + 11,
+               "\xff"
+               "abcdefgh",
+               9);
         frame_put(&out, &s, p, sizeof p);
         break;
     }
     case FF_FIRST_BYTE:
-        cframe(&out, 0, 1, "\xff" "abc", 4);
+        cframe(&out, 0, 1,
+               "\xff"
+               "abc",
+               4);
         break;
     case FF_TRUNCATED_FINAL:
         cframe(&out, 0, 1, "ab", 2);
@@ -233,19 +245,22 @@ void register_utf8(void)
              "300 KB of multi-byte text in 64 KiB fragments");
     for (int i = 0; i < FF_COUNT; i++)
         add_case(cat, c_fail_fast, i, 0, 0, NULL, 0, "fail fast: %s",
-                 ff_names[i])->timeout_ms = 2000;
+                 ff_names[i])
+            ->timeout_ms = 2000;
     /* --stream hands text out in slices that may end inside a character. */
     for (size_t i = 17; i < sizeof valid / sizeof valid[0]; i++)
         add_case(cat, c_utf8, MODE_WRITES, 1, 0, valid[i].bytes, valid[i].len,
-                 "--stream: valid %s, 1-byte writes -> echo",
-                 valid[i].name)->srv = SRV_STREAM;
+                 "--stream: valid %s, 1-byte writes -> echo", valid[i].name)
+            ->srv = SRV_STREAM;
     add_case(cat, c_utf8_long, 5, 1000, 0, NULL, 0,
              "--stream: 1000 bytes of multi-byte text, 5-byte fragments")
         ->srv = SRV_STREAM;
     for (size_t i = 10; i < 14; i++)
         add_case(cat, c_utf8, MODE_FRAGMENTS, 0, 0, invalid[i].bytes,
                  invalid[i].len, "--stream: invalid %s, 1-byte fragments",
-                 invalid[i].name)->srv = SRV_STREAM;
+                 invalid[i].name)
+            ->srv = SRV_STREAM;
     add_case(cat, c_fail_fast, FF_FIRST_FRAGMENT, 0, 0, NULL, 0,
-             "--stream: fail fast, first fragment invalid")->srv = SRV_STREAM;
+             "--stream: fail fast, first fragment invalid")
+        ->srv = SRV_STREAM;
 }

@@ -30,12 +30,12 @@ static int expect_message(peer_t *t, int op, const uint8_t *p, size_t n)
         int want = first ? op : 0;
         int bad = 0;
         if (f.op != want || f.rsv || f.masked)
-            bad = fail(t, "echo fragment %s: op %d rsv %d masked %d, "
-                          "expected op %d",
+            bad = fail(t,
+                       "echo fragment %s: op %d rsv %d masked %d, "
+                       "expected op %d",
                        first ? "first" : "later", f.op, f.rsv, f.masked, want);
         else if (f.len > n - got || memcmp(f.payload.p, p + got, f.len) != 0)
-            bad = fail(t, "echo differs from what was sent near byte %zu",
-                       got);
+            bad = fail(t, "echo differs from what was sent near byte %zu", got);
         got += (size_t)f.len;
         int fin = f.fin;
         frame_free(&f);

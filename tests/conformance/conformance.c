@@ -138,8 +138,8 @@ static int run_case(const tcase_t *k, peer_t *t)
 static void print_table(const tally_t *tal, int ncat, int64_t ms)
 {
     int passed = 0, total = 0;
-    printf("\n%-16s %6s %7s %7s %8s\n", "category", "cases", "passed",
-           "failed", "time");
+    printf("\n%-16s %6s %7s %7s %8s\n", "category", "cases", "passed", "failed",
+           "time");
     for (int i = 0; i < ncat; i++) {
         printf("%-16s %6d %7d %7d %6.2f s\n", tal[i].cat, tal[i].cases,
                tal[i].passed, tal[i].cases - tal[i].passed,

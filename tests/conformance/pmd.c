@@ -98,8 +98,10 @@ int pmd_parse(pmd_params_t *p, const char *value, int client_bits_offered,
     }
     return 0;
 bad:
-    snprintf(err, cap, "response Sec-WebSocket-Extensions '%s' breaks RFC "
-                       "7692 §7.1 (at '%s')", value, part);
+    snprintf(err, cap,
+             "response Sec-WebSocket-Extensions '%s' breaks RFC "
+             "7692 §7.1 (at '%s')",
+             value, part);
     return -1;
 }
 
@@ -166,8 +168,8 @@ static int restart_keeping_window(z_stream *z)
 }
 
 /* Inflate in[0..n) into out, `step` output bytes per call. 0 or -1. */
-static int inflate_some(pmd_end_t *e, const uint8_t *in, size_t n,
-                        uInt step, buf_t *out, char *err, size_t cap)
+static int inflate_some(pmd_end_t *e, const uint8_t *in, size_t n, uInt step,
+                        buf_t *out, char *err, size_t cap)
 {
     uint8_t chunk[65536];
 

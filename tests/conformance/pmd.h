@@ -19,11 +19,11 @@
 
 /* What the 101 agreed, from our (the client's) side. */
 typedef struct pmd_params {
-    int on;            /* permessage-deflate accepted */
-    int client_bits;   /* the window we compress with */
-    int server_bits;   /* the window the server compresses with */
-    int client_nct;    /* we start each message afresh */
-    int server_nct;    /* the server must start each message afresh */
+    int on;          /* permessage-deflate accepted */
+    int client_bits; /* the window we compress with */
+    int server_bits; /* the window the server compresses with */
+    int client_nct;  /* we start each message afresh */
+    int server_nct;  /* the server must start each message afresh */
 } pmd_params_t;
 
 typedef struct pmd_end {

@@ -63,8 +63,10 @@ int server_start(server_t *s, const char *bin, char *err, size_t cap)
     const char *colon = strrchr(line, ':');
     if (strncmp(line, "wsecho listening on ", 20) != 0 || !colon ||
         (s->port = atoi(colon + 1)) <= 0) {
-        snprintf(err, cap, "%s did not print 'wsecho listening on HOST:PORT' "
-                 "(got '%s'); see %s", bin, line, s->log);
+        snprintf(err, cap,
+                 "%s did not print 'wsecho listening on HOST:PORT' "
+                 "(got '%s'); see %s",
+                 bin, line, s->log);
         server_stop(s, 1000);
         return -1;
     }

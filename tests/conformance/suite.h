@@ -28,8 +28,8 @@ struct tcase {
     case_fn fn;
     int srv;
     int timeout_ms;
-    long a, b, c;          /* parameters, meaning up to fn */
-    const uint8_t *data;   /* constant bytes, borrowed */
+    long a, b, c;        /* parameters, meaning up to fn */
+    const uint8_t *data; /* constant bytes, borrowed */
     size_t len;
 };
 
@@ -78,9 +78,9 @@ void register_deflate(void);
 typedef struct server {
     int pid;
     int port;
-    int out_fd;        /* its stdout (the one "listening" line) */
+    int out_fd; /* its stdout (the one "listening" line) */
     const char *extra[4];
-    char log[256];     /* its stderr goes here */
+    char log[256]; /* its stderr goes here */
 } server_t;
 
 /* Start wsecho with --host 127.0.0.1 --port 0 and s->extra; read the

@@ -276,8 +276,7 @@ static int pull(peer_t *t)
     return 0;
 }
 
-int send_bytes(peer_t *t, const void *data, size_t n, size_t chop,
-               int pause_us)
+int send_bytes(peer_t *t, const void *data, size_t n, size_t chop, int pause_us)
 {
     const uint8_t *p = data;
     size_t off = 0;
@@ -347,10 +346,9 @@ int need(peer_t *t, size_t n)
 
 static const char *op_name(int op)
 {
-    static const char *names[16] = {"continuation", "text", "binary", "op3",
-                                    "op4", "op5", "op6", "op7", "close",
-                                    "ping", "pong", "opB", "opC", "opD",
-                                    "opE", "opF"};
+    static const char *names[16] = {
+        "continuation", "text", "binary", "op3", "op4", "op5", "op6", "op7",
+        "close",        "ping", "pong",   "opB", "opC", "opD", "opE", "opF"};
     return names[op & 15];
 }
 
@@ -397,8 +395,8 @@ int recv_frame(peer_t *t, frame_t *f)
     f->len = len;
     if ((r = need(t, hlen + (size_t)len)) <= 0)
         return fail(t, "%s frame of %llu bytes cut short (%zu arrived, %s)",
-                    op_name(f->op), (unsigned long long)len,
-                    avail(t) - hlen, r == 0 ? "EOF" : "timeout");
+                    op_name(f->op), (unsigned long long)len, avail(t) - hlen,
+                    r == 0 ? "EOF" : "timeout");
     h = rxp(t);
     buf_put(&f->payload, h + hlen, (size_t)len);
     if (f->masked)
@@ -425,8 +423,8 @@ int expect_bytes(peer_t *t, const void *exp, size_t n, const char *what)
         hexdump(b, sizeof b, g + from, got - from, 24);
         if (i == got)
             return fail(t, "%s: %s after %zu of %zu bytes; expected [+%zu] %s",
-                        what, r == 0 ? "server closed TCP" : "timeout", got,
-                        n, from, a);
+                        what, r == 0 ? "server closed TCP" : "timeout", got, n,
+                        from, a);
         return fail(t, "%s: byte %zu differs: expected [+%zu] %s | got %s",
                     what, i, from, a, b);
     }
@@ -465,13 +463,14 @@ int expect_close(peer_t *t, unsigned code)
         bad = fail(t, "expected close %u, got a %s frame [%s]", code,
                    op_name(f.op), hex);
     else if (!f.fin || f.rsv || f.masked)
-        bad = fail(t, "close frame with fin=%d rsv=%d masked=%d", f.fin,
-                   f.rsv, f.masked);
+        bad = fail(t, "close frame with fin=%d rsv=%d masked=%d", f.fin, f.rsv,
+                   f.masked);
     else if (code == 0 && f.len != 0)
         bad = fail(t, "expected an empty close, got [%s]", hex);
     else if (code != 0 && (f.len < 2 || got != code))
         bad = fail(t, "expected close %u, got close [%s]", code, hex);
-    else if (f.len > 125 || (f.len > 2 && !utf8_valid(p + 2, (size_t)f.len - 2)))
+    else if (f.len > 125 ||
+             (f.len > 2 && !utf8_valid(p + 2, (size_t)f.len - 2)))
         bad = fail(t, "close reason invalid (%llu bytes) [%s]",
                    (unsigned long long)f.len, hex);
     frame_free(&f);
@@ -533,8 +532,9 @@ int http_response(peer_t *t, char *head, size_t cap)
             return fail(t, "response head over 64 KiB");
         int r = need(t, n + 1);
         if (r <= 0)
-            return fail(t, "%s before a complete HTTP response (%zu bytes: "
-                           "%.60s)",
+            return fail(t,
+                        "%s before a complete HTTP response (%zu bytes: "
+                        "%.60s)",
                         r == 0 ? "server closed TCP" : "timeout", n,
                         n ? (const char *)p : "");
     }

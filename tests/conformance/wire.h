@@ -76,10 +76,10 @@ int utf8_valid(const uint8_t *p, size_t n);
 /* One case's connection. */
 typedef struct peer {
     int fd;
-    int eof;           /* the server closed (FIN or RST) */
-    int reset;         /* ... with a RST */
-    int64_t deadline;  /* monotonic ms */
-    buf_t rx;          /* received, not yet taken */
+    int eof;          /* the server closed (FIN or RST) */
+    int reset;        /* ... with a RST */
+    int64_t deadline; /* monotonic ms */
+    buf_t rx;         /* received, not yet taken */
     size_t rx_off;
     char msg[MSG_MAX]; /* why the case failed */
 } peer_t;
@@ -87,8 +87,7 @@ typedef struct peer {
 int64_t now_ms(void);
 
 /* Record why the case failed (first failure wins) and return -1. */
-int fail(peer_t *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int fail(peer_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* TCP connect to 127.0.0.1:port with TCP_NODELAY. 0 or fail(). */
 int tcp_open(peer_t *t, int port);

@@ -61,17 +61,23 @@ static inline size_t corpus_put(uint8_t *p, size_t len, size_t cap,
 }
 
 static const char *const corpus_words[] = {
-    "the", "of", "and", "to", "a", "in", "is", "that", "for", "it", "as",
-    "was", "with", "be", "by", "on", "not", "he", "this", "are", "or",
-    "his", "from", "at", "which", "but", "have", "an", "had", "they",
-    "you", "were", "their", "one", "all", "we", "can", "her", "has",
-    "there", "been", "if", "more", "when", "will", "would", "who", "so",
-    "no", "message", "server", "connection", "window", "compression",
-    "frame", "protocol", "browser", "library", "extension", "negotiated",
-    "history", "between", "through", "without", "because", "however",
-    "although", "perhaps", "morning", "evening", "garden", "river",
-    "mountain", "question", "answer", "people", "little", "another",
-    "different", "important", "following", "government", "development",
+    "the",       "of",         "and",         "to",          "a",
+    "in",        "is",         "that",        "for",         "it",
+    "as",        "was",        "with",        "be",          "by",
+    "on",        "not",        "he",          "this",        "are",
+    "or",        "his",        "from",        "at",          "which",
+    "but",       "have",       "an",          "had",         "they",
+    "you",       "were",       "their",       "one",         "all",
+    "we",        "can",        "her",         "has",         "there",
+    "been",      "if",         "more",        "when",        "will",
+    "would",     "who",        "so",          "no",          "message",
+    "server",    "connection", "window",      "compression", "frame",
+    "protocol",  "browser",    "library",     "extension",   "negotiated",
+    "history",   "between",    "through",     "without",     "because",
+    "however",   "although",   "perhaps",     "morning",     "evening",
+    "garden",    "river",      "mountain",    "question",    "answer",
+    "people",    "little",     "another",     "different",   "important",
+    "following", "government", "development",
 };
 
 static inline corpus_t corpus_text(size_t cap, uint64_t seed)
@@ -105,8 +111,8 @@ static inline corpus_t corpus_text(size_t cap, uint64_t seed)
 
 static inline corpus_t corpus_json(size_t cap, uint64_t seed)
 {
-    static const char *const names[] = {"alice", "bob", "carol", "dave",
-                                        "erin", "frank", "grace", "heidi"};
+    static const char *const names[] = {"alice", "bob",   "carol", "dave",
+                                        "erin",  "frank", "grace", "heidi"};
     static const char *const kinds[] = {"chat", "presence", "typing", "ack"};
     corpus_t c = {"json", corpus_alloc(cap), 0};
     c.len = corpus_put(c.p, c.len, cap, "[");
@@ -118,9 +124,8 @@ static inline corpus_t corpus_json(size_t cap, uint64_t seed)
                  "\"room\":\"room-%u\",\"score\":%u.%02u,\"read\":%s},\n",
                  id, names[r % 8], kinds[(r >> 3) % 4],
                  1700000000000ull + id * 37ull + (r >> 50),
-                 (unsigned)(r >> 8) % 20,
-                 (unsigned)(r >> 16) % 1000, (unsigned)(r >> 26) % 100,
-                 (r >> 33) & 1 ? "true" : "false");
+                 (unsigned)(r >> 8) % 20, (unsigned)(r >> 16) % 1000,
+                 (unsigned)(r >> 26) % 100, (r >> 33) & 1 ? "true" : "false");
         c.len = corpus_put(c.p, c.len, cap, rec);
     }
     return c;
@@ -183,13 +188,12 @@ static inline corpus_t corpus_compressed(size_t cap, uint64_t seed)
 static inline corpus_t corpus_source(size_t cap)
 {
     static const char *const files[] = {
-        "README.md",     "lib/conn.c",  "lib/handshake.c", "lib/inflate.c",
-        "lib/deflate.c", "lib/utf8.c",  "lib/frame.c",     "lib/send.c",
-        "lib/mask.c",    "lib/sha1.c",  "include/wsproto.h",
+        "README.md",     "lib/conn.c", "lib/handshake.c",   "lib/inflate.c",
+        "lib/deflate.c", "lib/utf8.c", "lib/frame.c",       "lib/send.c",
+        "lib/mask.c",    "lib/sha1.c", "include/wsproto.h",
     };
     corpus_t c = {"source", corpus_alloc(cap), 0};
-    for (size_t i = 0; i < sizeof files / sizeof files[0] && c.len < cap;
-         i++) {
+    for (size_t i = 0; i < sizeof files / sizeof files[0] && c.len < cap; i++) {
         FILE *f = fopen(files[i], "rb");
         if (!f)
             continue;

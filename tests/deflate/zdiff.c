@@ -68,8 +68,9 @@ static uint8_t *zlib_deflate(const uint8_t *p, size_t n, int level, int wbits,
 static size_t piece(uint64_t *rng, size_t left)
 {
     uint64_t r = corpus_rng(rng);
-    size_t n = (r & 3) == 0 ? 1 + (r >> 8) % 7 : (r & 3) == 1
-                   ? 1 + (r >> 8) % 300 : 1 + (r >> 8) % 20000;
+    size_t n = (r & 3) == 0   ? 1 + (r >> 8) % 7
+               : (r & 3) == 1 ? 1 + (r >> 8) % 300
+                              : 1 + (r >> 8) % 20000;
     return n < left ? n : left;
 }
 
@@ -120,14 +121,14 @@ static void inflate_group(const corpus_t *c)
                 size_t zn;
                 uint8_t *z = zlib_deflate(c->p, c->len, level, wbits,
                                           strategies[si], &zn);
-                int r1 = ours_inflate(z, zn, c->p, c->len, (unsigned)wbits,
-                                      NULL);
-                int r2 = ours_inflate(z, zn, c->p, c->len, (unsigned)wbits,
-                                      &rng);
+                int r1 =
+                    ours_inflate(z, zn, c->p, c->len, (unsigned)wbits, NULL);
+                int r2 =
+                    ours_inflate(z, zn, c->p, c->len, (unsigned)wbits, &rng);
                 if (r1 || r2)
                     fail("inflate %s: zlib level %d wbits %d strategy %d: "
-                         "whole %d, split %d", c->name, level, wbits, si, r1,
-                         r2);
+                         "whole %d, split %d",
+                         c->name, level, wbits, si, r1, r2);
                 else
                     passed++;
                 n++;
@@ -218,10 +219,9 @@ static void deflate_group(const corpus_t *c)
                  * 3: nine messages without context takeover, each
                  * decoded by a fresh zlib stream. */
                 size_t ends[9];
-                size_t zn = ours_deflate(c->p, c->len, cuts,
-                                         mode >= 2 ? 8 : 0, wbits, level,
-                                         mode != 3, mode ? &rng : NULL, z,
-                                         cap, ends);
+                size_t zn = ours_deflate(c->p, c->len, cuts, mode >= 2 ? 8 : 0,
+                                         wbits, level, mode != 3,
+                                         mode ? &rng : NULL, z, cap, ends);
                 int r = 0;
                 if (mode == 3 && wbits >= 9) {
                     for (size_t m = 0; m < 9 && !r; m++) {
@@ -238,7 +238,8 @@ static void deflate_group(const corpus_t *c)
                 }
                 if (r)
                     fail("deflate %s: level %d wbits %u mode %d: %s "
-                         "inflate refused it", c->name, level, wbits, mode,
+                         "inflate refused it",
+                         c->name, level, wbits, mode,
                          wbits >= 9 ? "zlib" : "our");
                 else
                     passed++;
