@@ -15,7 +15,8 @@
  * ws_pmd_init() requires). */
 struct wsx_deflate {
     ws_pmd_params_t agreed;
-    size_t size;
+    size_t size;  /* the library's state */
+    size_t total; /* the whole allocation, in loop->deflate_bytes */
 };
 
 #define STATE_OFFSET ((sizeof(struct wsx_deflate) + 15u) & ~(size_t)15u)
@@ -25,23 +26,43 @@ static void *state_of(struct wsx_deflate *d)
     return (unsigned char *)d + STATE_OFFSET;
 }
 
+static size_t total_size(const ws_pmd_params_t *agreed)
+{
+    return (STATE_OFFSET + ws_pmd_state_size(agreed) + 15u) & ~(size_t)15u;
+}
+
 /* A state for the agreed parameters on c, or -1 (out of memory). */
 static int attach(wsx_conn_t *c, const ws_pmd_params_t *agreed)
 {
-    size_t size = ws_pmd_state_size(agreed);
-    size_t total = (STATE_OFFSET + size + 15u) & ~(size_t)15u;
+    size_t total = total_size(agreed);
     struct wsx_deflate *d = aligned_alloc(16, total);
 
     if (!d)
         return -1;
     d->agreed = *agreed;
-    d->size = size;
-    if (ws_pmd_init(state_of(d), size, agreed, c->ep->o.deflate) != 0) {
+    d->size = ws_pmd_state_size(agreed);
+    d->total = total;
+    if (ws_pmd_init(state_of(d), d->size, agreed, c->ep->o.deflate) != 0) {
         free(d);
         return -1;
     }
     c->deflate = d;
+    c->ep->loop->deflate_bytes += total;
     return 0;
+}
+
+/* Compression state is a fixed cost per connection (about 129 KiB at 15
+ * bits) that no peer behaviour frees, so it is not weighed against the
+ * peers like buffers are (limits.c): instead all of it together is kept
+ * to half the server's memory budget, and offers past that are declined
+ * (the connection is served uncompressed). */
+static int over_share(const wsx_conn_t *c, const ws_pmd_params_t *agreed)
+{
+    const wsx_loop_t *loop = c->ep->loop;
+    size_t share = wsx_budget(loop) / 2;
+
+    return loop->deflate_bytes > share ||
+           total_size(agreed) > share - loop->deflate_bytes;
 }
 
 int wsx_deflate_accept(wsx_conn_t *c, const ws_request_t *req, char *ext,
@@ -61,6 +82,12 @@ int wsx_deflate_accept(wsx_conn_t *c, const ws_request_t *req, char *ext,
     }
     if (r == 0)
         return 0;
+    if (over_share(c, &agreed)) {
+        wsx_log(c, 1,
+                "permessage-deflate declined: compression state "
+                "would pass half the memory budget (--max-buffered)");
+        return 0;
+    }
     if (attach(c, &agreed) != 0) {
         wsx_log(c, 1, "permessage-deflate declined: out of memory");
         return 0;
@@ -96,6 +123,8 @@ void wsx_deflate_options(const wsx_conn_t *c, ws_options_t *wo)
 
 void wsx_deflate_free(wsx_conn_t *c)
 {
+    if (c->deflate)
+        c->ep->loop->deflate_bytes -= c->deflate->total;
     free(c->deflate);
     c->deflate = NULL;
 }

@@ -316,6 +316,7 @@ struct wsx_loop {
     unsigned npool;
     size_t pool_bytes;
     size_t rbuf_bytes;       /* reassembly blocks in use */
+    size_t deflate_bytes;    /* permessage-deflate states (deflate_ext.c) */
     size_t max_buffered;     /* the budget; 0 = none (no server yet) */
     wsx_conn_t *engine_conn; /* whose engine is running (alloc.c) */
     void (*on_signal)(wsx_loop_t *loop, int signo, void *user);

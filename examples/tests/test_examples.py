@@ -1215,6 +1215,38 @@ def deflate_declined_and_off():
 
 
 @test
+def deflate_state_within_budget():
+    """Compression state (about 129 KiB a connection at 15 bits) is kept to
+    half of --max-buffered: with 1M, three offers are accepted and the
+    fourth is served uncompressed; once a compressing client has gone, its
+    share is free for the next offer."""
+    accepted = "Sec-WebSocket-Extensions: permessage-deflate"
+    with servers(wsecho("--max-buffered", "1M")) as s:
+        conns = []
+        for i in range(4):
+            c, head = deflate_client(s.port)
+            conns.append(c)
+            eq(accepted in head, i < 3, "offer %d accepted" % (i + 1))
+        # The declined one still echoes, uncompressed.
+        conns[3].send_frame(OP_TEXT, b"x" * 500)
+        eq(recv_deflated(conns[3], Deflater())[1:], (b"x" * 500, False),
+           "uncompressed echo")
+        conns[0].send_frame(OP_CLOSE, close_payload(1000))
+        conns[0].expect_close(1000)
+        conns[0].close()
+        deadline = time.time() + 5
+        while True:
+            c, head = deflate_client(s.port)
+            if accepted in head or time.time() > deadline:
+                break
+            c.close()
+            time.sleep(0.05)
+        check(accepted in head, "a freed share is not offered again")
+        for c2 in conns[1:] + [c]:
+            c2.close()
+
+
+@test
 def deflate_corrupt_and_bomb():
     """Corrupt compressed data closes with 1007; a message that inflates
     past --max-message closes with 1009 (the inflated size counts)."""
