@@ -33,7 +33,7 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wstest import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,  # noqa: E402
                     Client, FakeServer, Fail, Runner, Server, check,
-                    close_payload, eq, frame, http, run)
+                    close_payload, eq, frame, http, run, servers)
 
 TESTS = []
 WSECHO = WSCAT = WSXTEST = None
@@ -52,24 +52,6 @@ def wsecho(*args, **kw):
 
 def wscat_cmd(*args):
     return [WSCAT] + list(args)
-
-
-class servers:
-    """with servers(wsecho(...)) as s: ... stops it whatever happens."""
-
-    def __init__(self, *srv):
-        self.srv = srv
-
-    def __enter__(self):
-        return self.srv[0] if len(self.srv) == 1 else self.srv
-
-    def __exit__(self, *exc):
-        for s in self.srv:
-            status = s.stop()
-            if exc[0] is None and status != 0:
-                raise Fail("wsecho exited with %r after SIGTERM; its log:\n%s"
-                           % (status, s.log_text()[-2000:]))
-        return False
 
 
 def payloads():

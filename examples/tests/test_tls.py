@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tlscerts import Certs  # noqa: E402
 from wstest import (GUID, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG,  # noqa: E402
                     OP_TEXT, Client, Fail, Runner, Server, Skip, check,
-                    close_payload, eq, frame, run)
+                    close_payload, eq, frame, run, servers)
 
 TESTS = []
 WSECHO = WSCAT = WSECHO_ASAN = MESSENGER = DASHBOARD = None
@@ -52,22 +52,6 @@ def wsecho(*args, cert=None, binary=None, **kw):
     cert = cert or CERTS.ok
     return Server(binary or WSECHO, ("--tls-cert", cert[0], "--tls-key", cert[1]) + args,
                   TMP, **kw)
-
-
-class servers:
-    def __init__(self, *srv):
-        self.srv = srv
-
-    def __enter__(self):
-        return self.srv[0] if len(self.srv) == 1 else self.srv
-
-    def __exit__(self, *exc):
-        for s in self.srv:
-            status = s.stop()
-            if exc[0] is None and status != 0:
-                raise Fail("wsecho exited with %r after SIGTERM; its log:\n%s"
-                           % (status, s.log_text()[-2000:]))
-        return False
 
 
 class TLSClient(Client):

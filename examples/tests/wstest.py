@@ -146,6 +146,24 @@ class Server:
             return f.read().decode(errors="replace")
 
 
+class servers:
+    """with servers(wsecho(...)) as s: ... stops it whatever happens."""
+
+    def __init__(self, *srv):
+        self.srv = srv
+
+    def __enter__(self):
+        return self.srv[0] if len(self.srv) == 1 else self.srv
+
+    def __exit__(self, *exc):
+        for s in self.srv:
+            status = s.stop()
+            if exc[0] is None and status != 0:
+                raise Fail("wsecho exited with %r after SIGTERM; its log:\n%s"
+                           % (status, s.log_text()[-2000:]))
+        return False
+
+
 def mask(data, key):
     if key == b"\0\0\0\0" or not data:
         return bytes(data)

@@ -11,17 +11,10 @@
 
 const path = require('path');
 const {
-  SIZES, UNICODE, textOf, binaryOf, sizeName, check, digest, Results, wscat, client, args, tmpfile,
+  SIZES, UNICODE, textOf, binaryOf, sizeName, check, digest, Results, wscat, client, args, tmpfile, loadWs,
 } = require('./peerlib');
 
-let WebSocket;
-let WebSocketServer;
-try {
-  ({ WebSocket, WebSocketServer } = require(path.join(__dirname, 'node_modules', 'ws')));
-} catch (e) {
-  process.stderr.write(`node driver: cannot load ws (${e.message}): run npm ci in tests/interop\n`);
-  process.exit(2);
-}
+const { WebSocket, WebSocketServer } = loadWs();
 
 // ------------------------------------------------------ client -> wsecho
 

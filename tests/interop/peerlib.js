@@ -138,6 +138,18 @@ function tmpfile(name, data) {
   return p;
 }
 
+// The Node ws package from this directory's node_modules (npm ci), or an
+// exit with a line saying how to get it.
+function loadWs() {
+  try {
+    return require(path.join(__dirname, 'node_modules', 'ws'));
+  } catch (e) {
+    process.stderr.write(`node driver: cannot load ws (${e.message}): run npm ci in tests/interop\n`);
+    process.exit(2);
+  }
+}
+
 module.exports = {
   SIZES, UNICODE, textOf, binaryOf, sizeName, check, digest, Results, wscat, client, args, tmpfile,
+  loadWs,
 };

@@ -12,17 +12,10 @@ const fs = require('fs');
 const https = require('https');
 const path = require('path');
 const {
-  SIZES, textOf, binaryOf, sizeName, check, Results, wscat, client, args, tmpfile,
+  SIZES, textOf, binaryOf, sizeName, check, Results, wscat, client, args, tmpfile, loadWs,
 } = require('./peerlib');
 
-let WebSocket;
-let WebSocketServer;
-try {
-  ({ WebSocket, WebSocketServer } = require(path.join(__dirname, 'node_modules', 'ws')));
-} catch (e) {
-  process.stderr.write(`node driver: cannot load ws (${e.message}): run npm ci in tests/interop\n`);
-  process.exit(2);
-}
+const { WebSocket, WebSocketServer } = loadWs();
 
 async function clientCases(res, a) {
   const url = `wss://localhost:${a.echo_port}/node`;
