@@ -18,6 +18,7 @@
 # hundred idle connections against each server, checking only that every
 # message came back in order and every connection was held (no timings).
 set -eu
+here=$(cd "$(dirname "$0")" && pwd) # bench/: stats.awk, the tables' helpers
 
 time=3 runs=5 idle=10000 smoke=0 warmup=0.5
 wsload= tcpecho= wsecho=
@@ -227,56 +228,12 @@ if [ "$busy" -ge 10 ] || [ "$busy_after" -ge 10 ]; then
         "reliable (they share the cores)"
 fi
 echo
-awk -v idle="$idle" -f - "$tmp/results" <<'EOF'
-function kv(key,    i, a) {
-    for (i = 1; i <= NF; i++) {
-        split($i, a, "=")
-        if (a[1] == key) return a[2]
-    }
-    return ""
-}
-function add(k, v) { n[k]++; val[k, n[k]] = v + 0 }
-function lo(k,    i, v) {
-    v = val[k, 1]
-    for (i = 2; i <= n[k]; i++) if (val[k, i] < v) v = val[k, i]
-    return v
-}
-function hi(k,    i, v) {
-    v = val[k, 1]
-    for (i = 2; i <= n[k]; i++) if (val[k, i] > v) v = val[k, i]
-    return v
-}
+awk -v idle="$idle" -f "$here/stats.awk" -f - "$tmp/results" <<'EOF'
 # A WebSocket echo cannot beat the same loop echoing raw TCP: a ratio
 # above 1 is the machine's noise, and is shown as such.
 function vs_tcp(r) {
     if (r > 1) return sprintf("≈ 1 (noise: %.2f)", r)
     return sprintf("%.2f", r)
-}
-function median(k,    i, j, t, m, x) {
-    m = n[k]
-    for (i = 1; i <= m; i++) x[i] = val[k, i]
-    for (i = 2; i <= m; i++)
-        for (j = i; j > 1 && x[j - 1] > x[j]; j--) {
-            t = x[j]; x[j] = x[j - 1]; x[j - 1] = t
-        }
-    return m % 2 ? x[(m + 1) / 2] : (x[m / 2] + x[m / 2 + 1]) / 2
-}
-function si(v) {
-    if (v >= 1e6) return sprintf("%.2f M", v / 1e6)
-    if (v >= 1e3) return sprintf("%.1f k", v / 1e3)
-    return sprintf("%.0f", v)
-}
-function us(v) { return v >= 100 ? sprintf("%.0f", v) : sprintf("%.1f", v) }
-function size(b) {
-    if (b >= 1048576) return (b / 1048576) " MiB"
-    if (b >= 1024) return (b / 1024) " KiB"
-    return b " B"
-}
-function mib(b) { return sprintf("%.1f MiB", b / 1048576) }
-function thousands(v,    s) {
-    s = sprintf("%d", v)
-    while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($| )/, " &", s)
-    return s
 }
 $1 == "load" {
     k = $2 SUBSEP $3

@@ -12,6 +12,7 @@
 # temporary directory. --smoke: a short run of each kind, checking only
 # that every echo came back and every handshake completed (no timings).
 set -eu
+here=$(cd "$(dirname "$0")" && pwd) # bench/: stats.awk, the tables' helpers
 
 time=3 runs=3 smoke=0 warmup=0.5
 tlsbench= wsecho=
@@ -178,37 +179,10 @@ echo "$pinned; each figure: median of $runs runs of $time s after a" \
 echo "NOTE: the machine is shared: other processes kept the CPUs $busy %" \
     "busy just before the run; these figures are noisy."
 echo
-awk -v kex="${kex:-unknown}" -f - "$tmp/results" <<'EOF'
-function kv(key,    i, a) {
-    for (i = 1; i <= NF; i++) {
-        split($i, a, "=")
-        if (a[1] == key) return a[2]
-    }
-    return ""
-}
-function add(k, v) { n[k]++; val[k, n[k]] = v + 0 }
-function median(k,    i, j, t, m, x) {
-    m = n[k]
-    for (i = 1; i <= m; i++) x[i] = val[k, i]
-    for (i = 2; i <= m; i++)
-        for (j = i; j > 1 && x[j - 1] > x[j]; j--) {
-            t = x[j]; x[j] = x[j - 1]; x[j - 1] = t
-        }
-    return m % 2 ? x[(m + 1) / 2] : (x[m / 2] + x[m / 2 + 1]) / 2
-}
-function si(v) {
-    if (v >= 1e6) return sprintf("%.2f M", v / 1e6)
-    if (v >= 1e3) return sprintf("%.1f k", v / 1e3)
-    return sprintf("%.0f", v)
-}
+awk -v kex="${kex:-unknown}" -f "$here/stats.awk" -f - "$tmp/results" <<'EOF'
 # µs of server CPU per echoed message, from its CPU % of one core.
 function per(cpu, rate) {
     return rate > 0 ? sprintf("%.1f", cpu * 1e4 / rate) : "-"
-}
-function size(b) {
-    if (b >= 1048576) return (b / 1048576) " MiB"
-    if (b >= 1024) return (b / 1024) " KiB"
-    return b " B"
 }
 {
     k = $1 SUBSEP $2 SUBSEP $3
