@@ -180,7 +180,7 @@ function renderRooms(rooms) {
       lock.title = 'Password room';
       lock.setAttribute('role', 'img');
       lock.setAttribute('aria-label', 'password room');
-      name.prepend(lock);
+      name.append(lock);
     }
     const n = Number(r.members) || 0;
     pick.append(name, el('span', 'room-members', `${n} ${n === 1 ? 'member' : 'members'}`));
@@ -207,14 +207,16 @@ async function listRooms() {
   }
 }
 
+/* What an answer other than 200 means for the user. The server's own
+ * message is added where the status alone does not say what to fix. */
 function describeStatus(json, room) {
-  const why = json.message ? ` (${json.message})` : '';
+  const why = json.message ? `: ${json.message}` : '';
   switch (json.status) {
-    case 400: return `The server refused the request as malformed${why}.`;
-    case 401: return `Wrong password for room “${room}”${why}.`;
-    case 403: return `Only the host of “${room}” can do that${why}.`;
-    case 404: return `There is no room “${room}”: create it instead${why}.`;
-    case 409: return `Room “${room}” already exists: join it instead${why}.`;
+    case 400: return `The server refused the request${why}.`;
+    case 401: return `Wrong password for room “${room}”.`;
+    case 403: return `Only the host of “${room}” can do that.`;
+    case 404: return `There is no room “${room}”: create it instead.`;
+    case 409: return `Room “${room}” already exists: join it instead.`;
     default: return `The server answered ${json.status}${why}.`;
   }
 }
@@ -246,6 +248,7 @@ async function enter(op) {
       return;
     }
     ui.password.value = '';
+    try { localStorage.setItem('rooms.username', username); } catch (e) { /* private mode */ }
     joined(a, op, room, username, Boolean(password));
   } catch (e) {
     formError(`No answer to ${op === OP.CREATE ? 'create' : 'join'}: ${e.message}`);
@@ -284,6 +287,7 @@ function joined(answer, op, name, username, locked) {
 }
 
 function showRoom(inRoom) {
+  document.title = inRoom ? `${state.room.name} · Rooms` : 'Rooms';
   ui.lobby.hidden = inRoom;
   ui.roomView.hidden = !inRoom;
   document.body.classList.toggle('in-room', inRoom);
@@ -341,7 +345,7 @@ function renderMembers() {
   }
   ui.memberCount.textContent = String(r.members.size);
   ui.hostHint.hidden = !iAmHost || r.ended;
-  ui.members.classList.toggle('ended', r.ended);
+  ui.members.classList.toggle('is-ended', r.ended);
   ui.meLine.textContent = `You are ${r.username}${iAmHost ? ', the host' : ''}` +
     (r.host && !iAmHost ? ` · host: ${r.host}` : '');
 }
@@ -403,7 +407,8 @@ function onNotice(j) {
       if (user) r.members.delete(user);
       break;
     case 'close':
-      endRoom(`The room “${r.name}” was closed${r.host === r.username ? '' : ' by its host'}.`);
+      endRoom(r.host === r.username ? `You closed “${r.name}”.`
+        : `The room “${r.name}” was closed by its host.`);
       return;
     default:
       return;
@@ -522,6 +527,10 @@ function sendMessage() {
  * state 1 (JSON), and for a successful create or join state 2 (token). */
 function request(op, room, payload) {
   return new Promise((resolve, reject) => {
+    if (!state.open) {
+      reject(new Error('not connected to the server'));
+      return;
+    }
     const p = { op, resolve, reject, json: null };
     p.timer = setTimeout(() => {
       state.pending.splice(state.pending.indexOf(p), 1);
@@ -627,5 +636,6 @@ ui.back.addEventListener('click', () => {
 });
 ui.error.addEventListener('click', () => { ui.error.hidden = true; });
 
+try { ui.username.value = localStorage.getItem('rooms.username') || ''; } catch (e) { /* none */ }
 updateControls();
 connect();
