@@ -139,8 +139,9 @@ function formError(text) {
   ui.formError.hidden = !text;
 }
 
-function setStatus(text, on) {
+function setStatus(text, on, detail) {
   ui.status.textContent = text;
+  ui.status.title = detail || '';
   ui.status.className = `pill ${on ? 'pill-on' : 'pill-off'}`;
 }
 
@@ -388,6 +389,15 @@ function endRoom(text) {
   updateControls();
 }
 
+/* The banner of a closed room. The notice's text says why ("room closed:
+ * WHY"); we know it best when we closed it ourselves. */
+function closedText(r, text) {
+  if (r.closing) return `You closed “${r.name}”.`;
+  const why = text.replace(/^room closed:\s*/, '');
+  if (why === 'closed by the host') return `The room “${r.name}” was closed by its host.`;
+  return `The room “${r.name}” was closed${why ? ` (${why})` : ''}.`;
+}
+
 /* A notice may name its event and member ("event", "user"); without them
  * it is shown and nothing else changes. */
 function onNotice(j) {
@@ -407,8 +417,7 @@ function onNotice(j) {
       if (user) r.members.delete(user);
       break;
     case 'close':
-      endRoom(r.host === r.username ? `You closed “${r.name}”.`
-        : `The room “${r.name}” was closed by its host.`);
+      endRoom(closedText(r, String(j.text || '')));
       return;
     default:
       return;
@@ -461,38 +470,34 @@ async function kickMember(name, button) {
   }
 }
 
-async function leaveRoom() {
+/* Leave or close: the room's own operations, which end it for us. A host
+ * leaving closes the room too, so the close notice may come first. */
+async function endByUs(op, what, button, done) {
   const r = state.room;
-  ui.leave.disabled = true;
+  button.disabled = true;
+  r.closing = op === OP.CLOSE || r.host === r.username;
   try {
-    const j = await roomRequest(OP.LEAVE, {});
-    if (j.status !== 200) {
-      showError(`Could not leave: ${describeStatus(j, r.name)}`);
-      updateControls();
+    const j = await roomRequest(op, {});
+    if (j.status === 200) {
+      done(r);
       return;
     }
-    backToLobby(r.host === r.username ? `You left “${r.name}”; it is closed.` : `You left “${r.name}”.`);
+    showError(`Could not ${what}: ${describeStatus(j, r.name)}`);
   } catch (e) {
-    showError(`Could not leave: ${e.message}`);
-    updateControls();
+    showError(`Could not ${what}: ${e.message}`);
   }
+  r.closing = false;
+  updateControls();
 }
 
-async function closeRoom() {
-  const r = state.room;
-  ui.closeRoom.disabled = true;
-  try {
-    const j = await roomRequest(OP.CLOSE, {});
-    if (j.status !== 200) {
-      showError(`Could not close the room: ${describeStatus(j, r.name)}`);
-      updateControls();
-      return;
-    }
-    endRoom(`You closed “${r.name}”.`);
-  } catch (e) {
-    showError(`Could not close the room: ${e.message}`);
-    updateControls();
-  }
+function leaveRoom() {
+  return endByUs(OP.LEAVE, 'leave', ui.leave, (r) => backToLobby(r.host === r.username
+    ? `You left “${r.name}”; it is closed.` : `You left “${r.name}”.`));
+}
+
+function closeRoom() {
+  return endByUs(OP.CLOSE, 'close the room', ui.closeRoom,
+    (r) => endRoom(`You closed “${r.name}”.`));
 }
 
 function backToLobby(notice) {
@@ -592,7 +597,7 @@ function connect() {
   ws.onopen = () => {
     state.open = true;
     state.retryMs = 500;
-    setStatus('Connected', true);
+    setStatus('Connected', true, url);
     ui.error.hidden = true;
     updateControls();
     if (!state.room) startListing();
@@ -606,7 +611,8 @@ function connect() {
       clearTimeout(p.timer);
       p.reject(new Error('the connection was lost'));
     }
-    setStatus(`Disconnected${ev.code ? ` (${ev.code})` : ''}, retrying…`, false);
+    setStatus('Disconnected, retrying…', false,
+      `closed ${ev.code}${ev.reason ? ` ${ev.reason}` : ''}; next try in ${state.retryMs / 1000} s`);
     if (state.room) endRoom('The connection to the server was lost: you are out of the room.');
     if (was) showError('Lost the connection to the server; reconnecting.');
     updateControls();
