@@ -478,6 +478,15 @@ function startServer(bin) {
     eq(await B.rooms(), [['Lounge', '3 members', false], ['Vault', '1 member', true]], 'rooms');
     const noScroll = await B.page.evaluate(() => document.documentElement.scrollWidth <= innerWidth);
     check(noScroll, 'no sideways scrolling at phone width');
+    // The same lobby at desktop size, for the screenshot.
+    const C = new Page(await browser.newPage({ viewport: { width: 1280, height: 800 } }), 'page C');
+    await C.page.goto(`${origin()}/`, { timeout: 5000 });
+    await C.waitText('#rooms-updated', (t) => t.startsWith('Updated at'), 'a room list');
+    await C.page.fill('#username', 'dave');
+    await C.page.click('#room-list li[data-room="Vault"] button');
+    await C.shot(a.shots, 'desktop-lobby');
+    await C.page.close();
+    check(C.errors.length === 0, C.errors.join('; '));
   });
 
   await run('page B: wrong password 401, missing room 404, taken name 409, too long refused', async () => {
@@ -593,7 +602,8 @@ function startServer(bin) {
     await A.shot(a.shots, 'desktop-room-closed');
     await A.page.click('#back');
     await A.page.waitForSelector('#lobby', { state: 'visible' });
-    await A.shot(a.shots, 'desktop-lobby');
+    eq(await A.text('#notice'), 'You closed “Lounge”.', 'the lobby notice');
+    await A.shot(a.shots, 'desktop-back-in-lobby');
   });
 
   const exited = new Promise((r) => srv.p.once('exit', (c) => r(c)));
