@@ -18,6 +18,7 @@
 
 const { spawn } = require('child_process');
 const dgram = require('dgram');
+const fs = require('fs');
 const net = require('net');
 const path = require('path');
 const { chromium, CHROMIUM, FLAGS } =
@@ -86,6 +87,12 @@ async function run(kase, fn, timeoutMs = 10000, always = false) {
 }
 
 /* ------------------------------------------------------ the protocol */
+
+/* The bytes of one of rooms' golden vectors: hex pairs, # comments. */
+function fixture(name) {
+  const text = fs.readFileSync(path.join(__dirname, 'fixtures', `${name}.hex`), 'utf8');
+  return Buffer.from(text.replace(/#.*$/gm, '').replace(/\s+/g, ''), 'hex');
+}
 
 /* A TCRP message: the 32-byte header (RoomNameSize, Operation, State and
  * the payload size as a 29-byte big-endian number), room name, payload. */
@@ -368,30 +375,40 @@ function startServer(bin) {
     }
   });
 
-  await run('the page encodes TCRP and datagrams byte for byte (PROTOCOL.md)', async () => {
-    const hex = (x) => Buffer.from(x).toString('hex');
-    const got = await A.page.evaluate(() => [
-      Array.from(encodeTcrp(OP.LIST, STATE.REQUEST, '', '')),
-      Array.from(encodeTcrp(OP.CREATE, STATE.REQUEST, 'Lounge', '{"username":"alice"}')),
-      Array.from(encodeDatagram('é', new TextEncoder().encode('tok'), 'hi ✓')),
-    ]);
-    eq(hex(got[0]), `01${'00'}06${'00'}${'00'.repeat(29)}`, 'list request');
-    eq(hex(got[1]), `01${'06'}01${'00'}${'00'.repeat(28)}14${hex('Lounge')}${hex('{"username":"alice"}')}`,
-      'create request');
-    eq(hex(got[2]), `02${'02'}03c3a9${hex('tok')}${hex('hi ✓')}`, 'datagram');
-    // Decoding: the size is all 29 bytes, and must match the message.
-    const dec = await A.page.evaluate(() => {
-      const m = new Uint8Array(32 + 2 + 3);
-      m.set([2, 2, 1]);
-      m[31] = 3;
-      m.set([0x61, 0x62, 0x7b, 0x7d, 0x20], 32);
-      const big = m.slice();
-      big[3] = 1; // 2^224 bytes announced
-      const short = m.slice(0, 36);
-      const r = [decodeTcrp(m), decodeTcrp(big), decodeTcrp(short)];
-      return [r[0].room, r[0].payload.length, r[1] instanceof Error, r[2] instanceof Error];
-    });
-    eq(dec, ['ab', 3, true, true], 'decoded room, payload length, errors for bad sizes');
+  await run('the page encodes and decodes the golden vectors (tests/fixtures/*.hex)', async () => {
+    const fx = (name) => fixture(name).toString('hex');
+    const token = 'Tok3n-0f-32-printable-characters';
+    const got = await A.page.evaluate((tok) => {
+      const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+      const t = new TextEncoder().encode(tok);
+      return {
+        create: hex(encodeTcrp(OP.CREATE, STATE.REQUEST, 'lobby',
+          JSON.stringify({ username: 'alice', password: 's3cret' }))),
+        join: hex(encodeTcrp(OP.JOIN, STATE.REQUEST, 'lobby', JSON.stringify({ username: 'bob' }))),
+        kick: hex(encodeTcrp(OP.KICK, STATE.REQUEST, 'lobby',
+          JSON.stringify({ token: tok, username: 'bob' }))),
+        list: hex(encodeTcrp(OP.LIST, STATE.REQUEST, '', '')),
+        dgram: hex(encodeDatagram('lobby', t, 'hi all')),
+        heartbeat: hex(encodeDatagram('lobby', t, '')),
+      };
+    }, token);
+    eq(got.create, `01${fx('tcrp_create_request')}`, 'create request');
+    eq(got.join, `01${fx('tcrp_join_request')}`, 'join request');
+    eq(got.kick, `01${fx('tcrp_kick_request')}`, 'kick request');
+    eq(got.list, `01${fx('tcrp_list_request')}`, 'list request');
+    eq(got.dgram, `02${fx('room_dgram')}`, 'room datagram');
+    eq(got.heartbeat, `02${fx('room_heartbeat')}`, 'heartbeat');
+    const dec = await A.page.evaluate((v) => v.map((h) => {
+      const m = decodeTcrp(Uint8Array.from(h.match(/../g), (x) => parseInt(x, 16)));
+      if (m instanceof Error) return 'error';
+      return [m.op, m.state, m.room, new TextDecoder().decode(m.payload)];
+    }), ['tcrp_create_response', 'tcrp_create_complete', 'tcrp_list_response',
+      'tcrp_size_huge', 'tcrp_truncated_header'].map(fx));
+    eq(dec[0].slice(0, 3), [1, 1, 'lobby'], 'create answer header');
+    eq(JSON.parse(dec[0][3]).host, 'alice', 'create answer host');
+    eq(dec[1], [1, 2, 'lobby', token], 'create complete: the token');
+    eq(JSON.parse(dec[2][3]).rooms, [{ name: 'lobby', members: 2, password: true }], 'list answer');
+    eq(dec.slice(3), ['error', 'error'], 'a 29-byte size beyond 64 bits, a truncated header');
   });
 
   await run('page A creates "Lounge" and is its host', async () => {
