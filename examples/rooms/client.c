@@ -43,6 +43,7 @@ typedef struct client {
     int in_room;
     int status; /* the exit status */
     int done;   /* finished: no more lines are read */
+    char entered[1024]; /* what enter_room() has to say */
     char line[DGRAM_MAX + 2];
     size_t line_len;
 } client_t;
@@ -340,10 +341,10 @@ static int enter_room(client_t *c, unsigned op)
         snprintf(host, sizeof host, "?");
     int members = json_find(&doc, 0, "members");
     unsigned count = members >= 0 ? doc.tok[members].count : 0;
-    printf("* %s room '%s' as %s (host: %s, %u member%s)\n",
-           op == TCRP_CREATE ? "created" : "joined", c->room, c->name, host,
-           count, count == 1 ? "" : "s");
-    fflush(stdout);
+    snprintf(c->entered, sizeof c->entered,
+             "* %s room '%s' as %s (host: %s, %u member%s)",
+             op == TCRP_CREATE ? "created" : "joined", c->room, c->name, host,
+             count, count == 1 ? "" : "s");
     c->in_room = 1;
     return 0;
 }
@@ -475,6 +476,10 @@ int main(int argc, char **argv)
     if (c.fd < 0 || !(c.loop = wsx_loop_new()))
         return 1;
     send_text(&c, "", 0); /* the server learns our address at once */
+    if (op) { /* said only now: from here on the room reaches us */
+        puts(c.entered);
+        fflush(stdout);
+    }
     if (!wsx_watch_start(c.loop, 0, WSX_READABLE, on_stdin, &c) ||
         !wsx_watch_start(c.loop, c.fd, WSX_READABLE, on_datagram, &c) ||
         !wsx_timer_start(c.loop, c.heartbeat_ms, 1, on_heartbeat, &c)) {

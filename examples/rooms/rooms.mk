@@ -70,4 +70,4 @@ rooms-test: rooms rooms-unit
 	$(EX_PYTHON) examples/rooms/tests/test_rooms.py \
 	    --server $(ROOMS_SRV) --client $(ROOMS_CLI)
 
-# (CHECK_STEPS += rooms-test once its tests are in)
+CHECK_STEPS += rooms-test
