@@ -339,6 +339,10 @@ static int enter_room(client_t *c, unsigned op)
     if (json_string(&doc, json_find(&doc, 0, "host"), host, sizeof host,
                     &len) != 0)
         snprintf(host, sizeof host, "?");
+    int64_t idle;
+    if (!c->heartbeat_ms &&
+        json_int64(&doc, json_find(&doc, 0, "idle_timeout"), &idle) == 0)
+        c->heartbeat_ms = idle > 0 ? (int)(idle * 1000 / 3) : 100;
     int members = json_find(&doc, 0, "members");
     unsigned count = members >= 0 ? doc.tok[members].count : 0;
     snprintf(c->entered, sizeof c->entered,
@@ -372,7 +376,8 @@ static void usage(FILE *f)
         "  --tcp-port PORT    its TCRP port (default 9002)\n"
         "  --password P       the room's password (create: sets it)\n"
         "  --heartbeat S      an empty datagram every S seconds keeps us in\n"
-        "                     (default 20; the server's idle timeout is 60)\n"
+        "                     (default: a third of the room's idle timeout,\n"
+        "                     from the server's answer; 20 for chat)\n"
         "  --help             this text\n"
         "\n"
         "Exit status: 0 after /leave, /close, /quit, the end of input, a room\n"
@@ -463,8 +468,7 @@ int main(int argc, char **argv)
     static client_t c = {.host = "127.0.0.1",
                          .chat_port = 9000,
                          .udp_port = 9001,
-                         .tcp_port = 9002,
-                         .heartbeat_ms = 20000};
+                         .tcp_port = 9002};
     unsigned op = 0;
     int r = parse_options(&c, argc, argv, &op);
 
@@ -472,6 +476,8 @@ int main(int argc, char **argv)
         return r;
     if (op && (r = enter_room(&c, op)) != 0)
         return r;
+    if (!c.heartbeat_ms)
+        c.heartbeat_ms = 20000;
     c.fd = open_socket(&c, op ? c.udp_port : c.chat_port, SOCK_DGRAM);
     if (c.fd < 0 || !(c.loop = wsx_loop_new()))
         return 1;

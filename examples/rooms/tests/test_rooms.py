@@ -283,7 +283,8 @@ def test_create_join_statuses():
     with Rooms() as srv:
         j, tok = enter(srv, 1, "lobby", "alice")
         eq(j, {"status": 200, "message": "room created", "host": "alice",
-               "members": ["alice"], "idle_timeout": 60}, "create answer")
+               "members": ["alice"], "password": False, "idle_timeout": 60},
+           "create answer")
         enter(srv, 1, "lobby", "carol", want=409)
         j, _ = enter(srv, 2, "nowhere", "bob", want=404)
         eq(j["message"], "no such room", "404 message")
