@@ -71,3 +71,18 @@ rooms-test: rooms rooms-unit
 	    --server $(ROOMS_SRV) --client $(ROOMS_CLI)
 
 CHECK_STEPS += rooms-test
+
+# fuzz/tcrp.c (a target of fuzz/fuzz.mk) links the wire formats, the
+# model and the JSON reader, compiled with the target's instrumentation.
+# Its seed corpus is the golden vectors: `make rooms-fuzz-corpus` writes
+# fuzz/corpus/tcrp/ from tests/fixtures/*.hex (the result is committed).
+ROOMS_FUZZ_SRCS := $(ROOMS_WIRE) $(ROOMS_MODEL) examples/common/json.c \
+                   examples/common/sha256.c
+FUZZ_LIBS_tcrp := -Iexamples/common -Iexamples/rooms $(ROOMS_FUZZ_SRCS)
+$(B)/fuzz/tcrp: $(ROOMS_FUZZ_SRCS) $(ROOMS_HDRS)
+
+.PHONY: rooms-fuzz-corpus
+rooms-fuzz-corpus:
+	mkdir -p fuzz/corpus/tcrp
+	$(EX_PYTHON) -c 'import sys, os, re; [open("fuzz/corpus/tcrp/" + os.path.basename(f)[:-4], "wb").write(bytes.fromhex(re.sub(r"#.*", "", open(f).read()))) for f in sys.argv[1:]]' \
+	    examples/rooms/tests/fixtures/*.hex
