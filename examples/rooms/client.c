@@ -357,17 +357,17 @@ static int enter_room(client_t *c, unsigned op)
 
 static void usage(FILE *f)
 {
-    fprintf(
-        f,
+    static const char text[] =
         "usage: rooms-client chat NAME [options]\n"
         "       rooms-client create ROOM NAME [--password P] [options]\n"
         "       rooms-client join ROOM NAME [--password P] [options]\n"
         "\n"
-        "The command-line client of rooms-server (examples/rooms/PROTOCOL.md).\n"
-        "chat: stage 1, every line goes to everyone on the chat port. create and\n"
-        "join: a room's token over TCRP, then the room's chat over UDP.\n"
-        "Lines read from stdin are sent; lines printed are 'NAME: TEXT' for chat\n"
-        "and '* TEXT' for notices. In a room: /leave (also at the end of input),\n"
+        "The command-line client of rooms-server\n"
+        "(examples/rooms/PROTOCOL.md). chat: stage 1, every line goes\n"
+        "to everyone on the chat port. create and join: a room's token\n"
+        "over TCRP, then the room's chat over UDP. Lines read from stdin\n"
+        "are sent; lines printed are 'NAME: TEXT' for chat and '* TEXT'\n"
+        "for notices. In a room: /leave (also at the end of input),\n"
         "/kick NAME and /close (host only), /quit (just stop).\n"
         "\n"
         "  --host HOST        the server (default 127.0.0.1)\n"
@@ -375,14 +375,17 @@ static void usage(FILE *f)
         "  --udp-port PORT    its room datagram port (default 9001)\n"
         "  --tcp-port PORT    its TCRP port (default 9002)\n"
         "  --password P       the room's password (create: sets it)\n"
-        "  --heartbeat S      an empty datagram every S seconds keeps us in\n"
-        "                     (default: a third of the room's idle timeout,\n"
-        "                     from the server's answer; 20 for chat)\n"
+        "  --heartbeat S      an empty datagram every S seconds keeps\n"
+        "                     us in (default: a third of the room's idle\n"
+        "                     timeout, from the server's answer; 20 for\n"
+        "                     chat)\n"
         "  --help             this text\n"
         "\n"
-        "Exit status: 0 after /leave, /close, /quit, the end of input, a room\n"
-        "closed or a kick; 1 when the server refused or could not be reached;\n"
-        "2 for a usage error.\n");
+        "Exit status: 0 after /leave, /close, /quit, the end of input,\n"
+        "a room closed or a kick; 1 when the server refused or could not\n"
+        "be reached; 2 for a usage error.\n";
+
+    fputs(text, f);
 }
 
 static int bad_usage(const char *fmt, const char *arg)

@@ -8,7 +8,8 @@
 ROOMS_B    := $(EX_B)/rooms
 ROOMS_SRV  := $(ROOMS_B)/rooms-server
 ROOMS_CLI  := $(ROOMS_B)/rooms-client
-ROOMS_WEB  := $(patsubst examples/rooms/web/%,$(ROOMS_B)/web/%,$(wildcard examples/rooms/web/*))
+ROOMS_WEB  := $(patsubst examples/rooms/web/%,$(ROOMS_B)/web/%,\
+                $(wildcard examples/rooms/web/*))
 ROOMS_DEPS := $(WSX_LIB) $(STATIC) $(WSX_HDRS)
 
 # The wire formats, pure (the unit test and fuzz/tcrp.c link them too).
@@ -84,5 +85,5 @@ $(B)/fuzz/tcrp: $(ROOMS_FUZZ_SRCS) $(ROOMS_HDRS)
 .PHONY: rooms-fuzz-corpus
 rooms-fuzz-corpus:
 	mkdir -p fuzz/corpus/tcrp
-	$(EX_PYTHON) -c 'import sys, os, re; [open("fuzz/corpus/tcrp/" + os.path.basename(f)[:-4], "wb").write(bytes.fromhex(re.sub(r"#.*", "", open(f).read()))) for f in sys.argv[1:]]' \
+	$(EX_PYTHON) examples/rooms/tests/hex2bin.py fuzz/corpus/tcrp \
 	    examples/rooms/tests/fixtures/*.hex

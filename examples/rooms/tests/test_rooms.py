@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -30,8 +31,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "examples", "tests"))
-from wstest import (OP_BINARY, OP_CLOSE, OP_TEXT, Client, Fail, Runner,  # noqa: E402
-                    check, eq, run)
+from wstest import (OP_BINARY, OP_CLOSE, OP_TEXT,  # noqa: E402
+                    Client, Fail, Runner, Server, check, eq, run)
 
 SERVER = CLIENT = None
 QUIET = 0.3  # seconds to wait for a datagram that must NOT arrive
@@ -39,8 +40,9 @@ QUIET = 0.3  # seconds to wait for a datagram that must NOT arrive
 
 # ------------------------------------------------------------ the server
 
-class Rooms:
-    """rooms-server on four free ports, read from its start line."""
+class Rooms(Server):
+    """rooms-server on four free ports, read from its start line (stop()
+    and log_text() are wstest's)."""
 
     def __init__(self, *args, web=None):
         self.tmp = tempfile.mkdtemp(prefix="rooms-test-")
@@ -51,6 +53,7 @@ class Rooms:
             [SERVER, "--chat-port", "0", "--udp-port", "0", "--tcp-port", "0",
              "--http-port", "0", "--web", self.web] + list(args),
             stdout=subprocess.PIPE, stderr=self.log)
+        self.pid = self.proc.pid
         line = self.proc.stdout.readline().decode()
         m = re.match(r"rooms-server listening chat=127\.0\.0\.1:(\d+) "
                      r"udp=127\.0\.0\.1:(\d+) tcp=127\.0\.0\.1:(\d+) "
@@ -60,21 +63,12 @@ class Rooms:
 
     def log_text(self):
         self.log.flush()
-        with open(self.log_path, "rb") as f:
-            return f.read().decode(errors="replace")
+        return Server.log_text(self)
 
     def stop(self, sig=signal.SIGTERM, timeout=5.0):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                return None
-        self.proc.stdout.close()
-        self.log.close()
-        return self.proc.returncode
+        status = Server.stop(self, sig, timeout)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return status
 
     def __enter__(self):
         return self
@@ -105,7 +99,8 @@ def parse_tcrp(data):
         check(len(data) >= 32, "a truncated answer: %r" % data)
         n, size = data[0], int.from_bytes(data[3:32], "big")
         check(len(data) >= 32 + n + size, "an answer shorter than its sizes")
-        out.append((data[1], data[2], data[32:32 + n], data[32 + n:32 + n + size]))
+        body = data[32 + n:32 + n + size]
+        out.append((data[1], data[2], data[32:32 + n], body))
         data = data[32 + n + size:]
     return out
 
@@ -217,6 +212,15 @@ class Member(Udp):
 
     def say(self, text):
         self.send(room_dgram(self.room, self.token, text))
+
+
+def three_members(srv):
+    """alice hosts "lobby", bob and carol join; the join notices read."""
+    alice = Member(srv, 1, "lobby", "alice")
+    bob = Member(srv, 2, "lobby", "bob")
+    carol = Member(srv, 2, "lobby", "carol")
+    alice.json(), alice.json(), bob.json()
+    return alice, bob, carol
 
 
 def wait_for(cond, what, timeout=3.0):
@@ -363,15 +367,13 @@ def test_room_relay_and_spoofing():
 
 def test_host_leave_closes_room():
     with Rooms() as srv:
-        alice = Member(srv, 1, "lobby", "alice")
-        bob = Member(srv, 2, "lobby", "bob")
-        carol = Member(srv, 2, "lobby", "carol")
-        alice.json(), alice.json(), bob.json()
+        alice, bob, carol = three_members(srv)
         j = room_op(srv, 3, "lobby", alice.token)
         eq(j["message"], "left; the room is closed", "host leave answer")
         for m in (bob, carol):
-            eq(m.json(), {"type": "system", "text": "room closed: the host left",
-                          "event": "close"}, "close notice")
+            eq(m.json(), {"type": "system", "event": "close",
+                          "text": "room closed: the host left"},
+               "close notice")
         bob.say(b"hello?")
         carol.silent("tokens revoked")
         enter(srv, 2, "lobby", "dave", want=404)
@@ -382,10 +384,7 @@ def test_host_leave_closes_room():
 
 def test_kick_and_close():
     with Rooms() as srv:
-        alice = Member(srv, 1, "lobby", "alice")
-        bob = Member(srv, 2, "lobby", "bob")
-        carol = Member(srv, 2, "lobby", "carol")
-        alice.json(), alice.json(), bob.json()
+        alice, bob, carol = three_members(srv)
         room_op(srv, 4, "lobby", alice.token, "bob")
         kick = {"type": "system", "text": "bob was kicked by the host",
                 "event": "kick", "user": "bob"}
@@ -402,10 +401,7 @@ def test_kick_and_close():
 
 def test_idle_timeouts():
     with Rooms("--idle-timeout", "0.6") as srv:
-        alice = Member(srv, 1, "lobby", "alice")
-        bob = Member(srv, 2, "lobby", "bob")
-        carol = Member(srv, 2, "lobby", "carol")
-        alice.json(), alice.json(), bob.json()
+        alice, bob, carol = three_members(srv)
         # alice and bob heartbeat, carol is silent.
         end = time.monotonic() + 1.2
         got = []
@@ -523,6 +519,13 @@ def test_websocket_member():
     web = tempfile.mkdtemp(prefix="rooms-web-")
     with open(os.path.join(web, "index.html"), "w") as f:
         f.write("<!doctype html><title>rooms</title>\n")
+    try:
+        websocket_member(web)
+    finally:
+        shutil.rmtree(web, ignore_errors=True)
+
+
+def websocket_member(web):
     with Rooms(web=web) as srv:
         s = socket.create_connection(("127.0.0.1", srv.http), timeout=3)
         s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -547,7 +550,8 @@ def test_websocket_member():
         alice.say(b"hi web")
         eq(ws_json(ws), {"type": "chat", "from": "alice", "text": "hi web"},
            "UDP to WebSocket")
-        ws.send_frame(OP_BINARY, b"\x02" + room_dgram(b"lobby", token, b"hi udp"))
+        ws.send_frame(OP_BINARY,
+                      b"\x02" + room_dgram(b"lobby", token, b"hi udp"))
         eq(alice.json(), {"type": "chat", "from": "webby", "text": "hi udp"},
            "WebSocket to UDP")
         # The WebSocket's token from a UDP address is spoofing.
@@ -567,7 +571,8 @@ def test_websocket_member():
         bad = Client(srv.http, "/ws", timeout=3)
         bad.send_frame(OP_TEXT, b"hello")
         op, data = bad.recv_message()
-        eq((op, int.from_bytes(data[:2], "big")), (OP_CLOSE, 1003), "text refused")
+        eq((op, int.from_bytes(data[:2], "big")), (OP_CLOSE, 1003),
+           "text refused")
         alice.close()
         eve.close()
 
