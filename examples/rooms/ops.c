@@ -107,6 +107,7 @@ static long write_answer(char *buf, size_t cap, const answer_t *a)
     json_member_str(&w, "message", a->message);
     if (a->member) {
         write_members(&w, a->member->room);
+        json_member_bool(&w, "password", a->member->room->has_password);
         json_member_int(&w, "idle_timeout", (int64_t)(a->idle_ms / 1000));
     }
     if (a->list)

@@ -8,7 +8,8 @@
 ROOMS_B    := $(EX_B)/rooms
 ROOMS_SRV  := $(ROOMS_B)/rooms-server
 ROOMS_CLI  := $(ROOMS_B)/rooms-client
-ROOMS_WEB  := $(patsubst examples/rooms/web/%,$(ROOMS_B)/web/%,$(wildcard examples/rooms/web/*))
+ROOMS_WEB  := $(patsubst examples/rooms/web/%,$(ROOMS_B)/web/%,\
+                $(wildcard examples/rooms/web/*))
 ROOMS_DEPS := $(WSX_LIB) $(STATIC) $(WSX_HDRS)
 
 # The wire formats, pure (the unit test and fuzz/tcrp.c link them too).
@@ -70,4 +71,19 @@ rooms-test: rooms rooms-unit
 	$(EX_PYTHON) examples/rooms/tests/test_rooms.py \
 	    --server $(ROOMS_SRV) --client $(ROOMS_CLI)
 
-# (CHECK_STEPS += rooms-test once its tests are in)
+CHECK_STEPS += rooms-test
+
+# fuzz/tcrp.c (a target of fuzz/fuzz.mk) links the wire formats, the
+# model and the JSON reader, compiled with the target's instrumentation.
+# Its seed corpus is the golden vectors: `make rooms-fuzz-corpus` writes
+# fuzz/corpus/tcrp/ from tests/fixtures/*.hex (the result is committed).
+ROOMS_FUZZ_SRCS := $(ROOMS_WIRE) $(ROOMS_MODEL) examples/common/json.c \
+                   examples/common/sha256.c
+FUZZ_LIBS_tcrp := -Iexamples/common -Iexamples/rooms $(ROOMS_FUZZ_SRCS)
+$(B)/fuzz/tcrp: $(ROOMS_FUZZ_SRCS) $(ROOMS_HDRS)
+
+.PHONY: rooms-fuzz-corpus
+rooms-fuzz-corpus:
+	mkdir -p fuzz/corpus/tcrp
+	$(EX_PYTHON) examples/rooms/tests/hex2bin.py fuzz/corpus/tcrp \
+	    examples/rooms/tests/fixtures/*.hex

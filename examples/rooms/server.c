@@ -213,38 +213,42 @@ static void stop(server_t *s)
 
 static void usage(FILE *f)
 {
-    fprintf(
-        f,
+    static const char text[] =
         "usage: rooms-server [options]\n"
         "\n"
-        "The online chat messenger (examples/rooms/PROTOCOL.md): stage 1 UDP\n"
-        "broadcast chat, chat rooms (TCRP over TCP for tokens, UDP datagrams in\n"
-        "the rooms, hosts, passwords) and the browser GUI at http://HOST:HTTP-PORT/.\n"
+        "The online chat messenger (examples/rooms/PROTOCOL.md):\n"
+        "stage 1 UDP broadcast chat, chat rooms (TCRP over TCP for\n"
+        "tokens, UDP datagrams in the rooms, hosts, passwords) and the\n"
+        "browser GUI at http://HOST:HTTP-PORT/.\n"
         "\n"
-        "  --host HOST            address of every port (default 127.0.0.1)\n"
-        "  --chat-port PORT       stage 1 chat datagrams (default 9000)\n"
-        "  --udp-port PORT        room datagrams (default 9001)\n"
-        "  --tcp-port PORT        TCRP (default 9002)\n"
-        "  --http-port PORT       the GUI and its WebSocket /ws (default 9080)\n"
-        "                         (PORT 0 = any free port, for each of them)\n"
-        "  --idle-timeout S       a member or chat client silent this long is\n"
-        "                         removed (default 60; fractions allowed)\n"
-        "  --max-payload N        the largest TCRP payload, suffix K or M\n"
-        "                         (default 64K); larger ones are answered 400\n"
-        "  --transaction-timeout S  a TCRP request not complete in S seconds is\n"
-        "                         answered 400 and closed (default 10)\n"
-        "  --web DIR              the GUI's files (default: web/ next to this\n"
-        "                         program)\n"
-        "  --tls-cert FILE        serve https:// and wss:// on the HTTP port with\n"
-        "                         this PEM certificate (chain)\n"
-        "  --tls-key FILE         its PEM private key\n"
-        "  --verbose              log joins, answers and drops to stderr\n"
-        "  --help                 this text\n"
+        "  --host HOST        address of every port (default 127.0.0.1)\n"
+        "  --chat-port PORT   stage 1 chat datagrams (default 9000)\n"
+        "  --udp-port PORT    room datagrams (default 9001)\n"
+        "  --tcp-port PORT    TCRP (default 9002)\n"
+        "  --http-port PORT   the GUI and its WebSocket /ws (default 9080)\n"
+        "                     (PORT 0 = any free port, for each of them)\n"
+        "  --idle-timeout S   a member or chat client silent this long\n"
+        "                     is removed (default 60; fractions allowed)\n"
+        "  --max-payload N    the largest TCRP payload, suffix K or M\n"
+        "                     (default 64K); larger ones get 400\n"
+        "  --transaction-timeout S\n"
+        "                     a TCRP request not complete in S seconds\n"
+        "                     is answered 400 and closed (default 10)\n"
+        "  --web DIR          the GUI's files (default: web/ next to\n"
+        "                     this program)\n"
+        "  --tls-cert FILE    serve https:// and wss:// on the HTTP port\n"
+        "                     with this PEM certificate (chain)\n"
+        "  --tls-key FILE     its PEM private key\n"
+        "  --verbose          log joins, answers and drops to stderr\n"
+        "  --help             this text\n"
         "\n"
         "Once every port is bound it prints one line on stdout:\n"
-        "  rooms-server listening chat=HOST:P udp=HOST:P tcp=HOST:P http=HOST:P\n"
-        "Dropped datagrams are logged on stderr. SIGINT or SIGTERM closes every\n"
-        "room with a notice to its members and exits 0.\n");
+        "  rooms-server listening chat=HOST:P udp=HOST:P tcp=HOST:P "
+        "http=HOST:P\n"
+        "Dropped datagrams are logged on stderr. SIGINT or SIGTERM\n"
+        "closes every room with a notice to its members and exits 0.\n";
+
+    fputs(text, f);
 }
 
 static int bad_usage(const char *fmt, const char *arg)
