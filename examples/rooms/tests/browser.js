@@ -441,7 +441,12 @@ function startServer(bin) {
       await carol.enter(OP.JOIN, 'Lounge');
     }
     members.push(carol);
-    if (a.client) carol.enter('Lounge');
+    if (a.client) {
+      carol.enter('Lounge');
+      const first = await carol.waitFor((l) => l.startsWith('* '), 'its first line');
+      check(first.startsWith("* joined room 'Lounge' as carol (host: alice, 3 members"),
+        `the CLI's first line: ${first}`);
+    }
     await A.waitMembers(['alice', 'bob', 'carol']);
     eq(await A.text('#member-count'), '3', 'member count');
     check(await A.visible('#member-list li[data-name="bob"] button.kick'), 'Remove for bob');
