@@ -511,7 +511,7 @@ function startServer(bin) {
     check(C.errors.length === 0, C.errors.join('; '));
   });
 
-  await run('page B: wrong password 401, missing room 404, taken name 409, too long refused', async () => {
+  await run('page B: wrong password 401, missing room 404, taken name 409, a NUL 400, too long refused', async () => {
     await B.page.click('#room-list li[data-room="Vault"] button');
     eq(await B.page.inputValue('#room'), 'Vault', 'a click on a room fills it in');
     await B.enter('#join', 'dave', 'Vault', 'wrong');
@@ -521,6 +521,9 @@ function startServer(bin) {
     await B.waitText('#form-error', (t) => t.startsWith('There is no room “Nowhere”'), 'the 404 error');
     await B.enter('#create', 'dave', 'Lounge');
     await B.waitText('#form-error', (t) => t.startsWith('Room “Lounge” already exists'), 'the 409 error');
+    await B.enter('#join', 'da\u0000ve', 'Vault', 's3cret'); // the server's rule, not the page's
+    await B.waitText('#form-error', (t) => t ===
+      'The server refused the request: "username" must be a string of 1-255 bytes.', 'the 400 error');
     await B.enter('#join', 'é'.repeat(128), 'Vault', 's3cret'); // 256 bytes
     await B.waitText('#form-error', (t) => t === 'Your name is 256 bytes long; at most 255.',
       'the length error');
