@@ -12,9 +12,11 @@
 // room. erin (UDP) hosts the password room "Vault"; page B (phone size)
 // is refused with a wrong password, joins, leaves, is removed by erin, and
 // sees erin close the room; then it hosts "Last" when the server gets
-// SIGINT (the page shows the room closed, then offline). The server runs with --idle-timeout 4, so the
-// pages must send heartbeats to stay. Screenshots go to --shots. Prints
-// one line per case and "N passed, N failed"; exits 1 if any failed.
+// SIGINT (the page shows the room closed, then offline). The server runs
+// with --idle-timeout 4, so the pages must send heartbeats to stay. The
+// page's codec is checked against tests/fixtures/*.hex. Screenshots go to
+// --shots. Prints one line per case and "N passed, N failed"; exits 1 if
+// any failed.
 
 const { spawn } = require('child_process');
 const dgram = require('dgram');

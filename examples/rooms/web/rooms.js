@@ -50,7 +50,9 @@ function encodeTcrp(op, state, room, payload) {
 /* The fields of a TCRP message (without its kind byte), or an Error that
  * says what is wrong with it. */
 function decodeTcrp(b) {
-  if (b.length < HEADER) return new Error(`TCRP message of ${b.length} bytes, shorter than its header`);
+  if (b.length < HEADER) {
+    return new Error(`TCRP message of ${b.length} bytes, shorter than its header`);
+  }
   let size = 0;
   for (let i = 3; i < HEADER; i++) {
     size = size * 256 + b[i];
@@ -101,7 +103,8 @@ const ui = {
   endedText: $('ended-text'), back: $('back'), messages: $('messages'),
   compose: $('compose'), text: $('text'), send: $('send'),
   byteCount: $('byte-count'), byteMax: $('byte-max'), memberCount: $('member-count'),
-  memberList: $('member-list'), members: document.querySelector('.members'), hostHint: $('host-hint'), error: $('error'),
+  memberList: $('member-list'), members: document.querySelector('.members'),
+  hostHint: $('host-hint'), error: $('error'),
 };
 
 const state = {
@@ -225,8 +228,9 @@ function describeStatus(json, room) {
 function checkNames(username, room) {
   if (!username) return 'Enter your name.';
   if (!room) return 'Enter a room name.';
-  if (utf8Len(username) > MAX_NAME) return `Your name is ${utf8Len(username)} bytes long; at most ${MAX_NAME}.`;
-  if (utf8Len(room) > MAX_NAME) return `The room name is ${utf8Len(room)} bytes long; at most ${MAX_NAME}.`;
+  const long = (what, s) => `${what} is ${utf8Len(s)} bytes long; at most ${MAX_NAME}.`;
+  if (utf8Len(username) > MAX_NAME) return long('Your name', username);
+  if (utf8Len(room) > MAX_NAME) return long('The room name', room);
   return null;
 }
 
@@ -612,7 +616,8 @@ function connect() {
       p.reject(new Error('the connection was lost'));
     }
     setStatus('Disconnected, retrying…', false,
-      `closed ${ev.code}${ev.reason ? ` ${ev.reason}` : ''}; next try in ${state.retryMs / 1000} s`);
+      `closed ${ev.code}${ev.reason ? ` ${ev.reason}` : ''}; ` +
+      `next try in ${state.retryMs / 1000} s`);
     if (state.room) endRoom('The connection to the server was lost: you are out of the room.');
     if (was) showError('Lost the connection to the server; reconnecting.');
     updateControls();
@@ -631,7 +636,8 @@ ui.text.addEventListener('input', () => {
   const r = state.room;
   const n = utf8Len(ui.text.value);
   ui.byteCount.textContent = String(n);
-  ui.byteCount.parentElement.classList.toggle('over', Boolean(r) && n > messageRoom(r.name, r.token));
+  const over = Boolean(r) && n > messageRoom(r.name, r.token);
+  ui.byteCount.parentElement.classList.toggle('over', over);
   updateControls();
 });
 ui.leave.addEventListener('click', leaveRoom);
