@@ -457,7 +457,7 @@ function startServer(bin) {
     check(n.includes('bob joined') || n.some((t) => t.includes('bob')), `notice of bob: ${n}`);
   });
 
-  const hello = 'héllo from the browser ✓ 日本語 😀';
+  const hello = 'héllo from the browser ✓ привет 😀'; // 2, 3 and 4-byte UTF-8
   await run('the page\'s message reaches bob (exact JSON) and carol', async () => {
     await A.page.fill('#text', hello);
     eq(await A.text('#byte-count'), String(Buffer.byteLength(hello)), 'byte counter');
@@ -617,6 +617,11 @@ function startServer(bin) {
 
   await run('host A closes Lounge: carol is told, the page shows it', async () => {
     await A.page.bringToFront();
+    await A.page.click('#close-room');
+    eq(await A.text('#close-room'), 'Close for everyone?', 'the first click asks');
+    await A.shot(a.shots, 'desktop-close-confirm');
+    check(await A.visible('#room-view') && (await A.notices()).every((t) => !t.startsWith('room closed')),
+      'nothing closed yet');
     await A.page.click('#close-room');
     await A.waitText('#ended-text', (t) => t === 'You closed “Lounge”.', 'the closed notice');
     if (a.client) {

@@ -190,6 +190,7 @@ function renderRooms(rooms) {
     pick.append(name, el('span', 'room-members', `${n} ${n === 1 ? 'member' : 'members'}`));
     pick.addEventListener('click', () => {
       ui.room.value = r.name;
+      ui.password.placeholder = r.password ? 'This room needs its password' : '';
       formError('');
       (ui.username.value ? (r.password ? ui.password : ui.join) : ui.username).focus();
     });
@@ -386,6 +387,7 @@ function endRoom(text) {
   const r = state.room;
   if (!r || r.ended) return;
   r.ended = true;
+  disarmClose();
   clearInterval(state.heartbeat);
   ui.endedText.textContent = text;
   ui.ended.hidden = false;
@@ -499,7 +501,24 @@ function leaveRoom() {
     ? `You left “${r.name}”; it is closed.` : `You left “${r.name}”.`));
 }
 
+/* Closing ends the room for everyone: the first click asks, a second
+ * one within a few seconds does it. */
+let closeArmed = null;
+function disarmClose() {
+  clearTimeout(closeArmed);
+  closeArmed = null;
+  ui.closeRoom.textContent = 'Close room';
+  ui.closeRoom.classList.remove('armed');
+}
+
 function closeRoom() {
+  if (!closeArmed) {
+    ui.closeRoom.textContent = 'Close for everyone?';
+    ui.closeRoom.classList.add('armed');
+    closeArmed = setTimeout(disarmClose, 4000);
+    return null;
+  }
+  disarmClose();
   return endByUs(OP.CLOSE, 'close the room', ui.closeRoom,
     (r) => endRoom(`You closed “${r.name}”.`));
 }
