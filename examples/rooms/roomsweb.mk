@@ -3,7 +3,8 @@
 # Chromium.
 #   make rooms-web-test   a real rooms-server on free ports, UDP members
 #                         speaking the protocol from Node, one rooms-client
-#                         and two pages (desktop and phone size); the
+#                         and two pages (desktop and phone size), one more
+#                         over https:// and wss://; the
 #                         screenshots go to build/examples/rooms/screenshots/;
 #                         in make check (about 20 s)
 

@@ -18,10 +18,11 @@
 // --shots. Prints one line per case and "N passed, N failed"; exits 1 if
 // any failed.
 
-const { spawn } = require('child_process');
+const { execFileSync, spawn } = require('child_process');
 const dgram = require('dgram');
 const fs = require('fs');
 const net = require('net');
+const os = require('os');
 const path = require('path');
 const { chromium, CHROMIUM, FLAGS } =
   require(path.join(__dirname, '..', '..', '..', 'tests', 'interop', 'chromium'));
@@ -315,9 +316,9 @@ class Page {
 
 /* -------------------------------------------------------- the server */
 
-function startServer(bin) {
+function startServer(bin, extra = []) {
   const p = spawn(bin, ['--host', '127.0.0.1', '--chat-port', '0', '--udp-port', '0',
-    '--tcp-port', '0', '--http-port', '0', '--idle-timeout', String(IDLE_S)],
+    '--tcp-port', '0', '--http-port', '0', '--idle-timeout', String(IDLE_S), ...extra],
   { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   p.stderr.on('data', (d) => { log += d.toString(); });
@@ -636,6 +637,53 @@ function startServer(bin) {
     await A.page.waitForSelector('#lobby', { state: 'visible' });
     eq(await A.text('#notice'), 'You closed “Lounge”.', 'the lobby notice');
     await A.shot(a.shots, 'desktop-back-in-lobby');
+  });
+
+  // Built without OpenSSL, the server has no --tls-cert (and says so in
+  // --help): the case is then skipped, and said to be.
+  const haveTls = execFileSync(a.server, ['--help']).toString().includes('--tls-cert');
+  if (!haveTls) process.stdout.write('skip over TLS: rooms-server was built without TLS\n');
+  if (haveTls) await run('over TLS: the page at https:// talks wss:// to a UDP member', async () => {
+    // A certificate for 127.0.0.1 made now, trusted by nobody: the page's
+    // context ignores certificate errors, as tests/interop/tls_browser.js.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rooms-tls-'));
+    const cert = path.join(dir, 'cert.pem');
+    const key = path.join(dir, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt',
+      'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    const tls = startServer(a.server, ['--tls-cert', cert, '--tls-key', key]);
+    const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
+    try {
+      const tp = await tls.ports;
+      const T = new Page(await ctx.newPage(), 'page T');
+      const r = await T.page.goto(`https://127.0.0.1:${tp.http}/`, { timeout: 5000 });
+      eq(r.status(), 200, 'GET / over https');
+      await T.waitText('#status', (t) => t === 'Connected', 'status Connected');
+      eq(await T.page.getAttribute('#status', 'title'), `wss://127.0.0.1:${tp.http}/ws`, 'the URL');
+      await T.enter('#create', 'tess', 'Secure');
+      await T.inRoom('Secure');
+      const ulla = new UdpMember('ulla', tp);
+      members.push(ulla);
+      await ulla.enter(OP.JOIN, 'Secure');
+      await T.waitMembers(['tess', 'ulla']);
+      await T.page.fill('#text', 'over wss ✓');
+      await T.page.press('#text', 'Enter');
+      await ulla.waitFor((x) => x.type === 'chat' && x.from === 'tess' && x.text === 'over wss ✓',
+        'the page\'s line');
+      ulla.say('and back over UDP');
+      await T.waitChat('ulla', 'and back over UDP');
+      ulla.stop();
+      check(T.errors.length === 0, T.errors.join('; '));
+    } finally {
+      await ctx.close();
+      if (tls.p.exitCode === null) {
+        const code = new Promise((res) => tls.p.once('exit', res));
+        tls.p.kill('SIGINT');
+        await code;
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   const exited = new Promise((r) => srv.p.once('exit', (c) => r(c)));
