@@ -71,7 +71,8 @@ void server_drop_text(server_t *s, const char *port, const char *peer,
 void server_drop(server_t *s, const char *port, const struct sockaddr *from,
                  const char *why)
 {
-    char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?", peer[300];
+    char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
+    char peer[NI_MAXHOST + NI_MAXSERV + 2];
 
     getnameinfo(from, from->sa_family == AF_INET6
                           ? sizeof(struct sockaddr_in6)
