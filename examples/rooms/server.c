@@ -48,11 +48,10 @@ void server_info(const server_t *s, const char *fmt, ...)
     va_end(ap);
 }
 
-void server_drop(server_t *s, const char *port, const struct sockaddr *from,
-                 const char *why)
+void server_drop_text(server_t *s, const char *port, const char *peer,
+                      const char *why)
 {
     uint64_t now = wsx_loop_now(s->loop);
-    char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
 
     s->dropped++;
     if (now - s->drop_log_at >= 1000) {
@@ -64,15 +63,24 @@ void server_drop(server_t *s, const char *port, const struct sockaddr *from,
         return;
     }
     s->drop_lines++;
+    server_log(s, "%s: dropped a datagram from %s: %s (%llu dropped%s)", port,
+               peer, why, s->dropped, s->drop_quiet ? ", some not logged" : "");
+    s->drop_quiet = 0;
+}
+
+void server_drop(server_t *s, const char *port, const struct sockaddr *from,
+                 const char *why)
+{
+    char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
+    char peer[NI_MAXHOST + NI_MAXSERV + 2];
+
     getnameinfo(from, from->sa_family == AF_INET6
                           ? sizeof(struct sockaddr_in6)
                           : sizeof(struct sockaddr_in),
                 host, sizeof host, serv, sizeof serv,
                 NI_NUMERICHOST | NI_NUMERICSERV);
-    server_log(s, "%s: dropped a datagram from %s:%s: %s (%llu dropped%s)",
-               port, host, serv, why, s->dropped,
-               s->drop_quiet ? ", some not logged" : "");
-    s->drop_quiet = 0;
+    snprintf(peer, sizeof peer, "%s:%s", host, serv);
+    server_drop_text(s, port, peer, why);
 }
 
 /* ------------------------------------------------------------- sockets */

@@ -82,6 +82,8 @@ void server_info(const server_t *s, const char *fmt, ...)
 /* A dropped datagram: counted, logged at most a few lines a second. */
 void server_drop(server_t *s, const char *port, const struct sockaddr *from,
                  const char *why);
+void server_drop_text(server_t *s, const char *port, const char *peer,
+                      const char *why);
 
 /* udp.c: the chat and room ports, and delivery to UDP members. */
 int udp_start(server_t *s);

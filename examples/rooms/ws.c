@@ -79,9 +79,7 @@ static void on_dgram(server_t *s, wsx_conn_t *c, const uint8_t *p, size_t len)
                              wsx_loop_now(s->loop));
     if (why) {
         char peer[64];
-        server_info(s, "ws %s: datagram dropped: %s",
-                    wsx_conn_peer(c, peer, sizeof peer), why);
-        s->dropped++;
+        server_drop_text(s, "ws", wsx_conn_peer(c, peer, sizeof peer), why);
     }
 }
 

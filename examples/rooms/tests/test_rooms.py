@@ -32,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "examples", "tests"))
 from wstest import (OP_BINARY, OP_CLOSE, OP_TEXT,  # noqa: E402
-                    Client, Fail, Runner, Server, check, eq, run)
+                    Client, Fail, Runner, Server, Skip, check, eq, run)
 
 SERVER = CLIENT = None
 QUIET = 0.3  # seconds to wait for a datagram that must NOT arrive
@@ -577,6 +577,51 @@ def websocket_member(web):
         eve.close()
 
 
+class TLSClient(Client):
+    """wstest.Client inside TLS, trusting the test CA."""
+
+    def __init__(self, port, ctx, path="/ws", handshake=True):
+        raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.sock = ctx.wrap_socket(raw, server_hostname="localhost")
+        self.buf = bytearray()
+        self.response = b""
+        if handshake:
+            self.handshake(path)
+
+
+def test_tls_gui_port():
+    """--tls-cert/--tls-key: the page over https://, /ws over wss://."""
+    from tlscerts import Certs
+    d = tempfile.mkdtemp(prefix="rooms-tls-")
+    try:
+        try:
+            certs = Certs(d)
+        except (OSError, RuntimeError) as e:
+            raise Skip("no openssl to make certificates: %s" % e)
+        with open(os.path.join(d, "index.html"), "w") as f:
+            f.write("<!doctype html><title>rooms</title>\n")
+        ctx = certs.client_context()
+        with Rooms("--tls-cert", certs.ok[0], "--tls-key", certs.ok[1],
+                   web=d) as srv:
+            c = TLSClient(srv.http, ctx, handshake=False)
+            c.send(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            head = c.read_head()
+            check(head.startswith(b"HTTP/1.1 200"), head)
+            c.sock.close()
+            alice = Member(srv, 1, "lobby", "alice")
+            ws = TLSClient(srv.http, ctx)
+            a = ws_tcrp(ws, tcrp(2, "lobby", {"username": "webby"}))
+            eq([(x[0], x[1]) for x in a], [(2, 1), (2, 2)], "join over wss")
+            alice.json()
+            alice.say(b"hi tls")
+            eq(ws_json(ws), {"type": "chat", "from": "alice",
+                             "text": "hi tls"}, "UDP to wss://")
+            ws.sock.close()
+            alice.close()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_sigint_closes_rooms():
     srv = Rooms()
     try:
@@ -765,11 +810,12 @@ def test_client_usage():
     check("cannot connect" in err, err)
 
 
-TESTS = [test_stage1_relay, test_stage1_idle_timeout, test_create_join_statuses,
-         test_room_relay_and_spoofing, test_host_leave_closes_room,
-         test_kick_and_close, test_idle_timeouts, test_malformed_tcrp,
-         test_websocket_member, test_sigint_closes_rooms, test_server_usage,
-         test_client_chat, test_client_rooms, test_client_usage]
+TESTS = [test_stage1_relay, test_stage1_idle_timeout,
+         test_create_join_statuses, test_room_relay_and_spoofing,
+         test_host_leave_closes_room, test_kick_and_close, test_idle_timeouts,
+         test_malformed_tcrp, test_websocket_member, test_tls_gui_port,
+         test_sigint_closes_rooms, test_server_usage, test_client_chat,
+         test_client_rooms, test_client_usage]
 
 
 def main():
