@@ -164,7 +164,8 @@ function updateControls() {
   ui.send.disabled = !live || ui.text.value === '' ||
     utf8Len(ui.text.value) > messageRoom(r.name, r.token);
   ui.leave.disabled = !live;
-  ui.closeRoom.hidden = !(r && r.host === r.username);
+  ui.leave.hidden = Boolean(r && r.ended); // the banner's Back takes over
+  ui.closeRoom.hidden = !(r && r.host === r.username) || ui.leave.hidden;
   ui.closeRoom.disabled = !live;
 }
 
