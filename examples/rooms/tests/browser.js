@@ -316,6 +316,8 @@ class Page {
 
 /* -------------------------------------------------------- the server */
 
+const servers = []; // every rooms-server started, for the 90 s guard
+
 function startServer(bin, extra = []) {
   const p = spawn(bin, ['--host', '127.0.0.1', '--chat-port', '0', '--udp-port', '0',
     '--tcp-port', '0', '--http-port', '0', '--idle-timeout', String(IDLE_S), ...extra],
@@ -333,6 +335,7 @@ function startServer(bin, extra = []) {
     p.once('exit', (code) => reject(new Error(`rooms-server exited with ${code}: ${log}`)));
     setTimeout(() => reject(new Error(`no "listening" line from rooms-server: ${out}`)), 5000);
   });
+  servers.push({ p });
   return { p, ports, log: () => log };
 }
 
@@ -343,7 +346,7 @@ function startServer(bin, extra = []) {
   const srv = startServer(a.server);
   const guard = setTimeout(() => {
     process.stdout.write('FAIL the whole test: over 90 s\n');
-    srv.p.kill('SIGKILL');
+    for (const x of servers) if (x.p.exitCode === null) x.p.kill('SIGKILL');
     process.exit(1);
   }, 90000);
   let ports;
@@ -702,6 +705,22 @@ function startServer(bin, extra = []) {
     await B.shot(a.shots, 'phone-server-stopped');
   });
 
+  let again = null;
+  await run('the server is back on the same port: the page reconnects by itself', async () => {
+    eq(await exited, 0, 'rooms-server exit status after SIGINT');
+    again = startServer(a.server, ['--http-port', String(ports.http)]);
+    await again.ports;
+    await B.waitText('#status', (t) => t === 'Connected', 'status Connected again', 12000);
+    eq(await B.visible('#error'), false, 'the lost-connection toast is gone');
+    await B.page.click('#back');
+    eq(await B.text('#notice'), 'The room “Last” was closed (the server is shutting down).',
+      'the lobby notice');
+    await B.waitText('#rooms-updated', (t) => t.startsWith('Updated at'), 'a room list');
+    eq(await B.rooms(), [], 'a new server, no rooms');
+    await B.enter('#create', 'dave', 'Again');
+    await B.inRoom('Again');
+  }, 20000);
+
   await run('no page errors and no error answers', async () => {
     const errs = (A ? A.errors : []).concat(B ? B.errors : []);
     check(errs.length === 0, errs.join('; '));
@@ -710,10 +729,15 @@ function startServer(bin, extra = []) {
   cleanup();
   if (browser) await browser.close();
   await run('rooms-server exits 0 on SIGINT', async () => {
-    if (srv.p.exitCode === null) srv.p.kill('SIGINT'); // not yet, when a case failed
-    eq(await exited, 0, 'exit status');
+    for (const x of [srv, again]) {
+      if (!x || x.p.exitCode !== null) continue; // SIGINT came, or it is gone
+      const code = new Promise((r) => x.p.once('exit', r));
+      x.p.kill('SIGINT');
+      eq(await code, 0, 'exit status');
+    }
+    eq(srv.p.exitCode, 0, 'the first server\'s exit status');
   }, 5000, true);
-  if (srv.p.exitCode === null) srv.p.kill('SIGKILL');
+  for (const x of [srv, again]) if (x && x.p.exitCode === null) x.p.kill('SIGKILL');
   clearTimeout(guard);
   if (results.failed) process.stdout.write(`rooms-server's log:\n${srv.log()}`);
   process.stdout.write(`${results.passed} passed, ${results.failed} failed\n`);
