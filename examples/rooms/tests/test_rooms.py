@@ -651,7 +651,8 @@ def test_server_usage():
     eq(code, 0, "--help")
     check(b"--idle-timeout" in out and b"listening chat=" in out, out)
     for args in (["--chat-port", "70000"], ["--idle-timeout", "x"],
-                 ["--max-payload", "1Q"], ["extra"], ["--bogus"]):
+                 ["--max-payload", "1Q"], ["--max-buffered", "0"],
+                 ["--stall-timeout", "-1"], ["extra"], ["--bogus"]):
         code, out, err = run([SERVER] + args)
         eq(code, 1, "status for %r" % args)
         check("try 'rooms-server --help'" in err, err)
