@@ -103,7 +103,8 @@ static void answer_error(tcrp_conn_t *c, int status, const char *why)
     if (op < TCRP_CREATE || op > TCRP_LIST)
         op = 0;
     server_info(c->s, "tcp: %d %s", status, why);
-    ops_error(&c->out, op, c->in + TCRP_HEADER_LEN, name_len, status, why);
+    ops_error(&c->out, op, name_len ? c->in + TCRP_HEADER_LEN : NULL, name_len,
+              status, why);
     conn_answered(c);
 }
 
