@@ -81,6 +81,8 @@ static void conn_write(tcrp_conn_t *c)
 static void conn_answered(tcrp_conn_t *c)
 {
     c->phase = PH_WRITE;
+    if (c->in) /* it may hold a password */
+        explicit_bzero(c->in, c->in_len);
     free(c->in);
     c->in = NULL;
     c->in_len = c->in_cap = 0;
