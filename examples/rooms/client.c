@@ -46,6 +46,7 @@ typedef struct client {
     char entered[1024]; /* what enter_room() has to say */
     char line[DGRAM_MAX + 2];
     size_t line_len;
+    uint8_t answers[MAX_ANSWER]; /* of the last TCRP transaction */
 } client_t;
 
 /* ------------------------------------------------------------- sockets */
@@ -170,7 +171,6 @@ static const char *message_of(const json_doc_t *doc, char *buf, size_t cap)
  * as a notice. Returns the status. */
 static int room_op(client_t *c, unsigned op, const char *user)
 {
-    static uint8_t answers[MAX_ANSWER];
     char payload[1024], msg[512], tok[sizeof c->token];
     json_tok_t toks[64];
     json_doc_t doc;
@@ -178,7 +178,7 @@ static int room_op(client_t *c, unsigned op, const char *user)
     memcpy(tok, c->token, c->token_len);
     tok[c->token_len] = '\0';
     request_json(payload, sizeof payload, "token", tok, "username", user);
-    int status = transact(c, op, payload, &doc, toks, 64, answers);
+    int status = transact(c, op, payload, &doc, toks, 64, c->answers);
     if (status >= 0)
         printf("* %s: %d %s\n",
                op == TCRP_LEAVE ? "leave" : op == TCRP_KICK ? "kick" : "close",
@@ -319,7 +319,6 @@ static void on_datagram(wsx_watch_t *w, int fd, unsigned ready, void *user)
 /* Create or join: the answer told, the token kept. 0, or the exit code. */
 static int enter_room(client_t *c, unsigned op)
 {
-    static uint8_t answers[MAX_ANSWER];
     char payload[2048], msg[512], host[256];
     json_tok_t toks[1024];
     json_doc_t doc;
@@ -327,7 +326,7 @@ static int enter_room(client_t *c, unsigned op)
 
     request_json(payload, sizeof payload, "username", c->name, "password",
                  c->password);
-    int status = transact(c, op, payload, &doc, toks, 1024, answers);
+    int status = transact(c, op, payload, &doc, toks, 1024, c->answers);
     if (status < 0)
         return 1;
     if (status != 200 || !c->token_len) {

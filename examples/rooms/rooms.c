@@ -430,7 +430,7 @@ const char *rooms_datagram(rooms_t *r, const char *room, size_t room_len,
                            const char *text, size_t text_len,
                            const rooms_addr_t *addr, uint64_t now)
 {
-    static char json[ROOM_JSON_MAX];
+    char *json = r->json;
     member_t *m = rooms_find_token(r, token, token_len);
 
     if (!m)
@@ -444,7 +444,7 @@ const char *rooms_datagram(rooms_t *r, const char *room, size_t room_len,
     m->last_seen = now;
     if (text_len == 0)
         return NULL; /* a heartbeat */
-    long n = room_chat_json(json, sizeof json, m->name, m->name_len, text,
+    long n = room_chat_json(json, sizeof r->json, m->name, m->name_len, text,
                             text_len);
     for (member_t *o = m->room->members; o; o = o->next)
         if (o != m)

@@ -246,7 +246,12 @@ static void usage(FILE *f)
         "                     this program)\n"
         "  --tls-cert FILE    serve https:// and wss:// on the HTTP port\n"
         "                     with this PEM certificate (chain)\n"
-        "  --tls-key FILE     its PEM private key\n"
+        "  --tls-key FILE     its PEM private key (SIGHUP reads both\n"
+        "                     again)\n"
+        "  --max-buffered N   memory the GUI's connections may hold in\n"
+        "                     buffers (K, M, G; default 256M)\n"
+        "  --stall-timeout S  a /ws message that has begun must bring 1 KiB\n"
+        "                     every S seconds (default 10; 0 = never)\n"
         "  --verbose          log joins, answers and drops to stderr\n"
         "  --help             this text\n"
         "\n"
@@ -347,16 +352,26 @@ static int parse_options(server_t *s, int argc, char **argv)
         {"web", required_argument, NULL, 'W'},
         {"tls-cert", required_argument, NULL, 'C'},
         {"tls-key", required_argument, NULL, 'K'},
+        {"max-buffered", required_argument, NULL, 'L'},
+        {"stall-timeout", required_argument, NULL, 'L'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
     const char *cert = NULL, *key = NULL;
-    int opt, r;
+    int opt, r, li = 0;
 
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "", longopts, &li)) != -1) {
         if (opt == 'H') {
             usage(stdout);
             exit(0);
+        }
+        if (opt == 'L') { /* the HTTP port's limits, parsed by wsx */
+            if (wsx_opts_set(&s->http_opts, longopts[li].name, optarg) != 0) {
+                fprintf(stderr, SERVER_NAME ": bad value for --%s: '%s'\n",
+                        longopts[li].name, optarg);
+                return bad_usage(NULL, NULL);
+            }
+            continue;
         }
         if ((r = set_option(s, opt, optarg, &cert, &key)) != 0)
             return r;
@@ -383,16 +398,24 @@ int main(int argc, char **argv)
     wsx_program_dir("web", s.web_dir, sizeof s.web_dir);
     if ((r = parse_options(&s, argc, argv)) != 0)
         return r;
-    if (wsx_process_setup() != 0 || start(&s) != 0) {
+    /* SIGHUP reads the TLS certificate again (the loop's signalfd sees
+     * it only blocked), as wsx_serve does for the other servers. */
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    if (wsx_process_setup() != 0 || sigprocmask(SIG_BLOCK, &hup, NULL) != 0 ||
+        start(&s) != 0) {
         fprintf(stderr, SERVER_NAME ": cannot listen on %s of %s: %s\n",
                 s.failed ? s.failed : "any port", s.host, strerror(errno));
         stop(&s);
         return 1;
     }
+    /* "[::1]:9000" for an IPv6 address, as wsx_server_address does. */
+    char h[300];
+    snprintf(h, sizeof h, strchr(s.host, ':') ? "[%s]" : "%s", s.host);
     printf(SERVER_NAME " listening chat=%s:%d udp=%s:%d tcp=%s:%d "
                        "http=%s:%d\n",
-           s.host, s.chat_port, s.host, s.udp_port, s.host, s.tcp_port,
-           s.host, s.http_port);
+           h, s.chat_port, h, s.udp_port, h, s.tcp_port, h, s.http_port);
     fflush(stdout);
     r = wsx_loop_run(s.loop);
     stop(&s);

@@ -68,6 +68,7 @@ typedef struct server {
     /* datagrams */
     udp_batch_t out;
     uint8_t (*rbuf)[DGRAM_RBUF];
+    uint8_t ws_msg[1 + ROOM_JSON_MAX]; /* kind 2 + a JSON body, for /ws */
     unsigned long long dropped;
     uint64_t drop_log_at;
     unsigned drop_lines;

@@ -115,8 +115,7 @@ static void on_close(wsx_conn_t *c, unsigned code, const char *reason,
 
 void ws_send(server_t *s, void *ws, const void *json, size_t len)
 {
-    static uint8_t msg[1 + ROOM_JSON_MAX];
-    (void)s;
+    uint8_t *msg = s->ws_msg;
 
     if (len > ROOM_JSON_MAX || !wsx_conn_is_open(ws))
         return;

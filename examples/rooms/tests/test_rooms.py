@@ -472,7 +472,8 @@ def test_malformed_tcrp():
         j = status_of(transact(srv, tcrp(1, "big", payload.encode()[:1024])))
         check(j["status"] in (200, 400), j)
         # Slowloris: a byte at a time, past the transaction timeout; the
-        # rest of the world is served meanwhile.
+        # rest of the world is served meanwhile. And one that says nothing.
+        mute = socket.create_connection(("127.0.0.1", srv.tcp), timeout=3)
         slow = socket.create_connection(("127.0.0.1", srv.tcp), timeout=3)
         t0 = time.monotonic()
         slow.sendall(full[:5])
@@ -487,6 +488,10 @@ def test_malformed_tcrp():
         took = time.monotonic() - t0
         slow.close()
         eq(json.loads(a[0][3])["status"], 400, "slowloris answered 400")
+        a = read_to_eof(mute)
+        mute.close()
+        eq(a[0][:3], (0, 1, b""), "a silent client's answer: op 0, no name")
+        eq(json.loads(a[0][3])["status"], 400, "a silent client answered 400")
         check(0.4 < took < 2.0, "slowloris closed after %.2f s" % took)
         check(srv.proc.poll() is None, "server alive")
 
@@ -651,7 +656,8 @@ def test_server_usage():
     eq(code, 0, "--help")
     check(b"--idle-timeout" in out and b"listening chat=" in out, out)
     for args in (["--chat-port", "70000"], ["--idle-timeout", "x"],
-                 ["--max-payload", "1Q"], ["extra"], ["--bogus"]):
+                 ["--max-payload", "1Q"], ["--max-buffered", "0"],
+                 ["--stall-timeout", "-1"], ["extra"], ["--bogus"]):
         code, out, err = run([SERVER] + args)
         eq(code, 1, "status for %r" % args)
         check("try 'rooms-server --help'" in err, err)
