@@ -501,10 +501,10 @@ void rooms_sweep(rooms_t *r, uint64_t now)
             rooms_close(r, room, "the host timed out");
             continue;
         }
-        member_t ghost = {.name_len = m->name_len};
-        memcpy(ghost.name, m->name, m->name_len);
+        /* The one timed out hears it too (a client whose host slept
+         * learns it is out), before its token goes, as for a kick. */
+        notify_about(r, room, "timeout", m, "timed out");
         member_remove(r, m);
-        notify_about(r, room, "timeout", &ghost, "timed out");
     }
 }
 

@@ -416,6 +416,7 @@ def test_idle_timeouts():
         eq(got, [{"type": "system", "text": "carol timed out",
                   "event": "timeout", "user": "carol"}], "timeout notice")
         eq(bob.json(), got[0], "bob told too")
+        eq(carol.json(), got[0], "carol told she is out")
         # Now the host falls silent: the room closes.
         t0 = time.monotonic()
         while time.monotonic() - t0 < 1.5:
