@@ -430,9 +430,42 @@ def pmdeflate_seeds():
         write("pmdeflate", "readme-13-13", b"\x2d\x04" + f.read(3000))
 
 
+# ------------------------------------------------------------------ json
+# A JSON text as is: the chat protocol's messages, RFC 8259's own examples
+# (§13), and the corners (escapes, pairs, numbers, depth).
+def json_seeds():
+    seeds = {
+        "hello": b'{"type": "hello", "name": "alice", "token": "9f00", '
+                 b'"id": "1"}',
+        "msg": b'{"type":"msg","to":"bob","text":"h\xc3\xa9llo \\"'
+               b'\\u00e9\\ud83d\\ude00\\n","id":"42"}',
+        "rfc8259-image": b'{"Image": {"Width": 800, "Height": 600, '
+                         b'"Title": "View from 15th Floor", "Thumbnail": '
+                         b'{"Url": "http://www.example.com/image/481989943",'
+                         b' "Height": 125, "Width": 100}, "Animated" : '
+                         b'false, "IDs": [116, 943, 234, 38793]}}',
+        "rfc8259-array": b'[{"precision": "zip", "Latitude": 37.7668, '
+                         b'"Longitude": -122.3959, "Address": "", "City": '
+                         b'"SAN FRANCISCO", "State": "CA", "Zip": "94107", '
+                         b'"Country": "US"}]',
+        "rfc8259-scalars": b'  "Hello world!" ',
+        "numbers": b'[0,-0,1.5e-10,-9223372036854775808,'
+                   b'9223372036854775807,9223372036854775808,1E400,0.0]',
+        "literals": b'[true,false,null,{"":{}}]',
+        "controls": b'"\\u0000\\u001f\\b\\f\\t\\r\\/\\u2028"',
+        "nul-key": b'{"a\\u0000b":1,"a":2}',
+        "deep": b"[" * 32 + b"]" * 32,
+        "too-deep": b"[" * 33 + b"]" * 33,
+        "lone-surrogate": b'"\\ud800"',
+        "overlong": b'"\xc0\x80"',
+    }
+    for name, text in seeds.items():
+        write("json", name, text)
+
+
 def main():
     for t in ("frame_stream", "handshake", "utf8", "roundtrip", "api",
-              "inflate", "pmdeflate", "store_log"):
+              "inflate", "pmdeflate", "store_log", "json"):
         shutil.rmtree(os.path.join(HERE, "corpus", t), ignore_errors=True)
     frame_stream()
     handshake()
@@ -442,6 +475,7 @@ def main():
     inflate_seeds()
     pmdeflate_seeds()
     store_log_seeds()
+    json_seeds()
 
 
 if __name__ == "__main__":

@@ -110,6 +110,8 @@ void json_object_end(json_writer_t *w);
 void json_array_begin(json_writer_t *w);
 void json_array_end(json_writer_t *w);
 void json_key(json_writer_t *w, const char *key);
+/* A key of len bytes (it may hold a NUL). */
+void json_key_len(json_writer_t *w, const char *key, size_t len);
 /* A string value of len bytes of UTF-8, escaped as RFC 8259 §7 requires
  * (", \, and controls; "\u2028"/"\u2029" escaped too, for script
  * embedding). Invalid UTF-8 is a misuse. */
