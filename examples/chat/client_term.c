@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -103,31 +104,85 @@ static void erase(term_t *t)
     t->shown = 0;
 }
 
+/* The byte offset of character number n of s[0..len). */
+static size_t char_offset(const char *s, size_t len, size_t n)
+{
+    size_t i = 0;
+    while (i < len && n > 0) {
+        i++;
+        while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
+            i++;
+        n--;
+    }
+    return i;
+}
+
+static size_t columns(void)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 8)
+        return ws.ws_col;
+    return 80;
+}
+
+/* The status line, then "> " and the part of the line that fits on one
+ * row (scrolled sideways to keep the cursor in view: a line that wrapped
+ * could not be erased in place), the cursor put back where it is. */
 static void draw(term_t *t)
 {
     if (!t->tty || !t->watch)
         return;
+    size_t cols = columns(), width = cols - 3;
     if (t->status[0]) {
-        outs(t->status);
+        out(t->status, char_offset(t->status, strlen(t->status), cols - 1));
         outs("\n"); /* ONLCR (output processing is on) adds the \r */
     }
+    size_t at = chars(t->line, t->cursor), total = chars(t->line, t->len);
+    if (at < t->scroll)
+        t->scroll = at;
+    else if (at - t->scroll > width)
+        t->scroll = at - width;
+    if (total <= width)
+        t->scroll = 0;
+    size_t from = char_offset(t->line, t->len, t->scroll);
+    size_t to = from + char_offset(t->line + from, t->len - from, width);
     outs("> ");
-    out(t->line, t->len);
-    size_t back = chars(t->line + t->cursor, t->len - t->cursor);
+    out(t->line + from, to - from);
+    size_t back = chars(t->line + t->cursor, to > t->cursor ? to - t->cursor
+                                                            : 0);
     if (back)
         printf("\x1b[%zuD", back);
     t->shown = 1;
     fflush(stdout);
 }
 
+/* Text from the network shown as text: C0 and C1 controls and DEL
+ * become '?' (a newline only if not kept), so a message cannot move the
+ * cursor, clear the screen or retitle the terminal. In place (a C1
+ * control's two bytes become "??"). */
+static void clean(char *s, int keep_newline)
+{
+    unsigned char *u = (unsigned char *)s;
+    for (; *u; u++) {
+        if ((*u < 0x20 && !(*u == '\n' && keep_newline)) || *u == 0x7f)
+            *u = '?';
+        else if (*u == 0xC2 && u[1] >= 0x80 && u[1] <= 0x9F)
+            u[0] = u[1] = '?';
+    }
+}
+
 void term_print(term_t *t, const char *fmt, ...)
 {
     va_list ap;
 
-    erase(t);
+    char text[CLIENT_TEXT_MAX + 1024];
+
     va_start(ap, fmt);
-    vprintf(fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    clean(text, 1);
+    erase(t);
+    outs(text);
     outs("\n");
     draw(t);
     fflush(stdout);
@@ -142,6 +197,7 @@ void term_status(term_t *t, const char *text)
     }
     erase(t);
     snprintf(t->status, sizeof t->status, "%s", text);
+    clean(t->status, 0);
     draw(t);
 }
 

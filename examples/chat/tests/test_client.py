@@ -16,6 +16,7 @@ Usage: test_client.py --client build/examples/chat/chat-client
 """
 
 import argparse
+import fcntl
 import hashlib
 import os
 import pty
@@ -24,6 +25,7 @@ import re
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -34,27 +36,30 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tests"))
 from wstest import Fail, Runner, check, eq, run  # noqa: E402
+from tlscerts import Certs  # noqa: E402
 
 RUNNER = Runner("chat-client")
 ARGS = None
 WAIT = 10.0  # seconds for any one expected line
+COLS = 40    # the pseudo-terminal's width
 
 
 class ChatServer:
     """chat-server on port 0 in its own data directory."""
 
-    def __init__(self, tmp):
+    def __init__(self, tmp, args=()):
         self.dir = tempfile.mkdtemp(prefix="data-", dir=tmp)
         self.log = open(os.path.join(tmp, "server.log"), "ab")
         self.proc = subprocess.Popen(
             [ARGS.server, "--host", "127.0.0.1", "--port", "0",
-             "--data-dir", self.dir], stdout=subprocess.PIPE,
+             "--data-dir", self.dir] + list(args), stdout=subprocess.PIPE,
             stderr=self.log)
         line = self.proc.stdout.readline().decode()
         m = re.match(r"WebSocket server listening on 127\.0\.0\.1:(\d+)$",
                      line.strip())
         check(m, "chat-server did not say where it listens: %r" % line)
-        self.url = "ws://127.0.0.1:%s/" % m.group(1)
+        self.port = int(m.group(1))
+        self.url = "ws%s://127.0.0.1:%d/" % ("s" if args else "", self.port)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -72,14 +77,22 @@ class Session:
     """A temporary directory, a server, and the clients started in it;
     everything is stopped at the end, whatever happened."""
 
-    def __init__(self):
+    def __init__(self, tls=False):
         self.tmp = tempfile.mkdtemp(prefix="chat-client-")
         self.cfg = os.path.join(self.tmp, "config")
         self.clients = []
         self.server = None
+        self.certs = None
+        if tls:
+            os.mkdir(os.path.join(self.tmp, "certs"))
+            self.certs = Certs(os.path.join(self.tmp, "certs"))
 
     def __enter__(self):
-        self.server = ChatServer(self.tmp)
+        args = ()
+        if self.certs:
+            args = ("--tls-cert", self.certs.ok[0], "--tls-key",
+                    self.certs.ok[1])
+        self.server = ChatServer(self.tmp, args)
         return self
 
     def __exit__(self, *exc):
@@ -170,6 +183,9 @@ class Tty:
     def __init__(self, s, name, args):
         self.name = name
         self.master, self.slave = pty.openpty()
+        # 40 columns: long lines scroll sideways.
+        fcntl.ioctl(self.slave, termios.TIOCSWINSZ,
+                    struct.pack("HHHH", 24, COLS, 0, 0))
         self.saved = termios.tcgetattr(self.slave)
         self.proc = subprocess.Popen(
             [ARGS.client, "--url", s.server.url] + list(args) + [name],
@@ -324,6 +340,8 @@ def test_broadcast_typing_pm_ticks_on_a_terminal():
         b.expect(b"\r\x1b[2Kalice: hi all\r\n> hel")
         b.keys(b"lo\r")
         a.expect("bob: hello")
+        eq(sum(x == "* bob is typing\u2026" for x in a.seen), 1,
+           "typing shown once for five keys: %r" % a.seen)
         b.expect(b"\r\x1b[2K> hello\r\n> ")
         b.expect(b"bob: hello \xe2\x9c\x93\r\n> ")
         # A PM to bob: shown, reported read; alice sees every tick.
@@ -344,6 +362,19 @@ def test_broadcast_typing_pm_ticks_on_a_terminal():
         b.expect("bob \u2192 alice: ok \u2713\u2713 read\r\n".encode())
         a.send("/users")
         a.expect("* online: alice, bob")
+        # Escape sequences from the network are shown, not obeyed.
+        a.send("evil \x1b[2J\x1b]0;title\x07 \u009b")
+        b.expect(b"\r\x1b[2Kalice: evil ?[2J?]0;title? ??\r\n> ")
+        # A line longer than the row scrolls sideways; Home shows its
+        # start with the cursor moved back over the rest.
+        line = b"".join(b"%d" % (i % 10) for i in range(50))
+        width = COLS - 3
+        b.keys(line)
+        b.expect(b"\r\x1b[2K> " + line[50 - width:] + b"\r\x1b[2K")
+        b.keys(b"\x1b[H")
+        b.expect(b"\r\x1b[2K> " + line[:width] + b"\x1b[%dD" % width)
+        b.keys(b"\x1b[F\x15")  # End, ^U: the line is empty again
+        b.expect(b"\r\x1b[2K> " + line[50 - width:] + b"\r\x1b[2K> ")
         # ^D on an empty line: a graceful close, the terminal restored.
         b.keys(b"\x04")
         code, err = b.wait()
@@ -489,11 +520,29 @@ def test_end_of_input_and_server_gone():
         eq(b.wait()[0], 3, "exit status when the server goes away")
 
 
+def test_wss():
+    with Session(tls=True) as s:
+        a = s.piped("alice", "--ca", s.certs.ca)
+        login(a)
+        b = s.piped("bob", "--insecure")
+        login(b)
+        a.send("over TLS")
+        b.expect("alice: over TLS")
+        # The system's CAs do not know the test CA: refused, status 2.
+        c = s.piped("carol")
+        c.expect(re.compile(r"^chat-client: wss://.*(certificate|TLS)"))
+        eq(c.wait()[0], 2, "exit status when the certificate is not trusted")
+        a.send("/exit")
+        b.send("/exit")
+        eq(a.wait()[0], 0, "alice's exit")
+        eq(b.wait()[0], 0, "bob's exit")
+
+
 TESTS = [test_usage, test_token_kept_and_reused,
          test_broadcast_typing_pm_ticks_on_a_terminal,
          test_terminal_restored_on_sigterm_and_ctrl_c, test_contacts,
          test_history, test_file_accepted_and_refused,
-         test_end_of_input_and_server_gone]
+         test_end_of_input_and_server_gone, test_wss]
 
 
 def main():
