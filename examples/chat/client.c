@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -757,6 +758,7 @@ int main(int argc, char **argv)
 
     if ((r = parse_args(argc, argv, &cl, &ca, &insecure)) != 0)
         return r;
+    setlocale(LC_CTYPE, ""); /* wcwidth: the columns of what is typed */
     if (wsx_opts_tls_client(&o, "chat-client", cl.url, ca, insecure) != 0)
         return EXIT_USAGE;
     token_load(cl.url, cl.name, cl.token, sizeof cl.token);

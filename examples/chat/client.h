@@ -51,7 +51,7 @@ typedef struct term {
     int shown;    /* the prompt line is on the screen */
     char line[CLIENT_LINE_MAX];
     size_t len, cursor; /* bytes; the cursor is on a character boundary */
-    size_t scroll;      /* characters scrolled off the left of the row */
+    size_t scroll;      /* the byte where the row starts (long lines) */
     int esc;            /* inside an escape sequence: its state */
     char esc_arg;
     char status[256]; /* a line drawn above the prompt (progress), or "" */

@@ -23,6 +23,7 @@
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
+#include <wchar.h>
 
 /* The terminal's settings before raw mode: one per process, because the
  * signal handlers and atexit that restore them have no other way to
@@ -84,16 +85,64 @@ static void outs(const char *s)
     out(s, strlen(s));
 }
 
-/* Characters (not bytes) in s[0..n): the cursor moves by characters. */
-static size_t chars(const char *s, size_t n)
+/* The code point at s[*i] (valid UTF-8: the editor holds what was typed,
+ * and a partial character is never drawn), *i moved past it. */
+static unsigned long next_cp(const char *s, size_t n, size_t *i)
 {
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++)
-        c += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return c;
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned long cp = u[(*i)++];
+    int more = cp >= 0xF0 ? 3 : cp >= 0xE0 ? 2 : cp >= 0xC0 ? 1 : 0;
+    cp &= more ? 0x3Fu >> more : 0x7Fu;
+    while (more-- > 0 && *i < n)
+        cp = cp << 6 | (u[(*i)++] & 0x3Fu);
+    return cp;
 }
 
-/* Erase what term_draw drew: the prompt line, and the status above it. */
+/* Terminal columns of s[0..n): wide characters take two, combining
+ * ones none (wcwidth, in the locale's LC_CTYPE). */
+static size_t width_of(const char *s, size_t n)
+{
+    size_t w = 0, i = 0;
+    while (i < n) {
+        int cw = wcwidth((wchar_t)next_cp(s, n, &i));
+        w += cw < 0 ? 1 : (size_t)cw;
+    }
+    return w;
+}
+
+/* The longest prefix of s[0..n) that fits in cols columns, in bytes. */
+static size_t fit(const char *s, size_t n, size_t cols)
+{
+    size_t i = 0, w = 0;
+    while (i < n) {
+        size_t j = i;
+        int cw = wcwidth((wchar_t)next_cp(s, n, &j));
+        size_t add = cw < 0 ? 1 : (size_t)cw;
+        if (w + add > cols)
+            break;
+        w += add;
+        i = j;
+    }
+    return i;
+}
+
+static size_t char_before(const term_t *t, size_t at)
+{
+    while (at > 0 && ((unsigned char)t->line[--at] & 0xC0) == 0x80)
+        ;
+    return at;
+}
+
+static size_t char_after(const term_t *t, size_t at)
+{
+    if (at < t->len)
+        at++;
+    while (at < t->len && ((unsigned char)t->line[at] & 0xC0) == 0x80)
+        at++;
+    return at;
+}
+
+/* Erase what draw() drew: the prompt line, and the status above it. */
 static void erase(term_t *t)
 {
     if (!t->shown)
@@ -102,19 +151,6 @@ static void erase(term_t *t)
     if (t->status[0])
         outs("\x1b[1A\r\x1b[2K");
     t->shown = 0;
-}
-
-/* The byte offset of character number n of s[0..len). */
-static size_t char_offset(const char *s, size_t len, size_t n)
-{
-    size_t i = 0;
-    while (i < len && n > 0) {
-        i++;
-        while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
-            i++;
-        n--;
-    }
-    return i;
 }
 
 static size_t columns(void)
@@ -134,22 +170,19 @@ static void draw(term_t *t)
         return;
     size_t cols = columns(), width = cols - 3;
     if (t->status[0]) {
-        out(t->status, char_offset(t->status, strlen(t->status), cols - 1));
+        out(t->status, fit(t->status, strlen(t->status), cols - 1));
         outs("\n"); /* ONLCR (output processing is on) adds the \r */
     }
-    size_t at = chars(t->line, t->cursor), total = chars(t->line, t->len);
-    if (at < t->scroll)
-        t->scroll = at;
-    else if (at - t->scroll > width)
-        t->scroll = at - width;
-    if (total <= width)
-        t->scroll = 0;
-    size_t from = char_offset(t->line, t->len, t->scroll);
-    size_t to = from + char_offset(t->line + from, t->len - from, width);
+    /* t->scroll: the byte where the row starts, a character boundary. */
+    if (width_of(t->line, t->len) <= width || t->scroll > t->cursor)
+        t->scroll = width_of(t->line, t->len) <= width ? 0 : t->cursor;
+    while (width_of(t->line + t->scroll, t->cursor - t->scroll) > width)
+        t->scroll = char_after(t, t->scroll);
+    size_t to = t->scroll + fit(t->line + t->scroll, t->len - t->scroll,
+                                width);
     outs("> ");
-    out(t->line + from, to - from);
-    size_t back = chars(t->line + t->cursor, to > t->cursor ? to - t->cursor
-                                                            : 0);
+    out(t->line + t->scroll, to - t->scroll);
+    size_t back = width_of(t->line + t->cursor, to - t->cursor);
     if (back)
         printf("\x1b[%zuD", back);
     t->shown = 1;
@@ -223,22 +256,6 @@ static void insert(term_t *t, char c)
         (t->cursor == t->len ||
          ((unsigned char)t->line[t->cursor] & 0xC0) != 0x80))
         edited(t);
-}
-
-static size_t char_before(const term_t *t, size_t at)
-{
-    while (at > 0 && ((unsigned char)t->line[--at] & 0xC0) == 0x80)
-        ;
-    return at;
-}
-
-static size_t char_after(const term_t *t, size_t at)
-{
-    if (at < t->len)
-        at++;
-    while (at < t->len && ((unsigned char)t->line[at] & 0xC0) == 0x80)
-        at++;
-    return at;
 }
 
 static void delete_range(term_t *t, size_t from, size_t to)

@@ -375,6 +375,11 @@ def test_broadcast_typing_pm_ticks_on_a_terminal():
         b.expect(b"\r\x1b[2K> " + line[:width] + b"\x1b[%dD" % width)
         b.keys(b"\x1b[F\x15")  # End, ^U: the line is empty again
         b.expect(b"\r\x1b[2K> " + line[50 - width:] + b"\r\x1b[2K> ")
+        # Wide characters take two columns: 18 of them fill the row.
+        wide = "\u65e5".encode()
+        b.keys(wide * 20 + b"\x1b[H")
+        b.expect(b"\r\x1b[2K> " + wide * 18 + b"\x1b[36D")
+        b.keys(b"\x1b[F\x15")
         # ^D on an empty line: a graceful close, the terminal restored.
         b.keys(b"\x04")
         code, err = b.wait()
@@ -520,6 +525,32 @@ def test_end_of_input_and_server_gone():
         eq(b.wait()[0], 3, "exit status when the server goes away")
 
 
+def test_offline_pm():
+    with Session() as s:
+        c = s.piped("carol")
+        login(c)
+        c.send("/exit")
+        eq(c.wait()[0], 0, "carol's exit")
+        a = s.piped("alice")
+        login(a)
+        a.send("/msg carol while you were away")
+        a.expect("alice \u2192 carol: while you were away \u2713")
+        a.expect("alice \u2192 carol: while you were away (offline: "
+                 "delivered at their next login)")
+        a.send("/msg nobody hello")
+        a.expect(re.compile(r"^\* error: .*nobody"))
+        c = s.piped("carol")
+        login(c)
+        c.expect("alice (private): while you were away")
+        a.expect("alice \u2192 carol: while you were away \u2713\u2713")
+        a.expect("alice \u2192 carol: while you were away \u2713\u2713 "
+                 "read")
+        a.send("/exit")
+        c.send("/exit")
+        eq(a.wait()[0], 0, "alice's exit")
+        eq(c.wait()[0], 0, "carol's exit")
+
+
 def test_wss():
     with Session(tls=True) as s:
         a = s.piped("alice", "--ca", s.certs.ca)
@@ -542,7 +573,7 @@ TESTS = [test_usage, test_token_kept_and_reused,
          test_broadcast_typing_pm_ticks_on_a_terminal,
          test_terminal_restored_on_sigterm_and_ctrl_c, test_contacts,
          test_history, test_file_accepted_and_refused,
-         test_end_of_input_and_server_gone, test_wss]
+         test_end_of_input_and_server_gone, test_offline_pm, test_wss]
 
 
 def main():
