@@ -44,6 +44,16 @@ WAIT = 10.0  # seconds for any one expected line
 COLS = 40    # the pseudo-terminal's width
 
 
+class CaAndServer(Certs):
+    """Of tlscerts' certificates only the two this test needs (each is
+    an RSA key to make): the CA and a server certificate for 127.0.0.1."""
+
+    def __init__(self, d):
+        self.dir = d
+        self.ca, self.ca_key = self._ca("ca", "chat-client test CA")
+        self.ok = self._leaf("ok", "DNS:localhost,IP:127.0.0.1")
+
+
 class ChatServer:
     """chat-server on port 0 in its own data directory."""
 
@@ -85,7 +95,7 @@ class Session:
         self.certs = None
         if tls:
             os.mkdir(os.path.join(self.tmp, "certs"))
-            self.certs = Certs(os.path.join(self.tmp, "certs"))
+            self.certs = CaAndServer(os.path.join(self.tmp, "certs"))
 
     def __enter__(self):
         args = ()
@@ -473,8 +483,10 @@ def test_file_accepted_and_refused():
         saved = os.path.join(dl, "big.bin.1")
         b.expect("* receiving big.bin from alice into %s" % saved)
         a.expect("* bob accepted big.bin; sending")
-        a.expect(re.compile(r"^\[#####\.{15}\]  25% .* big\.bin to bob$"))
-        b.expect(re.compile(r"^\[##########\.{10}\]  50% .* from alice$"))
+        # Plain mode: a progress line at each quarter, on both sides.
+        a.expect(re.compile(r"^\[#####\.{15}\]  2\d% .* of 3\.0 MiB "
+                            r"big\.bin to bob$"))
+        b.expect(re.compile(r"^\[##########\.{10}\]  5\d% .* from alice$"))
         b.expect("* saved big.bin from alice as %s (3.0 MiB, SHA-256 ok)"
                  % saved)
         a.expect("* bob received big.bin: SHA-256 ok")
