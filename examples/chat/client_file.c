@@ -121,9 +121,9 @@ static void progress(client_t *cl, file_xfer_t *x, uint64_t done)
     for (int i = 0; i < 20; i++)
         bar[i] = i < pct / 5 ? '#' : '.';
     bar[20] = '\0';
-    snprintf(line, sizeof line, "[%s] %3d%% %s of %s %s %s %s", bar, pct,
-             human(done, a, sizeof a), human(x->size, b, sizeof b),
-             x->name, x->incoming ? "from" : "to", x->peer);
+    snprintf(line, sizeof line, "[%s] %3d%% %s %s %s (%s of %s)", bar, pct,
+             x->name, x->incoming ? "from" : "to", x->peer,
+             human(done, a, sizeof a), human(x->size, b, sizeof b));
     term_status(&cl->term, line);
 }
 

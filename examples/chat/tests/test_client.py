@@ -390,6 +390,24 @@ def test_broadcast_typing_pm_ticks_on_a_terminal():
         b.keys(wide * 20 + b"\x1b[H")
         b.expect(b"\r\x1b[2K> " + wide * 18 + b"\x1b[36D")
         b.keys(b"\x1b[F\x15")
+        # A file to the terminal: the progress bar on the row above the
+        # prompt, replaced by the result.
+        data = os.urandom(600 * 1024)
+        with open(os.path.join(s.tmp, "f.bin"), "wb") as f:
+            f.write(data)
+        a.send("/send bob %s" % os.path.join(s.tmp, "f.bin"))
+        b.expect(b"* alice offers f.bin (600.0 KiB): /accept or /refuse\r\n> ")
+        os.mkdir(os.path.join(s.tmp, "dl"))
+        b.keys(b"/accept\r")
+        b.expect(b"* receiving f.bin from alice into ./f.bin.1\r\n> ")
+        # (cut to the 40 columns)
+        b.expect(b"\r\x1b[2K[####################] 100% f.bin from "
+                 b"\r\n> ")
+        b.expect(b"\r\x1b[2K\x1b[1A\r\x1b[2K> \r\x1b[2K* saved f.bin from "
+                 b"alice as ./f.bin.1 (600.0 KiB, SHA-256 ok)\r\n> ")
+        with open(os.path.join(s.tmp, "f.bin.1"), "rb") as f:
+            check(f.read() == data, "the file received on the terminal")
+        a.expect("* bob received f.bin: SHA-256 ok")
         # ^D on an empty line: a graceful close, the terminal restored.
         b.keys(b"\x04")
         code, err = b.wait()
@@ -484,9 +502,10 @@ def test_file_accepted_and_refused():
         b.expect("* receiving big.bin from alice into %s" % saved)
         a.expect("* bob accepted big.bin; sending")
         # Plain mode: a progress line at each quarter, on both sides.
-        a.expect(re.compile(r"^\[#####\.{15}\]  2\d% .* of 3\.0 MiB "
-                            r"big\.bin to bob$"))
-        b.expect(re.compile(r"^\[##########\.{10}\]  5\d% .* from alice$"))
+        a.expect(re.compile(r"^\[#####\.{15}\]  2\d% big\.bin to bob "
+                            r"\(.* of 3\.0 MiB\)$"))
+        b.expect(re.compile(r"^\[##########\.{10}\]  5\d% big\.bin from "
+                            r"alice \("))
         b.expect("* saved big.bin from alice as %s (3.0 MiB, SHA-256 ok)"
                  % saved)
         a.expect("* bob received big.bin: SHA-256 ok")
