@@ -416,7 +416,7 @@ def test_broadcast_typing_pm_ticks_on_a_terminal():
         a.expect("* bob has left the chat")
 
 
-def test_terminal_restored_on_sigterm_and_ctrl_c():
+def test_terminal_restored_on_signals_and_ctrl_c():
     with Session() as s:
         b = s.tty("bob")
         b.expect(b"> ")
@@ -429,6 +429,13 @@ def test_terminal_restored_on_sigterm_and_ctrl_c():
         c.keys(b"half a line\x03")
         eq(c.wait()[0], 0, "exit status after ^C")
         check(c.restored(), "the terminal restored after ^C")
+        # SIGHUP (the terminal went away): restored, then the signal's
+        # own death.
+        d = s.tty("dave")
+        d.expect(b"> ")
+        d.proc.send_signal(signal.SIGHUP)
+        eq(d.wait()[0], -signal.SIGHUP, "killed by SIGHUP")
+        check(d.restored(), "the terminal restored after SIGHUP")
 
 
 def test_contacts():
@@ -602,7 +609,7 @@ def test_wss():
 
 TESTS = [test_usage, test_token_kept_and_reused,
          test_broadcast_typing_pm_ticks_on_a_terminal,
-         test_terminal_restored_on_sigterm_and_ctrl_c, test_contacts,
+         test_terminal_restored_on_signals_and_ctrl_c, test_contacts,
          test_history, test_file_accepted_and_refused,
          test_end_of_input_and_server_gone, test_offline_pm, test_wss]
 
