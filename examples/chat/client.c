@@ -486,19 +486,19 @@ static void on_error_event(client_t *cl, const json_doc_t *d)
         term_print(&cl->term, "* error: %s", msg[0] ? msg : code);
         return;
     }
-    /* A refused login: say why, and what to do. */
+    /* A refused login: say why, and what to do, on stderr. */
     char path[4200] = "the tokens file";
     token_path(path, sizeof path);
-    if (!strcmp(code, "name_taken"))
-        term_print(&cl->term,
-                   "chat-client: %s is claimed by someone else, or its "
-                   "token (kept in %s) is missing or wrong: pick another "
-                   "name",
-                   cl->name, path);
-    else
-        term_print(&cl->term, "chat-client: cannot log in as %s: %s",
-                   cl->name, msg[0] ? msg : code);
     client_finish(cl, WS_CLOSE_NORMAL, EXIT_CONNECT);
+    if (!strcmp(code, "name_taken"))
+        fprintf(stderr,
+                "chat-client: %s is claimed by someone else, or its "
+                "token (kept in %s) is missing or wrong: pick another "
+                "name\n",
+                cl->name, path);
+    else
+        fprintf(stderr, "chat-client: cannot log in as %s: %s\n", cl->name,
+                msg[0] ? msg : code);
 }
 
 static void on_event(client_t *cl, const json_doc_t *d, const char *type)
@@ -590,7 +590,8 @@ static void on_drain(wsx_conn_t *c)
 static void on_error(wsx_conn_t *c, int err, const char *msg)
 {
     client_t *cl = wsx_conn_ctx(c);
-    term_print(&cl->term, "chat-client: %s: %s", cl->url, msg);
+    term_stop(&cl->term); /* the prompt off the screen, then the error */
+    fprintf(stderr, "chat-client: %s: %s\n", cl->url, msg);
     if (cl->exit_code == EXIT_OK)
         cl->exit_code = wsx_conn_is_open(c) || cl->logged_in ? EXIT_LOST
                                                              : EXIT_CONNECT;

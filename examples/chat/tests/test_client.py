@@ -327,9 +327,17 @@ def test_token_kept_and_reused():
         # Without the token (another config dir): refused, status 2.
         other = os.path.join(s.tmp, "other")
         a3 = s.piped("alice", cfg=other)
-        a3.expect(re.compile(r"^chat-client: alice is claimed by someone "
-                             r"else, or its token .* pick another name$"))
-        eq(a3.wait()[0], 2, "exit status of a refused login")
+        code, err = a3.wait()
+        eq(code, 2, "exit status of a refused login")
+        check(re.fullmatch(r"chat-client: alice is claimed by someone else, "
+                           r"or its token \(kept in %s\) is missing or "
+                           r"wrong: pick another name\n"
+                           % re.escape(os.path.join(other, "wsproto-chat",
+                                                    "tokens")), err), err)
+        # A name the server refuses: its reason, status 2.
+        code, err = s.piped("no/slash").wait()
+        eq(code, 2, "exit status for a bad name")
+        check(err.startswith("chat-client: cannot log in as no/slash: "), err)
 
 
 def test_broadcast_typing_pm_ticks_on_a_terminal():
@@ -460,6 +468,8 @@ def test_contacts():
         a.expect("* no contacts yet (/add USER)")
         a.send("/bogus")
         a.expect("* unknown command /bogus; /help lists them")
+        a.send("x" * 5000)
+        a.expect("* error: the message is 5000 bytes; at most 4096 fit")
         a.send("/help")
         a.expect(re.compile(r"^\* /send USER PATH"))
 
@@ -598,9 +608,10 @@ def test_wss():
         a.send("over TLS")
         b.expect("alice: over TLS")
         # The system's CAs do not know the test CA: refused, status 2.
-        c = s.piped("carol")
-        c.expect(re.compile(r"^chat-client: wss://.*(certificate|TLS)"))
-        eq(c.wait()[0], 2, "exit status when the certificate is not trusted")
+        code, err = s.piped("carol").wait()
+        eq(code, 2, "exit status when the certificate is not trusted")
+        check(re.match(r"chat-client: wss://127\.0\.0\.1:\d+/: .*"
+                       r"(certificate|TLS)", err), err)
         a.send("/exit")
         b.send("/exit")
         eq(a.wait()[0], 0, "alice's exit")
