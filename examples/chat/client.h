@@ -112,7 +112,7 @@ typedef struct client {
     uint64_t typing_sent, last_key;
     wsx_timer_t *typing_timer;
     file_xfer_t *files; /* CLIENT_FILES outgoing, then CLIENT_FILES in */
-    int offer;          /* the latest incoming offer's file number, or -1 */
+    unsigned offers;    /* incoming offers so far */
     json_tok_t tok[CLIENT_TOKENS];
 } client_t;
 

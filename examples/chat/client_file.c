@@ -35,12 +35,12 @@ struct file_xfer {
     char sha[65];
     wsx_sha256_t hash;
     int shown; /* the last progress shown: percent (terminal), quarter */
+    unsigned order; /* incoming: offers are answered latest first */
 };
 
 int files_init(client_t *cl)
 {
     cl->files = calloc(2 * CLIENT_FILES, sizeof *cl->files);
-    cl->offer = -1;
     return cl->files ? 0 : -1;
 }
 
@@ -309,14 +309,25 @@ static void receive_done(client_t *cl, file_xfer_t *x)
     xfer_end(x, !ok);
 }
 
+/* The latest offer not answered yet, or NULL. */
+static file_xfer_t *latest_offer(client_t *cl)
+{
+    file_xfer_t *best = NULL;
+    for (int i = CLIENT_FILES; i < 2 * CLIENT_FILES; i++) {
+        file_xfer_t *x = &cl->files[i];
+        if (x->used && !x->accepted && (!best || x->order > best->order))
+            best = x;
+    }
+    return best;
+}
+
 void files_answer(client_t *cl, int accept)
 {
-    file_xfer_t *x = find(cl, cl->offer);
-    if (!x || !x->incoming || x->accepted) {
+    file_xfer_t *x = latest_offer(cl);
+    if (!x) {
         term_print(&cl->term, "* error: no file offer waiting for an answer");
         return;
     }
-    cl->offer = -1;
     if (!accept) {
         send_file_msg(cl, "file_refuse", x->file, NULL, 0);
         term_print(&cl->term, "* refused %s from %s", x->name, x->peer);
@@ -408,7 +419,7 @@ static void on_offer(client_t *cl, const json_doc_t *d)
     if (!client_str(d, 0, "name", x->name, sizeof x->name))
         snprintf(x->name, sizeof x->name, "file");
     client_str(d, 0, "sha256", x->sha, sizeof x->sha);
-    cl->offer = (int)file;
+    x->order = ++cl->offers;
     term_print(&cl->term, "* %s offers %s (%s): /accept or /refuse", x->peer,
                x->name, human(x->size, h, sizeof h));
 }
@@ -480,8 +491,6 @@ void files_event(client_t *cl, const json_doc_t *d, const char *type)
         term_print(&cl->term, "* transfer of %s cancelled by %s%s%s", x->name,
                    who[0] ? who : "the server", reason[0] ? ": " : "",
                    reason);
-        if (cl->offer == x->file)
-            cl->offer = -1;
         xfer_end(x, 1);
     }
 }

@@ -535,8 +535,17 @@ def test_file_accepted_and_refused():
         small = os.path.join(s.tmp, "note.txt")
         with open(small, "w") as f:
             f.write("hello\n")
+        other = os.path.join(s.tmp, "other.txt")
+        with open(other, "w") as f:
+            f.write("hi\n")
+        # Two offers waiting: answered latest first.
         a.send("/send bob %s" % small)
         b.expect("* alice offers note.txt (6 B): /accept or /refuse")
+        a.send("/send bob %s" % other)
+        b.expect("* alice offers other.txt (3 B): /accept or /refuse")
+        b.send("/refuse")
+        b.expect("* refused other.txt from alice")
+        a.expect("* bob refused other.txt")
         b.send("/refuse")
         b.expect("* refused note.txt from alice")
         a.expect("* bob refused note.txt")
