@@ -178,12 +178,20 @@ class Piped:
         except BrokenPipeError:
             pass
         code = self.proc.wait(timeout)
-        return code, self.proc.stderr.read().decode("utf-8", "replace")
+        return code, sanitized(self, self.proc.stderr.read())
 
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def sanitized(client, err):
+    """stderr as text; a sanitizer's report (ASan build) is a failure."""
+    text = err.decode("utf-8", "replace")
+    if "Sanitizer" in text or "runtime error:" in text:
+        raise Fail("%s: sanitizer report:\n%s" % (client.name, text[-3000:]))
+    return text
 
 
 class Tty:
@@ -237,7 +245,7 @@ class Tty:
 
     def wait(self, timeout=WAIT):
         code = self.proc.wait(timeout)
-        return code, self.proc.stderr.read().decode("utf-8", "replace")
+        return code, sanitized(self, self.proc.stderr.read())
 
     def restored(self):
         return termios.tcgetattr(self.slave) == self.saved
@@ -573,7 +581,7 @@ def test_end_of_input_and_server_gone():
         b.expect("alice: one")
         b.expect("alice: two")
         b.expect("alice (private): three")
-        eq(a.proc.wait(WAIT), 0, "exit status at the end of input")
+        eq(a.wait()[0], 0, "exit status at the end of input")
         b.expect("* alice has left the chat")
         # The server stops: the client says so and exits with 3.
         s.server.stop()
