@@ -655,7 +655,7 @@ static void usage(FILE *f)
         "mode 0600, and shown by the next logins.\n"
         "\n"
         "  --url URL           the server (default ws://127.0.0.1:8000/);\n"
-        "                      wss:// is TLS, checked against the system's CAs\n"
+        "                      wss:// is TLS, checked against the system CAs\n"
         "  --download-dir DIR  where accepted files go (default: here)\n"
         "  --ca FILE           wss://: trust the PEM certificates in FILE\n"
         "  --insecure          wss://: do not check the certificate (tests)\n"

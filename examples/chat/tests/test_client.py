@@ -114,9 +114,14 @@ class Session:
         return False
 
     def env(self, cfg=None):
+        """XDG_CONFIG_HOME=cfg; cfg "~": none, HOME in the temp dir."""
         e = dict(os.environ)
-        e["XDG_CONFIG_HOME"] = cfg or self.cfg
         e["LC_ALL"] = "C.UTF-8"
+        if cfg == "~":
+            e.pop("XDG_CONFIG_HOME", None)
+            e["HOME"] = os.path.join(self.tmp, "home")
+        else:
+            e["XDG_CONFIG_HOME"] = cfg or self.cfg
         return e
 
     def piped(self, name, *args, cfg=None):
@@ -342,6 +347,12 @@ def test_token_kept_and_reused():
                            r"wrong: pick another name\n"
                            % re.escape(os.path.join(other, "wsproto-chat",
                                                     "tokens")), err), err)
+        # Without XDG_CONFIG_HOME: ~/.config.
+        h = s.piped("henry", cfg="~")
+        h.expect("* henry is yours now; its token is kept in %s" % os.path.join(
+            s.tmp, "home", ".config", "wsproto-chat", "tokens"))
+        h.send("/exit")
+        eq(h.wait()[0], 0, "henry's exit")
         # A name the server refuses: its reason, status 2.
         code, err = s.piped("no/slash").wait()
         eq(code, 2, "exit status for a bad name")
