@@ -293,8 +293,11 @@ static void on_line(void *user, char *line, size_t len)
     client_t *cl = user;
     if (len == 0 || cl->closing)
         return;
-    if (memchr(line, 0, len)) {
-        term_print(&cl->term, "* error: a line holding a NUL byte, ignored");
+    if (memchr(line, 0, len) || ws_utf8_validate(line, len) != 0) {
+        /* PROTOCOL.md: text is UTF-8 (and JSON strings hold no raw NUL
+         * a C string could carry). */
+        term_print(&cl->term, "* error: the line is not UTF-8 text, not "
+                              "sent");
         return;
     }
     if (line[0] == '/')
