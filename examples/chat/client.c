@@ -216,7 +216,7 @@ static void send_msg(client_t *cl, const char *to, const char *text)
 static void help(client_t *cl)
 {
     static const char *const lines[] = {
-        "* text             to everyone in the lobby",
+        "* text             to everyone in the lobby (//text says /text)",
         "* /msg USER TEXT   a private message (✓ sent, ✓✓ delivered, read)",
         "* /users           who is online",
         "* /contacts        your contacts, online or not",
@@ -300,7 +300,9 @@ static void on_line(void *user, char *line, size_t len)
                               "sent");
         return;
     }
-    if (line[0] == '/')
+    if (line[0] == '/' && line[1] == '/')
+        send_msg(cl, NULL, line + 1); /* "//x" says "/x" to the lobby */
+    else if (line[0] == '/')
         command(cl, line);
     else
         send_msg(cl, NULL, line);
@@ -637,7 +639,7 @@ static void usage(FILE *f)
         "\n"
         "The chat of chat-server from a console. Lines you type go to "
         "everyone;\n"
-        "commands start with '/':\n"
+        "commands start with '/' (a line starting with '//' says '/...'):\n"
         "  /msg USER TEXT   private message; your line then shows its ticks:\n"
         "                   ✓ sent, ✓✓ delivered, ✓✓ read\n"
         "  /users           who is online      /contacts    your contacts\n"

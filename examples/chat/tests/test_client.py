@@ -487,6 +487,8 @@ def test_contacts():
         a.expect("* no contacts yet (/add USER)")
         a.send("/bogus")
         a.expect("* unknown command /bogus; /help lists them")
+        a.send("//bogus is a word")
+        a.expect("alice: /bogus is a word \u2713")
         a.proc.stdin.write(b"caf\xe9 in Latin-1\n")
         a.proc.stdin.flush()
         a.expect("* error: the line is not UTF-8 text, not sent")
