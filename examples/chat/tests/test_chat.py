@@ -39,7 +39,7 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "examples", "tests"))
 sys.path.insert(0, HERE)
 from wstest import (OP_BINARY, OP_CLOSE, OP_TEXT, Fail, Runner,  # noqa: E402
-                    check, eq, frame)
+                    check, close_payload, eq, frame)
 from chatlib import (FILE, SEQ, TEXT, TOKEN, ZERO_KEY, ChatServer,  # noqa: E402
                      JClient, PClient, Swarm, after, claim, close_clients,
                      dumps, error, lobby, naming, pm, read_line, room, short,
@@ -352,6 +352,8 @@ def pm_offline_delivered_once():
         b.quiet(what="each once")
         join_then_delivered(a, "bob", [status("p%d" % k, seqs[k], "bob", "delivered")
                                        for k in range(3)], "alice")
+        b.send_json({"type": "read", "seq": seqs[1]})
+        a.expect(status("p1", seqs[1], "bob", "read"), "read, after an offline delivery")
         b.close_clean()
         take_leave(a, "bob")
         b = JClient(s.port, "bob", tb)
@@ -516,6 +518,10 @@ def rate_limit():
         for i, seq in sent:
             b.expect(lobby(seq, "alice", "m%d" % i), "bob gets exactly the accepted ones")
         b.quiet(what="and no other")
+        # typing does not count: relayed with the bucket empty.
+        a.send_json({"type": "typing", "state": "active"})
+        b.expect({"type": "typing", "from": "alice", "state": "active"},
+                 "typing with the bucket empty")
         NOTES.append("60 messages at once: %d sent, %d rate_limited" % (len(sent), len(limited)))
         # Sustained abuse: more than 200 rejected within 10 s closes 1008.
         ten = b"".join(frame(OP_TEXT, dumps({"type": "msg", "text": "x"}), key=ZERO_KEY)
@@ -533,12 +539,16 @@ def rate_limit():
                     rejected += 1
         eq(code, 1008, "close code after %d rejected messages" % rejected)
         check(200 <= rejected <= 215, "closed after %d rejected, want just over 200" % rejected)
+        a.send_frame(OP_CLOSE, close_payload(1008))
         a.expect_eof("after the 1008")
         while True:
             m = b.recv("bob: alice's last accepted ones, then her leave")
             if m.get("type") == "leave":
                 eq(m, {"type": "leave", "name": "alice"}, "leave")
                 break
+            if m.get("type") == "typing":
+                eq(m, {"type": "typing", "from": "alice", "state": "done"}, "typing")
+                continue
             eq((m.get("type"), m.get("from")), ("msg", "alice"), "bob: %r" % m)
 
 
@@ -788,6 +798,37 @@ def history():
             c.req(h(ref, before=bef), error("bad_value", ref, naming("before")),
                   "before %d" % bef)
         c.quiet()
+
+
+@test
+def history_keeps_1000():
+    """1100 lobby messages, a restart, then the latest 1000 (at least)
+    paged back 200 at a time with before."""
+    with ChatServer(args=["--rate-limit", "0"]) as s:
+        a = JClient(s.port, "alice")
+        a.pace = False
+        seqs = []
+        for k in range(1100):
+            a.send(frame(OP_TEXT, dumps({"type": "msg", "id": str(k), "text": "n%d" % k}),
+                         key=ZERO_KEY))
+            if k % 50 == 49:
+                for j in range(k - 49, k + 1):
+                    seqs.append(sent_status(a, str(j), what="status %d" % j))
+        s.clean_restart()
+        b = JClient(s.port, "bob")
+        want = [lobby(seqs[k], "alice", "n%d" % k) for k in range(1100)]
+        eq(b.welcome["history"], want[-50:], "welcome history after 1100 and a restart")
+        got, before = [], None
+        for page in range(5):
+            q = {"type": "history", "id": "p%d" % page, "limit": 200}
+            if before is not None:
+                q["before"] = before
+            m = b.req(q, {"type": "history", "ref": "p%d" % page,
+                          "messages": want[900 - 200 * page:1100 - 200 * page]},
+                      "page %d" % page)
+            before = m["messages"][0]["seq"]
+            got = m["messages"] + got
+        eq(len(got), 1000, "1000 messages paged back")
 
 
 # ============================================================ files
