@@ -1323,6 +1323,57 @@ def durability_restart_never():
 
 
 
+def crash_under_load(mode, n=3000):
+    """n PMs to offline bob sent at once; kill -9 once a third of them are
+    acknowledged (offline). After the restart bob gets a prefix of them:
+    in order, each once, every acknowledged one with its seq."""
+    with ChatServer(fsync=mode, args=["--rate-limit", "0"]) as s:
+        tb = claim(s.port, "bob")
+        a = JClient(s.port, "alice")
+        a.send(b"".join(frame(OP_TEXT, dumps({"type": "msg", "id": "q%d" % k, "to": "bob",
+                                              "text": "q%d" % k}), key=ZERO_KEY)
+                        for k in range(n)))
+        acked = {}
+        while len(acked) < n // 3:
+            m = a.recv("answers")
+            if m.get("status") == "offline":
+                acked[int(m["ref"][1:])] = m["seq"]
+            else:
+                eq((m.get("type"), m.get("status")), ("status", "sent"), "answer: %r" % m)
+        s.kill9()
+        s.restart()
+        b = JClient(s.port)
+        b.login("bob", tb)
+        got = []
+        b.sock.settimeout(1.0)
+        try:
+            while True:
+                got.append(b.recv("offline PMs after the crash"))
+        except socket.timeout:
+            pass
+        b.sock.settimeout(b.timeout)
+        ks = []
+        for m in got:
+            k = int(m.get("text", "q-1")[1:])
+            eq(m, pm(acked.get(k, SEQ), "alice", "bob", "q%d" % k), "PM after the crash")
+            ks.append(k)
+        eq(ks, list(range(len(ks))), "the PMs after the crash: in order, each once, no gap")
+        check(len(ks) >= len(acked), "%d acknowledged, %d delivered after the crash"
+              % (len(acked), len(ks)))
+        NOTES.append("kill -9 under load (--fsync %s): %d of %d acknowledged, %d kept"
+                     % (mode, len(acked), n, len(ks)))
+
+
+@test
+def crash_under_load_always():
+    crash_under_load("always")
+
+
+@test
+def crash_under_load_batch():
+    crash_under_load("batch")
+
+
 # ========================================================= shutdown
 
 @test
