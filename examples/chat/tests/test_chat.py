@@ -692,6 +692,25 @@ def typing_timing_3s_6s():
         a.quiet(what="alice gets nothing")
 
 
+@test
+def ping_and_dead_peer():
+    """--ping-interval 1: a client that answers pings stays; one that
+    never reads (so never answers) is dropped after about 2 s."""
+    with ChatServer(args=["--ping-interval", "1"]) as s:
+        a = JClient(s.port, "alice")   # recv_message() answers pings
+        JClient(s.port, "mute")        # never read again
+        take_join(a, "mute")
+        t0 = time.monotonic()
+        a.sock.settimeout(6)
+        take_leave(a, "mute")
+        el = time.monotonic() - t0
+        check(1.5 <= el <= 4.5, "the mute client left after %.1f s, want about 2" % el)
+        NOTES.append("--ping-interval 1: a client that never answers left after %.1f s" % el)
+        a.quiet(2.5, "alice answers the pings and stays")
+        a.req({"type": "users", "id": "u"}, {"type": "users", "ref": "u", "users": ["alice"]},
+              "alice is still there")
+
+
 # ========================================================= contacts
 
 @test
