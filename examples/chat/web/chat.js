@@ -189,6 +189,7 @@
     S.lastClose = closeText(ev);
     S.users.clear(); // presence is unknown until the next welcome
     endTransfers('The connection was lost; the transfer stopped.');
+    unconfirmed();
     clearTimeout(S.typingOut.timer);
     S.typingOut.state = 'done';
     for (const c of S.convs.values()) clearTyping(c);
@@ -216,6 +217,21 @@
       case 1009: return 'a message was too big for the server';
       case 1011: return `the server had an error${why}`;
       default: return `closed with code ${ev.code}${why}`;
+    }
+  }
+
+  // Messages the server had not confirmed when the connection went: say so
+  // (a lobby one that did arrive comes back in the welcome's history, where
+  // adopt() finds it).
+  function unconfirmed() {
+    for (const c of S.convs.values()) {
+      for (const i of c.items) {
+        if (i.kind === 'msg' && i.status === 'pending') {
+          i.status = 'failed';
+          i.error = 'The connection was lost before the server confirmed this message.';
+          updateItem(i);
+        }
+      }
     }
   }
 
@@ -408,7 +424,7 @@
   // happened (counts as unread, ends the sender's typing).
   function addMessage(m, live) {
     const c = convFor(m);
-    if (hasSeq(c, m.seq)) return;
+    if (hasSeq(c, m.seq) || adopt(c, m)) return;
     const item = {
       kind: 'msg', seq: m.seq, ts: m.ts || Date.now(), from: m.from, to: m.to,
       text: m.text, mine: isMe(m.from), status: isMe(m.from) ? 'sent' : undefined,
@@ -427,6 +443,19 @@
     if (c.key !== LOBBY) savePMs();
     renderSidebar();
     if (c.key === S.active) renderConvHead();
+  }
+
+  // A stored message of mine that the page still shows as unconfirmed.
+  function adopt(c, m) {
+    if (!isMe(m.from) || m.seq === undefined) return false;
+    const i = c.items.find((x) => x.kind === 'msg' && x.mine && x.seq === undefined && x.text === m.text);
+    if (!i) return false;
+    i.seq = m.seq;
+    i.status = 'sent';
+    i.error = undefined;
+    S.bySeq.set(m.seq, i);
+    updateItem(i);
+    return true;
   }
 
   function insertSorted(c, item) {
