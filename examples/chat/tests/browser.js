@@ -16,33 +16,30 @@
 // come back from the server). Screenshots go to --shots. Prints one line
 // per case and "N passed, N failed"; exits 1 if any failed.
 
+const assert = require('assert');
 const { spawn } = require('child_process');
 const crypto = require('crypto');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const { parseArgs } = require('util');
 const { chromium, CHROMIUM, FLAGS } =
   require(path.join(__dirname, '..', '..', '..', 'tests', 'interop', 'chromium'));
 const Sha256 = require(path.join(__dirname, '..', 'web', 'sha256.js'));
 
 function args() {
-  const a = {};
-  const v = process.argv.slice(2);
-  for (let i = 0; i + 1 < v.length; i += 2) a[v[i].replace(/^--/, '')] = v[i + 1];
-  if (!a.server || !a.shots) {
+  const { values } = parseArgs({ options: { server: { type: 'string' }, shots: { type: 'string' } } });
+  if (!values.server || !values.shots) {
     process.stderr.write('usage: browser.js --server CHAT_SERVER --shots DIR\n');
     process.exit(2);
   }
-  return a;
+  return values;
 }
 
-function check(cond, msg) {
-  if (!cond) throw new Error(msg);
-}
-
-function eq(got, want, what) {
-  if (got !== want) throw new Error(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
-}
+// assert's messages, on one line: "what: got X, want Y".
+const check = (cond, msg) => assert.ok(cond, msg);
+const eq = (got, want, what) => assert.strictEqual(got, want,
+  `${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
 
 let passed = 0;
 let failedCount = 0;
