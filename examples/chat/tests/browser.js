@@ -220,6 +220,7 @@ class User {
       const err = await C.text('#login-error');
       check(err.includes('“Alice” is already taken'), `#login-error: ${err}`);
       check(await C.page.isVisible('#login-form'), 'still on the login form');
+      await C.shot(a.shots, 'phone-login-name-taken');
       await C.login('bad name!');
       await C.wait(() => document.getElementById('login-error').textContent.includes('spaces'));
       await C.login('system');

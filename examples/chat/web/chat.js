@@ -616,6 +616,7 @@
       store.set('chat.lastName', m.name);
       session.set('chat.session', m.name);
       S.users = new Map((m.users || []).map((n) => [fold(n), n]));
+      S.users.set(fold(m.name), m.name);
       setContacts(m.contacts || []);
       for (const h of m.history || []) addMessage(h, false);
       S.moreHistory = (m.history || []).length >= 50;
