@@ -1071,7 +1071,7 @@
   }
 
   function fileFraction(t) {
-    if (t.size === 0) return 1;
+    if (t.size === 0 || t.state === 'done' || t.state === 'verifying') return 1;
     if (t.state === 'hashing') return t.done / t.size;
     return (t.dir === 'out' ? t.acked : t.got) / t.size;
   }
