@@ -462,6 +462,32 @@ class User {
       await B.shot(a.shots, 'after-restart-bob');
     }, 30000);
 
+    await run('60 more lobby messages: the page shows 50, "Load earlier" fetches the rest', async () => {
+      const WebSocket = require(path.join(__dirname, '..', '..', '..', 'tests', 'interop', 'node_modules', 'ws'));
+      const dave = new WebSocket(`ws://127.0.0.1:${a.port}/`);
+      await new Promise((resolve, reject) => { dave.once('open', resolve); dave.once('error', reject); });
+      dave.send(JSON.stringify({ type: 'hello', name: 'dave' }));
+      for (let i = 0; i < 60; i++) { // 16 a second: inside the rate limit
+        dave.send(JSON.stringify({ type: 'msg', text: `line ${i}` }));
+        await new Promise((r) => setTimeout(r, 60));
+      }
+      await B.wait(() => [...document.querySelectorAll('#message-list .text')]
+        .some((e) => e.textContent === 'line 59'));
+      dave.close();
+      await B.page.reload();
+      await B.wait(() => document.getElementById('conn').textContent === 'Online', null, 8000);
+      await B.open('#lobby');
+      eq((await B.texts('#message-list .text')).length, 50, 'messages from the welcome');
+      check(await B.page.isVisible('#older'), '"Load earlier messages" shown');
+      await B.page.click('#older');
+      await B.wait((t) => [...document.querySelectorAll('#message-list .text')]
+        .some((e) => e.textContent === t), hello);
+      const all = await B.texts('#message-list .text');
+      eq(all.indexOf('line 0') < all.indexOf('line 59') && all.indexOf(hello) < all.indexOf('line 0'), true,
+        'oldest first');
+      check(!(await B.page.isVisible('#older')), 'no more to load');
+    }, 20000);
+
     await run('no page errors and no error answers from the server', async () => {
       const errs = [A, B, C].flatMap((u) => u.errors);
       check(errs.length === 0, errs.join('; '));

@@ -724,6 +724,7 @@
       for (const h of msgs) addMessage(h, false);
       S.moreHistory = S.historyReq !== null && msgs.length >= S.historyReq;
       S.historyReq = null;
+      renderConvHead();
       if (S.active === LOBBY) {
         const box = $('messages');
         const fromEnd = box.scrollHeight - box.scrollTop;
