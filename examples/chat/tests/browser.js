@@ -350,6 +350,20 @@ class User {
       eq(await A.text('.file-card[data-state="refused"] .file-state'), 'bob declined the file', 'sender');
     });
 
+    await run('an offer the sender cancels shows as cancelled at both ends', async () => {
+      await A.front();
+      await A.page.setInputFiles('#file-input', { name: 'draft.pdf', mimeType: 'application/pdf',
+        buffer: Buffer.alloc(3000, 1) });
+      await A.wait(() => document.querySelector('.file-card[data-state="waiting"] [data-act="cancel"]'));
+      await B.wait(() => document.querySelector('.file-card[data-state="offered"]'));
+      await A.page.click('.file-card[data-state="waiting"] [data-act="cancel"]');
+      eq(await A.text('.file-card[data-state="cancelled"] .file-state'), 'You cancelled.', 'sender');
+      await B.wait(() => document.querySelector('.file-card[data-state="cancelled"]'));
+      check((await B.text('.file-card[data-state="cancelled"] .file-state')).startsWith('Cancelled by alice'),
+        'receiver is told who cancelled');
+      check(!(await B.page.$('.file-card[data-state="cancelled"] [data-act]')), 'no buttons left');
+    });
+
     const big = crypto.randomBytes(5 << 20);
     const bigSha = crypto.createHash('sha256').update(big).digest('hex');
     const bigPath = path.join(tmp, 'holiday-video.mp4');
@@ -487,6 +501,27 @@ class User {
         'oldest first');
       check(!(await B.page.isVisible('#older')), 'no more to load');
     }, 20000);
+
+    await run('a second tab signs in as alice with the kept token; the first says so and can take over', async () => {
+      const tab = await A.ctx.newPage();
+      const T = new User(A.ctx, tab, 'alice (second tab)');
+      await tab.goto(`${origin}/`);
+      eq(await tab.$eval('#login-name', (e) => e.value), 'alice', 'the last name is filled in');
+      await T.login('alice');
+      await T.wait(() => document.getElementById('conn').textContent === 'Online');
+      await A.wait(() => document.getElementById('conn').textContent === 'Signed in elsewhere');
+      check((await A.text('#banner-text')).includes('another window'), 'banner of the replaced tab');
+      eq(await A.page.$eval('#send', (e) => e.disabled), true, 'sending disabled there');
+      await new Promise((r) => setTimeout(r, 1500));
+      eq(await A.text('#conn'), 'Signed in elsewhere', 'no reconnecting back and forth');
+      await A.shot(a.shots, 'signed-in-elsewhere');
+      await A.front();
+      await A.page.click('#banner-action');
+      await A.wait(() => document.getElementById('conn').textContent === 'Online');
+      await T.wait(() => document.getElementById('conn').textContent === 'Signed in elsewhere');
+      await tab.close();
+      check(T.errors.length === 0, T.errors.join('; '));
+    });
 
     await run('no page errors and no error answers from the server', async () => {
       const errs = [A, B, C].flatMap((u) => u.errors);

@@ -194,7 +194,8 @@
     S.typingOut.state = 'done';
     for (const c of S.convs.values()) clearTyping(c);
     if (S.stopped || !S.wantName) {
-      setConn('offline');
+      if (S.conn !== 'replaced') setConn('offline');
+      renderAll();
       return;
     }
     const base = BACKOFF[Math.min(S.attempt, BACKOFF.length - 1)];
@@ -485,6 +486,16 @@
     appendItem(c, { kind: 'note', ts: Date.now(), text });
   }
 
+  // A reload or a brief drop is "left" then "joined" a moment later:
+  // take back the "left" instead of saying both.
+  function unsayLeft(c, name) {
+    const last = c.items[c.items.length - 1];
+    if (!last || last.kind !== 'note' || last.text !== `${name} left` || Date.now() - last.ts > 15000) return false;
+    c.items.pop();
+    if (last.el) last.el.remove();
+    return true;
+  }
+
   /* ------------------------------------------------------ read receipts */
 
   function markRead(c) {
@@ -679,7 +690,7 @@
 
     join(m) {
       S.users.set(fold(m.name), m.name);
-      if (!isMe(m.name)) note(getConv(LOBBY), `${m.name} joined`);
+      if (!isMe(m.name) && !unsayLeft(getConv(LOBBY), m.name)) note(getConv(LOBBY), `${m.name} joined`);
       renderSidebar();
       renderConvHead();
     },
@@ -1312,6 +1323,7 @@
       av.textContent = '#';
       av.style.background = '';
       av.classList.add('lobby');
+      sub.classList.remove('online');
       sub.textContent = typing || (S.loggedIn ? `${S.users.size} online · everyone sees these messages`
         : 'Not connected');
       btn.hidden = true;
