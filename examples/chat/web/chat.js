@@ -776,9 +776,11 @@
       if (!t) return;
       S.files.delete(m.file);
       t.chunks = null;
-      const by = m.by && !isMe(m.by) ? m.by : null;
-      const reason = m.reason ? `: ${m.reason}` : '';
-      fileState(t, 'cancelled', by ? `Cancelled by ${by}${reason}.` : `Cancelled${reason}.`);
+      const by = m.by && !isMe(m.by) && m.by !== 'server' ? m.by : null;
+      const reason = m.reason && m.reason !== 'cancelled' ? `: ${m.reason}` : '';
+      let text = by ? `Cancelled by ${by}${reason}.` : `Cancelled${reason || ' by the server'}.`;
+      if (by && m.reason === 'disconnected') text = `${by} went offline; the transfer stopped.`;
+      fileState(t, 'cancelled', text);
     },
   };
 
