@@ -542,11 +542,16 @@ def test_file_accepted_and_refused():
         saved = os.path.join(dl, "big.bin.1")
         b.expect("* receiving big.bin from alice into %s" % saved)
         a.expect("* bob accepted big.bin; sending")
-        # Plain mode: a progress line at each quarter, on both sides.
-        a.expect(re.compile(r"^\[#####\.{15}\]  2\d% big\.bin to bob "
-                            r"\(.* of 3\.0 MiB\)$"))
-        b.expect(re.compile(r"^\[##########\.{10}\]  5\d% big\.bin from "
-                            r"alice \("))
+        # Plain mode: a progress line at each quarter crossed, both sides.
+        bar = r"^\[(#*)(\.*)\] +(\d+)%% big\.bin %s \((.*) of 3\.0 MiB\)$"
+        for c, what in ((a, "to bob"), (b, "from alice")):
+            m = re.match(bar % what, c.expect(re.compile(bar % what)))
+            pct = int(m.group(3))
+            check(25 <= pct < 100 and len(m.group(1)) == pct // 5 and
+                  len(m.group(1) + m.group(2)) == 20,
+                  "the first progress line: %r" % m.group(0))
+            c.expect("[####################] 100%% big.bin %s (3.0 MiB of "
+                     "3.0 MiB)" % what)
         b.expect("* saved big.bin from alice as %s (3.0 MiB, SHA-256 ok)"
                  % saved)
         a.expect("* bob received big.bin: SHA-256 ok")
