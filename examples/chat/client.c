@@ -488,7 +488,10 @@ static void on_error_event(client_t *cl, const json_doc_t *d)
     client_str(d, 0, "code", code, sizeof code);
     client_str(d, 0, "message", msg, sizeof msg);
     if (cl->logged_in) {
+        char ref[16];
         term_print(&cl->term, "* error: %s", msg[0] ? msg : code);
+        if (client_str(d, 0, "ref", ref, sizeof ref))
+            files_refused(cl, ref);
         return;
     }
     /* A refused login: say why, and what to do, on stderr. */

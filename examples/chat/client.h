@@ -139,6 +139,9 @@ void files_send(client_t *cl, const char *to, const char *path);
 void files_answer(client_t *cl, int accept);
 /* A file_* JSON event (type is its "type"). */
 void files_event(client_t *cl, const json_doc_t *d, const char *type);
+/* The server answered request ref with an error: if it was an offer,
+ * it is over. */
+void files_refused(client_t *cl, const char *ref);
 /* A binary message: a chunk of an incoming file. */
 void files_chunk(client_t *cl, const uint8_t *data, size_t len);
 /* The connection can take more (pump the outgoing transfers). */

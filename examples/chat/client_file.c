@@ -191,7 +191,14 @@ void files_send(client_t *cl, const char *to, const char *path)
         return;
     }
     const char *base = strrchr(path, '/');
-    snprintf(x->name, sizeof x->name, "%s", base ? base + 1 : path);
+    base = base ? base + 1 : path;
+    /* PROTOCOL.md: a name of 1-255 bytes, cut on a character boundary. */
+    size_t n = strlen(base);
+    if (n >= sizeof x->name)
+        for (n = sizeof x->name - 1; ((unsigned char)base[n] & 0xC0) == 0x80;)
+            n--;
+    memcpy(x->name, base, n);
+    x->name[n] = '\0';
     snprintf(x->peer, sizeof x->peer, "%s", to);
     client_next_id(cl, x->id);
 
@@ -422,6 +429,14 @@ static void on_offer(client_t *cl, const json_doc_t *d)
     x->order = ++cl->offers;
     term_print(&cl->term, "* %s offers %s (%s): /accept or /refuse", x->peer,
                x->name, human(x->size, h, sizeof h));
+}
+
+void files_refused(client_t *cl, const char *ref)
+{
+    for (int i = 0; i < CLIENT_FILES; i++)
+        if (cl->files[i].used && cl->files[i].file < 0 &&
+            !strcmp(cl->files[i].id, ref))
+            xfer_end(&cl->files[i], 0);
 }
 
 /* file_status: the answer to our file_offer. */

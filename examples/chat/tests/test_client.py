@@ -582,6 +582,11 @@ def test_file_accepted_and_refused():
               "a refused file is not saved")
         b.send("/accept")
         b.expect("* error: no file offer waiting for an answer")
+        # Offers to a name nobody claimed: each an error, none keeps a
+        # place (at most 8 offers go out at once).
+        for i in range(10):
+            a.send("/send nobody %s" % small)
+            a.expect(re.compile(r"^\* error: .*nobody"))
         a.send("/send bob /nonexistent")
         a.expect(re.compile(r"^\* error: cannot send /nonexistent: "))
         a.send("/exit")
