@@ -415,6 +415,12 @@ def pm_to_and_from_plain():
         d.line("/msg alice hello back")
         d.expect_line("* to alice: delivered", "dave's status line")
         a.expect(pm(SEQ, "dave", "alice", "hello back"), "alice gets dave's PM")
+        d.line("/exit")
+        d.expect_close_eof(1000, "dave's /exit")
+        take_leave(a, "dave")
+        a.req({"type": "msg", "id": "y", "to": "dave", "text": "gone?"},
+              error("no_such_user", "y"),
+              "a PM to a plain user who left: the name was never claimed")
 
 
 @test
