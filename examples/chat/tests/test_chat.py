@@ -1289,6 +1289,9 @@ def plain_text_raw():
         a.line("/frob")
         a.expect_line("* error: unknown command /frob", "unknown command")
         td = claim(s.port, "dave")
+        for x in (a, b, c):
+            take_join(x, "dave")
+            take_leave(x, "dave")
         a.line("/msg dave later")
         a.expect_line("* to dave: offline, will be delivered",
                       "PM to a claimed offline name")
