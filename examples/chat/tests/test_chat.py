@@ -1571,6 +1571,51 @@ def crash_under_load_batch():
     crash_under_load("batch")
 
 
+@test
+def damaged_log_recovered():
+    """A torn tail (a crash in the middle of a write) and a record damaged
+    in the middle: the server starts, says so on stderr, keeps a copy of
+    the damaged log, and loses only the damaged record."""
+    with ChatServer() as s:
+        u = room(s.port, ["alice", "bob"])
+        a, b = u["alice"], u["bob"]
+        toks = {n: u[n].token for n in u}
+        hist = []
+        for k in range(3):
+            seq = say(a, "lobby-%d-abcdefgh" % k, "l%d" % k)
+            b.expect(lobby(seq, "alice", "lobby-%d-abcdefgh" % k), "lobby")
+            hist.append(lobby(seq, "alice", "lobby-%d-abcdefgh" % k))
+        eq(s.stop(), 0, "exit status")
+        logs = [f for f in os.listdir(s.dir) if not f.startswith(".")]
+        eq(len(logs), 1, "one file in the data directory: %r" % logs)
+        path = os.path.join(s.dir, logs[0])
+        with open(path, "ab") as f:
+            f.write(b"\xff\xa5\x40\x00torn")
+        s.restart()
+        check("damaged" in s.stderr(), "no warning on stderr: %r"
+              % s.stderr()[-500:])
+        a = JClient(s.port)
+        eq(a.login("alice", toks["alice"])["history"], hist,
+           "history after a torn tail")
+        eq(s.stop(), 0, "exit status")
+        with open(path, "r+b") as f:
+            data = f.read()
+            i = data.find(b"lobby-1-abcdefgh")
+            check(i > 0, "the message text is not in the log")
+            f.seek(i + 8)
+            f.write(b"X")
+        s.restart()
+        check("damaged" in s.stderr(), "no warning on stderr: %r"
+              % s.stderr()[-500:])
+        b = JClient(s.port)
+        eq(b.login("bob", toks["bob"])["history"], [hist[0], hist[2]],
+           "history after a record damaged in the middle")
+        damaged = [f for f in os.listdir(s.dir) if "damaged" in f]
+        eq(len(damaged), 2, "copies of the damaged logs: %r" % damaged)
+        seq = say(b, "after", "x")
+        check(seq > hist[2]["seq"], "seq %d after the damage" % seq)
+
+
 # ========================================================= shutdown
 
 @test
