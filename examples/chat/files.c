@@ -338,7 +338,5 @@ void files_free_all(chat_server_t *srv)
         srv->files = x->next;
         free(x);
     }
-    if (srv->file_timer)
-        wsx_timer_stop(srv->file_timer);
-    srv->file_timer = NULL;
+    srv->file_timer = NULL; /* the loop, gone by now, freed its timers */
 }

@@ -33,7 +33,7 @@ typedef struct file_xfer {
  * its window): acknowledge what the receivers' connections drained. */
 void files_poll(chat_server_t *srv);
 
-/* Cancel every transfer (the server is stopping). */
+/* Forget every transfer: the server has stopped (after its loop). */
 void files_free_all(chat_server_t *srv);
 
 #endif
