@@ -163,8 +163,8 @@ static int parse(req_t *r, const char *text, size_t len)
     json_error_t err;
     if (len > CHAT_JSON_MAX) {
         proto_error(r->s, NULL, "too_long",
-                    "a JSON message is %zu bytes; at most %u are allowed",
-                    len, CHAT_JSON_MAX);
+                    "a JSON message is %zu bytes; at most %u are allowed", len,
+                    CHAT_JSON_MAX);
         return -1;
     }
     if (json_parse(&r->doc, text, len, r->tok, REQ_TOKENS, &err) != 0) {
