@@ -202,7 +202,7 @@ static void dispatch(req_t *r)
     else if (!r->s->logged_in && h->fn != login_hello)
         proto_error(r->s, r->ref, "not_logged_in",
                     "send {\"type\": \"hello\", \"name\": ...} first");
-    else if (!h->counted || !r->s->logged_in || session_rate(r->s, r->ref))
+    else if (!h->counted || session_rate(r->s, r->ref))
         h->fn(r);
 }
 
