@@ -268,7 +268,8 @@ static const reclog_format_t chat_format = {
     RECLOG_MAX_BODY,
     valid_body};
 
-static int replay(void *ctx, const uint8_t *p, size_t n, reclog_replay_t *out)
+static int replay_log(void *ctx, const uint8_t *p, size_t n,
+                      reclog_replay_t *out)
 {
     return reclog_replay(&chat_format, p, n, apply, ctx, out);
 }
@@ -394,5 +395,5 @@ int st_open_log(local_t *s, const char *dir, chat_fsync_t mode,
                 const char **msg)
 {
     return reclog_open(&s->lf, &chat_format, dir, CHAT_LOG_NAME,
-                       (reclog_fsync_t)mode, replay, s, msg);
+                       (reclog_fsync_t)mode, replay_log, s, msg);
 }
