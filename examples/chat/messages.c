@@ -73,10 +73,8 @@ void msg_lobby(session_t *s, const char *text, size_t len, const char *ref)
     status(s->srv, s, NULL, &m, 0);
 }
 
-/* The recipient's display spelling and key, if it is a user at all:
- * claimed, or online. 0, or -1 after the error to s. */
-static int find_user(session_t *s, const char *to, size_t to_len, char *display,
-                     char *key, const char *ref)
+int msg_find_user(session_t *s, const char *to, size_t to_len, char *display,
+                  char *key, const char *ref)
 {
     chat_server_t *srv = s->srv;
     char why[96];
@@ -103,7 +101,7 @@ void msg_direct(session_t *s, const char *to, size_t to_len, const char *text,
     chat_store_t *st = srv->store;
     char display[CHAT_NAME_MAX], key[CHAT_NAME_MAX];
 
-    if (find_user(s, to, to_len, display, key, ref) != 0)
+    if (msg_find_user(s, to, to_len, display, key, ref) != 0)
         return;
     chat_msg_t m = {
         st->ops->next_seq(st), chat_now_ms(), s->name, display, ref, text, len,
