@@ -3,11 +3,14 @@
 examples/chat/PROTOCOL.md: every JSON message type and error code (login,
 name claims and tokens, broadcasts, PMs and their statuses, presence,
 typing with its real 3 s / 6 s timings, contacts, history, files), the
-limits (4 KiB text, 64 KiB frames, the rate limit, a slow consumer), the
-plain-text mode with raw clients and with the real wscat, name rules and
-token theft, durability across kill -9 and restart in every --fsync mode,
-SIGTERM shutdown, 500 concurrent clients broadcasting, and a 256 MiB file
-relayed with its SHA-256 checked and the server's peak RSS under 32 MiB.
+limits (4 KiB text, 64 KiB frames, the rate limit, a slow consumer, the
+dead-peer timeout), the plain-text mode with raw clients and with the real
+wscat, name rules and token theft, durability across kill -9 and restart
+in every --fsync mode (also in the middle of 3000 PMs, and with a damaged
+log), the --log file, SIGTERM shutdown, 500 concurrent clients
+broadcasting, and a 256 MiB file relayed with its SHA-256 checked and the
+server's peak RSS under 32 MiB. What the suite cannot reach: the
+`internal` error (a failing store) and the 2^53 file size limit.
 
   /usr/bin/python3 examples/chat/tests/test_chat.py \\
       --server build/examples/chat/chat-server \\
