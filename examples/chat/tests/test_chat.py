@@ -1256,6 +1256,53 @@ def file_refuse_cancel_errors():
 
 
 @test
+def file_window_enforced():
+    """A sender that ignores the window (16 MiB sent blindly to a receiver
+    that reads nothing) is cancelled by the server; the server does not
+    hold the excess, and the receiver is told too."""
+    size = 16 << 20
+    with ChatServer() as s:
+        a = JClient(s.port, "alice")
+        b = JClient(s.port, rcvbuf=4096)
+        b.login("bob")
+        take_join(a, "bob")
+        f = offer(a, b, size, "00" * 32)
+        accept(a, b, f)
+        chunk = frame(OP_BINARY, struct.pack("!I", f) + b"w" * 65536,
+                      key=ZERO_KEY)
+        for _ in range(size // 65536):
+            a.send(chunk)
+        cancel = {"type": "file_cancel", "file": f, "by": "server",
+                  "reason": TEXT}
+        while True:
+            m = a.recv("alice: the cancel")
+            if m.get("type") != "file_progress":
+                break
+        eq(m, cancel, "alice: a chunk beyond the window")
+        while True:  # the chunks sent after it: refused one by one
+            try:
+                a.sock.settimeout(0.5)
+                m = a.recv("alice after the cancel")
+            except socket.timeout:
+                break
+            eq(m, error("no_such_file"), "a chunk after the cancel")
+        a.sock.settimeout(a.timeout)
+        hwm = s.status_kib("VmHWM")
+        check(hwm < 32 * 1024, "server VmHWM %d KiB" % hwm)
+        n = 0
+        while True:
+            kind, m = b.recv_any("bob: the chunks, then the cancel")
+            if kind == "bin":
+                n += len(m) - 4
+            elif m.get("type") != "file_progress":
+                break
+        eq(m, cancel, "bob: told of the cancel")
+        check(n <= 262144, "bob got %d bytes, more than the window" % n)
+        NOTES.append("window ignored: cancelled after %d bytes relayed; "
+                     "server VmHWM %d KiB" % (n, hwm))
+
+
+@test
 def file_256mib_rss():
     size = 256 << 20
     with ChatServer(fsync="never") as s:
