@@ -595,7 +595,7 @@ def rate_limit():
             else:
                 eq(got, error("rate_limited", "r%d" % i), "answer %d" % i)
                 limited.append(i)
-        check(38 <= len(sent) <= 45 and len(limited) >= 15,
+        check(40 <= len(sent) <= 45 and len(limited) >= 15,
               "60 at once: %d sent, %d rate_limited (burst 40 at 20/s)"
               % (len(sent), len(limited)))
         for i, seq in sent:
