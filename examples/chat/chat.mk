@@ -14,8 +14,8 @@ CHAT_WEB  := $(patsubst examples/chat/web/%,$(CHAT_B)/web/%,$(wildcard examples/
 # The durable store (store.c on the record log of examples/common, which
 # is in libwsx like json.c and sha256.c) and the names it keys by; shared
 # by the server and the unit tests.
-CHAT_STORE := examples/chat/store.c examples/chat/names.c \
-              examples/chat/keymap.c
+CHAT_STORE := $(addprefix examples/chat/, store.c store_mem.c \
+              store_records.c names.c keymap.c)
 CHAT_SRCS := $(CHAT_STORE) $(addprefix examples/chat/, server.c session.c \
               plain.c proto.c request.c login.c messages.c contacts.c \
               typing.c rate.c files.c events.c hub_local.c chatlog.c)
