@@ -359,6 +359,34 @@ def log_record(seq, body):
     return head + struct.pack("<I", crc32c(head))
 
 
+def chat_log_seeds():
+    """chat.log files (examples/chat/PROTOCOL.md, "Storage"): every record
+    type, then the same damaged."""
+    def s8(b):
+        return bytes([len(b)]) + b
+    q = lambda v: struct.pack("<Q", v)
+    bodies = [b"S" + q(1),
+              b"N" + b"\x61" * 32 + b"Alice",
+              b"N" + b"\x62" * 32 + "Бob".encode(),
+              b"A" + s8(b"alice") + "бob".encode(),
+              b"H" + q(1) + q(1764633600000) + s8(b"Alice") + b"hello",
+              b"P" + q(2) + q(1764633600001) + b"\x01" + s8(b"Alice") +
+              s8("Бob".encode()) + s8(b"c1") + b"psst",
+              b"P" + q(3) + q(1764633600002) + b"\x02" + s8("Бob".encode()) +
+              s8(b"Alice") + s8(b"") + b"hi",
+              b"M" + q(2) + b"\x02",
+              b"M" + q(3) + b"\x03",
+              b"X" + s8(b"alice") + "бob".encode(),
+              b"H" + q(4) + q(1764633600003) + s8(b"Alice") + b"x" * 4096]
+    log = b"WSCHAT1\n" + b"".join(log_record(i, b) for i, b in enumerate(bodies))
+    write("chat_log", "whole", log)
+    write("chat_log", "empty-log", b"WSCHAT1\n")
+    write("chat_log", "torn-tail", log[:-7])
+    write("chat_log", "flipped-byte", log[:120] + bytes([log[120] ^ 0x40]) + log[121:])
+    write("chat_log", "header-gone", bytes(8) + log[8:])
+    write("chat_log", "not-a-log", b"precious user data\n")
+
+
 def store_log_seeds():
     import zlib
     recs = [log_record(i, bytes([1, i % 7, i % 3]) + b"message %d" % i + b"~" * (i % 40))
@@ -430,9 +458,42 @@ def pmdeflate_seeds():
         write("pmdeflate", "readme-13-13", b"\x2d\x04" + f.read(3000))
 
 
+# ------------------------------------------------------------------ json
+# A JSON text as is: the chat protocol's messages, RFC 8259's own examples
+# (§13), and the corners (escapes, pairs, numbers, depth).
+def json_seeds():
+    seeds = {
+        "hello": b'{"type": "hello", "name": "alice", "token": "9f00", '
+                 b'"id": "1"}',
+        "msg": b'{"type":"msg","to":"bob","text":"h\xc3\xa9llo \\"'
+               b'\\u00e9\\ud83d\\ude00\\n","id":"42"}',
+        "rfc8259-image": b'{"Image": {"Width": 800, "Height": 600, '
+                         b'"Title": "View from 15th Floor", "Thumbnail": '
+                         b'{"Url": "http://www.example.com/image/481989943",'
+                         b' "Height": 125, "Width": 100}, "Animated" : '
+                         b'false, "IDs": [116, 943, 234, 38793]}}',
+        "rfc8259-array": b'[{"precision": "zip", "Latitude": 37.7668, '
+                         b'"Longitude": -122.3959, "Address": "", "City": '
+                         b'"SAN FRANCISCO", "State": "CA", "Zip": "94107", '
+                         b'"Country": "US"}]',
+        "rfc8259-scalars": b'  "Hello world!" ',
+        "numbers": b'[0,-0,1.5e-10,-9223372036854775808,'
+                   b'9223372036854775807,9223372036854775808,1E400,0.0]',
+        "literals": b'[true,false,null,{"":{}}]',
+        "controls": b'"\\u0000\\u001f\\b\\f\\t\\r\\/\\u2028"',
+        "nul-key": b'{"a\\u0000b":1,"a":2}',
+        "deep": b"[" * 32 + b"]" * 32,
+        "too-deep": b"[" * 33 + b"]" * 33,
+        "lone-surrogate": b'"\\ud800"',
+        "overlong": b'"\xc0\x80"',
+    }
+    for name, text in seeds.items():
+        write("json", name, text)
+
+
 def main():
     for t in ("frame_stream", "handshake", "utf8", "roundtrip", "api",
-              "inflate", "pmdeflate", "store_log"):
+              "inflate", "pmdeflate", "store_log", "json", "chat_log"):
         shutil.rmtree(os.path.join(HERE, "corpus", t), ignore_errors=True)
     frame_stream()
     handshake()
@@ -442,6 +503,8 @@ def main():
     inflate_seeds()
     pmdeflate_seeds()
     store_log_seeds()
+    json_seeds()
+    chat_log_seeds()
 
 
 if __name__ == "__main__":

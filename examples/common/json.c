@@ -655,6 +655,11 @@ static void put_quoted(json_writer_t *w, const char *s, size_t len)
 
 void json_key(json_writer_t *w, const char *key)
 {
+    json_key_len(w, key, strlen(key));
+}
+
+void json_key_len(json_writer_t *w, const char *key, size_t len)
+{
     if (w->error)
         return;
     if (w->depth == 0 || !w->in_object[w->depth - 1] || w->want_value) {
@@ -664,7 +669,7 @@ void json_key(json_writer_t *w, const char *key)
     if (!w->first[w->depth - 1])
         put_char(w, ',');
     w->first[w->depth - 1] = 0;
-    put_quoted(w, key, strlen(key));
+    put_quoted(w, key, len);
     put_char(w, ':');
     w->want_value = 1;
 }

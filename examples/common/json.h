@@ -77,7 +77,8 @@ json_type_t json_type(const json_doc_t *doc, int i);
 
 /* Unescape string token i into out (cap bytes, always NUL-terminated when
  * cap > 0) and set *len to its length in bytes. Returns 0, -1 when token i
- * is not a string, or -2 when it does not fit (out holds a prefix). A
+ * is not a string, or -2 when it does not fit (out holds the whole
+ * characters that fit, *len the length it needs, without the NUL). A
  * decoded string may contain NUL ("\u0000"): callers that need C strings
  * check memchr(out, 0, *len). */
 int json_string(const json_doc_t *doc, int i, char *out, size_t cap,
@@ -110,6 +111,8 @@ void json_object_end(json_writer_t *w);
 void json_array_begin(json_writer_t *w);
 void json_array_end(json_writer_t *w);
 void json_key(json_writer_t *w, const char *key);
+/* A key of len bytes (it may hold a NUL). */
+void json_key_len(json_writer_t *w, const char *key, size_t len);
 /* A string value of len bytes of UTF-8, escaped as RFC 8259 §7 requires
  * (", \, and controls; "\u2028"/"\u2029" escaped too, for script
  * embedding). Invalid UTF-8 is a misuse. */
@@ -127,7 +130,8 @@ void json_member_int(json_writer_t *w, const char *key, int64_t v);
 void json_member_bool(json_writer_t *w, const char *key, int v);
 
 /* Finish: returns the text's length (buf is NUL-terminated when there is
- * room), or -1 after an overflow, a misuse or an unclosed container. */
+ * room), or -1 after an overflow, a misuse, an unclosed container, or
+ * when nothing was written. */
 long json_writer_end(json_writer_t *w);
 
 #endif

@@ -442,6 +442,14 @@ static void test_writer_bytes(void)
                 "\xe2\x80\xa7\xc3\xa9\xf0\x9f\x98\x80",
                 30);
 
+    /* A key holding a NUL, by length. */
+    json_writer_init(&w, buf, sizeof buf);
+    json_object_begin(&w);
+    json_key_len(&w, "a\0b", 3);
+    json_int(&w, 1);
+    json_object_end(&w);
+    check_output(__LINE__, &w, "{\"a\\u0000b\":1}");
+
     /* Top-level scalars. */
     json_writer_init(&w, buf, sizeof buf);
     json_cstring(&w, "");
