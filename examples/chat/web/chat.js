@@ -1326,8 +1326,8 @@
       av.style.background = '';
       av.classList.add('lobby');
       sub.classList.remove('online');
-      sub.textContent = typing || (S.loggedIn ? `${S.users.size} online · everyone sees these messages`
-        : 'Not connected');
+      const note = phone.matches ? '' : ' · everyone sees these messages';
+      sub.textContent = typing || (S.loggedIn ? `${S.users.size} online${note}` : 'Not connected');
       btn.hidden = true;
       $('text').placeholder = 'Message the lobby';
     } else {
@@ -1501,6 +1501,7 @@
     renderSidebar();
   });
   phone.addEventListener('change', () => {
+    renderConvHead();
     const c = S.convs.get(S.active);
     if (c && convShown(c)) markRead(c);
   });
