@@ -153,6 +153,9 @@ class User {
 (async () => {
   const a = args();
   fs.mkdirSync(a.shots, { recursive: true });
+  for (const f of fs.readdirSync(a.shots)) { // only this run's pictures
+    if (f.endsWith('.png')) fs.unlinkSync(path.join(a.shots, f));
+  }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chat-web-'));
   const dataDir = path.join(tmp, 'data');
   fs.mkdirSync(dataDir);
