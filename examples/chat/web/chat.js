@@ -862,8 +862,11 @@
     T.timer = setTimeout(() => typingOut('paused'), TYPING_PAUSE);
   });
 
+  // Enter sends, Shift+Enter starts a line; on a touch screen (no Shift key
+  // to speak of) Enter starts a line and the button sends.
+  const touch = window.matchMedia('(pointer: coarse)');
   $('text').addEventListener('keydown', (e) => {
-    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && !touch.matches) {
       e.preventDefault();
       $('composer').requestSubmit();
     }
@@ -1220,6 +1223,7 @@
     if (fresh) {
       S.active = LOBBY;
       $('app').classList.remove('show-conv');
+      if (!phone.matches) setTimeout(() => $('text').focus(), 0);
     }
     avatar($('me-avatar'), S.me);
     $('me-name').textContent = S.me;
