@@ -4,17 +4,18 @@
 export const $ = (id) => document.getElementById(id);
 export const fold = (n) => String(n).toLowerCase();
 
-// localStorage may be missing (privacy settings) or full: never fatal.
-export const store = {
-  get(k) { try { return localStorage.getItem(k); } catch (e) { return null; } },
-  set(k, v) { try { localStorage.setItem(k, v); } catch (e) { /* keep going */ } },
-  del(k) { try { localStorage.removeItem(k); } catch (e) { /* keep going */ } },
-};
-export const session = {
-  get(k) { try { return sessionStorage.getItem(k); } catch (e) { return null; } },
-  set(k, v) { try { sessionStorage.setItem(k, v); } catch (e) { /* keep going */ } },
-  del(k) { try { sessionStorage.removeItem(k); } catch (e) { /* keep going */ } },
-};
+// Web storage may be missing (privacy settings: reading the property
+// throws) or full: never fatal. area() returns localStorage or
+// sessionStorage; it is called on each use, inside the try.
+function guarded(area) {
+  return {
+    get(k) { try { return area().getItem(k); } catch (e) { return null; } },
+    set(k, v) { try { area().setItem(k, v); } catch (e) { /* keep going */ } },
+    del(k) { try { area().removeItem(k); } catch (e) { /* keep going */ } },
+  };
+}
+export const store = guarded(() => localStorage); // tokens, PMs: per browser
+export const session = guarded(() => sessionStorage); // who this tab is
 
 export function el(tag, cls, text) {
   const e = document.createElement(tag);
