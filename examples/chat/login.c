@@ -149,8 +149,8 @@ static int may_log_in(req_t *r, const char *key, char *display,
     int e = new_token(token);
     if (e == 0)
         token_hash(token, TOKEN_HEX, stored);
-    if (e == 0 && (e = srv->store->ops->claim(srv->store, key, display,
-                                              stored)) == 0)
+    if (e == 0 &&
+        (e = srv->store->ops->claim(srv->store, key, display, stored)) == 0)
         return 1;
     proto_error(r->s, r->ref, "internal", "cannot claim the name: %s",
                 strerror(-e));

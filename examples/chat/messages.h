@@ -18,8 +18,8 @@ void msg_lobby(session_t *s, const char *text, size_t len, const char *ref);
 /* A direct message from s to the name to[0..to_len): stored, delivered
  * now or at to's next login; s gets "sent", then "delivered" or
  * "offline". */
-void msg_direct(session_t *s, const char *to, size_t to_len,
-                const char *text, size_t len, const char *ref);
+void msg_direct(session_t *s, const char *to, size_t to_len, const char *text,
+                size_t len, const char *ref);
 
 /* s's client read direct message seq: its sender gets "read". */
 void msg_read(session_t *s, uint64_t seq, const char *ref);

@@ -418,9 +418,8 @@ static int apply_msg(local_t *s, reader_t *r, int direct)
     m.text_len = (size_t)(r->end - r->p);
     if (!direct)
         return history_put(s, &m);
-    return m.state >= CHAT_PM_OFFLINE && m.state <= CHAT_PM_READ
-               ? pm_put(s, &m)
-               : 0;
+    return m.state >= CHAT_PM_OFFLINE && m.state <= CHAT_PM_READ ? pm_put(s, &m)
+                                                                 : 0;
 }
 
 static int apply_mark(local_t *s, reader_t *r)
@@ -464,9 +463,10 @@ static int apply(void *ctx, const reclog_rec_t *rec)
 static int valid_body(const uint8_t *body, size_t len)
 {
     static const char types[] = "SNAXHPM";
-    static const uint8_t least[] = {9, 1 + CHAT_HASH_LEN + 1, 4, 4,
-                                    1 + 16 + 2 + 1, 1 + 16 + 1 + 2 + 2 + 1 + 1,
-                                    10};
+    static const uint8_t least[] = {
+        9, 1 + CHAT_HASH_LEN + 1, 4,
+        4, 1 + 16 + 2 + 1,        1 + 16 + 1 + 2 + 2 + 1 + 1,
+        10};
     const char *t = memchr(types, body[0], sizeof types - 1);
     return t && len >= least[t - types];
 }
@@ -474,7 +474,11 @@ static int valid_body(const uint8_t *body, size_t len)
 static const reclog_format_t chat_format = {
     "not a chat log (no valid record in it); move it away to start with an "
     "empty log",
-    "WSCHAT1\n", 1, 4, RECLOG_MAX_BODY, valid_body};
+    "WSCHAT1\n",
+    1,
+    4,
+    RECLOG_MAX_BODY,
+    valid_body};
 
 static int replay(void *ctx, const uint8_t *p, size_t n, reclog_replay_t *out)
 {
@@ -655,8 +659,7 @@ static int change_contact(local_t *s, const char *owner, const char *key,
     return r < 0 ? r : 0;
 }
 
-static int op_contact_add(chat_store_t *st, const char *owner,
-                          const char *key)
+static int op_contact_add(chat_store_t *st, const char *owner, const char *key)
 {
     return change_contact(LOCAL(st), owner, key, 1);
 }
@@ -729,8 +732,8 @@ static int op_pm_add(chat_store_t *st, const chat_msg_t *m)
     return r;
 }
 
-static int op_pm_mark(chat_store_t *st, uint64_t seq, const char *to,
-                      int state, chat_msg_fn fn, void *ctx)
+static int op_pm_mark(chat_store_t *st, uint64_t seq, const char *to, int state,
+                      chat_msg_fn fn, void *ctx)
 {
     local_t *s = LOCAL(st);
     stored_t *pm = pm_find(s, seq);
@@ -791,9 +794,9 @@ static void op_close(chat_store_t *st)
 }
 
 static const chat_store_ops_t local_ops = {
-    op_claim,     op_lookup,      op_contact_add, op_contact_remove,
-    op_contacts,  op_next_seq,    op_history_add, op_history,
-    op_pm_add,    op_pm_mark,     op_pm_pending,  op_sync,
+    op_claim,    op_lookup,   op_contact_add, op_contact_remove,
+    op_contacts, op_next_seq, op_history_add, op_history,
+    op_pm_add,   op_pm_mark,  op_pm_pending,  op_sync,
     op_close};
 
 /* ------------------------------------------------------------ open */
