@@ -5,14 +5,18 @@
 // Plain DOM, no framework: state in S, one render function per region;
 // file transfers in files.js, small helpers in util.js (ES modules).
 
-import { $, fold, store, session, el, hue, avatar, fmtTime, fmtDay, toast } from './util.js';
-import { initFiles, fileHandlers, fileCard, fileState, endTransfers, onBinary } from './files.js';
+import {
+  $, fold, store, session, el, hue, avatar, fmtTime, fmtDay, toast,
+} from './util.js';
+import {
+  initFiles, fileHandlers, fileCard, fileState, endTransfers, onBinary,
+} from './files.js';
 
 const LOBBY = '#lobby';
-const MAX_TEXT = 4096; // bytes of UTF-8
+const MAX_TEXT = 4096;       // bytes of UTF-8
 const TYPING_REFRESH = 3000; // the server relays one typing event per 3 s
-const TYPING_PAUSE = 4000; // no keystroke for this long: "paused"
-const TYPING_EXPIRE = 7000; // the server expires at 6 s; this is our guard
+const TYPING_PAUSE = 4000;   // no keystroke for this long: "paused"
+const TYPING_EXPIRE = 7000;  // the server expires at 6 s; this is our guard
 const BACKOFF = [500, 1000, 2000, 4000, 8000, 15000];
 const NAME_RE = /^[\p{L}\p{N}_-]{1,32}$/u;
 const PM_KEEP = 300; // messages kept per conversation in localStorage
@@ -24,22 +28,22 @@ const tokenKey = (name) => 'chat.token.' + fold(name);
 const S = {
   ws: null,
   wantName: null, // the name to sign in as (again, after a reconnect)
-  me: null, // the spelling the server stored
+  me: null,       // the spelling the server stored
   loggedIn: false,
   stopped: false, // signed out, or replaced: do not reconnect
   attempt: 0,
   retryTimer: null,
   retryAt: 0,
   lastClose: '',
-  users: new Map(), // fold(name) -> name, everyone online
+  users: new Map(),    // fold(name) -> name, everyone online
   contacts: new Map(), // fold(name) -> name
-  convs: new Map(), // key (LOBBY or fold(name)) -> conversation
+  convs: new Map(),    // key (LOBBY or fold(name)) -> conversation
   active: LOBBY,
-  byRef: new Map(), // my request id -> my message
-  bySeq: new Map(), // seq of my message -> my message
+  byRef: new Map(),     // my request id -> my message
+  bySeq: new Map(),     // seq of my message -> my message
   transfers: new Map(), // local id -> file transfer
-  files: new Map(), // server's transfer number -> file transfer
-  offers: new Map(), // my offer id -> file transfer, until file_status
+  files: new Map(),     // server's transfer number -> file transfer
+  offers: new Map(),    // my offer id -> file transfer, until file_status
   typingOut: { key: null, state: 'done', at: 0, timer: null },
   readQueue: [],
   readTimer: null,
@@ -58,16 +62,26 @@ const newId = () => S.idBase + (++S.nextId).toString(36);
 function describe(m) {
   const why = m.message ? ` (${m.message})` : '';
   switch (m.code) {
-    case 'rate_limited': return 'You are sending too fast. Wait a moment and try again.';
-    case 'too_long': return `That is too long: at most ${MAX_TEXT} bytes.`;
-    case 'empty': return 'An empty message is not sent.';
-    case 'no_such_user': return m.message || 'There is no user with that name.';
-    case 'not_a_contact': return m.message || 'That name is not in your contacts.';
-    case 'too_many_contacts': return 'You have too many contacts (1000 at most).';
-    case 'no_such_file': return 'That file transfer is over.';
-    case 'not_logged_in': return 'You are not signed in any more; signing in again…';
-    case 'internal': return `The server had a problem${why}. Try again.`;
-    default: return `The server refused a request: ${m.code || 'error'}${why}.`;
+    case 'rate_limited':
+      return 'You are sending too fast. Wait a moment and try again.';
+    case 'too_long':
+      return `That is too long: at most ${MAX_TEXT} bytes.`;
+    case 'empty':
+      return 'An empty message is not sent.';
+    case 'no_such_user':
+      return m.message || 'There is no user with that name.';
+    case 'not_a_contact':
+      return m.message || 'That name is not in your contacts.';
+    case 'too_many_contacts':
+      return 'You have too many contacts (1000 at most).';
+    case 'no_such_file':
+      return 'That file transfer is over.';
+    case 'not_logged_in':
+      return 'You are not signed in any more; signing in again…';
+    case 'internal':
+      return `The server had a problem${why}. Try again.`;
+    default:
+      return `The server refused a request: ${m.code || 'error'}${why}.`;
   }
 }
 
@@ -95,13 +109,19 @@ function connect() {
   ws.binaryType = 'arraybuffer';
   S.ws = ws;
   setConn(S.me ? 'reconnecting' : 'connecting');
-  ws.onopen = () => { if (ws === S.ws) sendHello(); };
+  ws.onopen = () => {
+    if (ws === S.ws) sendHello();
+  };
   ws.onmessage = (ev) => {
     if (ws !== S.ws) return;
-    if (typeof ev.data === 'string') onText(ev.data);
-    else onBinary(ev.data);
+    if (typeof ev.data === 'string')
+      onText(ev.data);
+    else
+      onBinary(ev.data);
   };
-  ws.onclose = (ev) => { if (ws === S.ws) onClosed(ev); };
+  ws.onclose = (ev) => {
+    if (ws === S.ws) onClosed(ev);
+  };
 }
 
 function send(obj) {
@@ -146,13 +166,20 @@ function onClosed(ev) {
 function closeText(ev) {
   const why = ev.reason ? `: ${ev.reason}` : '';
   switch (ev.code) {
-    case 1000: return `the server closed the connection${why}`;
-    case 1001: return 'the server is restarting';
-    case 1006: return 'no answer from the server';
-    case 1008: return `the server refused the connection${why}`;
-    case 1009: return 'a message was too big for the server';
-    case 1011: return `the server had an error${why}`;
-    default: return `closed with code ${ev.code}${why}`;
+    case 1000:
+      return `the server closed the connection${why}`;
+    case 1001:
+      return 'the server is restarting';
+    case 1006:
+      return 'no answer from the server';
+    case 1008:
+      return `the server refused the connection${why}`;
+    case 1009:
+      return 'a message was too big for the server';
+    case 1011:
+      return `the server had an error${why}`;
+    default:
+      return `closed with code ${ev.code}${why}`;
   }
 }
 
@@ -164,7 +191,8 @@ function unconfirmed() {
     for (const i of c.items) {
       if (i.kind === 'msg' && i.status === 'pending') {
         i.status = 'failed';
-        i.error = 'The connection was lost before the server confirmed this message.';
+        i.error =
+            'The connection was lost before the server confirmed this message.';
         updateItem(i);
       }
     }
@@ -194,27 +222,33 @@ function setConn(state) {
   c.textContent = text;
   c.className = `conn ${state}`;
   document.body.classList.toggle('is-offline', state !== 'online');
-  if (state === 'online') banner(null);
+  if (state === 'online')
+    banner(null);
   else if (state === 'replaced') {
-    banner(`You signed in as ${S.me} in another window, so this one stopped.`, 'Use here', () => {
-      S.stopped = false;
-      S.attempt = 0;
-      connect();
-    });
+    banner(
+        `You signed in as ${S.me} in another window, so this one stopped.`,
+        'Use here', () => {
+          S.stopped = false;
+          S.attempt = 0;
+          connect();
+        });
   } else if (S.me && (state === 'waiting' || state === 'reconnecting')) {
-    const what = state === 'waiting'
-      ? `Connection lost: ${S.lastClose}. Reconnecting in ${secs} s…`
-      : 'Reconnecting…';
+    const what = state === 'waiting' ?
+        `Connection lost: ${S.lastClose}. Reconnecting in ${secs} s…` :
+        'Reconnecting…';
     banner(what, state === 'waiting' ? 'Try now' : null, retryNow, 'warn');
   }
   if (!S.me && state === 'waiting') {
-    loginMessage(`Cannot reach the server at ${wsUrl()}: ${S.lastClose}. Trying again in ${secs} s…`);
+    loginMessage(`Cannot reach the server at ${wsUrl()}: ` +
+                 `${S.lastClose}. Trying again in ${secs} s…`);
     $('login-go').disabled = false;
   }
   updateComposer();
 }
 
-setInterval(() => { if (S.conn === 'waiting') setConn('waiting'); }, 1000);
+setInterval(() => {
+  if (S.conn === 'waiting') setConn('waiting');
+}, 1000);
 
 function banner(text, action, fn, kind = 'warn') {
   const b = $('banner');
@@ -250,9 +284,13 @@ function showLogin(errorText) {
 function nameProblem(name) {
   if (!name) return 'Type a name to sign in with.';
   if ([...name].length > 32) return 'A name has at most 32 characters.';
-  if (/\s/.test(name)) return 'A name cannot contain spaces: use _ or - instead.';
-  if (!NAME_RE.test(name)) return 'A name uses only letters, digits, _ and - (no punctuation or symbols).';
-  if (['server', 'system'].includes(fold(name))) return `“${name}” is reserved. Pick another name.`;
+  if (/\s/.test(name))
+    return 'A name cannot contain spaces: use _ or - instead.';
+  if (!NAME_RE.test(name))
+    return 'A name uses only letters, digits, _ and - '
+        + '(no punctuation or symbols).';
+  if (['server', 'system'].includes(fold(name)))
+    return `“${name}” is reserved. Pick another name.`;
   return null;
 }
 
@@ -274,18 +312,24 @@ function startLogin(name) {
   S.attempt = 0;
   loginMessage(`Signing in as ${name}…`);
   $('login-go').disabled = true;
-  if (S.ws && S.ws.readyState === WebSocket.OPEN) sendHello();
-  else connect();
+  if (S.ws && S.ws.readyState === WebSocket.OPEN)
+    sendHello();
+  else
+    connect();
 }
 
 function loginRefused(m) {
   const name = S.wantName;
   const text = {
-    name_taken: `The name “${name}” is already taken. If it is yours, sign in from the browser `
-      + 'where you first used it: that browser holds its key.',
-    bad_name: `“${name}” cannot be used as a name: ${m.message || 'use 1–32 letters, digits, _ or -.'}`,
+    name_taken:
+        `The name “${name}” is already taken. If it is yours, sign in ` +
+        'from the browser where you first used it: that browser holds ' +
+        'its key.',
+    bad_name: `“${name}” cannot be used as a name: ` +
+        (m.message || 'use 1–32 letters, digits, _ or -.'),
     reserved_name: `“${name}” is reserved. Pick another name.`,
-  }[m.code] || describe(m);
+  }[m.code] ||
+      describe(m);
   S.wantName = null; // stay connected (the server allows another try)
   session.del('chat.session');
   if (S.me) resetState();
@@ -310,7 +354,8 @@ $('logout').addEventListener('click', signOut);
 
 function resetState() {
   savePMsNow();
-  for (const t of S.transfers.values()) if (t.url) URL.revokeObjectURL(t.url);
+  for (const t of S.transfers.values())
+    if (t.url) URL.revokeObjectURL(t.url);
   S.me = null;
   S.users.clear();
   S.contacts.clear();
@@ -332,7 +377,13 @@ function resetState() {
 function getConv(key, name) {
   let c = S.convs.get(key);
   if (!c) {
-    c = { key, name: key === LOBBY ? 'Lobby' : name, items: [], unread: 0, typing: new Map() };
+    c = {
+      key,
+      name: key === LOBBY ? 'Lobby' : name,
+      items: [],
+      unread: 0,
+      typing: new Map()
+    };
     S.convs.set(key, c);
   }
   return c;
@@ -348,8 +399,9 @@ function convFor(m) {
 }
 
 function convShown(c) {
-  return c.key === S.active && document.visibilityState === 'visible'
-    && !$('app').hidden && (!phone.matches || $('app').classList.contains('show-conv'));
+  return c.key === S.active && document.visibilityState === 'visible' &&
+      !$('app').hidden &&
+      (!phone.matches || $('app').classList.contains('show-conv'));
 }
 
 function hasSeq(c, seq) {
@@ -362,8 +414,14 @@ function addMessage(m, live) {
   const c = convFor(m);
   if (hasSeq(c, m.seq) || adopt(c, m)) return;
   const item = {
-    kind: 'msg', seq: m.seq, ts: m.ts || Date.now(), from: m.from, to: m.to,
-    text: m.text, mine: isMe(m.from), status: isMe(m.from) ? 'sent' : undefined,
+    kind: 'msg',
+    seq: m.seq,
+    ts: m.ts || Date.now(),
+    from: m.from,
+    to: m.to,
+    text: m.text,
+    mine: isMe(m.from),
+    status: isMe(m.from) ? 'sent' : undefined,
   };
   if (item.mine && item.seq !== undefined) S.bySeq.set(item.seq, item);
   if (!live) {
@@ -373,8 +431,10 @@ function addMessage(m, live) {
   c.typing.delete(fold(m.from));
   appendItem(c, item);
   if (!item.mine) {
-    if (convShown(c)) markRead(c);
-    else c.unread++;
+    if (convShown(c))
+      markRead(c);
+    else
+      c.unread++;
   }
   if (c.key !== LOBBY) savePMs();
   renderSidebar();
@@ -384,7 +444,9 @@ function addMessage(m, live) {
 // A stored message of mine that the page still shows as unconfirmed.
 function adopt(c, m) {
   if (!isMe(m.from) || m.seq === undefined) return false;
-  const i = c.items.find((x) => x.kind === 'msg' && x.mine && x.seq === undefined && x.text === m.text);
+  const i = c.items.find(
+      (x) => x.kind === 'msg' && x.mine && x.seq === undefined &&
+          x.text === m.text);
   if (!i) return false;
   i.seq = m.seq;
   i.status = 'sent';
@@ -425,7 +487,9 @@ function note(c, text) {
 // take back the "left" instead of saying both.
 function unsayLeft(c, name) {
   const last = c.items[c.items.length - 1];
-  if (!last || last.kind !== 'note' || last.text !== `${name} left` || Date.now() - last.ts > 15000) return false;
+  if (!last || last.kind !== 'note' || last.text !== `${name} left` ||
+      Date.now() - last.ts > 15000)
+    return false;
   c.items.pop();
   if (last.el) last.el.remove();
   return true;
@@ -458,7 +522,8 @@ function markRead(c) {
 function flushReads() {
   if (S.readTimer || !S.readQueue.length) return;
   if (!S.loggedIn) return; // sent after the next welcome
-  for (let n = 0; n < 10 && S.readQueue.length; n++) send({ type: 'read', seq: S.readQueue.shift() });
+  for (let n = 0; n < 10 && S.readQueue.length; n++)
+    send({ type: 'read', seq: S.readQueue.shift() });
   if (S.readQueue.length) {
     S.readTimer = setTimeout(() => {
       S.readTimer = null;
@@ -480,7 +545,8 @@ function typingOut(state) {
   if (T.key !== S.active && T.state !== 'done') sendTyping(T.key, 'done');
   if (T.key !== S.active) T.state = 'done';
   T.key = S.active;
-  if (state === T.state && (state !== 'active' || now - T.at < TYPING_REFRESH)) return;
+  if (state === T.state && (state !== 'active' || now - T.at < TYPING_REFRESH))
+    return;
   if (sendTyping(T.key, state)) {
     T.state = state;
     T.at = now;
@@ -569,14 +635,18 @@ const handlers = {
     showApp(!sameUser);
     setConn('online');
     renderAll();
-    if (m.claimed) toast(`The name ${m.name} is now yours. This browser keeps its key.`, 'ok', 3500);
+    if (m.claimed)
+      toast(
+          `The name ${m.name} is now yours. This browser keeps its key.`, 'ok',
+          3500);
     const c = S.convs.get(S.active);
     if (c && convShown(c)) markRead(c);
     flushReads();
   },
 
   error(m) {
-    if (!S.loggedIn && ['bad_name', 'name_taken', 'reserved_name'].includes(m.code)) {
+    if (!S.loggedIn &&
+        ['bad_name', 'name_taken', 'reserved_name'].includes(m.code)) {
       loginRefused(m);
       return;
     }
@@ -608,10 +678,13 @@ const handlers = {
     toast(describe(m));
   },
 
-  msg(m) { addMessage(m, true); },
+  msg(m) {
+    addMessage(m, true);
+  },
 
   status(m) {
-    const item = (m.ref && S.byRef.get(m.ref)) || (m.seq !== undefined && S.bySeq.get(m.seq));
+    const item = (m.ref && S.byRef.get(m.ref)) ||
+        (m.seq !== undefined && S.bySeq.get(m.seq));
     if (!item) return;
     if (m.seq !== undefined && item.seq === undefined) {
       item.seq = m.seq;
@@ -625,14 +698,16 @@ const handlers = {
 
   join(m) {
     S.users.set(fold(m.name), m.name);
-    if (!isMe(m.name) && !unsayLeft(getConv(LOBBY), m.name)) note(getConv(LOBBY), `${m.name} joined`);
+    if (!isMe(m.name) && !unsayLeft(getConv(LOBBY), m.name))
+      note(getConv(LOBBY), `${m.name} joined`);
     renderSidebar();
     renderConvHead();
   },
 
   leave(m) {
     S.users.delete(fold(m.name));
-    for (const c of S.convs.values()) if (c.typing.has(fold(m.name))) peerTyping(c, m.name, 'done');
+    for (const c of S.convs.values())
+      if (c.typing.has(fold(m.name))) peerTyping(c, m.name, 'done');
     note(getConv(LOBBY), `${m.name} left`);
     renderSidebar();
     renderConvHead();
@@ -675,18 +750,28 @@ const handlers = {
       const box = $('messages');
       const fromEnd = box.scrollHeight - box.scrollTop;
       renderMessages();
-      box.scrollTop = box.scrollHeight - fromEnd; // keep what was on screen in place
+      box.scrollTop =
+          box.scrollHeight - fromEnd; // keep what was on screen in place
     }
   },
 
   system(m) {
-    banner(m.text ? `Server: ${m.text}` : 'Message from the server', null, null, 'info');
+    banner(
+        m.text ? `Server: ${m.text}` : 'Message from the server', null, null,
+        'info');
   },
 
 };
 Object.assign(handlers, fileHandlers);
 
-const RANK = { pending: 0, failed: 0, sent: 1, offline: 2, delivered: 3, read: 4 };
+const RANK = {
+  pending: 0,
+  failed: 0,
+  sent: 1,
+  offline: 2,
+  delivered: 3,
+  read: 4
+};
 
 /* ---------------------------------------------------------- contacts */
 
@@ -699,12 +784,15 @@ function contactMessage(text, isError) {
   p.textContent = text;
   p.className = `form-msg ${isError ? 'bad' : 'ok'}`;
   clearTimeout(contactMessage.timer);
-  contactMessage.timer = setTimeout(() => { p.textContent = ''; }, 6000);
+  contactMessage.timer = setTimeout(() => {
+    p.textContent = '';
+  }, 6000);
 }
 
 function contactRequest(op, name) {
   if (!S.loggedIn) {
-    contactMessage('Not connected: try again once the chat is back online.', true);
+    contactMessage(
+        'Not connected: try again once the chat is back online.', true);
     return;
   }
   const id = newId();
@@ -715,11 +803,16 @@ function contactRequest(op, name) {
 $('contact-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const name = $('contact-name').value.trim();
-  const problem = name ? nameProblem(name) : 'Type the name of the person to add.';
-  if (problem) contactMessage(problem, true);
-  else if (isMe(name)) contactMessage('That is you.', true);
-  else if (S.contacts.has(fold(name))) contactMessage(`${S.contacts.get(fold(name))} is already a contact.`, true);
-  else contactRequest('add', name);
+  const problem =
+      name ? nameProblem(name) : 'Type the name of the person to add.';
+  if (problem)
+    contactMessage(problem, true);
+  else if (isMe(name))
+    contactMessage('That is you.', true);
+  else if (S.contacts.has(fold(name)))
+    contactMessage(`${S.contacts.get(fold(name))} is already a contact.`, true);
+  else
+    contactRequest('add', name);
 });
 
 $('conv-contact').addEventListener('click', () => {
@@ -730,7 +823,9 @@ $('conv-contact').addEventListener('click', () => {
 
 /* ----------------------------------------------------------- sending */
 
-function textBytes() { return utf8.encode($('text').value).length; }
+function textBytes() {
+  return utf8.encode($('text').value).length;
+}
 
 function updateComposer() {
   const n = textBytes();
@@ -741,8 +836,9 @@ function updateComposer() {
   const online = S.conn === 'online';
   $('send').disabled = !online || n > MAX_TEXT || !$('text').value.trim();
   $('attach').disabled = !online || S.active === LOBBY;
-  $('attach').title = S.active === LOBBY ? 'Files go to one person: open a conversation with them'
-    : 'Send a file';
+  $('attach').title = S.active === LOBBY ?
+      'Files go to one person: open a conversation with them' :
+      'Send a file';
 }
 
 function autoGrow() {
@@ -779,11 +875,14 @@ $('composer').addEventListener('submit', (e) => {
   const text = $('text').value.replace(/\s+$/, '');
   if (!text.trim()) return;
   if (utf8.encode(text).length > MAX_TEXT) {
-    toast(`That message is ${utf8.encode(text).length} bytes; the limit is ${MAX_TEXT}.`);
+    const n = utf8.encode(text).length;
+    toast(`That message is ${n} bytes; the limit is ${MAX_TEXT}.`);
     return;
   }
   if (!S.loggedIn) {
-    toast('Not connected: the message stays in the box until the chat is back online.');
+    toast(
+        'Not connected: the message stays in the box until the chat is ' +
+          'back online.');
     return;
   }
   const c = S.convs.get(S.active);
@@ -791,7 +890,16 @@ $('composer').addEventListener('submit', (e) => {
   const m = { type: 'msg', id, text };
   if (c.key !== LOBBY) m.to = c.name;
   send(m);
-  const item = { kind: 'msg', id, ts: Date.now(), from: S.me, to: m.to, text, mine: true, status: 'pending' };
+  const item = {
+    kind: 'msg',
+    id,
+    ts: Date.now(),
+    from: S.me,
+    to: m.to,
+    text,
+    mine: true,
+    status: 'pending'
+  };
   S.byRef.set(id, item);
   appendItem(c, item);
   $('text').value = '';
@@ -818,10 +926,20 @@ function savePMsNow() {
   const out = {};
   for (const c of S.convs.values()) {
     if (c.key === LOBBY) continue;
-    const items = c.items.filter((i) => i.kind === 'msg').slice(-PM_KEEP).map((i) => ({
-      seq: i.seq, ts: i.ts, from: i.from, to: i.to, text: i.text, mine: i.mine,
-      id: i.id, status: i.status, error: i.error, readSent: i.readSent,
-    }));
+    const items = c.items.filter((i) => i.kind === 'msg')
+                      .slice(-PM_KEEP)
+                      .map((i) => ({
+                             seq: i.seq,
+                             ts: i.ts,
+                             from: i.from,
+                             to: i.to,
+                             text: i.text,
+                             mine: i.mine,
+                             id: i.id,
+                             status: i.status,
+                             error: i.error,
+                             readSent: i.readSent,
+                           }));
     if (items.length) out[c.key] = { name: c.name, items };
   }
   store.set(pmKey(), JSON.stringify(out));
@@ -840,7 +958,8 @@ function loadPMs() {
       const item = Object.assign({ kind: 'msg' }, i);
       if (item.status === 'pending') {
         item.status = 'failed';
-        item.error = 'The page closed before the server confirmed this message.';
+        item.error =
+            'The page closed before the server confirmed this message.';
       }
       if (item.mine && item.id) S.byRef.set(item.id, item);
       if (item.mine && item.seq !== undefined) S.bySeq.set(item.seq, item);
@@ -923,7 +1042,8 @@ function renderSidebar() {
   lb.classList.toggle('active', S.active === LOBBY);
   const lt = typingText(lobby);
   const sub = $('lobby-sub');
-  sub.textContent = lt || (S.loggedIn ? `${S.users.size} online` : 'Not connected');
+  sub.textContent =
+      lt || (S.loggedIn ? `${S.users.size} online` : 'Not connected');
   sub.classList.toggle('typing', !!lt);
   const badge = lb.querySelector('.badge');
   badge.hidden = !lobby.unread;
@@ -931,10 +1051,15 @@ function renderSidebar() {
 
   const byName = (a, b) => a[1].localeCompare(b[1]);
   const contacts = [...S.contacts.entries()].sort(byName);
-  const online = [...S.users.entries()].filter(([k]) => !S.contacts.has(k) && k !== fold(S.me)).sort(byName);
+  const online = [...S.users.entries()]
+                     .filter(([k]) => !S.contacts.has(k) && k !== fold(S.me))
+                     .sort(byName);
   const recent = [...S.convs.values()]
-    .filter((c) => c.key !== LOBBY && !S.contacts.has(c.key) && !S.users.has(c.key) && c.items.length)
-    .map((c) => [c.key, c.name]).sort(byName);
+                     .filter(
+                         (c) => c.key !== LOBBY && !S.contacts.has(c.key) &&
+                             !S.users.has(c.key) && c.items.length)
+                     .map((c) => [c.key, c.name])
+                     .sort(byName);
   fillList('contacts-list', contacts, true);
   fillList('online-list', online, false);
   fillList('recent-list', recent, false);
@@ -951,7 +1076,8 @@ function renderSidebar() {
 function fillList(id, rows, isContact) {
   const ul = $(id);
   ul.textContent = '';
-  for (const [key, name] of rows) ul.appendChild(personRow(key, name, isContact));
+  for (const [key, name] of rows)
+    ul.appendChild(personRow(key, name, isContact));
 }
 
 function renderConvHead() {
@@ -969,14 +1095,18 @@ function renderConvHead() {
     av.classList.add('lobby');
     sub.classList.remove('online');
     const note = phone.matches ? '' : ' · everyone sees these messages';
-    sub.textContent = typing || (S.loggedIn ? `${S.users.size} online${note}` : 'Not connected');
+    sub.textContent = typing ||
+        (S.loggedIn ? `${S.users.size} online${note}` : 'Not connected');
     btn.hidden = true;
     $('text').placeholder = 'Message the lobby';
   } else {
     avatar(av, c.name);
     const online = S.users.has(c.key);
-    sub.textContent = typing ? 'typing…' : (online ? 'Online'
-      : S.loggedIn ? 'Offline · messages wait for them' : 'Not connected');
+    sub.textContent = typing ?
+        'typing…' :
+        (online         ? 'Online' :
+             S.loggedIn ? 'Offline · messages wait for them' :
+                          'Not connected');
     sub.classList.toggle('online', online && !typing);
     btn.hidden = false;
     btn.textContent = S.contacts.has(c.key) ? 'Remove contact' : 'Add contact';
@@ -997,9 +1127,11 @@ function renderMessages() {
     prev = i;
   }
   if (!c.items.length) {
-    list.appendChild(el('li', 'empty-conv', c.key === LOBBY
-      ? 'No messages yet. Say hello to everyone!'
-      : `This is the start of your conversation with ${c.name}.`));
+    list.appendChild(
+        el('li', 'empty-conv',
+           c.key === LOBBY ?
+               'No messages yet. Say hello to everyone!' :
+               `This is the start of your conversation with ${c.name}.`));
   }
   const box = $('messages');
   box.scrollTop = box.scrollHeight;
@@ -1008,11 +1140,12 @@ function renderMessages() {
 function renderItemInto(list, item, prev) {
   const empty = list.querySelector('.empty-conv');
   if (empty) empty.remove();
-  if (!prev || new Date(prev.ts).toDateString() !== new Date(item.ts).toDateString()) {
+  if (!prev ||
+      new Date(prev.ts).toDateString() !== new Date(item.ts).toDateString()) {
     list.appendChild(el('li', 'day', fmtDay(item.ts)));
   }
-  item.cont = !!prev && prev.kind !== 'note' && item.kind !== 'note'
-    && fold(prev.from) === fold(item.from) && item.ts - prev.ts < 5 * 60000;
+  item.cont = !!prev && prev.kind !== 'note' && item.kind !== 'note' &&
+      fold(prev.from) === fold(item.from) && item.ts - prev.ts < 5 * 60000;
   list.appendChild(itemEl(item));
 }
 
@@ -1036,13 +1169,16 @@ function itemEl(item) {
     item.el = el('li', 'note', item.text);
     return item.el;
   }
-  const li = el('li', `msg ${item.mine ? 'mine' : 'theirs'}${item.cont ? ' cont' : ''}`);
+  const li = el(
+      'li', `msg ${item.mine ? 'mine' : 'theirs'}${item.cont ? ' cont' : ''}`);
   if (item.seq !== undefined) li.dataset.seq = item.seq;
   const lobby = !isPm(item) && item.kind === 'msg';
   if (!item.mine && lobby) {
     const av = el('span', 'avatar small');
-    if (!item.cont) avatar(av, item.from);
-    else av.classList.add('blank');
+    if (!item.cont)
+      avatar(av, item.from);
+    else
+      av.classList.add('blank');
     li.appendChild(av);
   }
   const bubble = el('div', 'bubble');
@@ -1051,8 +1187,10 @@ function itemEl(item) {
     a.style.color = `hsl(${hue(item.from)} 55% 38%)`;
     bubble.appendChild(a);
   }
-  if (item.kind === 'file') bubble.appendChild(fileCard(item.t));
-  else bubble.appendChild(el('div', 'text', item.text));
+  if (item.kind === 'file')
+    bubble.appendChild(fileCard(item.t));
+  else
+    bubble.appendChild(el('div', 'text', item.text));
   const meta = el('div', 'meta');
   meta.appendChild(el('time', '', fmtTime(item.ts)));
   if (item.mine && item.kind === 'msg') {
@@ -1107,10 +1245,23 @@ $('older').addEventListener('click', () => {
 
 /* -------------------------------------------------------------- start */
 
-initFiles({ S, send, newId, getConv, appendItem, updateItem, renderSidebar, convShown, isMe, LOBBY });
+initFiles({
+  S,
+  send,
+  newId,
+  getConv,
+  appendItem,
+  updateItem,
+  renderSidebar,
+  convShown,
+  isMe,
+  LOBBY
+});
 
 const resume = session.get('chat.session');
 $('login-name').value = resume || store.get('chat.lastName') || '';
-if (resume) startLogin(resume);
-else showLogin();
+if (resume)
+  startLogin(resume);
+else
+  showLogin();
 updateComposer();

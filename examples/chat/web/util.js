@@ -9,9 +9,25 @@ export const fold = (n) => String(n).toLowerCase();
 // sessionStorage; it is called on each use, inside the try.
 function guarded(area) {
   return {
-    get(k) { try { return area().getItem(k); } catch (e) { return null; } },
-    set(k, v) { try { area().setItem(k, v); } catch (e) { /* keep going */ } },
-    del(k) { try { area().removeItem(k); } catch (e) { /* keep going */ } },
+    get(k) {
+      try {
+        return area().getItem(k);
+      } catch (e) {
+        return null;
+      }
+    },
+    set(k, v) {
+      try {
+        area().setItem(k, v);
+      } catch (e) { /* keep going */
+      }
+    },
+    del(k) {
+      try {
+        area().removeItem(k);
+      } catch (e) { /* keep going */
+      }
+    },
   };
 }
 export const store = guarded(() => localStorage); // tokens, PMs: per browser
@@ -41,11 +57,15 @@ export function fmtSize(n) {
   const units = ['KB', 'MB', 'GB', 'TB'];
   let v = n / 1024;
   let u = 0;
-  while (v >= 1024 && u < units.length - 1) { v /= 1024; u++; }
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
   return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
 }
 
-export const fmtTime = (ts) => new Date(ts).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+export const fmtTime = (ts) =>
+    new Date(ts).toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'});
 
 export function fmtDay(ts) {
   const d = new Date(ts);
@@ -53,7 +73,8 @@ export function fmtDay(ts) {
   const yesterday = new Date(today.getTime() - 86400000);
   if (d.toDateString() === today.toDateString()) return 'Today';
   if (d.toDateString() === yesterday.toDateString()) return 'Yesterday';
-  return d.toLocaleDateString([], { weekday: 'long', month: 'long', day: 'numeric' });
+  return d.toLocaleDateString(
+      [], { weekday: 'long', month: 'long', day: 'numeric' });
 }
 
 export function toast(text, kind = 'error', ms = 7000) {
