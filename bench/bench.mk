@@ -95,3 +95,13 @@ bench-smoke: $(B)/bench/parsebench $(B)/bench/deflatebench $(BENCH_LOAD) $(B)/be
 	$(B)/bench/fanout --smoke --node-dir tests/interop
 
 CHECK_STEPS += bench-smoke
+
+# What the load generators share (clock, /proc CPU, latency histogram).
+BENCH_LOADSTAT := bench/loadstat.c bench/loadstat.h
+
+# Broadcast chat (bench/chat_bench.sh): chat-server's plain-text mode
+# against two reference servers, Node ws (bench/chat_ref_node.js) and
+# Python websockets (bench/chat_ref_py.py), driven by chatload (wsx
+# clients, one process) with 10, 100 and 1000 clients.
+$(B)/bench/chatload: bench/chatload.c $(BENCH_LOADSTAT) $(BENCH_WSX_LIB) $(STATIC) $(BENCH_WSX_HDRS) | $(B)/bench
+	$(CC) $(WSX_CPPFLAGS) -Ibench $(WARN) $(CFLAGS) $< bench/loadstat.c $(WSX_LIB) $(STATIC) -o $@

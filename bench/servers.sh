@@ -1,0 +1,80 @@
+# servers.sh — what the bench scripts that start servers share, sourced
+# (after `set -eu`, with $tmp a scratch directory and $prog the script's
+# name for messages): starting a server and learning its ports from the
+# line it prints, stopping it, cleaning up however the script ends,
+# pinning to CPUs, and how busy other processes keep the machine.
+
+pids=
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null || :; done
+    for p in $pids; do wait "$p" 2>/dev/null || :; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The server on CPU 0 and the load generator on CPU 1 when there are two
+# CPUs to pin to: $pin prefixes the server's command, $cpu_opt is the
+# generator's option.
+pin= cpu_opt= pinned="not pinned (fewer than 2 CPUs or no taskset)"
+if [ "$(getconf _NPROCESSORS_ONLN)" -ge 2 ] && command -v taskset >/dev/null
+then
+    pin="taskset -c 0" cpu_opt="--cpu 1"
+    pinned="server on CPU 0, load generator on CPU 1"
+fi
+
+# start NAME PATTERN COMMAND [ARGS]: run a server (pinned), wait up to
+# 10 s for a line of its stdout matching the grep -E PATTERN; sets $pid
+# (taskset execs the program, so $! is the server itself) and $line.
+start() {
+    name=$1 pattern=$2
+    shift 2
+    : >"$tmp/$name.out" # there before it is read (the server is async)
+    $pin "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    pid=$!
+    pids="$pids $pid"
+    tries=0
+    while :; do
+        line=$(grep -E -m1 "$pattern" "$tmp/$name.out" 2>/dev/null || :)
+        [ -n "$line" ] && return 0
+        if ! kill -0 "$pid" 2>/dev/null || [ $tries -ge 200 ]; then
+            echo "$prog: $name did not start:" >&2
+            cat "$tmp/$name.err" >&2
+            exit 1
+        fi
+        tries=$((tries + 1))
+        sleep 0.05
+    done
+}
+
+# stop PID: SIGTERM, wait, forget.
+stop() {
+    kill "$1" 2>/dev/null || :
+    wait "$1" 2>/dev/null || :
+    rest=
+    for p in $pids; do [ "$p" = "$1" ] || rest="$rest $p"; done
+    pids=$rest
+}
+
+# How busy other processes keep the CPUs, in percent over 1 s (taken when
+# none of ours runs: before the measurements and after them).
+cpu_busy() {
+    awk '/^cpu / { idle = $5 + $6; t = 0; for (i = 2; i <= NF; i++) t += $i;
+                   print t, idle }' /proc/stat
+}
+busy_now() {
+    set -- $(cpu_busy)
+    t0=$1 i0=$2
+    sleep 1
+    set -- $(cpu_busy)
+    echo $(( (($1 - t0) - ($2 - i0)) * 100 / (($1 - t0) > 0 ? ($1 - t0) : 1) ))
+}
+
+# busy_warning BEFORE AFTER: the line a table gets on a busy machine.
+busy_warning() {
+    if [ "$1" -ge 10 ] || [ "$2" -ge 10 ]; then
+        echo "WARNING: other processes kept the CPUs $1 % busy just before" \
+            "the run and $2 % just after it: these figures are noisy (they" \
+            "share the cores)"
+    fi
+}
