@@ -105,3 +105,9 @@ BENCH_LOADSTAT := bench/loadstat.c bench/loadstat.h
 # clients, one process) with 10, 100 and 1000 clients.
 $(B)/bench/chatload: bench/chatload.c $(BENCH_LOADSTAT) $(BENCH_WSX_LIB) $(STATIC) $(BENCH_WSX_HDRS) | $(B)/bench
 	$(CC) $(WSX_CPPFLAGS) -Ibench $(WARN) $(CFLAGS) $< bench/loadstat.c $(WSX_LIB) $(STATIC) -o $@
+
+# Rooms (bench/rooms_bench.sh): rooms-server's UDP relaying, stage 1 and
+# rooms provisioned over TCRP, against a Python asyncio relay doing the
+# same work (bench/rooms_ref_relay.py), driven by roomsload.
+$(B)/bench/roomsload: bench/roomsload.c $(BENCH_LOADSTAT) | $(B)/bench
+	$(CC) -Ibench $(WARN) $(CFLAGS) $< bench/loadstat.c -o $@
