@@ -1,13 +1,17 @@
 # bench/bench.mk — the benchmarks, included by the top Makefile.
 #   make bench        build and run them; prints the tables of
-#                     bench/PERFORMANCE.md (about nine minutes: parsing
+#                     bench/PERFORMANCE.md (about sixteen minutes: parsing
 #                     four, the load tables three, DEFLATE and fan-out
-#                     one each)
+#                     one each, chat-bench four, rooms-bench three)
+#   make chat-bench   only the broadcast chat table; rooms-bench only the
+#                     UDP relay table
 #   make bench-smoke  build them and run each briefly (a couple of seconds)
 #                     so they cannot rot; asserts no timing
 # wslay (Debian libwslay-dev, scripts/deps/bench.deb) is the library we are
 # compared with; without it the wslay columns print n/a. Node ws (npm, in
-# tests/interop) is the fan-out's reference; without it its rows say n/a.
+# tests/interop) is the fan-out's and chat-bench's reference; without it
+# its rows say n/a, as chat-bench's Python websockets (python3-websockets)
+# and rooms-bench's Python relay (/usr/bin/python3) columns do.
 
 BENCH_WSLAY := $(shell test -f /usr/include/wslay/wslay.h && echo yes)
 BENCH_DEFS  := $(if $(BENCH_WSLAY),-DHAVE_WSLAY)
@@ -111,3 +115,19 @@ $(B)/bench/chatload: bench/chatload.c $(BENCH_LOADSTAT) $(BENCH_WSX_LIB) $(STATI
 # same work (bench/rooms_ref_relay.py), driven by roomsload.
 $(B)/bench/roomsload: bench/roomsload.c $(BENCH_LOADSTAT) | $(B)/bench
 	$(CC) -Ibench $(WARN) $(CFLAGS) $< bench/loadstat.c -o $@
+# rooms-server comes from examples/rooms/rooms.mk (read after this file:
+# its name is spelled out here).
+BENCH_ROOMS_SRV := $(B)/examples/rooms/rooms-server
+RUN_ROOMS := sh bench/rooms_bench.sh --roomsload $(B)/bench/roomsload \
+             --rooms-server $(BENCH_ROOMS_SRV)
+
+.PHONY: rooms-bench rooms-bench-smoke
+rooms-bench: $(B)/bench/roomsload $(BENCH_ROOMS_SRV)
+	@echo
+	$(RUN_ROOMS)
+
+rooms-bench-smoke: $(B)/bench/roomsload $(BENCH_ROOMS_SRV)
+	$(RUN_ROOMS) --smoke
+
+bench: rooms-bench
+bench-smoke: rooms-bench-smoke

@@ -36,6 +36,7 @@ for b in "$roomsload" "$server"; do
     [ -x "$b" ] || { echo "$prog: not an executable: '$b'" >&2; exit 2; }
 done
 tmp=$(mktemp -d)
+mkdir "$tmp/web"
 . "$here/servers.sh"
 
 relays=ours py_ver="not found (/usr/bin/python3)"
@@ -60,7 +61,8 @@ run() {
     w=$1 s=$2
     if [ "$s" = ours ]; then
         start rooms-server "listening chat=" "$server" --host 127.0.0.1 \
-            --chat-port 0 --udp-port 0 --tcp-port 0 --http-port 0
+            --chat-port 0 --udp-port 0 --tcp-port 0 --http-port 0 \
+            --web "$tmp/web" # the GUI is not benched: an empty directory
     else
         start rooms-ref-relay "listening chat=" /usr/bin/python3 \
             "$here/rooms_ref_relay.py" --host 127.0.0.1
