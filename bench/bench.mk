@@ -19,6 +19,9 @@ BENCH_LIBS  := $(if $(BENCH_WSLAY),-lwslay)
 
 .PHONY: bench bench-smoke
 
+# What the load generators share (clock, /proc CPU, latency histogram).
+BENCH_LOADSTAT := bench/loadstat.c bench/loadstat.h
+
 $(B)/bench:
 	mkdir -p $@
 
@@ -45,8 +48,8 @@ BENCH_WSX_HDRS := $(wildcard examples/common/*.h) include/wsproto.h
 $(B)/bench/tcpecho: bench/tcpecho.c $(BENCH_WSX_LIB) $(STATIC) $(BENCH_WSX_HDRS) | $(B)/bench
 	$(CC) $(WSX_CPPFLAGS) $(WARN) $(CFLAGS) $< $(WSX_LIB) $(STATIC) -o $@
 
-$(B)/bench/wsload: bench/wsload.c $(STATIC) include/wsproto.h | $(B)/bench
-	$(CC) -Iinclude $(WARN) $(CFLAGS) $< $(STATIC) -o $@
+$(B)/bench/wsload: bench/wsload.c $(BENCH_LOADSTAT) $(STATIC) include/wsproto.h | $(B)/bench
+	$(CC) -Iinclude -Ibench $(WARN) $(CFLAGS) $< bench/loadstat.c $(STATIC) -o $@
 
 BENCH_LOAD := $(B)/bench/wsload $(B)/bench/tcpecho $(BENCH_WSECHO)
 RUN_LOAD   := sh bench/run_load.sh --wsload $(B)/bench/wsload \
@@ -100,8 +103,6 @@ bench-smoke: $(B)/bench/parsebench $(B)/bench/deflatebench $(BENCH_LOAD) $(B)/be
 
 CHECK_STEPS += bench-smoke
 
-# What the load generators share (clock, /proc CPU, latency histogram).
-BENCH_LOADSTAT := bench/loadstat.c bench/loadstat.h
 
 # Broadcast chat (bench/chat_bench.sh): chat-server's plain-text mode
 # against two reference servers, Node ws (bench/chat_ref_node.js) and

@@ -65,10 +65,11 @@ else
     workloads="10:2000 100:5000 1000:20000 10:9 100:99 1000:999"
 fi
 
-# run W SERVER: one chatload run against a fresh SERVER; its key=value
-# line, tagged, goes to $tmp/results. A failed run ends the script.
+# run W SERVER CLIENTS:INFLIGHT: one chatload run against a fresh SERVER;
+# its key=value line, tagged, goes to $tmp/results. A failed run ends the
+# script.
 run() {
-    w=$1 s=$2
+    w=$1 s=$2 clients=${3%%:*} inflight=${3#*:}
     case $s in
     ours) start chat-server "listening on 127\.0\.0\.1:[0-9]+$" "$server" \
               --host 127.0.0.1 --port 0 --data-dir "$tmp/data$w" ;;
@@ -93,25 +94,7 @@ run() {
 busy=0 busy_after=0
 [ "$smoke" = 0 ] && busy=$(busy_now)
 : >"$tmp/results"
-w=0
-for spec in $workloads; do
-    w=$((w + 1))
-    clients=${spec%%:*} inflight=${spec#*:}
-    r=1
-    while [ $r -le "$runs" ]; do
-        # Turns: each run starts with the next server.
-        order=$servers k=1
-        while [ $k -lt $r ]; do
-            set -- $order
-            first=$1
-            shift
-            order="$* $first"
-            k=$((k + 1))
-        done
-        for s in $order; do run "$w" "$s"; done
-        r=$((r + 1))
-    done
-done
+each_run "$servers"
 
 if [ "$smoke" = 1 ]; then
     awk -f "$here/stats.awk" -f - "$tmp/results" <<'AWK' |
@@ -125,9 +108,8 @@ AWK
 fi
 busy_after=$(busy_now)
 
-model=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
 echo "chat-bench: broadcast chat, plain-text protocol, loopback," \
-    "${model:-unknown CPU}, $(date -u +%Y-%m-%d)"
+    "$(cpu_model), $(date -u +%Y-%m-%d)"
 echo "$pinned; each figure: median (and min-max) of $runs runs of $time s" \
     "after a $warmup s warm-up, a fresh server process for every run," \
     "the servers taking turns"

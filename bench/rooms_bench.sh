@@ -55,10 +55,14 @@ else
                rooms:500:10:50000"
 fi
 
-# run W RELAY: one roomsload run against a fresh RELAY; its key=value
-# line, tagged, goes to $tmp/results. A failed run ends the script.
+# run W RELAY MODE:GROUPS:MEMBERS:RATE: one roomsload run against a fresh
+# RELAY; its key=value line, tagged, goes to $tmp/results. A failed run
+# ends the script.
 run() {
     w=$1 s=$2
+    IFS=: read -r mode groups members rate <<EOF
+$3
+EOF
     if [ "$s" = ours ]; then
         start rooms-server "listening chat=" "$server" --host 127.0.0.1 \
             --chat-port 0 --udp-port 0 --tcp-port 0 --http-port 0 \
@@ -89,21 +93,7 @@ run() {
 busy=0 busy_after=0
 [ "$smoke" = 0 ] && busy=$(busy_now)
 : >"$tmp/results"
-w=0
-for spec in $workloads; do
-    w=$((w + 1))
-    IFS=: read -r mode groups members rate <<EOF
-$spec
-EOF
-    r=1
-    while [ $r -le "$runs" ]; do
-        if [ $((r % 2)) = 1 ]; then order=$relays; else
-            order=$(echo "$relays" | awk '{ for (i = NF; i; i--) printf "%s ", $i }')
-        fi
-        for s in $order; do run "$w" "$s"; done
-        r=$((r + 1))
-    done
-done
+each_run "$relays"
 
 if [ "$smoke" = 1 ]; then
     awk -f "$here/stats.awk" -f - "$tmp/results" <<'AWK' |
@@ -118,7 +108,6 @@ AWK
 fi
 busy_after=$(busy_now)
 
-model=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
 echo "rooms-bench: UDP relaying, loopback, ${model:-unknown CPU}," \
     "$(date -u +%Y-%m-%d)"
 echo "$pinned; each figure: median (and min-max) of $runs runs of $time s" \

@@ -15,11 +15,11 @@ trap 'exit 130' INT TERM
 
 # The server on CPU 0 and the load generator on CPU 1 when there are two
 # CPUs to pin to: $pin prefixes the server's command, $cpu_opt is the
-# generator's option.
-pin= cpu_opt= pinned="not pinned (fewer than 2 CPUs or no taskset)"
+# generator's option (or $gen_pin its command's prefix).
+pin= cpu_opt= gen_pin= pinned="not pinned (fewer than 2 CPUs or no taskset)"
 if [ "$(getconf _NPROCESSORS_ONLN)" -ge 2 ] && command -v taskset >/dev/null
 then
-    pin="taskset -c 0" cpu_opt="--cpu 1"
+    pin="taskset -c 0" cpu_opt="--cpu 1" gen_pin="taskset -c 1"
     pinned="server on CPU 0, load generator on CPU 1"
 fi
 
@@ -77,4 +77,33 @@ busy_warning() {
             "the run and $2 % just after it: these figures are noisy (they" \
             "share the cores)"
     fi
+}
+
+# each_run CONTENDERS: for every workload of $workloads (W = 1, 2, ...) and
+# each of $runs runs, `run W CONTENDER SPEC` for every contender (a word
+# of CONTENDERS), run r starting with the r-th of them: they take turns,
+# so a slow spell of a shared machine falls on all of them.
+each_run() {
+    all=$1 w=0
+    for spec in $workloads; do
+        w=$((w + 1)) r=1
+        while [ "$r" -le "$runs" ]; do
+            order=$all k=1
+            while [ $k -lt $r ]; do
+                set -- $order
+                first=$1
+                shift
+                order="$* $first"
+                k=$((k + 1))
+            done
+            for s in $order; do run "$w" "$s" "$spec"; done
+            r=$((r + 1))
+        done
+    done
+}
+
+# The CPU's name, for a table's heading.
+cpu_model() {
+    m=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
+    echo "${m:-unknown CPU}"
 }
