@@ -111,6 +111,23 @@ CHECK_STEPS += bench-smoke
 $(B)/bench/chatload: bench/chatload.c $(BENCH_LOADSTAT) $(BENCH_WSX_LIB) $(STATIC) $(BENCH_WSX_HDRS) | $(B)/bench
 	$(CC) $(WSX_CPPFLAGS) -Ibench $(WARN) $(CFLAGS) $< bench/loadstat.c $(WSX_LIB) $(STATIC) -o $@
 
+# chat-server comes from examples/chat/chat.mk (read after this file: its
+# name is spelled out here); Node ws is tests/interop's (BENCH_NODE_WS).
+BENCH_CHAT_SRV := $(B)/examples/chat/chat-server
+RUN_CHAT := sh bench/chat_bench.sh --chatload $(B)/bench/chatload \
+            --chat-server $(BENCH_CHAT_SRV)
+
+.PHONY: chat-bench chat-bench-smoke
+chat-bench: $(B)/bench/chatload $(BENCH_CHAT_SRV) $(BENCH_NODE_WS)
+	@echo
+	$(RUN_CHAT)
+
+chat-bench-smoke: $(B)/bench/chatload $(BENCH_CHAT_SRV)
+	$(RUN_CHAT) --smoke
+
+bench: chat-bench
+bench-smoke: chat-bench-smoke
+
 # Rooms (bench/rooms_bench.sh): rooms-server's UDP relaying, stage 1 and
 # rooms provisioned over TCRP, against a Python asyncio relay doing the
 # same work (bench/rooms_ref_relay.py), driven by roomsload.

@@ -36,6 +36,7 @@ for b in "$chatload" "$server"; do
     [ -x "$b" ] || { echo "$prog: not an executable: '$b'" >&2; exit 2; }
 done
 tmp=$(mktemp -d)
+mkdir "$tmp/web"
 . "$here/servers.sh"
 
 servers=ours
@@ -71,8 +72,11 @@ fi
 run() {
     w=$1 s=$2 clients=${3%%:*} inflight=${3#*:}
     case $s in
+    # chatload's clients send far faster than a person: no rate limit.
+    # The browser client is not benched: an empty --web directory.
     ours) start chat-server "listening on 127\.0\.0\.1:[0-9]+$" "$server" \
-              --host 127.0.0.1 --port 0 --data-dir "$tmp/data$w" ;;
+              --host 127.0.0.1 --port 0 --data-dir "$tmp/data$w" \
+              --rate-limit 0 --web "$tmp/web" ;;
     node) start chat-ref-node "listening on 127\.0\.0\.1:[0-9]+$" \
               node "$here/chat_ref_node.js" 0 ;;
     py) start chat-ref-py "listening on 127\.0\.0\.1:[0-9]+$" \
