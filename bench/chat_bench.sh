@@ -39,7 +39,7 @@ tmp=$(mktemp -d)
 mkdir "$tmp/web"
 . "$here/servers.sh"
 
-servers=ours
+servers="ours nosync"
 node_ver="not found (node, and npm ci in tests/interop)"
 if command -v node >/dev/null &&
     [ -f "$here/../tests/interop/node_modules/ws/package.json" ]; then
@@ -74,9 +74,14 @@ run() {
     case $s in
     # chatload's clients send far faster than a person: no rate limit.
     # The browser client is not benched: an empty --web directory.
-    ours) start chat-server "listening on 127\.0\.0\.1:[0-9]+$" "$server" \
-              --host 127.0.0.1 --port 0 --data-dir "$tmp/data$w" \
-              --rate-limit 0 --web "$tmp/web" ;;
+    # "nosync": the same with --fsync never, to show what the default's
+    # one fdatasync per loop round (before the round's output) costs.
+    ours | nosync)
+        fsync=batch
+        [ "$s" = nosync ] && fsync=never
+        start chat-server "listening on 127\.0\.0\.1:[0-9]+$" "$server" \
+            --host 127.0.0.1 --port 0 --data-dir "$tmp/data$w" \
+            --rate-limit 0 --web "$tmp/web" --fsync "$fsync" ;;
     node) start chat-ref-node "listening on 127\.0\.0\.1:[0-9]+$" \
               node "$here/chat_ref_node.js" 0 ;;
     py) start chat-ref-py "listening on 127\.0\.0\.1:[0-9]+$" \
@@ -143,20 +148,20 @@ function ratio(w, a, b, f) {
 }
 function cpu(w, s) { return have[w, s] ? sprintf("%.0f", median(w SUBSEP s SUBSEP "cpu")) : "n/a" }
 END {
-    print "| clients | deliveries in flight | chat-server delivered msg/s (min-max) | p50 / p99 ms | Node ws msg/s (min-max) | p50 / p99 ms | Python websockets msg/s (min-max) | p50 / p99 ms | chat-server / Node msg/s | Node / chat-server p99 | server CPU % ours / Node / Python |"
-    print "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+    print "| clients | deliveries in flight | chat-server delivered msg/s (min-max) | p50 / p99 ms | chat-server --fsync never msg/s (min-max) | p50 / p99 ms | Node ws msg/s (min-max) | p50 / p99 ms | Python websockets msg/s (min-max) | p50 / p99 ms | chat-server / Node msg/s | Node / chat-server p99 | server CPU % ours / never / Node / Python |"
+    print "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
     for (w = 1; w <= nw; w++) {
-        printf "| %s | %s | %s %s %s %s | %s | %s / %s / %s |\n",
+        printf "| %s | %s | %s %s %s %s %s | %s | %s / %s / %s / %s |\n",
             clients[w], inflight[w] == clients[w] - 1 ? "1 message" : thousands(inflight[w]),
-            cell(w, "ours"), cell(w, "node"), cell(w, "py"),
+            cell(w, "ours"), cell(w, "nosync"), cell(w, "node"), cell(w, "py"),
             ratio(w, "ours", "node", "msg"), ratio(w, "node", "ours", "p99"),
-            cpu(w, "ours"), cpu(w, "node"), cpu(w, "py")
+            cpu(w, "ours"), cpu(w, "nosync"), cpu(w, "node"), cpu(w, "py")
         if (clients[w] == 1000 && inflight[w] != 999) t_rate = ratio(w, "ours", "node", "msg")
         if (clients[w] == 1000 && inflight[w] != 999) t_p99 = ratio(w, "node", "ours", "p99")
         if (clients[w] == 1000 && inflight[w] == 999) t_p99_1 = ratio(w, "node", "ours", "p99")
     }
     print ""
-    print "Each client logs in (its name as its first message), hears the others join, then the clients take turns sending 64-byte lines; every line reaches every other client as \"name: text\", which is one delivery. Deliveries in flight: sent but not yet received, kept at that number (1 message: the next is sent when the previous one reached every other client). msg/s: deliveries per second; latency: from the send (a timestamp in the text) to each delivery. Every delivery is checked (sender, order, none twice, none lost). Server CPU: its user + system time over the run (100 = one core). chat-server: examples/chat, its default options and a fresh --data-dir; Node: " node_ver ", bench/chat_ref_node.js; Python: " py_ver ", bench/chat_ref_py.py (websockets.broadcast)."
+    print "Each client logs in (its name as its first message), hears the others join, then the clients take turns sending 64-byte lines; every line reaches every other client as \"name: text\", which is one delivery. Deliveries in flight: sent but not yet received, kept at that number (1 message: the next is sent when the previous one reached every other client). msg/s: deliveries per second; latency: from the send (a timestamp in the text) to each delivery. Every delivery is checked (sender, order, none twice, none lost). Server CPU: its user + system time over the run (100 = one core). chat-server: examples/chat with --rate-limit 0 and otherwise its defaults (every lobby line is appended to its durable history log, one fdatasync per loop round before the round's output: --fsync batch), a fresh --data-dir for every run; --fsync never: the same log, left to the kernel; the references keep no history. Node: " node_ver ", bench/chat_ref_node.js; Python: " py_ver ", bench/chat_ref_py.py (websockets.broadcast)."
     print ""
     print "| target (1000 clients) | wanted | this run | |"
     print "|---|--:|--:|---|"
