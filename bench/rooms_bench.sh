@@ -108,7 +108,7 @@ AWK
 fi
 busy_after=$(busy_now)
 
-echo "rooms-bench: UDP relaying, loopback, ${model:-unknown CPU}," \
+echo "rooms-bench: UDP relaying, loopback, $(cpu_model)," \
     "$(date -u +%Y-%m-%d)"
 echo "$pinned; each figure: median (and min-max) of $runs runs of $time s" \
     "after a $warmup s warm-up, a fresh relay process for every run, the" \
@@ -128,7 +128,7 @@ function ms(v) { return v >= 10000 ? sprintf("%.0f", v / 1000) : sprintf("%.2f",
     rate[w] = kv("rate"); out[w] = kv("rate") * (kv("members") - 1)
     add(k "out", kv("out_s")); add(k "loss", kv("loss_pct"))
     add(k "p50", kv("p50_us")); add(k "p99", kv("p99_us"))
-    add(k "cpu", kv("server_cpu"))
+    add(k "cpu", kv("server_cpu")); add(k "self", kv("self_cpu"))
 }
 function cell(w, s,    k) {
     k = w SUBSEP s SUBSEP
@@ -139,21 +139,23 @@ function cell(w, s,    k) {
 }
 function m(w, s, f) { return median(w SUBSEP s SUBSEP f) }
 function cpu(w, s) { return have[w, s] ? sprintf("%.0f", m(w, s, "cpu")) : "n/a" }
+function gen(w, s) { return have[w, s] ? sprintf("%.0f", m(w, s, "self")) : "n/a" }
 END {
-    print "| workload | offered in/s (out/s) | rooms-server relayed/s (min-max) | loss % | p50 / p99 ms | Python relayed/s (min-max) | loss % | p50 / p99 ms | rooms-server / Python relayed/s | relay CPU % ours / Python |"
-    print "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+    print "| workload | offered in/s (out/s) | rooms-server relayed/s (min-max) | loss % | p50 / p99 ms | Python relayed/s (min-max) | loss % | p50 / p99 ms | rooms-server / Python relayed/s | relay CPU % ours / Python | roomsload CPU % with ours / Python |"
+    print "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
     for (w = 1; w <= nw; w++) {
         r = have[w, "py"] && m(w, "py", "out") > 0 ? sprintf("%.2f", m(w, "ours", "out") / m(w, "py", "out")) : "n/a"
-        printf "| %s | %s (%s) | %s %s %s | %s / %s |\n", name[w],
+        printf "| %s | %s (%s) | %s %s %s | %s / %s | %s / %s |\n", name[w],
             thousands(rate[w]), thousands(out[w]), cell(w, "ours"),
-            cell(w, "py"), r, cpu(w, "ours"), cpu(w, "py")
+            cell(w, "py"), r, cpu(w, "ours"), cpu(w, "py"), gen(w, "ours"),
+            gen(w, "py")
         if (name[w] ~ /^rooms/ && rate[w] == 10000) { t_loss = m(w, "ours", "loss"); t_out = m(w, "ours", "out") }
         if (have[w, "py"] && m(w, "ours", "out") > best_ours) best_ours = m(w, "ours", "out")
         if (have[w, "py"] && name[w] ~ /^rooms/ && m(w, "py", "out") > best_py) best_py = m(w, "py", "out")
         if (name[w] ~ /^rooms/ && m(w, "ours", "out") > best_ours_rooms) best_ours_rooms = m(w, "ours", "out")
     }
     print ""
-    print "Members take turns sending datagrams at the offered rate (datagrams in per second over all members, each member its own UDP socket and address); each datagram is relayed to every other member of its room (stage 1: to every other client), so out/s = in/s × (members − 1). relayed/s: datagrams that reached a member, per second; loss: 1 − relayed / (sent × (members − 1)) over the whole run, counting what arrived within a second after the sending stopped; latency: from the send (a timestamp in the message) to its arrival. Every datagram is checked (a member of the same room, not its own, each sender's sequence in order). Rooms are made before the timing in both relays the same way: one TCRP create (operation 1) and nine joins (operation 2) over TCP per room, then an empty heartbeat from each member's socket binds its token to its address; every chat datagram carries its token, which both relays check (room, token, address) before relaying the JSON {\"type\": \"chat\", ...}. Relay CPU: user + system time over the run (100 = one core). Python: " py_ver ", bench/rooms_ref_relay.py (transport.sendto per datagram, the JSON built once per datagram)."
+    print "Members take turns sending datagrams at the offered rate (datagrams in per second over all members, each member its own UDP socket and address); each datagram is relayed to every other member of its room (stage 1: to every other client), so out/s = in/s × (members − 1). relayed/s: datagrams that reached a member, per second; loss: 1 − relayed / (sent × (members − 1)) over the whole run, counting what arrived within a second after the sending stopped; latency: from the send (a timestamp in the message) to its arrival. Every datagram is checked (a member of the same room, not its own, each sender's sequence in order). Rooms are made before the timing in both relays the same way: one TCRP create (operation 1) and nine joins (operation 2) over TCP per room, then an empty heartbeat from each member's socket binds its token to its address; every chat datagram carries its token, which both relays check (room, token, address) before relaying the JSON {\"type\": \"chat\", ...}. Relay CPU: user + system time over the run (100 = one core); roomsload's own beside it (it reads every relayed datagram: near 100 it, not the relay, sets the pace). Python: " py_ver ", bench/rooms_ref_relay.py (transport.sendto per datagram, the JSON built once per datagram)."
     print ""
     print "| target | wanted | this run | |"
     print "|---|--:|--:|---|"
