@@ -15,7 +15,8 @@
 // shape of ws's README broadcast example), permessage-deflate off.
 'use strict';
 const path = require('path');
-const { loadWs } = require(path.join(__dirname, '..', 'tests', 'interop', 'peerlib.js'));
+const peerlib = path.join(__dirname, '..', 'tests', 'interop', 'peerlib.js');
+const { loadWs } = require(peerlib);
 const WebSocket = loadWs();
 
 const users = new Map(); // lower-cased name -> socket
@@ -67,6 +68,7 @@ wss.on('connection', (ws) => {
   });
 });
 wss.on('listening', () => {
-  process.stdout.write(`chat-ref-node listening on 127.0.0.1:${wss.address().port}\n`);
+  const port = wss.address().port;
+  process.stdout.write(`chat-ref-node listening on 127.0.0.1:${port}\n`);
 });
 process.on('SIGTERM', () => process.exit(0));

@@ -416,7 +416,9 @@ static void parse(int argc, char **argv)
             }
             break;
         case 'H': o.host = optarg; break;
-        case 'c': o.chat_port = (int)num("--chat-port", optarg, 1, 65535); break;
+        case 'c':
+            o.chat_port = (int)num("--chat-port", optarg, 1, 65535);
+            break;
         case 'u': o.udp_port = (int)num("--udp-port", optarg, 1, 65535); break;
         case 't': o.tcp_port = (int)num("--tcp-port", optarg, 1, 65535); break;
         case 'n': clients = (unsigned)num("--clients", optarg, 2, 10000); break;
