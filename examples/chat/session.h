@@ -20,6 +20,10 @@ int session_login(session_t *s, const char *name, const char *key);
  * "rate_limited"; sustained abuse also closes with 1008). */
 int session_rate(session_t *s, const char *ref);
 
+/* old's user logged in again (here or on another process): old is told
+ * ("replaced"), logged out without a leave, and closed with 4001. */
+void session_replace(session_t *old);
+
 /* Every logged-in session gets "server is shutting down". */
 void session_notify_shutdown(chat_server_t *srv);
 
