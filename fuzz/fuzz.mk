@@ -9,7 +9,7 @@
 
 FUZZ_CC      ?= clang
 FUZZ_TARGETS := frame_stream handshake utf8 roundtrip api ext_stream inflate \
-                pmdeflate store_log
+                pmdeflate store_log tcrp
 FUZZ_B       := $(B)/fuzz
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_B)/%)
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \

@@ -43,8 +43,10 @@ typedef struct client {
     int in_room;
     int status; /* the exit status */
     int done;   /* finished: no more lines are read */
+    char entered[1024]; /* what enter_room() has to say */
     char line[DGRAM_MAX + 2];
     size_t line_len;
+    uint8_t answers[MAX_ANSWER]; /* of the last TCRP transaction */
 } client_t;
 
 /* ------------------------------------------------------------- sockets */
@@ -169,7 +171,6 @@ static const char *message_of(const json_doc_t *doc, char *buf, size_t cap)
  * as a notice. Returns the status. */
 static int room_op(client_t *c, unsigned op, const char *user)
 {
-    static uint8_t answers[MAX_ANSWER];
     char payload[1024], msg[512], tok[sizeof c->token];
     json_tok_t toks[64];
     json_doc_t doc;
@@ -177,7 +178,7 @@ static int room_op(client_t *c, unsigned op, const char *user)
     memcpy(tok, c->token, c->token_len);
     tok[c->token_len] = '\0';
     request_json(payload, sizeof payload, "token", tok, "username", user);
-    int status = transact(c, op, payload, &doc, toks, 64, answers);
+    int status = transact(c, op, payload, &doc, toks, 64, c->answers);
     if (status >= 0)
         printf("* %s: %d %s\n",
                op == TCRP_LEAVE ? "leave" : op == TCRP_KICK ? "kick" : "close",
@@ -318,7 +319,6 @@ static void on_datagram(wsx_watch_t *w, int fd, unsigned ready, void *user)
 /* Create or join: the answer told, the token kept. 0, or the exit code. */
 static int enter_room(client_t *c, unsigned op)
 {
-    static uint8_t answers[MAX_ANSWER];
     char payload[2048], msg[512], host[256];
     json_tok_t toks[1024];
     json_doc_t doc;
@@ -326,7 +326,7 @@ static int enter_room(client_t *c, unsigned op)
 
     request_json(payload, sizeof payload, "username", c->name, "password",
                  c->password);
-    int status = transact(c, op, payload, &doc, toks, 1024, answers);
+    int status = transact(c, op, payload, &doc, toks, 1024, c->answers);
     if (status < 0)
         return 1;
     if (status != 200 || !c->token_len) {
@@ -338,12 +338,16 @@ static int enter_room(client_t *c, unsigned op)
     if (json_string(&doc, json_find(&doc, 0, "host"), host, sizeof host,
                     &len) != 0)
         snprintf(host, sizeof host, "?");
+    int64_t idle;
+    if (!c->heartbeat_ms &&
+        json_int64(&doc, json_find(&doc, 0, "idle_timeout"), &idle) == 0)
+        c->heartbeat_ms = idle > 0 ? (int)(idle * 1000 / 3) : 100;
     int members = json_find(&doc, 0, "members");
     unsigned count = members >= 0 ? doc.tok[members].count : 0;
-    printf("* %s room '%s' as %s (host: %s, %u member%s)\n",
-           op == TCRP_CREATE ? "created" : "joined", c->room, c->name, host,
-           count, count == 1 ? "" : "s");
-    fflush(stdout);
+    snprintf(c->entered, sizeof c->entered,
+             "* %s room '%s' as %s (host: %s, %u member%s)",
+             op == TCRP_CREATE ? "created" : "joined", c->room, c->name, host,
+             count, count == 1 ? "" : "s");
     c->in_room = 1;
     return 0;
 }
@@ -352,17 +356,17 @@ static int enter_room(client_t *c, unsigned op)
 
 static void usage(FILE *f)
 {
-    fprintf(
-        f,
+    static const char text[] =
         "usage: rooms-client chat NAME [options]\n"
         "       rooms-client create ROOM NAME [--password P] [options]\n"
         "       rooms-client join ROOM NAME [--password P] [options]\n"
         "\n"
-        "The command-line client of rooms-server (examples/rooms/PROTOCOL.md).\n"
-        "chat: stage 1, every line goes to everyone on the chat port. create and\n"
-        "join: a room's token over TCRP, then the room's chat over UDP.\n"
-        "Lines read from stdin are sent; lines printed are 'NAME: TEXT' for chat\n"
-        "and '* TEXT' for notices. In a room: /leave (also at the end of input),\n"
+        "The command-line client of rooms-server\n"
+        "(examples/rooms/PROTOCOL.md). chat: stage 1, every line goes\n"
+        "to everyone on the chat port. create and join: a room's token\n"
+        "over TCRP, then the room's chat over UDP. Lines read from stdin\n"
+        "are sent; lines printed are 'NAME: TEXT' for chat and '* TEXT'\n"
+        "for notices. In a room: /leave (also at the end of input),\n"
         "/kick NAME and /close (host only), /quit (just stop).\n"
         "\n"
         "  --host HOST        the server (default 127.0.0.1)\n"
@@ -370,13 +374,17 @@ static void usage(FILE *f)
         "  --udp-port PORT    its room datagram port (default 9001)\n"
         "  --tcp-port PORT    its TCRP port (default 9002)\n"
         "  --password P       the room's password (create: sets it)\n"
-        "  --heartbeat S      an empty datagram every S seconds keeps us in\n"
-        "                     (default 20; the server's idle timeout is 60)\n"
+        "  --heartbeat S      an empty datagram every S seconds keeps\n"
+        "                     us in (default: a third of the room's idle\n"
+        "                     timeout, from the server's answer; 20 for\n"
+        "                     chat)\n"
         "  --help             this text\n"
         "\n"
-        "Exit status: 0 after /leave, /close, /quit, the end of input, a room\n"
-        "closed or a kick; 1 when the server refused or could not be reached;\n"
-        "2 for a usage error.\n");
+        "Exit status: 0 after /leave, /close, /quit, the end of input,\n"
+        "a room closed or a kick; 1 when the server refused or could not\n"
+        "be reached; 2 for a usage error.\n";
+
+    fputs(text, f);
 }
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -462,8 +470,7 @@ int main(int argc, char **argv)
     static client_t c = {.host = "127.0.0.1",
                          .chat_port = 9000,
                          .udp_port = 9001,
-                         .tcp_port = 9002,
-                         .heartbeat_ms = 20000};
+                         .tcp_port = 9002};
     unsigned op = 0;
     int r = parse_options(&c, argc, argv, &op);
 
@@ -471,10 +478,16 @@ int main(int argc, char **argv)
         return r;
     if (op && (r = enter_room(&c, op)) != 0)
         return r;
+    if (!c.heartbeat_ms)
+        c.heartbeat_ms = 20000;
     c.fd = open_socket(&c, op ? c.udp_port : c.chat_port, SOCK_DGRAM);
     if (c.fd < 0 || !(c.loop = wsx_loop_new()))
         return 1;
     send_text(&c, "", 0); /* the server learns our address at once */
+    if (op) { /* said only now: from here on the room reaches us */
+        puts(c.entered);
+        fflush(stdout);
+    }
     if (!wsx_watch_start(c.loop, 0, WSX_READABLE, on_stdin, &c) ||
         !wsx_watch_start(c.loop, c.fd, WSX_READABLE, on_datagram, &c) ||
         !wsx_timer_start(c.loop, c.heartbeat_ms, 1, on_heartbeat, &c)) {

@@ -3,6 +3,7 @@
  * (PROTOCOL.md, "Operations"): the request's JSON read, the rooms model
  * asked, the answers' JSON written.
  */
+#define _DEFAULT_SOURCE /* explicit_bzero */
 #include "ops.h"
 
 #include "json.h"
@@ -107,6 +108,7 @@ static long write_answer(char *buf, size_t cap, const answer_t *a)
     json_member_str(&w, "message", a->message);
     if (a->member) {
         write_members(&w, a->member->room);
+        json_member_bool(&w, "password", a->member->room->has_password);
         json_member_int(&w, "idle_timeout", (int64_t)(a->idle_ms / 1000));
     }
     if (a->list)
@@ -274,6 +276,9 @@ void ops_handle(rooms_t *r, const tcrp_msg_t *m, const rooms_addr_t *addr,
     case TCRP_CREATE:
     case TCRP_JOIN:
         enter(r, m, &q, addr, now, out);
+        /* The password is kept only as its hash (rooms.c): its text goes
+         * now, not whenever this stack is reused. */
+        explicit_bzero(q.pw, sizeof q.pw);
         break;
     case TCRP_LIST: {
         answer_t a = {.status = 200, .message = "rooms", .list = r};

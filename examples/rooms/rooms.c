@@ -137,9 +137,10 @@ static void send_to(rooms_t *r, const member_t *m, const char *json, long n)
         r->io.send(r->io.ctx, m, json, (size_t)n);
 }
 
-/* A system notice to every member with an address. */
+/* A system notice to every member with an address but `skip`. */
 static void notify(rooms_t *r, room_t *room, const char *event,
-                   const member_t *about, const char *text)
+                   const member_t *about, const member_t *skip,
+                   const char *text)
 {
     char json[2 * ROOMS_MAX_NAME * 6 + 256];
     long n = room_system_json(json, sizeof json, event,
@@ -147,7 +148,8 @@ static void notify(rooms_t *r, room_t *room, const char *event,
                               about ? about->name_len : 0, text);
 
     for (member_t *m = room->members; m; m = m->next)
-        send_to(r, m, json, n);
+        if (m != skip)
+            send_to(r, m, json, n);
     r->io.flush(r->io.ctx);
 }
 
@@ -158,7 +160,8 @@ static void notify_about(rooms_t *r, room_t *room, const char *event,
     char text[ROOMS_MAX_NAME + 64];
 
     snprintf(text, sizeof text, "%.*s %s", (int)m->name_len, m->name, what);
-    notify(r, room, event, m, text);
+    /* One who joins learns the room from its answer, not from this. */
+    notify(r, room, event, m, !strcmp(event, "join") ? m : NULL, text);
 }
 
 /* ----------------------------------------------------------- members */
@@ -335,7 +338,7 @@ void rooms_close(rooms_t *r, room_t *room, const char *why)
     char text[256];
 
     snprintf(text, sizeof text, "room closed: %s", why);
-    notify(r, room, "close", NULL, text);
+    notify(r, room, "close", NULL, NULL, text);
     while (room->members)
         member_remove(r, room->members);
     if (room->prev)
@@ -427,7 +430,7 @@ const char *rooms_datagram(rooms_t *r, const char *room, size_t room_len,
                            const char *text, size_t text_len,
                            const rooms_addr_t *addr, uint64_t now)
 {
-    static char json[ROOM_JSON_MAX];
+    char *json = r->json;
     member_t *m = rooms_find_token(r, token, token_len);
 
     if (!m)
@@ -441,7 +444,7 @@ const char *rooms_datagram(rooms_t *r, const char *room, size_t room_len,
     m->last_seen = now;
     if (text_len == 0)
         return NULL; /* a heartbeat */
-    long n = room_chat_json(json, sizeof json, m->name, m->name_len, text,
+    long n = room_chat_json(json, sizeof r->json, m->name, m->name_len, text,
                             text_len);
     for (member_t *o = m->room->members; o; o = o->next)
         if (o != m)

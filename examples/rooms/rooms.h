@@ -7,6 +7,7 @@
 #ifndef ROOMS_ROOMS_H
 #define ROOMS_ROOMS_H
 
+#include "dgram.h"
 #include "secret.h"
 
 #include <stddef.h>
@@ -81,6 +82,7 @@ typedef struct rooms {
     rooms_io_t io;
     uint64_t idle_ms;
     unsigned iterations; /* of a password hash */
+    char json[ROOM_JSON_MAX]; /* a chat body being relayed */
 } rooms_t;
 
 /* 0, or -1 (ENOMEM). */

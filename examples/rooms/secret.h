@@ -15,7 +15,7 @@
 /* Iterations of a password hash. Hashing runs on the event loop, so this
  * is what a create or join with a password costs every other client: a
  * few milliseconds (README.md, "Limits"). */
-#define SECRET_ITERATIONS 4096u
+#define SECRET_ITERATIONS 2048u
 
 /* HMAC-SHA256 (RFC 2104) of msg under key. */
 void secret_hmac_sha256(const void *key, size_t key_len, const void *msg,

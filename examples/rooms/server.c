@@ -48,11 +48,10 @@ void server_info(const server_t *s, const char *fmt, ...)
     va_end(ap);
 }
 
-void server_drop(server_t *s, const char *port, const struct sockaddr *from,
-                 const char *why)
+void server_drop_text(server_t *s, const char *port, const char *peer,
+                      const char *why)
 {
     uint64_t now = wsx_loop_now(s->loop);
-    char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
 
     s->dropped++;
     if (now - s->drop_log_at >= 1000) {
@@ -64,15 +63,24 @@ void server_drop(server_t *s, const char *port, const struct sockaddr *from,
         return;
     }
     s->drop_lines++;
+    server_log(s, "%s: dropped a datagram from %s: %s (%llu dropped%s)", port,
+               peer, why, s->dropped, s->drop_quiet ? ", some not logged" : "");
+    s->drop_quiet = 0;
+}
+
+void server_drop(server_t *s, const char *port, const struct sockaddr *from,
+                 const char *why)
+{
+    char host[NI_MAXHOST] = "?", serv[NI_MAXSERV] = "?";
+    char peer[NI_MAXHOST + NI_MAXSERV + 2];
+
     getnameinfo(from, from->sa_family == AF_INET6
                           ? sizeof(struct sockaddr_in6)
                           : sizeof(struct sockaddr_in),
                 host, sizeof host, serv, sizeof serv,
                 NI_NUMERICHOST | NI_NUMERICSERV);
-    server_log(s, "%s: dropped a datagram from %s:%s: %s (%llu dropped%s)",
-               port, host, serv, why, s->dropped,
-               s->drop_quiet ? ", some not logged" : "");
-    s->drop_quiet = 0;
+    snprintf(peer, sizeof peer, "%s:%s", host, serv);
+    server_drop_text(s, port, peer, why);
 }
 
 /* ------------------------------------------------------------- sockets */
@@ -213,38 +221,47 @@ static void stop(server_t *s)
 
 static void usage(FILE *f)
 {
-    fprintf(
-        f,
+    static const char text[] =
         "usage: rooms-server [options]\n"
         "\n"
-        "The online chat messenger (examples/rooms/PROTOCOL.md): stage 1 UDP\n"
-        "broadcast chat, chat rooms (TCRP over TCP for tokens, UDP datagrams in\n"
-        "the rooms, hosts, passwords) and the browser GUI at http://HOST:HTTP-PORT/.\n"
+        "The online chat messenger (examples/rooms/PROTOCOL.md):\n"
+        "stage 1 UDP broadcast chat, chat rooms (TCRP over TCP for\n"
+        "tokens, UDP datagrams in the rooms, hosts, passwords) and the\n"
+        "browser GUI at http://HOST:HTTP-PORT/.\n"
         "\n"
-        "  --host HOST            address of every port (default 127.0.0.1)\n"
-        "  --chat-port PORT       stage 1 chat datagrams (default 9000)\n"
-        "  --udp-port PORT        room datagrams (default 9001)\n"
-        "  --tcp-port PORT        TCRP (default 9002)\n"
-        "  --http-port PORT       the GUI and its WebSocket /ws (default 9080)\n"
-        "                         (PORT 0 = any free port, for each of them)\n"
-        "  --idle-timeout S       a member or chat client silent this long is\n"
-        "                         removed (default 60; fractions allowed)\n"
-        "  --max-payload N        the largest TCRP payload, suffix K or M\n"
-        "                         (default 64K); larger ones are answered 400\n"
-        "  --transaction-timeout S  a TCRP request not complete in S seconds is\n"
-        "                         answered 400 and closed (default 10)\n"
-        "  --web DIR              the GUI's files (default: web/ next to this\n"
-        "                         program)\n"
-        "  --tls-cert FILE        serve https:// and wss:// on the HTTP port with\n"
-        "                         this PEM certificate (chain)\n"
-        "  --tls-key FILE         its PEM private key\n"
-        "  --verbose              log joins, answers and drops to stderr\n"
-        "  --help                 this text\n"
+        "  --host HOST        address of every port (default 127.0.0.1)\n"
+        "  --chat-port PORT   stage 1 chat datagrams (default 9000)\n"
+        "  --udp-port PORT    room datagrams (default 9001)\n"
+        "  --tcp-port PORT    TCRP (default 9002)\n"
+        "  --http-port PORT   the GUI and its WebSocket /ws (default 9080)\n"
+        "                     (PORT 0 = any free port, for each of them)\n"
+        "  --idle-timeout S   a member or chat client silent this long\n"
+        "                     is removed (default 60; fractions allowed)\n"
+        "  --max-payload N    the largest TCRP payload, suffix K or M\n"
+        "                     (default 64K); larger ones get 400\n"
+        "  --transaction-timeout S\n"
+        "                     a TCRP request not complete in S seconds\n"
+        "                     is answered 400 and closed (default 10)\n"
+        "  --web DIR          the GUI's files (default: web/ next to\n"
+        "                     this program)\n"
+        "  --tls-cert FILE    serve https:// and wss:// on the HTTP port\n"
+        "                     with this PEM certificate (chain)\n"
+        "  --tls-key FILE     its PEM private key (SIGHUP reads both\n"
+        "                     again)\n"
+        "  --max-buffered N   memory the GUI's connections may hold in\n"
+        "                     buffers (K, M, G; default 256M)\n"
+        "  --stall-timeout S  a /ws message that has begun must bring 1 KiB\n"
+        "                     every S seconds (default 10; 0 = never)\n"
+        "  --verbose          log joins, answers and drops to stderr\n"
+        "  --help             this text\n"
         "\n"
         "Once every port is bound it prints one line on stdout:\n"
-        "  rooms-server listening chat=HOST:P udp=HOST:P tcp=HOST:P http=HOST:P\n"
-        "Dropped datagrams are logged on stderr. SIGINT or SIGTERM closes every\n"
-        "room with a notice to its members and exits 0.\n");
+        "  rooms-server listening chat=HOST:P udp=HOST:P tcp=HOST:P "
+        "http=HOST:P\n"
+        "Dropped datagrams are logged on stderr. SIGINT or SIGTERM\n"
+        "closes every room with a notice to its members and exits 0.\n";
+
+    fputs(text, f);
 }
 
 static int bad_usage(const char *fmt, const char *arg)
@@ -335,16 +352,26 @@ static int parse_options(server_t *s, int argc, char **argv)
         {"web", required_argument, NULL, 'W'},
         {"tls-cert", required_argument, NULL, 'C'},
         {"tls-key", required_argument, NULL, 'K'},
+        {"max-buffered", required_argument, NULL, 'L'},
+        {"stall-timeout", required_argument, NULL, 'L'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
     const char *cert = NULL, *key = NULL;
-    int opt, r;
+    int opt, r, li = 0;
 
-    while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "", longopts, &li)) != -1) {
         if (opt == 'H') {
             usage(stdout);
             exit(0);
+        }
+        if (opt == 'L') { /* the HTTP port's limits, parsed by wsx */
+            if (wsx_opts_set(&s->http_opts, longopts[li].name, optarg) != 0) {
+                fprintf(stderr, SERVER_NAME ": bad value for --%s: '%s'\n",
+                        longopts[li].name, optarg);
+                return bad_usage(NULL, NULL);
+            }
+            continue;
         }
         if ((r = set_option(s, opt, optarg, &cert, &key)) != 0)
             return r;
@@ -371,16 +398,24 @@ int main(int argc, char **argv)
     wsx_program_dir("web", s.web_dir, sizeof s.web_dir);
     if ((r = parse_options(&s, argc, argv)) != 0)
         return r;
-    if (wsx_process_setup() != 0 || start(&s) != 0) {
+    /* SIGHUP reads the TLS certificate again (the loop's signalfd sees
+     * it only blocked), as wsx_serve does for the other servers. */
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    if (wsx_process_setup() != 0 || sigprocmask(SIG_BLOCK, &hup, NULL) != 0 ||
+        start(&s) != 0) {
         fprintf(stderr, SERVER_NAME ": cannot listen on %s of %s: %s\n",
                 s.failed ? s.failed : "any port", s.host, strerror(errno));
         stop(&s);
         return 1;
     }
+    /* "[::1]:9000" for an IPv6 address, as wsx_server_address does. */
+    char h[300];
+    snprintf(h, sizeof h, strchr(s.host, ':') ? "[%s]" : "%s", s.host);
     printf(SERVER_NAME " listening chat=%s:%d udp=%s:%d tcp=%s:%d "
                        "http=%s:%d\n",
-           s.host, s.chat_port, s.host, s.udp_port, s.host, s.tcp_port,
-           s.host, s.http_port);
+           h, s.chat_port, h, s.udp_port, h, s.tcp_port, h, s.http_port);
     fflush(stdout);
     r = wsx_loop_run(s.loop);
     stop(&s);

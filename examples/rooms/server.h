@@ -68,6 +68,7 @@ typedef struct server {
     /* datagrams */
     udp_batch_t out;
     uint8_t (*rbuf)[DGRAM_RBUF];
+    uint8_t ws_msg[1 + ROOM_JSON_MAX]; /* kind 2 + a JSON body, for /ws */
     unsigned long long dropped;
     uint64_t drop_log_at;
     unsigned drop_lines;
@@ -82,6 +83,8 @@ void server_info(const server_t *s, const char *fmt, ...)
 /* A dropped datagram: counted, logged at most a few lines a second. */
 void server_drop(server_t *s, const char *port, const struct sockaddr *from,
                  const char *why);
+void server_drop_text(server_t *s, const char *port, const char *peer,
+                      const char *why);
 
 /* udp.c: the chat and room ports, and delivery to UDP members. */
 int udp_start(server_t *s);

@@ -81,6 +81,8 @@ static void conn_write(tcrp_conn_t *c)
 static void conn_answered(tcrp_conn_t *c)
 {
     c->phase = PH_WRITE;
+    if (c->in) /* it may hold a password */
+        explicit_bzero(c->in, c->in_len);
     free(c->in);
     c->in = NULL;
     c->in_len = c->in_cap = 0;
@@ -103,7 +105,8 @@ static void answer_error(tcrp_conn_t *c, int status, const char *why)
     if (op < TCRP_CREATE || op > TCRP_LIST)
         op = 0;
     server_info(c->s, "tcp: %d %s", status, why);
-    ops_error(&c->out, op, c->in + TCRP_HEADER_LEN, name_len, status, why);
+    ops_error(&c->out, op, name_len ? c->in + TCRP_HEADER_LEN : NULL, name_len,
+              status, why);
     conn_answered(c);
 }
 

@@ -162,7 +162,8 @@ static void tcrp_fields(void)
     uint8_t want[256], got[256];
     tcrp_msg_t m;
     size_t n = fixture("tcrp_create_request", want, sizeof want);
-    static const char json[] = "{\"username\":\"alice\",\"password\":\"s3cret\"}";
+    static const char json[] =
+        "{\"username\":\"alice\",\"password\":\"s3cret\"}";
 
     CHECK_INT(tcrp_encode(got, sizeof got, TCRP_CREATE, TCRP_REQUEST, "lobby",
                           5, json, sizeof json - 1),
@@ -319,7 +320,8 @@ static int request(rooms_t *r, unsigned op, const char *room, const char *json,
 
 static rooms_addr_t udp_addr(unsigned port)
 {
-    rooms_addr_t a = {.kind = ROOMS_ADDR_UDP, .len = sizeof(struct sockaddr_in)};
+    rooms_addr_t a = {.kind = ROOMS_ADDR_UDP,
+                      .len = sizeof(struct sockaddr_in)};
     struct sockaddr_in *in = (struct sockaddr_in *)&a.sa;
     in->sin_family = AF_INET;
     in->sin_port = htons((uint16_t)port);

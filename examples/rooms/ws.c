@@ -79,9 +79,7 @@ static void on_dgram(server_t *s, wsx_conn_t *c, const uint8_t *p, size_t len)
                              wsx_loop_now(s->loop));
     if (why) {
         char peer[64];
-        server_info(s, "ws %s: datagram dropped: %s",
-                    wsx_conn_peer(c, peer, sizeof peer), why);
-        s->dropped++;
+        server_drop_text(s, "ws", wsx_conn_peer(c, peer, sizeof peer), why);
     }
 }
 
@@ -117,8 +115,7 @@ static void on_close(wsx_conn_t *c, unsigned code, const char *reason,
 
 void ws_send(server_t *s, void *ws, const void *json, size_t len)
 {
-    static uint8_t msg[1 + ROOM_JSON_MAX];
-    (void)s;
+    uint8_t *msg = s->ws_msg;
 
     if (len > ROOM_JSON_MAX || !wsx_conn_is_open(ws))
         return;
