@@ -31,8 +31,9 @@
  * loss is 1 - relayed / (sent x (members - 1)) over the whole run.
  *
  * Exit status: 0; 1 on bad usage or when the relay cannot be used; 2
- * when a datagram came to the wrong member, twice or out of order. Loss
- * is reported, not an error (UDP may drop).
+ * when a datagram came to the wrong member, twice or out of order, or
+ * none was relayed at all. Loss is reported, not an error (UDP may
+ * drop).
  */
 #define _GNU_SOURCE
 #include "loadstat.h"
@@ -455,6 +456,10 @@ static int report(double secs, double self, double server)
     double p50 = ls_hist_quantile(&hist, 0.50) / 1e3;
     double p99 = ls_hist_quantile(&hist, 0.99) / 1e3;
 
+    if (!delivered) { /* a relay that relays nothing is not measured */
+        errors++;
+        fprintf(stderr, "roomsload: no datagram was relayed\n");
+    }
     if (o.kv)
         printf("roomsload mode=%s rooms=%u members=%u rate=%.0f secs=%.3f "
                "sent=%llu in_s=%.0f relayed=%llu out_s=%.0f owed=%llu "
