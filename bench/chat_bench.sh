@@ -19,25 +19,11 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd) # bench/
 prog=chat_bench
 
-time=3 runs=3 smoke=0 warmup=0.5
-chatload= server=
-while [ $# -gt 0 ]; do
-    case $1 in
-    --chatload) chatload=$2; shift 2 ;;
-    --chat-server) server=$2; shift 2 ;;
-    --time) time=$2; shift 2 ;;
-    --runs) runs=$2; shift 2 ;;
-    --smoke) smoke=1; shift ;;
-    *) echo "usage: chat_bench.sh --chatload PATH --chat-server PATH" \
-            "[--smoke] [--time SEC] [--runs N]" >&2; exit 2 ;;
-    esac
-done
-for b in "$chatload" "$server"; do
-    [ -x "$b" ] || { echo "$prog: not an executable: '$b'" >&2; exit 2; }
-done
 tmp=$(mktemp -d)
-mkdir "$tmp/web"
 . "$here/servers.sh"
+bench_args chatload chat-server "$@"
+chatload=$gen
+mkdir "$tmp/web"
 
 servers="ours nosync"
 node_ver="not found (node, and npm ci in tests/interop)"

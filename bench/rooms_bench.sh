@@ -20,25 +20,11 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd) # bench/
 prog=rooms_bench
 
-time=3 runs=3 smoke=0 warmup=0.5
-roomsload= server=
-while [ $# -gt 0 ]; do
-    case $1 in
-    --roomsload) roomsload=$2; shift 2 ;;
-    --rooms-server) server=$2; shift 2 ;;
-    --time) time=$2; shift 2 ;;
-    --runs) runs=$2; shift 2 ;;
-    --smoke) smoke=1; shift ;;
-    *) echo "usage: rooms_bench.sh --roomsload PATH --rooms-server PATH" \
-            "[--smoke] [--time SEC] [--runs N]" >&2; exit 2 ;;
-    esac
-done
-for b in "$roomsload" "$server"; do
-    [ -x "$b" ] || { echo "$prog: not an executable: '$b'" >&2; exit 2; }
-done
 tmp=$(mktemp -d)
-mkdir "$tmp/web"
 . "$here/servers.sh"
+bench_args roomsload rooms-server "$@"
+roomsload=$gen
+mkdir "$tmp/web"
 
 relays=ours py_ver="not found (/usr/bin/python3)"
 if v=$(/usr/bin/python3 -c 'import sys; print(sys.version.split()[0])' \

@@ -14,22 +14,11 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd) # bench/: stats.awk, the tables' helpers
 
-time=3 runs=3 smoke=0 warmup=0.5
-tlsbench= wsecho=
-while [ $# -gt 0 ]; do
-    case $1 in
-    --tlsbench) tlsbench=$2; shift 2 ;;
-    --wsecho) wsecho=$2; shift 2 ;;
-    --time) time=$2; shift 2 ;;
-    --runs) runs=$2; shift 2 ;;
-    --smoke) smoke=1; shift ;;
-    *) echo "usage: run_tls.sh --tlsbench PATH --wsecho PATH [--smoke]" \
-            "[--time SEC] [--runs N]" >&2; exit 2 ;;
-    esac
-done
-for b in "$tlsbench" "$wsecho"; do
-    [ -x "$b" ] || { echo "run_tls: not an executable: '$b'" >&2; exit 2; }
-done
+tmp=$(mktemp -d)
+prog=run_tls
+. "$here/servers.sh" # options, start, stop, cleanup, pinning, busy_now
+bench_args tlsbench wsecho "$@"
+tlsbench=$gen wsecho=$server
 if ! "$wsecho" --tls-cert /dev/null --tls-key /dev/null 2>&1 |
     grep -q "cannot load"; then
     echo "run_tls: $wsecho was built without TLS (install libssl-dev):" \
@@ -38,10 +27,6 @@ if ! "$wsecho" --tls-cert /dev/null --tls-key /dev/null 2>&1 |
     exit 0
 fi
 [ "$smoke" = 1 ] && time=0.5 runs=1 warmup=0.2
-
-tmp=$(mktemp -d)
-prog=run_tls
-. "$here/servers.sh" # start, stop, cleanup, pinning, busy_now
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 1 -subj /CN=localhost \

@@ -107,3 +107,27 @@ cpu_model() {
     m=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
     echo "${m:-unknown CPU}"
 }
+
+# bench_args GEN SERVER ARGS: the options of a script that drives one
+# server program with one load generator: --GEN PATH, --SERVER PATH,
+# --smoke, --time SEC, --runs N. Sets $gen, $server, $smoke, $time, $runs
+# and $warmup; both programs must be executables.
+bench_args() {
+    g=$1 sv=$2
+    shift 2
+    gen= server= time=3 runs=3 smoke=0 warmup=0.5
+    while [ $# -gt 0 ]; do
+        case $1 in
+        "--$g") gen=$2; shift 2 ;;
+        "--$sv") server=$2; shift 2 ;;
+        --time) time=$2; shift 2 ;;
+        --runs) runs=$2; shift 2 ;;
+        --smoke) smoke=1; shift ;;
+        *) echo "usage: $prog.sh --$g PATH --$sv PATH [--smoke]" \
+                "[--time SEC] [--runs N]" >&2; exit 2 ;;
+        esac
+    done
+    for b in "$gen" "$server"; do
+        [ -x "$b" ] || { echo "$prog: not an executable: '$b'" >&2; exit 2; }
+    done
+}
