@@ -6,13 +6,14 @@
  * first text message; then every message one client sends reaches
  * every other client as "name: text".
  *
- *   chatload --port P [--host H] [--clients N] [--inflight D]
+ *   chatload --port P[,P...] [--host H] [--clients N] [--inflight D]
  *            [--size BYTES] [--time SEC] [--warmup SEC] [--pid SERVER]
  *            [--cpu K] [--kv]
  *
  * The clients are wsx connections (examples/common), so frames are
- * parsed and masked by libwsproto. After every client is welcomed
- * ("* welcome ...") chatload waits for the N(N-1)/2 join notices
+ * parsed and masked by libwsproto. Several ports: servers that serve one
+ * chat together (chat-server --redis), client i on the (i mod n)-th.
+ * After every client is welcomed ("* welcome ...") chatload waits for the N(N-1)/2 join notices
  * ("* NAME joined the chat": each pair of clients yields one, to the
  * one that was there first), which also checks that the server tells
  * joins alike. Then the clients send in turn, keeping D deliveries in
@@ -43,6 +44,7 @@
 #define SETTLE_LIMIT_S 60  /* to log in and hear every join */
 #define DRAIN_LIMIT_S 20   /* for the deliveries still owed at the end */
 #define NAME_FMT "b%u"
+#define MAX_PORTS 16       /* servers sharing one chat (e.g. over Redis) */
 
 enum phase { CONNECTING, SETTLING, LOADING, DRAINING, DONE };
 
@@ -55,7 +57,8 @@ typedef struct client {
 
 typedef struct opts {
     const char *host;
-    int port;
+    int ports[MAX_PORTS]; /* client i talks to ports[i % nports] */
+    unsigned nports;
     unsigned clients, inflight, size;
     double time, warmup;
     long pid;
@@ -253,12 +256,15 @@ static void top_up(load_t *L)
 
 /* ------------------------------------------------------------ phases */
 
-static int connect_next(load_t *L, const char *url)
+static int connect_next(load_t *L)
 {
     client_t *k = &L->cl[L->opened];
     int err = 0;
     wsx_opts_t o = {.handshake_timeout = 30000};
+    char url[300];
 
+    snprintf(url, sizeof url, "ws://%s:%d/", L->o.host,
+             L->o.ports[L->opened % L->o.nports]);
     k->idx = L->opened++;
     k->c = wsx_connect(L->loop, url, NULL, &o, &handler, L, &err);
     if (!k->c) {
@@ -273,15 +279,13 @@ static int connect_next(load_t *L, const char *url)
 /* Log every client in, MAX_PENDING at a time, and hear every join. */
 static int settle(load_t *L)
 {
-    char url[300];
     uint64_t pairs = (uint64_t)L->o.clients * (L->o.clients - 1) / 2;
     uint64_t end = ls_clock_ns() + SETTLE_LIMIT_S * 1000000000ull;
 
-    snprintf(url, sizeof url, "ws://%s:%d/", L->o.host, L->o.port);
     while (L->welcomed < L->o.clients || L->joins < pairs) {
         while (L->opened < L->o.clients &&
                L->opened - L->welcomed - L->failed < MAX_PENDING)
-            if (connect_next(L, url) != 0)
+            if (connect_next(L) != 0)
                 return -1;
         if (L->failed) {
             fprintf(stderr, "chatload: %u of %u clients could not log in\n",
@@ -370,8 +374,8 @@ static int run(load_t *L)
 static void usage(FILE *to)
 {
     fprintf(to,
-            "usage: chatload --port P [--host 127.0.0.1] [--clients 100] "
-            "[--inflight 2000]\n"
+            "usage: chatload --port P1,P2,... [--host 127.0.0.1] "
+            "[--clients 100] [--inflight 2000]\n"
             "                [--size 64] [--time 3] [--warmup 0.5] "
             "[--pid SERVER] [--cpu K] [--kv]\n"
             "  N clients of a plain-text broadcast chat server (the first "
@@ -382,8 +386,12 @@ static void usage(FILE *to)
             "msg/s and the p50/p99\n"
             "  latency, and checks that no delivery is lost, duplicated or "
             "out of order.\n"
-            "  --pid: the server's process, for its CPU use; --cpu: run "
-            "on that CPU only;\n"
+            "  --port: one server, or several serving one chat (client i "
+            "talks to the\n"
+            "  (i mod n)-th); --pid: a server's process, for its CPU use; "
+            "--cpu: run on\n"
+            "  that CPU only;"
+            "\n"
             "  --kv: one line of key=value pairs, for scripts.\n");
 }
 
@@ -396,6 +404,26 @@ static int number(const char *what, const char *s, unsigned long long max,
         return -1;
     }
     return 0;
+}
+
+/* --port P1,P2,...: one server or several serving one chat. */
+static int ports(char *list, opts_t *o)
+{
+    char *save = NULL;
+    unsigned long long v;
+
+    o->nports = 0;
+    for (char *p = strtok_r(list, ",", &save); p;
+         p = strtok_r(NULL, ",", &save)) {
+        if (o->nports == MAX_PORTS) {
+            fprintf(stderr, "chatload: at most %d ports\n", MAX_PORTS);
+            return -1;
+        }
+        if (number("--port", p, 65535, 1, &v) != 0)
+            return -1;
+        o->ports[o->nports++] = (int)v;
+    }
+    return o->nports ? 0 : -1;
 }
 
 static int parse(int argc, char **argv, opts_t *o)
@@ -413,8 +441,7 @@ static int parse(int argc, char **argv, opts_t *o)
     while ((opt = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
         switch (opt) {
         case 'H': o->host = optarg; break;
-        case 'p': bad |= number("--port", optarg, 65535, 1, &v);
-                  o->port = (int)v; break;
+        case 'p': bad |= ports(optarg, o); break;
         case 'c': bad |= number("--clients", optarg, 10000, 2, &v);
                   o->clients = (unsigned)v; break;
         case 'w': bad |= number("--inflight", optarg, 1000000, 1, &v);
@@ -440,8 +467,8 @@ static int parse(int argc, char **argv, opts_t *o)
         default: usage(stderr); return 1;
         }
     }
-    if (bad || optind != argc || !o->port) {
-        if (!o->port && !bad)
+    if (bad || optind != argc || !o->nports) {
+        if (!o->nports && !bad)
             fprintf(stderr, "chatload: --port is required\n");
         usage(stderr);
         return 1;
