@@ -15,8 +15,8 @@
  * chat together (chat-server --redis), client i on the (i mod n)-th.
  * After every client is welcomed ("* welcome ...") chatload waits
  * for the N(N-1)/2 join notices ("* NAME joined the chat": each pair of
- * clients yields one, to the one that was there first), which also checks that the server tells
- * joins alike. Then the clients send in turn, keeping D deliveries in
+ * clients yields one, to the one that was there first), which also
+ * checks that the server tells joins alike. Then the clients send in turn, keeping D deliveries in
  * flight (a message sent to N clients is N-1 deliveries), for a warm-up
  * and then --time seconds; each message carries its sender's sequence
  * number and its send time (CLOCK_MONOTONIC) in its text, so every
