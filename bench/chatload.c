@@ -10,20 +10,20 @@
  *            [--size BYTES] [--time SEC] [--warmup SEC] [--pid SERVER]
  *            [--cpu K] [--kv]
  *
- * The clients are wsx connections (examples/common), so frames are
- * parsed and masked by libwsproto. Several ports: servers that serve one
- * chat together (chat-server --redis), client i on the (i mod n)-th.
- * After every client is welcomed ("* welcome ...") chatload waits
- * for the N(N-1)/2 join notices ("* NAME joined the chat": each pair of
- * clients yields one, to the one that was there first), which also
- * checks that the server tells joins alike. Then the clients send in turn, keeping D deliveries in
- * flight (a message sent to N clients is N-1 deliveries), for a warm-up
- * and then --time seconds; each message carries its sender's sequence
- * number and its send time (CLOCK_MONOTONIC) in its text, so every
- * delivery gives a latency and is checked: from the right sender, not
- * to the sender itself, each sender's messages in order, none twice.
- * Then the sending stops and every delivery still owed must arrive
- * within 20 s: "lost" counts those that did not.
+ * The clients are wsx connections (examples/common), so frames are parsed
+ * and masked by libwsproto. Several ports: servers that serve one chat
+ * together (chat-server --redis), client i on the (i mod n)-th. After every
+ * client is welcomed ("* welcome ...") chatload waits for the N(N-1)/2 join
+ * notices ("* NAME joined the chat": each pair of clients yields one, to
+ * the one that was there first), which also checks that the server tells
+ * joins alike. Then the clients send in turn, keeping D deliveries in
+ * flight (a message sent to N clients is N-1 deliveries), for a warm-up and
+ * then --time seconds; each message carries its sender's sequence number
+ * and its send time (CLOCK_MONOTONIC) in its text, so every delivery gives
+ * a latency and is checked: from the right sender, not to the sender
+ * itself, each sender's messages in order, none twice. Then the sending
+ * stops and every delivery still owed must arrive within 20 s: "lost"
+ * counts those that did not.
  *
  * Prints delivered messages/s and p50/p99 latency over the measured
  * seconds (and, with --pid, the server's CPU use). Exit status 0; 1 on
