@@ -47,59 +47,16 @@ if [ "$smoke" = 1 ]; then
 fi
 
 tmp=$(mktemp -d)
-pids=
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null || :; done
-    for p in $pids; do wait "$p" 2>/dev/null || :; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+prog=run_load
+. "$here/servers.sh" # start, stop, cleanup, pinning, busy_now
 
-# Server on CPU 0, wsload on CPU 1, when there are two CPUs to pin to.
-pin= cpu_opt= pinned="not pinned (fewer than 2 CPUs or no taskset)"
-if [ "$(getconf _NPROCESSORS_ONLN)" -ge 2 ] && command -v taskset >/dev/null
-then
-    pin="taskset -c 0" cpu_opt="--cpu 1"
-    pinned="server on CPU 0, wsload on CPU 1"
-fi
-
-# start NAME PROGRAM [ARGS]: run a server, wait for "NAME listening on
-# 127.0.0.1:PORT"; sets $pid and $port. taskset execs the program, so $!
-# is the server itself.
-start() {
+# start NAME PROGRAM: a server on a free port, waiting for "NAME listening
+# on 127.0.0.1:PORT"; sets $pid and $port.
+start_echo() {
     name=$1
-    shift
-    # A second server of the same name must not be found by the first's
-    # port, which the old file says until the new job truncates it.
-    rm -f "$tmp/$name.out"
-    $pin "$@" --host 127.0.0.1 --port 0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
-    pid=$!
-    pids="$pids $pid"
-    tries=0
-    while :; do
-        # The background job may not have created its .out file yet, and
-        # under set -e a failing sed here would end the script.
-        port=$(sed -n "s/^$name listening on 127\.0\.0\.1:\([0-9][0-9]*\)\$/\1/p" \
-            "$tmp/$name.out" 2>/dev/null || :)
-        [ -n "$port" ] && return 0
-        if ! kill -0 "$pid" 2>/dev/null || [ $tries -ge 100 ]; then
-            echo "run_load: $name did not start:" >&2
-            cat "$tmp/$name.err" >&2
-            exit 1
-        fi
-        tries=$((tries + 1))
-        sleep 0.05
-    done
-}
-
-# stop PID: SIGTERM, wait, forget.
-stop() {
-    kill "$1" 2>/dev/null || :
-    wait "$1" 2>/dev/null || :
-    rest=
-    for p in $pids; do [ "$p" = "$1" ] || rest="$rest $p"; done
-    pids=$rest
+    start "$name" "^$name listening on 127\.0\.0\.1:[0-9]+\$" "$2" \
+        --host 127.0.0.1 --port 0
+    port=${line##*:}
 }
 
 # load TAG SERVER_PID ARGS...: one wsload run; its key=value line, tagged,
@@ -117,20 +74,6 @@ load() {
     echo "$tag $(cat "$tmp/one")" >>"$tmp/results"
 }
 
-# How busy other processes keep the CPUs (over 1 s, when none of ours
-# runs: before the measurements and after them): on a shared machine the
-# figures below mean little.
-cpu_busy() {
-    awk '/^cpu / { idle = $5 + $6; t = 0; for (i = 2; i <= NF; i++) t += $i;
-                   print t, idle }' /proc/stat
-}
-busy_now() {
-    set -- $(cpu_busy)
-    t0=$1 i0=$2
-    sleep 1
-    set -- $(cpu_busy)
-    echo $(( (($1 - t0) - ($2 - i0)) * 100 / (($1 - t0) > 0 ? ($1 - t0) : 1) ))
-}
 busy=0 busy_after=0
 [ "$smoke" = 0 ] && busy=$(busy_now)
 
@@ -155,10 +98,10 @@ for spec in $workloads; do
         if [ $((r % 2)) = 1 ]; then order="ws tcp"; else order="tcp ws"; fi
         for s in $order; do
             if [ $s = ws ]; then
-                start wsecho "$wsecho"
+                start_echo wsecho "$wsecho"
                 load "load $w ws" "$pid" --port "$port" $args
             else
-                start tcpecho "$tcpecho"
+                start_echo tcpecho "$tcpecho"
                 load "load $w tcp" "$pid" --port "$port" --raw $args
             fi
             stop "$pid"
@@ -184,7 +127,7 @@ for spec in $dworkloads; do
     while [ $r -le "$runs" ]; do
         if [ $((r % 2)) = 1 ]; then order="plain on"; else order="on plain"; fi
         for s in $order; do
-            start wsecho "$wsecho"
+            start_echo wsecho "$wsecho"
             if [ $s = on ]; then
                 load "deflate $w on" "$pid" --port "$port" --deflate $args
             else
@@ -200,10 +143,10 @@ done
 # runs cannot be reused for connections and hide their cost.
 hold=2
 [ "$smoke" = 1 ] && hold=0.2
-start wsecho "$wsecho"
+start_echo wsecho "$wsecho"
 load "idle ws" "$pid" --port "$port" --idle "$idle" --hold "$hold"
 stop "$pid"
-start tcpecho "$tcpecho"
+start_echo tcpecho "$tcpecho"
 load "idle tcp" "$pid" --port "$port" --raw --idle "$idle" --hold "$hold"
 stop "$pid"
 
@@ -222,11 +165,7 @@ echo "loadbench: wsecho against tcpecho, loopback, ${model:-unknown CPU}," \
 echo "$pinned; wsload polls without sleeping (--spin);" \
     "each figure: median (and min-max) of $runs runs of $time s after a" \
     "$warmup s warm-up, a fresh server process for every run"
-if [ "$busy" -ge 10 ] || [ "$busy_after" -ge 10 ]; then
-    echo "WARNING: other processes kept the CPUs $busy % busy just before" \
-        "the run and $busy_after % just after it: these figures are not" \
-        "reliable (they share the cores)"
-fi
+busy_warning "$busy" "$busy_after"
 echo
 awk -v idle="$idle" -f "$here/stats.awk" -f - "$tmp/results" <<'EOF'
 # A WebSocket echo cannot beat the same loop echoing raw TCP: a ratio

@@ -14,22 +14,11 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd) # bench/: stats.awk, the tables' helpers
 
-time=3 runs=3 smoke=0 warmup=0.5
-tlsbench= wsecho=
-while [ $# -gt 0 ]; do
-    case $1 in
-    --tlsbench) tlsbench=$2; shift 2 ;;
-    --wsecho) wsecho=$2; shift 2 ;;
-    --time) time=$2; shift 2 ;;
-    --runs) runs=$2; shift 2 ;;
-    --smoke) smoke=1; shift ;;
-    *) echo "usage: run_tls.sh --tlsbench PATH --wsecho PATH [--smoke]" \
-            "[--time SEC] [--runs N]" >&2; exit 2 ;;
-    esac
-done
-for b in "$tlsbench" "$wsecho"; do
-    [ -x "$b" ] || { echo "run_tls: not an executable: '$b'" >&2; exit 2; }
-done
+tmp=$(mktemp -d)
+prog=run_tls
+. "$here/servers.sh" # options, start, stop, cleanup, pinning, busy_now
+bench_args tlsbench wsecho "$@"
+tlsbench=$gen wsecho=$server
 if ! "$wsecho" --tls-cert /dev/null --tls-key /dev/null 2>&1 |
     grep -q "cannot load"; then
     echo "run_tls: $wsecho was built without TLS (install libssl-dev):" \
@@ -39,16 +28,6 @@ if ! "$wsecho" --tls-cert /dev/null --tls-key /dev/null 2>&1 |
 fi
 [ "$smoke" = 1 ] && time=0.5 runs=1 warmup=0.2
 
-tmp=$(mktemp -d)
-pids=
-cleanup() {
-    for p in $pids; do kill "$p" 2>/dev/null || :; done
-    for p in $pids; do wait "$p" 2>/dev/null || :; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 1 -subj /CN=localhost \
     -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>"$tmp/openssl.err" || {
@@ -56,35 +35,13 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
     exit 1
 }
 
-pin= cpu= pinned="not pinned (fewer than 2 CPUs or no taskset)"
-if [ "$(getconf _NPROCESSORS_ONLN)" -ge 2 ] && command -v taskset >/dev/null
-then
-    pin="taskset -c 0" cpu="taskset -c 1"
-    pinned="server on CPU 0, tlsbench on CPU 1"
-fi
-
-# start TAG ARGS: wsecho on a free port; sets $pid and $port.
-start() {
+# start_echo TAG ARGS: wsecho on a free port; sets $pid and $port.
+start_echo() {
     tag=$1
     shift
-    : >"$tmp/$tag.out" # there before it is read (the server is async)
-    $pin "$wsecho" --host 127.0.0.1 --port 0 --ping-interval 0 "$@" \
-        >"$tmp/$tag.out" 2>"$tmp/$tag.err" &
-    pid=$!
-    pids="$pids $pid"
-    tries=0
-    while :; do
-        port=$(sed -n 's/^wsecho listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' \
-            "$tmp/$tag.out")
-        [ -n "$port" ] && return 0
-        if ! kill -0 "$pid" 2>/dev/null || [ $tries -ge 100 ]; then
-            echo "run_tls: wsecho $tag did not start:" >&2
-            cat "$tmp/$tag.err" >&2
-            exit 1
-        fi
-        tries=$((tries + 1))
-        sleep 0.05
-    done
+    start "$tag" "^wsecho listening on 127\.0\.0\.1:[0-9]+\$" "$wsecho" \
+        --host 127.0.0.1 --port 0 --ping-interval 0 "$@"
+    port=${line##*:}
 }
 
 # run TAG SCHEME PORT PID ARGS: one tlsbench run, its line tagged into
@@ -92,7 +49,7 @@ start() {
 run() {
     tag=$1 scheme=$2 p=$3 spid=$4
     shift 4
-    if ! $cpu "$tlsbench" --url "$scheme://127.0.0.1:$p/" --pid "$spid" \
+    if ! $gen_pin "$tlsbench" --url "$scheme://127.0.0.1:$p/" --pid "$spid" \
         -d "$time" --warmup "$warmup" "$@" >"$tmp/one" 2>"$tmp/one.err"; then
         echo "run_tls: tlsbench $scheme $* failed:" >&2
         cat "$tmp/one.err" "$tmp/one" >&2
@@ -101,9 +58,9 @@ run() {
     echo "$tag $scheme $(cat "$tmp/one")" >>"$tmp/results"
 }
 
-start ws
+start_echo ws
 ws_pid=$pid ws_port=$port
-start wss --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem"
+start_echo wss --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem"
 wss_pid=$pid wss_port=$port
 
 kex=$(echo | timeout 5 openssl s_client -connect "127.0.0.1:$wss_port" \
@@ -117,17 +74,7 @@ else
     hs_conns=8
 fi
 busy=0
-cpu_busy() {
-    awk '/^cpu / { idle = $5 + $6; t = 0; for (i = 2; i <= NF; i++) t += $i;
-                   print t, idle }' /proc/stat
-}
-if [ "$smoke" = 0 ]; then
-    set -- $(cpu_busy)
-    t0=$1 i0=$2
-    sleep 1
-    set -- $(cpu_busy)
-    busy=$(( (($1 - t0) - ($2 - i0)) * 100 / (($1 - t0) > 0 ? ($1 - t0) : 1) ))
-fi
+[ "$smoke" = 0 ] && busy=$(busy_now)
 
 : >"$tmp/results"
 w=0

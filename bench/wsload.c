@@ -34,6 +34,7 @@
  * server cannot be reached, 2 when any error was counted.
  */
 #define _GNU_SOURCE
+#include "loadstat.h"
 #include <wsproto.h>
 
 #include <arpa/inet.h>
@@ -49,7 +50,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -178,7 +178,7 @@ static uint8_t *corpus;           /* --deflate: what message bodies are
 #define CORPUS_LEN (1u << 20)
 static ws_pmd_config_t pmd_cfg;
 static char pmd_offer[128];
-static uint64_t hist[2048]; /* round trips, log-linear in ns */
+static ls_hist_t hist; /* round trips */
 
 static void die(const char *fmt, ...)
 {
@@ -208,97 +208,6 @@ static void error(conn_t *c, const char *fmt, ...)
     c->state = ST_DEAD;
     free(c->hs);
     c->hs = NULL;
-}
-
-static uint64_t clock_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static double cpu_self(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* ----------------------------------------------------- latency buckets */
-
-/* 32 buckets per power of two (about 3 % wide); exact below 32 ns. */
-static unsigned bucket(uint64_t v)
-{
-    if (v < 32)
-        return (unsigned)v;
-    int k = 63 - __builtin_clzll(v);
-    return (unsigned)((k - 4) * 32) + (unsigned)((v >> (k - 5)) & 31);
-}
-
-static double bucket_mid(unsigned b)
-{
-    if (b < 32)
-        return b;
-    int k = (int)(b / 32) + 4;
-    double lo = (double)((32u + b % 32) * (1ull << (k - 5)));
-    return lo + (double)(1ull << (k - 5)) / 2;
-}
-
-static double percentile(double p)
-{
-    uint64_t total = 0, seen = 0;
-    for (unsigned b = 0; b < sizeof hist / sizeof hist[0]; b++)
-        total += hist[b];
-    if (!total)
-        return 0;
-    uint64_t want = (uint64_t)(p * (double)total);
-    for (unsigned b = 0; b < sizeof hist / sizeof hist[0]; b++) {
-        seen += hist[b];
-        if (seen > want)
-            return bucket_mid(b);
-    }
-    return 0;
-}
-
-/* -------------------------------------------------------------- /proc */
-
-/* The server's user + system CPU seconds, or -1. */
-static double cpu_of(long pid)
-{
-    char path[64], buf[1024];
-    unsigned long ut, st;
-    FILE *f;
-
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    if (!(f = fopen(path, "r")))
-        return -1;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    char *p = strrchr(buf, ')'); /* the name may hold spaces */
-    if (!p || sscanf(p + 2,
-                     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-                     "%lu %lu",
-                     &ut, &st) != 2)
-        return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* The server's VmRSS in bytes, or -1. */
-static long long rss_of(long pid)
-{
-    char path[64], line[256];
-    long long kb = -1;
-    FILE *f;
-
-    snprintf(path, sizeof path, "/proc/%ld/status", pid);
-    if (!(f = fopen(path, "r")))
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %lld kB", &kb) == 1)
-            break;
-    fclose(f);
-    return kb < 0 ? -1 : kb * 1024;
 }
 
 /* ------------------------------------------------------------ messages */
@@ -457,7 +366,7 @@ static void echo_done(conn_t *c)
         return;
     }
     if (measuring) {
-        hist[bucket(now_ns - c->t_send[seq % opt.inflight])]++;
+        ls_hist_add(&hist, now_ns - c->t_send[seq % opt.inflight]);
         msgs++;
     }
     c->recvd++;
@@ -793,7 +702,7 @@ static void readable(conn_t *c)
                   strerror(errno));
             return;
         }
-        now_ns = clock_ns();
+        now_ns = ls_clock_ns();
         if (measuring)
             wire_rx += (uint64_t)n;
         if (c->state == ST_HANDSHAKE)
@@ -834,14 +743,14 @@ static void run(double until, int (*done)(void))
     struct epoll_event evs[512];
 
     for (;;) {
-        now_ns = clock_ns();
+        now_ns = ls_clock_ns();
         if ((double)now_ns * 1e-9 >= until || (done && done()))
             return;
         int timeout = opt.spin ? 0 : 10;
         int n = epoll_wait(epfd, evs, 512, timeout);
         if (n < 0 && errno != EINTR)
             die("epoll_wait: %s", strerror(errno));
-        now_ns = clock_ns();
+        now_ns = ls_clock_ns();
         for (int i = 0; i < n; i++)
             on_event(evs[i].data.ptr, evs[i].events);
     }
@@ -872,7 +781,7 @@ static int all_open(void)
  * open. */
 static unsigned open_all(void)
 {
-    double t0 = (double)clock_ns() * 1e-9;
+    double t0 = (double)ls_clock_ns() * 1e-9;
 
     run(t0 + CONNECT_TIMEOUT, all_open);
     for (unsigned i = 0; i < nconns; i++)
@@ -886,7 +795,6 @@ static void setup(void)
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICSERV};
     struct addrinfo *ai;
-    struct rlimit rl;
     char service[16];
 
     snprintf(service, sizeof service, "%d", opt.port);
@@ -908,21 +816,11 @@ static void setup(void)
              opt.port);
 
     /* 10 000 connections need more descriptors than the usual soft limit. */
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        rl.rlim_cur < (rlim_t)nconns + 16)
-        die("%u connections need %u descriptors; the limit is %llu", nconns,
-            nconns + 16, (unsigned long long)rl.rlim_cur);
-    if (opt.cpu >= 0) {
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(opt.cpu, &set);
-        if (sched_setaffinity(0, sizeof set, &set) != 0)
-            die("cannot run on CPU %d: %s", opt.cpu, strerror(errno));
-    }
+    if (ls_raise_nofile(nconns + 16) != 0)
+        die("%u connections need %u descriptors: raise the limit (ulimit -n)",
+            nconns, nconns + 16);
+    if (ls_pin_cpu(opt.cpu) != 0)
+        die("cannot run on CPU %d: %s", opt.cpu, strerror(errno));
     epfd = epoll_create1(EPOLL_CLOEXEC);
     conns = calloc(nconns, sizeof *conns);
     if (epfd < 0 || !conns)
@@ -957,7 +855,7 @@ static int load_test(void)
 {
     if (open_all() < nconns)
         return 2;
-    now_ns = clock_ns();
+    now_ns = ls_clock_ns();
     double t0 = (double)now_ns * 1e-9;
     sending = 1;
     for (unsigned i = 0; i < nconns; i++)
@@ -965,16 +863,17 @@ static int load_test(void)
     run(t0 + opt.warmup, NULL);
 
     measuring = 1;
-    double start = (double)clock_ns() * 1e-9, cpu0 = cpu_self();
-    double scpu0 = opt.pid > 0 ? cpu_of(opt.pid) : -1;
+    double start = (double)ls_clock_ns() * 1e-9, cpu0 = ls_cpu_self();
+    double scpu0 = opt.pid > 0 ? ls_cpu_of(opt.pid) : -1;
     run(start + opt.duration, NULL);
-    double secs = (double)clock_ns() * 1e-9 - start;
-    double cpu1 = cpu_self(), scpu1 = opt.pid > 0 ? cpu_of(opt.pid) : -1;
+    double secs = (double)ls_clock_ns() * 1e-9 - start;
+    double cpu1 = ls_cpu_self(), scpu1 = opt.pid > 0 ? ls_cpu_of(opt.pid) : -1;
     measuring = sending = 0;
 
     double rate = (double)msgs / secs;
     double mbs = rate * (double)opt.size / 1e6;
-    double p50 = percentile(0.50) / 1e3, p99 = percentile(0.99) / 1e3;
+    double p50 = ls_hist_quantile(&hist, 0.50) / 1e3,
+           p99 = ls_hist_quantile(&hist, 0.99) / 1e3;
     double self = 100 * (cpu1 - cpu0) / secs;
     double server =
         scpu0 >= 0 && scpu1 >= 0 ? 100 * (scpu1 - scpu0) / secs : -1;
@@ -1010,20 +909,20 @@ static int all_echoed(void)
 
 static int idle_test(void)
 {
-    long long rss0 = opt.pid > 0 ? rss_of(opt.pid) : -1, rss1, rss2;
+    long long rss0 = opt.pid > 0 ? ls_rss_of(opt.pid) : -1, rss1, rss2;
     unsigned held = 0;
 
     open_all();
     /* Let the server settle (nothing should arrive), then look. */
-    run((double)clock_ns() * 1e-9 + (opt.hold < 0.5 ? opt.hold : 0.5), NULL);
-    rss1 = opt.pid > 0 ? rss_of(opt.pid) : -1;
-    run((double)clock_ns() * 1e-9 + opt.hold, NULL);
+    run((double)ls_clock_ns() * 1e-9 + (opt.hold < 0.5 ? opt.hold : 0.5), NULL);
+    rss1 = opt.pid > 0 ? ls_rss_of(opt.pid) : -1;
+    run((double)ls_clock_ns() * 1e-9 + opt.hold, NULL);
     /* Still there? One message each, every echo checked. */
     for (unsigned i = 0; i < nconns; i++)
         if (conns[i].state == ST_OPEN)
             issue(&conns[i], 1);
-    run((double)clock_ns() * 1e-9 + VERIFY_TIMEOUT, all_echoed);
-    rss2 = opt.pid > 0 ? rss_of(opt.pid) : -1;
+    run((double)ls_clock_ns() * 1e-9 + VERIFY_TIMEOUT, all_echoed);
+    rss2 = opt.pid > 0 ? ls_rss_of(opt.pid) : -1;
     for (unsigned i = 0; i < nconns; i++) {
         if (conns[i].state == ST_OPEN && conns[i].recvd == 1)
             held++;
