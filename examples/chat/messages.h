@@ -14,8 +14,8 @@ int msg_check_text(session_t *s, size_t len, const char *ref);
 /* The user named to[0..to_len), if it is a user at all (claimed, or
  * online): 0 with its display spelling and key (CHAT_NAME_MAX bytes
  * each), or -1 after the error "no_such_user" to s. */
-int msg_find_user(session_t *s, const char *to, size_t to_len,
-                  char *display, char *key, const char *ref);
+int msg_find_user(session_t *s, const char *to, size_t to_len, char *display,
+                  char *key, const char *ref);
 
 /* A lobby message from s: stored in history, sent to everyone else; s
  * gets status "sent". ref: the request's id, or "". */
