@@ -35,8 +35,9 @@ void msg_read(session_t *s, uint64_t seq, const char *ref);
  * its PMs reached a user here). What pm_mark returns. */
 int msg_mark(chat_server_t *srv, uint64_t seq, const char *key, int state);
 
-/* After s logged in: the direct messages waiting for it, oldest first;
- * each sender gets "delivered". */
+/* After s logged in: the direct messages waiting for it, oldest first
+ * (each sender gets "delivered"); then the statuses of its own direct
+ * messages that moved on while it was away. */
 void msg_deliver_pending(session_t *s);
 
 #endif
