@@ -414,6 +414,39 @@ def pm_offline_delivered_once():
 
 
 @test
+def missed_statuses():
+    """A sender away while her PMs were delivered or read gets, after her
+    next welcome (a restart between), one status per PM, its latest
+    state, once."""
+    with ChatServer() as s:
+        tb = claim(s.port, "bob")
+        a = JClient(s.port, "alice")
+        ta = a.token
+        seqs = []
+        for k in range(3):
+            seqs.append(send_pm(a, "bob", "m%d" % k, "c%d" % k))
+            a.expect(status("c%d" % k, seqs[-1], "bob", "offline"), "offline")
+        a.close_clean()
+        b = JClient(s.port, "bob", tb)
+        for k in range(3):
+            b.expect(pm(seqs[k], "alice", "bob", "m%d" % k), "PM %d" % k)
+        b.send_json({"type": "read", "seq": seqs[0]})
+        b.send_json({"type": "read", "seq": seqs[2]})
+        b.req({"type": "users", "id": "u"},
+              {"type": "users", "ref": "u", "users": ["bob"]}, "reads done")
+        b.close_clean()
+        s.clean_restart()
+        a = JClient(s.port, "alice", ta)
+        for k, st in enumerate(("read", "delivered", "read")):
+            a.expect(status("c%d" % k, seqs[k], "bob", st),
+                     "missed status %d, oldest first" % k)
+        a.quiet(what="one each")
+        a.close_clean()
+        a = JClient(s.port, "alice", ta)
+        a.quiet(what="not twice")
+
+
+@test
 def pm_to_and_from_plain():
     with ChatServer() as s:
         u = room(s.port, ["alice"], plain=["dave"])
