@@ -37,18 +37,21 @@ $(CHAT_SRV): $(CHAT_SRCS) $(CHAT_HDRS) $(CHAT_WSX) $(STATIC) | $(CHAT_B)
 $(CHAT_B)/web/%: examples/chat/web/% | $(CHAT_B)/web
 	cp $< $@
 
-# Unit tests of the store, the names and the hash table, on the library's
-# test harness.
+# Unit tests of the store, the names, the rate limit and the hash table, on
+# the library's test harness.
 $(CHAT_B)/suites.h: examples/chat/chat.mk | $(CHAT_B)
-	printf 'SUITE(chat_keymap)\nSUITE(chat_names)\nSUITE(chat_store)\n' > $@
+	printf 'SUITE(chat_keymap)\nSUITE(chat_names)\nSUITE(chat_rate)\nSUITE(chat_store)\n' > $@
 
-CHAT_TESTS := $(addprefix examples/chat/, test_keymap.c test_names.c test_store.c)
+CHAT_TESTS := $(addprefix examples/chat/, test_keymap.c test_names.c \
+              test_rate.c test_store.c)
 
-$(CHAT_B)/test_chat_store: $(CHAT_TESTS) $(CHAT_STORE) $(CHAT_HDRS) \
+$(CHAT_B)/test_chat_store: $(CHAT_TESTS) $(CHAT_STORE) examples/chat/rate.c \
+        $(CHAT_HDRS) \
         examples/common/reclog.c examples/common/reclog_file.c \
         tests/harness.c $(CHAT_B)/suites.h
 	$(CC) -Iexamples/chat -Iexamples/common -Itests -I$(CHAT_B) $(WARN) \
-	    $(CFLAGS) $(CHAT_TESTS) $(CHAT_STORE) examples/common/reclog.c \
+	    $(CFLAGS) $(CHAT_TESTS) $(CHAT_STORE) examples/chat/rate.c \
+	    examples/common/reclog.c \
 	    examples/common/reclog_file.c tests/harness.c -o $@
 
 chat-test: chat $(CHAT_B)/test_chat_store $(CHAT_WSCAT)

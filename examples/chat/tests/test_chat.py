@@ -319,14 +319,17 @@ def token_theft():
 def takeover_replaced():
     with ChatServer() as s:
         a1 = JClient(s.port, "alice")
+        bob = JClient(s.port, "bob")
+        take_join(a1, "bob")
         a2 = JClient(s.port)
         w = a2.login("alice", a1.token)
-        eq(w["users"], ["alice"], "users after the takeover")
+        eq(w["users"], ["alice", "bob"], "users after the takeover")
         a1.expect(error("replaced"), "the old connection is told")
         a1.expect_close_eof(4001, "the old connection is closed")
         a2.req({"type": "users", "id": "u"},
-               {"type": "users", "ref": "u", "users": ["alice"]},
+               {"type": "users", "ref": "u", "users": ["alice", "bob"]},
                "the new one works")
+        bob.quiet(what="a takeover is neither a leave nor a join")
 
 
 # ========================================================= messages
@@ -411,6 +414,39 @@ def pm_offline_delivered_once():
         b.quiet(what="not delivered twice")
         a.expect({"type": "join", "name": "bob"}, "join")
         a.quiet(what="no second delivered")
+
+
+@test
+def missed_statuses():
+    """A sender away while her PMs were delivered or read gets, after her
+    next welcome (a restart between), one status per PM, its latest
+    state, once."""
+    with ChatServer() as s:
+        tb = claim(s.port, "bob")
+        a = JClient(s.port, "alice")
+        ta = a.token
+        seqs = []
+        for k in range(3):
+            seqs.append(send_pm(a, "bob", "m%d" % k, "c%d" % k))
+            a.expect(status("c%d" % k, seqs[-1], "bob", "offline"), "offline")
+        a.close_clean()
+        b = JClient(s.port, "bob", tb)
+        for k in range(3):
+            b.expect(pm(seqs[k], "alice", "bob", "m%d" % k), "PM %d" % k)
+        b.send_json({"type": "read", "seq": seqs[0]})
+        b.send_json({"type": "read", "seq": seqs[2]})
+        b.req({"type": "users", "id": "u"},
+              {"type": "users", "ref": "u", "users": ["bob"]}, "reads done")
+        b.close_clean()
+        s.clean_restart()
+        a = JClient(s.port, "alice", ta)
+        for k, st in enumerate(("read", "delivered", "read")):
+            a.expect(status("c%d" % k, seqs[k], "bob", st),
+                     "missed status %d, oldest first" % k)
+        a.quiet(what="one each")
+        a.close_clean()
+        a = JClient(s.port, "alice", ta)
+        a.quiet(what="not twice")
 
 
 @test
@@ -1358,8 +1394,13 @@ def plain_text_raw():
         a.line("")
         a.expect_line("* error: a message needs some text", "an empty line")
         a.line("/msg bob")
-        got = a.recv_line("/msg without text")
-        check(got.startswith("* error: "), "/msg without text: %r" % got)
+        a.expect_line("* error: usage: /msg <user> <text>", "/msg without text")
+        a.line("x" * 5000)
+        a.expect_line("* error: text is 5000 bytes; at most 4096 are allowed",
+                      "a line of 5000 bytes")
+        a.line("crlf line\r\n")
+        b.expect_line("alice: crlf line", "a trailing \\r\\n dropped")
+        c.expect(lobby(SEQ, "alice", "crlf line"), "the JSON user too")
         td = claim(s.port, "dave")
         for x in (a, b, c):
             take_join(x, "dave")
