@@ -1,0 +1,81 @@
+# examples/chat/redis.mk — chat-server over Redis (issue 15), optional.
+#   make chat-redis-test   the hiredis adapter's C tests and the
+#                          multi-instance chat tests, each against a
+#                          redis-server the test starts on a free loopback
+#                          port; in make check when hiredis and
+#                          redis-server are installed (scripts/deps/redis.deb)
+#
+# hiredis (Debian libhiredis-dev) is compiled in when its development
+# files are there (pkg-config, or the header alone); `make` says which,
+# and `make REDIS=off` leaves it out. chat.mk builds chat-server with
+# $(CHAT_REDIS_DEFS), $(CHAT_REDIS_SRCS) and $(CHAT_REDIS_LIBS), which are
+# empty without it.
+#
+# Read before examples/examples.mk (sorted includes): paths from it are
+# spelt out here, its variables used only in recipes.
+
+REDIS_B      := $(B)/examples/chat
+REDIS_WSX    := $(B)/examples/libwsx.a
+REDIS_SERVER := $(shell command -v redis-server 2>/dev/null)
+
+HIREDIS_VERSION := $(if $(filter off,$(REDIS)),,$(shell \
+                     pkg-config --exists hiredis 2>/dev/null && \
+                     pkg-config --modversion hiredis))
+ifeq ($(REDIS),off)
+else ifneq ($(HIREDIS_VERSION),)
+CHAT_REDIS_DEFS := -DCHAT_HAVE_HIREDIS $(shell pkg-config --cflags hiredis)
+CHAT_REDIS_LIBS := $(shell pkg-config --libs hiredis)
+else ifneq ($(wildcard /usr/include/hiredis/hiredis.h),)
+HIREDIS_VERSION := $(shell sed -n \
+                     's/^\#define HIREDIS_\(MAJOR\|MINOR\|PATCH\) //p' \
+                     /usr/include/hiredis/hiredis.h | paste -sd .)
+CHAT_REDIS_DEFS := -DCHAT_HAVE_HIREDIS
+CHAT_REDIS_LIBS := -lhiredis
+endif
+ifneq ($(CHAT_REDIS_DEFS),)
+$(info Redis: on (hiredis $(HIREDIS_VERSION)))
+CHAT_REDIS_SRCS := examples/chat/redis_wsx.c
+else ifeq ($(REDIS),off)
+$(info Redis: off (REDIS=off))
+else
+$(info Redis: off (install libhiredis-dev))
+endif
+CHAT_REDIS_HDRS := $(wildcard examples/chat/redis*.h)
+
+.PHONY: chat-redis-test
+
+REDIS_WSX_TEST := $(REDIS_B)/test_redis_wsx
+
+# The harness's runner includes "suites.h": this test's own, in a
+# directory of its own.
+$(REDIS_B)/redis-suites/suites.h:
+	mkdir -p $(dir $@)
+	echo 'SUITE(redis_wsx)' > $@
+
+$(REDIS_WSX_TEST): examples/chat/tests/test_redis_wsx.c $(CHAT_REDIS_SRCS) \
+                   $(CHAT_REDIS_HDRS) tests/harness.c \
+                   $(REDIS_B)/redis-suites/suites.h $(REDIS_WSX) $(STATIC)
+	$(CC) -Iinclude -Iexamples/common -Iexamples/chat -Itests \
+	    -I$(REDIS_B)/redis-suites $(CHAT_REDIS_DEFS) $(WARN) \
+	    $(CFLAGS) examples/chat/tests/test_redis_wsx.c $(CHAT_REDIS_SRCS) \
+	    tests/harness.c $(REDIS_WSX) $(STATIC) $(CHAT_REDIS_LIBS) -o $@
+
+ifeq ($(REDIS),off)
+chat-redis-test:
+	@echo "chat-redis-test: skipped: chat-server is built without Redis" \
+	      "(REDIS=off)"
+else ifeq ($(CHAT_REDIS_DEFS),)
+chat-redis-test:
+	@echo "chat-redis-test: skipped: chat-server is built without Redis" \
+	      "(install libhiredis-dev: scripts/install-deps.sh redis)"
+else ifeq ($(REDIS_SERVER),)
+chat-redis-test:
+	@echo "chat-redis-test: skipped: no redis-server to test against" \
+	      "(scripts/install-deps.sh redis)"
+else
+chat-redis-test: $(REDIS_WSX_TEST)
+	$(EX_PYTHON) examples/chat/tests/test_redis.py \
+	    --redis-server $(REDIS_SERVER) --adapter-test $(REDIS_WSX_TEST)
+
+CHECK_STEPS += chat-redis-test
+endif
