@@ -3,9 +3,10 @@
 #                       and the event loop they share, build/examples/libwsx.a
 #   make examples-test  their tests over loopback (examples/tests/), in
 #                       make check
-#   make wsx-unit       the loop's own unit tests (examples/tests/wsxunit.c),
-#                       in make check; wsx-unit-asan: the same under
-#                       ASan+UBSan, loop and library instrumented
+#   make wsx-unit       the loop's own unit tests (examples/tests/wsxunit.c)
+#                       and the JSON reader/writer's (jsonunit.c), in make
+#                       check; wsx-unit-asan: the same under ASan+UBSan,
+#                       loop and library instrumented
 #
 # Other fragments build on the loop with $(WSX_CPPFLAGS) and by linking
 # $(WSX_LIB) $(STATIC), depending on both.
@@ -97,25 +98,29 @@ examples-test: examples $(EX_B)/tests/wsxtest
 	$(EX_PYTHON) examples/tests/test_examples.py --wsecho $(WSECHO) \
 	    --wscat $(WSCAT) --wsxtest $(EX_B)/tests/wsxtest
 
-WSX_UNIT      := $(EX_B)/tests/wsxunit
-WSX_UNIT_ASAN := $(B)/asan/examples/wsxunit
+WSX_UNITS     := wsxunit jsonunit
+WSX_UNIT      := $(WSX_UNITS:%=$(EX_B)/tests/%)
+WSX_UNIT_ASAN := $(WSX_UNITS:%=$(B)/asan/examples/%)
 
-$(WSX_UNIT): examples/tests/wsxunit.c $(WSX_LIB) $(STATIC) $(WSX_HDRS)
+$(WSX_UNIT): $(EX_B)/tests/%: examples/tests/%.c examples/tests/unit.h \
+             $(WSX_LIB) $(STATIC) $(WSX_HDRS)
 	mkdir -p $(EX_B)/tests
 	$(CC) $(WSX_CPPFLAGS) $(WARN) $(CFLAGS) $< $(WSX_LIB) $(STATIC) -o $@
 
-$(WSX_UNIT_ASAN): examples/tests/wsxunit.c $(WSX_SRCS) $(LIB_SRCS) \
+$(WSX_UNIT_ASAN): $(B)/asan/examples/%: examples/tests/%.c \
+                  examples/tests/unit.h $(WSX_SRCS) $(LIB_SRCS) \
                   $(WSX_HDRS) $(wildcard lib/*.h)
 	mkdir -p $(dir $@)
 	$(CC) $(WSX_CPPFLAGS) -Ilib $(WSX_TLS_DEFS) $(WARN) -O1 -g $(SAN) $< \
 	    $(WSX_SRCS) $(LIB_SRCS) $(WSX_TLS_LIBS) -o $@
 
 wsx-unit: $(WSX_UNIT)
-	$(WSX_UNIT)
+	for t in $(WSX_UNIT); do $$t || exit 1; done
 
 wsx-unit-asan: $(WSX_UNIT_ASAN)
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	    UBSAN_OPTIONS=print_stacktrace=1 $(WSX_UNIT_ASAN)
+	for t in $(WSX_UNIT_ASAN); do \
+	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1 $$t || exit 1; done
 
 # wss:// and https:// (examples/common/tls.c): wsecho and wscat against
 # Python's ssl module and each other, the failures, SIGHUP reload, and a

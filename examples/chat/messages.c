@@ -1,0 +1,183 @@
+/*
+ * messages.c — lobby and direct messages (messages.h).
+ */
+#include "messages.h"
+
+#include "events.h"
+#include "session.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *status_name(int state)
+{
+    return state == CHAT_PM_OFFLINE     ? "offline"
+           : state == CHAT_PM_DELIVERED ? "delivered"
+           : state == CHAT_PM_READ      ? "read"
+                                        : "sent";
+}
+
+/* {"type": "status", "ref", "seq", "to", "status"}: to the session, or
+ * through the hub to the user `key` when s is NULL. */
+static void status(chat_server_t *srv, session_t *s, const char *key,
+                   const chat_msg_t *m, int state)
+{
+    ev_t e;
+    ev_begin(&e, "status", 0);
+    ev_ref(&e.w, m->ref);
+    json_member_int(&e.w, "seq", (int64_t)m->seq);
+    if (m->to)
+        json_member_str(&e.w, "to", m->to);
+    json_member_str(&e.w, "status", status_name(state));
+    if (s)
+        ev_send(s, &e);
+    else
+        ev_publish(srv, key, NULL, &e);
+}
+
+int msg_check_text(session_t *s, size_t len, const char *ref)
+{
+    if (len == 0)
+        proto_error(s, ref, "empty", "a message needs some text");
+    else if (len > CHAT_TEXT_MAX)
+        proto_error(s, ref, "too_long",
+                    "text is %zu bytes; at most %u are allowed", len,
+                    CHAT_TEXT_MAX);
+    else
+        return 0;
+    return -1;
+}
+
+static void storage_failed(session_t *s, const char *ref, int err)
+{
+    chat_log(s->srv, s, "error: cannot store a message: %s", strerror(-err));
+    proto_error(s, ref, "internal", "the server could not store it: %s",
+                strerror(-err));
+}
+
+void msg_lobby(session_t *s, const char *text, size_t len, const char *ref)
+{
+    chat_store_t *st = s->srv->store;
+    chat_msg_t m = {st->ops->next_seq(st), chat_now_ms(), s->name, NULL,
+                    ref, text, len, 0};
+    int r = st->ops->history_add(st, &m);
+    if (r < 0) {
+        storage_failed(s, ref, r);
+        return;
+    }
+    typing_sent(s, "");
+    if (s->srv->log_messages)
+        chat_log(s->srv, s, "msg %s: %.*s", s->name, (int)len, text);
+    ev_publish_msg(s->srv, NULL, s->key, &m);
+    status(s->srv, s, NULL, &m, 0);
+}
+
+/* The recipient's display spelling and key, if it is a user at all:
+ * claimed, or online. 0, or -1 after the error to s. */
+static int find_user(session_t *s, const char *to, size_t to_len,
+                     char *display, char *key, const char *ref)
+{
+    chat_server_t *srv = s->srv;
+    char why[96];
+    if (!chat_name_check(to, to_len, key, why, sizeof why) &&
+        srv->store->ops->lookup(srv->store, key, display, NULL) == 1)
+        return 0;
+    if (*key && srv->hub->ops->online(srv->hub, key)) {
+        session_t *there = session_find(srv, key);
+        snprintf(display, CHAT_NAME_MAX, "%s", there ? there->name : key);
+        if (!there)
+            memcpy(display, to, to_len), display[to_len] = '\0';
+        return 0;
+    }
+    proto_error(s, ref, "no_such_user", "no such user: %.*s", (int)to_len,
+                to);
+    return -1;
+}
+
+void msg_direct(session_t *s, const char *to, size_t to_len,
+                const char *text, size_t len, const char *ref)
+{
+    chat_server_t *srv = s->srv;
+    chat_store_t *st = srv->store;
+    char display[CHAT_NAME_MAX], key[CHAT_NAME_MAX];
+
+    if (find_user(s, to, to_len, display, key, ref) != 0)
+        return;
+    chat_msg_t m = {st->ops->next_seq(st), chat_now_ms(), s->name, display,
+                    ref, text, len, CHAT_PM_OFFLINE};
+    int r = st->ops->pm_add(st, &m);
+    if (r < 0) {
+        storage_failed(s, ref, r);
+        return;
+    }
+    typing_sent(s, key);
+    chat_log(srv, s, "pm %s -> %s%s%.*s", s->name, display,
+             srv->log_messages ? ": " : "", srv->log_messages ? (int)len : 0,
+             text);
+    status(srv, s, NULL, &m, 0);
+    if (ev_publish_msg(srv, key, NULL, &m) > 0 &&
+        st->ops->pm_mark(st, m.seq, NULL, CHAT_PM_DELIVERED, NULL, NULL) >= 0)
+        status(srv, s, NULL, &m, CHAT_PM_DELIVERED);
+    else
+        status(srv, s, NULL, &m, CHAT_PM_OFFLINE);
+}
+
+/* pm_mark's callback: tell the message's sender where it is now. */
+static int tell_sender(void *ctx, const chat_msg_t *m)
+{
+    chat_server_t *srv = ctx;
+    char key[CHAT_NAME_MAX], why[96];
+    if (!chat_name_check(m->from, strlen(m->from), key, why, sizeof why))
+        status(srv, NULL, key, m, m->state);
+    return 0;
+}
+
+void msg_read(session_t *s, uint64_t seq, const char *ref)
+{
+    chat_store_t *st = s->srv->store;
+    int r = st->ops->pm_mark(st, seq, s->key, CHAT_PM_READ, tell_sender,
+                             s->srv);
+    if (r == -ENOENT)
+        proto_error(s, ref, "no_such_message",
+                    "no direct message %llu was sent to you",
+                    (unsigned long long)seq);
+    else if (r < 0)
+        storage_failed(s, ref, r);
+}
+
+/* The seqs of the pending messages, collected before they are marked
+ * (the store's walk must not change what it walks). */
+typedef struct pending {
+    session_t *s;
+    uint64_t *seq;
+    size_t n, cap;
+} pending_t;
+
+static int send_pending(void *ctx, const chat_msg_t *m)
+{
+    pending_t *p = ctx;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        uint64_t *seq = realloc(p->seq, cap * sizeof *seq);
+        if (!seq)
+            return -1;
+        p->seq = seq;
+        p->cap = cap;
+    }
+    if (ev_send_msg(p->s, m) != 0)
+        return -1;
+    p->seq[p->n++] = m->seq;
+    return 0;
+}
+
+void msg_deliver_pending(session_t *s)
+{
+    chat_store_t *st = s->srv->store;
+    pending_t p = {s, NULL, 0, 0};
+    st->ops->pm_pending(st, s->key, send_pending, &p);
+    for (size_t i = 0; i < p.n; i++)
+        st->ops->pm_mark(st, p.seq[i], s->key, CHAT_PM_DELIVERED,
+                         tell_sender, s->srv);
+    free(p.seq);
+}
