@@ -42,7 +42,10 @@ static int grow(keymap_t *m)
 
 void *keymap_get(const keymap_t *m, const char *key)
 {
-    return m->cap ? m->slot[find(m, key)].value : NULL;
+    if (!m->cap)
+        return NULL;
+    const keymap_slot_t *s = &m->slot[find(m, key)];
+    return s->key ? s->value : NULL; /* a deleted slot keeps its value */
 }
 
 int keymap_put(keymap_t *m, const char *key, void *value)

@@ -1,9 +1,12 @@
 # examples/chat/redis.mk — chat-server over Redis (issue 15), optional.
-#   make chat-redis-test   the hiredis adapter's C tests and the
-#                          multi-instance chat tests, each against a
+#   make chat-redis-test   the hiredis adapter's C tests (also under
+#                          valgrind) and the multi-instance chat tests
+#                          (examples/chat/tests/test_redis.py), against a
 #                          redis-server the test starts on a free loopback
 #                          port; in make check when hiredis and
 #                          redis-server are installed (scripts/deps/redis.deb)
+#
+# Read after chat.mk: $(CHAT_SRV) is chat-server.
 #
 # hiredis (Debian libhiredis-dev) is compiled in when its development
 # files are there (pkg-config, or the header alone); `make` says which,
@@ -34,13 +37,20 @@ CHAT_REDIS_LIBS := -lhiredis
 endif
 ifneq ($(CHAT_REDIS_DEFS),)
 $(info Redis: on (hiredis $(HIREDIS_VERSION)))
-CHAT_REDIS_SRCS := examples/chat/redis_wsx.c
+CHAT_REDIS_SRCS := $(addprefix examples/chat/,redis_wsx.c redis_store.c \
+                     redis_hub.c)
 else ifeq ($(REDIS),off)
 $(info Redis: off (REDIS=off))
 else
 $(info Redis: off (install libhiredis-dev))
 endif
 CHAT_REDIS_HDRS := $(wildcard examples/chat/redis*.h)
+
+# chat-server (chat.mk) is rebuilt when Redis is switched on or off.
+$(REDIS_B)/redis.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(CHAT_REDIS_DEFS)' | cmp -s - $@ || echo '$(CHAT_REDIS_DEFS)' > $@
+$(CHAT_SRV): $(CHAT_REDIS_SRCS) $(CHAT_REDIS_HDRS) $(REDIS_B)/redis.stamp
 
 .PHONY: chat-redis-test
 
@@ -52,13 +62,15 @@ $(REDIS_B)/redis-suites/suites.h:
 	mkdir -p $(dir $@)
 	echo 'SUITE(redis_wsx)' > $@
 
-$(REDIS_WSX_TEST): examples/chat/tests/test_redis_wsx.c $(CHAT_REDIS_SRCS) \
-                   $(CHAT_REDIS_HDRS) tests/harness.c \
-                   $(REDIS_B)/redis-suites/suites.h $(REDIS_WSX) $(STATIC)
+$(REDIS_WSX_TEST): examples/chat/tests/test_redis_wsx.c \
+                   examples/chat/redis_wsx.c $(CHAT_REDIS_HDRS) \
+                   tests/harness.c $(REDIS_B)/redis-suites/suites.h \
+                   $(REDIS_WSX) $(STATIC)
 	$(CC) -Iinclude -Iexamples/common -Iexamples/chat -Itests \
 	    -I$(REDIS_B)/redis-suites $(CHAT_REDIS_DEFS) $(WARN) \
-	    $(CFLAGS) examples/chat/tests/test_redis_wsx.c $(CHAT_REDIS_SRCS) \
-	    tests/harness.c $(REDIS_WSX) $(STATIC) $(CHAT_REDIS_LIBS) -o $@
+	    $(CFLAGS) examples/chat/tests/test_redis_wsx.c \
+	    examples/chat/redis_wsx.c tests/harness.c $(REDIS_WSX) $(STATIC) \
+	    $(CHAT_REDIS_LIBS) -o $@
 
 ifeq ($(REDIS),off)
 chat-redis-test:
@@ -73,9 +85,10 @@ chat-redis-test:
 	@echo "chat-redis-test: skipped: no redis-server to test against" \
 	      "(scripts/install-deps.sh redis)"
 else
-chat-redis-test: $(REDIS_WSX_TEST)
+chat-redis-test: $(REDIS_WSX_TEST) $(CHAT_SRV)
 	$(EX_PYTHON) examples/chat/tests/test_redis.py \
-	    --redis-server $(REDIS_SERVER) --adapter-test $(REDIS_WSX_TEST)
+	    --redis-server $(REDIS_SERVER) --adapter-test $(REDIS_WSX_TEST) \
+	    --chat-server $(CHAT_SRV)
 
 CHECK_STEPS += chat-redis-test
 endif

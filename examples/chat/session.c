@@ -137,11 +137,13 @@ static void announce(session_t *s, const char *type)
 }
 
 /* The session being replaced by a new login of the same user. */
-static void replace(session_t *old)
+void session_replace(session_t *old)
 {
     proto_error(old, NULL, "replaced",
                 "you logged in again on another connection");
     old->logged_in = 0;
+    if (session_find(old->srv, old->key) == old)
+        keymap_del(&old->srv->sessions, old->key);
     chat_log(old->srv, old, "%s replaced by a new login", old->name);
     files_session_gone(old);
     typing_end(old);
@@ -161,7 +163,7 @@ int session_login(session_t *s, const char *name, const char *key)
     chat_log(srv, s, "join %s (%s)", s->name,
              s->mode == MODE_JSON ? "json" : "plain");
     if (old) {
-        replace(old);
+        session_replace(old);
         return 0;
     }
     srv->hub->ops->joined(srv->hub, s->key, s->name);

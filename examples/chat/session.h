@@ -20,6 +20,10 @@ int session_login(session_t *s, const char *name, const char *key);
  * "rate_limited"; sustained abuse also closes with 1008). */
 int session_rate(session_t *s, const char *ref);
 
+/* old is replaced by a new login of its user (here or on another
+ * instance, redis_hub.c): error replaced, close 4001, no leave. */
+void session_replace(session_t *old);
+
 /* Every logged-in session gets "server is shutting down". */
 void session_notify_shutdown(chat_server_t *srv);
 
