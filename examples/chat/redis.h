@@ -33,7 +33,7 @@
 #define CHAT_REDIS_HEARTBEAT_MS 2000  /* each instance refreshes its own */
 #define CHAT_REDIS_SNAPSHOT_MS 1000   /* and reads everyone's */
 #define CHAT_REDIS_NODE_MAX 65        /* a node id and its NUL */
-/* Writes kept while Redis is away, past which they fail (-ENOSPC). */
+/* Writes kept while Redis is away, past which they fail (-ENOBUFS). */
 #define CHAT_REDIS_QUEUE_MAX ((size_t)4 << 20)
 
 /* The store in Redis at a. 0, or -errno with *msg saying what failed

@@ -149,7 +149,7 @@ static redisReply *call(rstore_t *s, const char *fmt, ...)
 }
 
 /* A write that needs no answer: sent now, or queued while down. 0,
- * -EIO (Redis refused it), -ENOSPC (the queue is full). */
+ * -EIO (Redis refused it), -ENOBUFS (the queue is full). */
 static int write_cmd(rstore_t *s, const char *fmt, ...)
 {
     va_list ap;
@@ -174,7 +174,7 @@ static int write_cmd(rstore_t *s, const char *fmt, ...)
         return -ENOMEM;
     if (s->queue_len + (size_t)len > CHAT_REDIS_QUEUE_MAX) {
         free(cmd);
-        return -ENOSPC;
+        return -ENOBUFS;
     }
     char *q = realloc(s->queue, s->queue_len + (size_t)len);
     if (!q) {

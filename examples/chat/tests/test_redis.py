@@ -730,6 +730,46 @@ def test_redis_restart():
             p.close()
 
 
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_redis_down_memory_bounded():
+    """While Redis is away, an instance queues what it must write back
+    only up to its bound (4 MiB): past it a message is refused with an
+    error, and the process's memory stays bounded."""
+    need_chat_server()
+    with Cluster(("a",)) as cl:
+        p = Peer(cl.srv["a"], "quinn", plain=True)
+        q = Peer(cl.srv["a"], "rita", plain=True)
+        cl.redis.kill()
+        p.wait(lambda m: m.startswith("* the chat is running locally only"))
+        before = rss_kib(cl.srv["a"].proc.pid)
+        text = "x" * 4000
+        errors = delivered = 0
+        for i in range(1500):  # 6 MB of lobby messages
+            p.send("%d %s" % (i, text))
+            if i % 100 == 99:
+                pump([p, q], 0.05)
+        pump([p, q], 10, lambda: len(q.q) + sum(
+            1 for m in p.q if m.startswith("* error: ")) >= 1500)
+        errors = sum(1 for m in p.q if m.startswith("* error: "))
+        delivered = sum(1 for m in q.q if m.startswith("quinn: "))
+        grown = rss_kib(cl.srv["a"].proc.pid) - before
+        check(errors > 0 and delivered > 900 and errors + delivered == 1500,
+              "%d delivered, %d refused" % (delivered, errors))
+        check(grown < 24 * 1024, "RSS grew by %d KiB" % grown)
+        RUNNER.notes.append("Redis away: %d of 1500 4-KB messages queued "
+                            "and delivered locally, %d refused; RSS +%d KiB"
+                            % (delivered, errors, grown))
+        p.close()
+        q.close()
+
+
 def test_options():
     """--redis and --node-id: bad values and an unreachable Redis are
     clean errors."""
@@ -765,7 +805,8 @@ def main():
              test_adapter_valgrind, test_options, test_pm_across_instances,
              test_presence_and_typing, test_offline_pm_other_instance,
              test_shared_state, test_login_moves_instance,
-             test_broadcast_300, test_redis_restart, test_kill9_instance]
+             test_broadcast_300, test_redis_restart,
+             test_redis_down_memory_bounded, test_kill9_instance]
     return RUNNER.run(tests, k=ARGS.k, deadline=150)
 
 
