@@ -5,6 +5,11 @@
 #                          redis-server the test starts on a free loopback
 #                          port; in make check when hiredis and
 #                          redis-server are installed (scripts/deps/redis.deb)
+#   make chat-redis-bench  fan-out throughput and p50/p99 latency of 1
+#                          instance without Redis, 1 and 3 instances over
+#                          Redis (same clients), and Redis's round trip
+#                          (examples/chat/tests/redis_bench.py, driving
+#                          bench/chatload); not in make check (~1 min)
 #
 # Read after chat.mk: $(CHAT_SRV) is chat-server.
 #
@@ -52,7 +57,7 @@ $(REDIS_B)/redis.stamp: FORCE
 	@echo '$(CHAT_REDIS_DEFS)' | cmp -s - $@ || echo '$(CHAT_REDIS_DEFS)' > $@
 $(CHAT_SRV): $(CHAT_REDIS_SRCS) $(CHAT_REDIS_HDRS) $(REDIS_B)/redis.stamp
 
-.PHONY: chat-redis-test
+.PHONY: chat-redis-test chat-redis-bench
 
 REDIS_WSX_TEST := $(REDIS_B)/test_redis_wsx
 
@@ -91,4 +96,23 @@ chat-redis-test: $(REDIS_WSX_TEST) $(CHAT_SRV)
 	    --chat-server $(CHAT_SRV)
 
 CHECK_STEPS += chat-redis-test
+endif
+
+# The load generator is helper bench's chatload (bench/bench.mk builds it).
+REDIS_CHATLOAD := $(B)/bench/chatload
+ifeq ($(CHAT_REDIS_DEFS),)
+chat-redis-bench:
+	@echo "chat-redis-bench: skipped: chat-server is built without Redis"
+else ifeq ($(REDIS_SERVER),)
+chat-redis-bench:
+	@echo "chat-redis-bench: skipped: no redis-server"
+else ifeq ($(wildcard bench/chatload.c),)
+chat-redis-bench:
+	@echo "chat-redis-bench: skipped: it drives bench/chatload.c" \
+	      "(make chat-bench's load generator), not in this tree"
+else
+chat-redis-bench: $(REDIS_CHATLOAD) $(CHAT_SRV)
+	$(EX_PYTHON) examples/chat/tests/redis_bench.py \
+	    --chatload $(REDIS_CHATLOAD) --chat-server $(CHAT_SRV) \
+	    --redis-server $(REDIS_SERVER)
 endif

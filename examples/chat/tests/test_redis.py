@@ -252,9 +252,10 @@ class ChatServer:
         self.err = open(self.err_path, "ab")
         args = [binary, "--host", "127.0.0.1", "--port", "0",
                 "--data-dir", self.dir, "--log", self.log_path,
-                "--rate-limit", "0", "--node-id", node]
+                "--rate-limit", "0"]
         if redis_port:
-            args += ["--redis", "redis://127.0.0.1:%d/0" % redis_port]
+            args += ["--redis", "redis://127.0.0.1:%d/0" % redis_port,
+                     "--node-id", node]
         self.proc = subprocess.Popen(args + list(extra),
                                      stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=self.err)
