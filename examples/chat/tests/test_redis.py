@@ -662,15 +662,19 @@ def test_kill9_instance():
     need_chat_server()
     with Cluster(("a", "b", "d")) as cl:
         obs = Peer(cl.srv["a"], "observer")
+        lisa = Peer(cl.srv["a"], "lisa")
+        lisa.close()
         j = Peer(cl.srv["d"], "jack")
         k = Peer(cl.srv["d"], "kate", plain=True)
         obs.wait(typ("join", name="kate"))
         j.send({"type": "msg", "id": "k1", "text": "before the crash"})
         j.wait(typ("status", ref="k1", status="sent"))
+        j.send({"type": "msg", "id": "k2", "to": "lisa", "text": "keep it"})
+        j.wait(typ("status", ref="k2", status="offline"))
         t0 = time.monotonic()
         cl.srv["d"].stop(signal.SIGKILL)
         left = set()
-        while left != {"jack", "kate"}:
+        while not {"jack", "kate"} <= left:
             m = obs.wait(typ("leave"), timeout=15 - (time.monotonic() - t0),
                          what="leaves of d's users")
             left.add(m["name"])
@@ -680,13 +684,17 @@ def test_kill9_instance():
         j2 = Peer(cl.srv["b"], "jack", token=j.token)
         eq([m["text"] for m in j2.welcome["history"]], ["before the crash"],
            "acknowledged history")
+        lisa = Peer(cl.srv["b"], "lisa", token=lisa.token)
+        eq(lisa.wait(typ("msg", **{"from": "jack"}))["text"], "keep it",
+           "the acknowledged offline PM")
+        j2.wait(typ("status", ref="k2", status="delivered"))
         k2 = login_soon(cl.srv["b"], "kate")
         check(k2.welcome.startswith("* welcome "), "kate on b: %r"
               % k2.welcome)
         obs.wait(typ("join", name="kate"))
         RUNNER.notes.append("kill -9: users offline elsewhere after %.1f s"
                             % took)
-        for p in (obs, j, k, j2, k2):
+        for p in (obs, j, k, j2, k2, lisa):
             p.close()
 
 
