@@ -46,6 +46,10 @@ int chat_store_open_redis(chat_store_t **out, const redis_addr_t *a,
  * replay the writes queued while it was away. */
 void chat_store_redis_back(chat_store_t *s);
 
+/* The hub lost Redis: stop trying until chat_store_redis_back, so that
+ * no message waits for a connect timeout while Redis is away. */
+void chat_store_redis_lost(chat_store_t *s);
+
 /* Writes queued while Redis was away: how many, and their bytes. */
 size_t chat_store_redis_queued(const chat_store_t *s, size_t *bytes);
 

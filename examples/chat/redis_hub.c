@@ -447,6 +447,7 @@ static void cmd_down(redis_link_t *l, const char *why, void *user)
     (void)l;
     h->cmd_ac = NULL;
     h->snap_sent = 0;
+    chat_store_redis_lost(h->srv->store);
     if (!h->local_only) {
         h->local_only = 1;
         tell_local(h, "system", "text", local_only_text, NULL);

@@ -24,8 +24,9 @@
  * timeout). When one fails the store is down: writes that need no
  * answer (messages, the counter) are queued as RESP commands, up to
  * CHAT_REDIS_QUEUE_MAX bytes, and replayed in order when Redis is back
- * (chat_store_redis_back, or the next call a second later); everything
- * else fails with -EIO.
+ * (chat_store_redis_back, or the next call a second later unless the hub
+ * said Redis is away: chat_store_redis_lost); everything else fails with
+ * -EIO.
  */
 #define _GNU_SOURCE
 #include "redis.h"
@@ -49,6 +50,7 @@ typedef struct rstore {
     redis_addr_t a;
     redisContext *c; /* NULL while down */
     uint64_t retry_at;
+    int hold;        /* the hub says Redis is away: do not try */
     uint64_t seq;    /* the largest seq given out or seen */
     char *queue;     /* RESP commands made while down */
     size_t queue_len, queue_n;
@@ -126,7 +128,7 @@ static int store_up(rstore_t *s)
 {
     if (s->c)
         return 1;
-    if (now_ms() < s->retry_at)
+    if (s->hold || now_ms() < s->retry_at)
         return 0;
     return store_connect(s) == 0;
 }
@@ -537,8 +539,17 @@ void chat_store_redis_back(chat_store_t *st)
 {
     rstore_t *s = of(st);
 
+    s->hold = 0;
     if (!s->c)
         store_connect(s);
+}
+
+void chat_store_redis_lost(chat_store_t *st)
+{
+    rstore_t *s = of(st);
+
+    store_down(s);
+    s->hold = 1;
 }
 
 size_t chat_store_redis_queued(const chat_store_t *st, size_t *bytes)
