@@ -38,8 +38,11 @@ $(FUZZ_B)/lib/%.o: lib/%.c include/wsproto.h $(wildcard lib/*.h) | $(FUZZ_B)/lib
 	    -c $< -o $@
 
 # store_log includes examples/messenger/store_log.c (the messenger log's
-# replay) rather than linking the library.
-$(FUZZ_B)/store_log: examples/messenger/store_log.c examples/messenger/store_log.h
+# replay) and the record log under it, examples/common/reclog.c, rather
+# than linking the library.
+$(FUZZ_B)/store_log: examples/messenger/store_log.c examples/messenger/store_log.h \
+                     examples/common/reclog.c examples/common/reclog.h
+$(FUZZ_B)/store_log: FUZZ_FLAGS += -Iexamples/common
 # The inflate target holds our decoder to zlib's (the oracle, -lz).
 FUZZ_LIBS_inflate := -lz
 

@@ -15,6 +15,7 @@
  */
 #include "fuzz_common.h"
 
+#include "../examples/common/reclog.c"
 #include "../examples/messenger/store_log.c"
 
 typedef struct seen {

@@ -45,7 +45,7 @@ void *keymap_get(const keymap_t *m, const char *key)
     if (!m->cap)
         return NULL;
     const keymap_slot_t *s = &m->slot[find(m, key)];
-    return s->key ? s->value : NULL; /* a deleted slot keeps its value */
+    return s->key ? s->value : NULL;
 }
 
 int keymap_put(keymap_t *m, const char *key, void *value)
@@ -67,7 +67,7 @@ void *keymap_del(keymap_t *m, const char *key)
     void *value = m->slot[i].value;
     if (!m->slot[i].key)
         return NULL;
-    m->slot[i].key = NULL;
+    m->slot[i] = (keymap_slot_t){NULL, NULL};
     m->count--;
     /* Backward shift: move up every later entry of the run that would
      * not be found past the hole. */
@@ -75,7 +75,7 @@ void *keymap_del(keymap_t *m, const char *key)
         size_t home = hash(m->slot[j].key) & mask;
         if (((j - home) & mask) >= ((j - i) & mask)) {
             m->slot[i] = m->slot[j];
-            m->slot[j].key = NULL;
+            m->slot[j] = (keymap_slot_t){NULL, NULL};
             i = j;
         }
     }

@@ -472,7 +472,14 @@ static int valid_body(const uint8_t *body, size_t len)
 }
 
 static const reclog_format_t chat_format = {
+    "not a chat log (no valid record in it); move it away to start with an "
+    "empty log",
     "WSCHAT1\n", 1, 4, RECLOG_MAX_BODY, valid_body};
+
+static int replay(void *ctx, const uint8_t *p, size_t n, reclog_replay_t *out)
+{
+    return reclog_replay(&chat_format, p, n, apply, ctx, out);
+}
 
 /* ------------------------------------------------------------ compaction */
 
@@ -819,7 +826,7 @@ int chat_store_open_local(chat_store_t **out, const char *dir,
     s->warn = warn;
     s->warn_ctx = ctx;
     int r = reclog_open(&s->lf, &chat_format, dir, CHAT_LOG_NAME,
-                        (reclog_fsync_t)mode, apply, s, msg);
+                        (reclog_fsync_t)mode, replay, s, msg);
     if (r == 0) {
         report_damage(s);
         /* Always start from a compact log: that also leaves damage behind

@@ -380,7 +380,7 @@ static void not_a_log(void)
     CHECK_INT(chat_store_open_local(&s, dir, CHAT_FSYNC_NEVER, NULL, NULL,
                                     &msg),
               -EINVAL);
-    CHECK(msg && strstr(msg, "not a log"));
+    CHECK(msg && strstr(msg, "not a chat log (no valid record in it)"));
     CHECK_INT(file_size(log_in(dir)), 15); /* left alone */
 }
 

@@ -32,6 +32,8 @@
 #define RECLOG_RANGES 8 /* damaged ranges remembered for the report */
 
 typedef struct reclog_format {
+    const char *not_log; /* what reclog_open says of a file that is not
+                            such a log: "not a messenger log (...)" */
     const char *magic; /* RECLOG_MAGIC_LEN bytes */
     int version;       /* reported in reclog_replay_t.version */
     size_t min_body, max_body; /* 1 <= min_body <= max_body <= 65535 */
@@ -116,13 +118,19 @@ typedef struct reclog_file {
     char damaged_copy[128]; /* the copy's name in the directory, or "" */
 } reclog_file_t;
 
-/* Open dir/name (dir and file created if missing) and replay it into
- * apply. A damaged log is kept as NAME.damaged-<UTC time>[.N] beside it
- * first. Then the caller rewrites it (reclog_rewrite). 0, or -errno with
- * *msg saying what failed ("not a log of this kind", a damaged log that
+/* How a file's bytes are replayed: usually reclog_replay() with the
+ * application's apply; an application with an older format of its own
+ * reads that too. Returns what reclog_replay() does. */
+typedef int (*reclog_replay_fn)(void *ctx, const uint8_t *p, size_t n,
+                                reclog_replay_t *out);
+
+/* Open dir/name (dir and file created if missing) and replay it. A
+ * damaged log is kept as NAME.damaged-<UTC time>[.N] beside it first.
+ * Then the caller rewrites it (reclog_rewrite). 0, or -errno with *msg
+ * saying what failed (a static string: f->not_log, a damaged log that
  * cannot be copied, I/O errors); the file is then closed. */
 int reclog_open(reclog_file_t *lf, const reclog_format_t *f, const char *dir,
-                const char *name, reclog_fsync_t mode, reclog_apply_fn apply,
+                const char *name, reclog_fsync_t mode, reclog_replay_fn replay,
                 void *ctx, const char **msg);
 
 /* Append one record whose body was written at rec + RECLOG_HEAD (len

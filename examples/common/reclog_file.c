@@ -76,7 +76,7 @@ static int keep_damaged(reclog_file_t *lf, const uint8_t *p, size_t n)
     return r;
 }
 
-static int replay(reclog_file_t *lf, reclog_apply_fn apply, void *ctx,
+static int replay(reclog_file_t *lf, reclog_replay_fn fn, void *ctx,
                   const char **msg)
 {
     struct stat st;
@@ -92,10 +92,9 @@ static int replay(reclog_file_t *lf, reclog_apply_fn apply, void *ctx,
         *msg = "cannot read the log";
         return -errno;
     }
-    int r = reclog_replay(lf->format, p, n, apply, ctx, &lf->replay);
+    int r = fn(ctx, p, n, &lf->replay);
     if (r == -EINVAL)
-        *msg = "not a log of this program (no valid record in it); move it "
-               "away to start with an empty log";
+        *msg = lf->format->not_log;
     else if (r < 0)
         *msg = "cannot replay the log";
     if (r == 0 && lf->replay.nranges && (r = keep_damaged(lf, p, n)) < 0)
@@ -105,7 +104,7 @@ static int replay(reclog_file_t *lf, reclog_apply_fn apply, void *ctx,
 }
 
 int reclog_open(reclog_file_t *lf, const reclog_format_t *f, const char *dir,
-                const char *name, reclog_fsync_t mode, reclog_apply_fn apply,
+                const char *name, reclog_fsync_t mode, reclog_replay_fn fn,
                 void *ctx, const char **msg)
 {
     memset(lf, 0, sizeof *lf);
@@ -123,7 +122,7 @@ int reclog_open(reclog_file_t *lf, const reclog_format_t *f, const char *dir,
                                    O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
         r = -errno, *msg = "cannot open the log";
     if (r == 0)
-        r = replay(lf, apply, ctx, msg);
+        r = replay(lf, fn, ctx, msg);
     if (r < 0)
         reclog_close(lf);
     return r;

@@ -20,9 +20,12 @@ $(MSG_B) $(MSG_B)/web:
 	mkdir -p $@
 
 # The durable store: the FIFOs and their log (store.c), the log's format
-# (store_log.c).
+# (store_log.c) on the record log of examples/common (reclog.c, in libwsx
+# for the server; compiled in for the unit tests).
 MSG_STORE := examples/messenger/store.c examples/messenger/store_log.c
-MSG_STORE_H := examples/messenger/store.h examples/messenger/store_log.h
+MSG_STORE_H := examples/messenger/store.h examples/messenger/store_log.h \
+               examples/common/reclog.h
+MSG_RECLOG := examples/common/reclog.c examples/common/reclog_file.c
 
 $(MSG_SRV): examples/messenger/server.c $(MSG_STORE) $(MSG_STORE_H) $(MSG_DEPS) | $(MSG_B)
 	$(CC) $(WSX_CPPFLAGS) $(WARN) $(CFLAGS) examples/messenger/server.c \
@@ -40,9 +43,10 @@ $(MSG_B)/suites.h: | $(MSG_B)
 	echo 'SUITE(store)' > $@
 
 $(MSG_B)/test_store: examples/messenger/test_store.c $(MSG_STORE) $(MSG_STORE_H) \
-                     tests/harness.c $(MSG_B)/suites.h
-	$(CC) -Iexamples/messenger -Itests -I$(MSG_B) $(WARN) $(CFLAGS) \
-	    examples/messenger/test_store.c $(MSG_STORE) tests/harness.c -o $@
+                     $(MSG_RECLOG) tests/harness.c $(MSG_B)/suites.h
+	$(CC) -Iexamples/messenger -Iexamples/common -Itests -I$(MSG_B) $(WARN) \
+	    $(CFLAGS) examples/messenger/test_store.c $(MSG_STORE) $(MSG_RECLOG) \
+	    tests/harness.c -o $@
 
 $(MSG_B)/bench_messenger: examples/messenger/bench_messenger.c $(MSG_DEPS) | $(MSG_B)
 	$(CC) $(WSX_CPPFLAGS) $(WARN) $(CFLAGS) $< $(WSX_LIB) $(STATIC) -o $@

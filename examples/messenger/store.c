@@ -14,15 +14,10 @@
 #include "store.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #define COMPACT_MIN (64 * 1024)
 
@@ -33,16 +28,9 @@ typedef struct fifo {
 
 struct store {
     fifo_t fifo[STORE_RECEIVERS];
-    int fd;
-    int dir_fd;
-    store_fsync_t mode;
-    int unsynced;       /* batch mode: records written since the last sync */
-    uint32_t next_seq;  /* sequence number of the next record */
-    uint64_t log_size;  /* bytes in the log */
+    reclog_file_t lf;
     uint64_t live_size; /* bytes the buffered messages take in a fresh log */
     uint64_t repaired;  /* replayed records that did not fit (see apply) */
-    log_replay_t replay;
-    char damaged_copy[96]; /* the copy's name in the directory, or "" */
     store_warn_fn warn;
     void *warn_ctx;
 };
@@ -87,97 +75,43 @@ static void fifo_remove(fifo_t *f, store_msg_t *out)
     f->count--;
 }
 
-/* ------------------------------------------------------------ writing */
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Append one record. On failure (the write, or in always mode the
- * fdatasync) the log is cut back to where it was: no partial record is
- * left for the next append, and the log never holds a record the caller
- * was told had failed. */
-static int append(store_t *s, const uint8_t *rec, size_t n)
-{
-    int r = write_all(s->fd, rec, n);
-    if (r == 0 && s->mode == STORE_FSYNC_ALWAYS && fdatasync(s->fd) != 0)
-        r = -errno;
-    if (r < 0) {
-        if (ftruncate(s->fd, (off_t)s->log_size) != 0)
-            warnf(s, "cannot cut back the log after a failed write: %s",
-                  strerror(errno));
-        return r;
-    }
-    s->log_size += n;
-    s->next_seq++;
-    s->unsynced = s->mode == STORE_FSYNC_BATCH;
-    return 0;
-}
-
 /* ---------------------------------------------------------- compaction */
 
-/* Rewrite the log with only the buffered messages (sequence numbers from
- * 0 again): a temporary file, made durable, renamed over the log, the
- * directory synced so the rename itself survives a power loss. */
-static int compact(store_t *s)
+/* log_encode_* frame a record with the number given; reclog frames it
+ * again with the log's own, the same one for an append. */
+#define BODY(rec, size) ((size) - LOG_HEAD - LOG_CRC)
+
+static int emit_all(void *ctx, reclog_writer_t *w)
 {
-    static const char tmp_name[] = STORE_LOG_NAME ".tmp";
-    int fd = openat(s->dir_fd, tmp_name,
-                    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    int r = write_all(fd, (const uint8_t *)LOG_MAGIC, LOG_MAGIC_LEN);
-    uint64_t size = LOG_MAGIC_LEN;
-    uint32_t seq = 0;
+    store_t *s = ctx;
+    int r = 0;
     for (int id = 0; id < STORE_RECEIVERS && r == 0; id++) {
         fifo_t *f = &s->fifo[id];
         for (unsigned i = 0; i < f->count && r == 0; i++) {
             const store_msg_t *m = &f->msgs[(f->head + i) % STORE_CAPACITY];
             uint8_t rec[LOG_MAX_RECORD];
-            size_t n = log_encode_push(rec, seq++, m->sender, (uint8_t)id,
+            size_t n = log_encode_push(rec, 0, m->sender, (uint8_t)id,
                                        m->data, m->len);
-            r = write_all(fd, rec, n);
-            size += n;
+            r = reclog_writer_add(w, rec, BODY(rec, n));
         }
     }
-    if (r == 0 && s->mode != STORE_FSYNC_NEVER && fdatasync(fd) != 0)
-        r = -errno;
-    if (r == 0 && renameat(s->dir_fd, tmp_name, s->dir_fd, STORE_LOG_NAME) != 0)
-        r = -errno;
-    if (r == 0 && s->mode != STORE_FSYNC_NEVER && fsync(s->dir_fd) != 0)
-        r = -errno;
-    if (r < 0) {
-        close(fd);
-        unlinkat(s->dir_fd, tmp_name, 0);
-        return r;
-    }
-    /* The new file is the log now; keep appending to it. */
-    close(s->fd);
-    s->fd = openat(s->dir_fd, STORE_LOG_NAME, O_WRONLY | O_APPEND | O_CLOEXEC);
-    close(fd);
-    if (s->fd < 0)
-        return -errno;
-    s->log_size = size;
-    s->live_size = size - LOG_MAGIC_LEN;
-    s->next_seq = seq;
-    s->unsynced = 0;
-    return 0;
+    return r;
+}
+
+/* Rewrite the log with only the buffered messages (sequence numbers from
+ * 0 again), atomically (reclog_rewrite). */
+static int compact(store_t *s)
+{
+    int r = reclog_rewrite(&s->lf, emit_all, s);
+    if (r == 0)
+        s->live_size = s->lf.size - LOG_MAGIC_LEN;
+    return r;
 }
 
 static void maybe_compact(store_t *s)
 {
-    if (s->log_size < COMPACT_MIN ||
-        s->log_size <= 2 * (s->live_size + LOG_MAGIC_LEN))
+    if (s->lf.size < COMPACT_MIN ||
+        s->lf.size <= 2 * (s->live_size + LOG_MAGIC_LEN))
         return;
     int r = compact(s);
     if (r < 0)
@@ -210,48 +144,14 @@ static int apply(void *ctx, const log_rec_t *rec)
     return fifo_add(f, rec->sender, rec->data, rec->len);
 }
 
-/* Keep the log as it was, bytes replay skipped and all, as
- * messenger.log.damaged-<UTC time>[.N], before compaction replaces it. */
-static int keep_damaged(store_t *s, const uint8_t *p, size_t n)
-{
-    char stamp[32];
-    time_t now = time(NULL);
-    struct tm tm;
-    int fd = -1;
-
-    gmtime_r(&now, &tm);
-    strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
-    for (int k = 1; fd < 0 && k < 100; k++) {
-        if (k == 1)
-            snprintf(s->damaged_copy, sizeof s->damaged_copy, "%s.damaged-%s",
-                     STORE_LOG_NAME, stamp);
-        else
-            snprintf(s->damaged_copy, sizeof s->damaged_copy,
-                     "%s.damaged-%s.%d", STORE_LOG_NAME, stamp, k);
-        fd = openat(s->dir_fd, s->damaged_copy,
-                    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd < 0 && errno != EEXIST)
-            break;
-    }
-    int r = fd < 0 ? -errno : write_all(fd, p, n);
-    if (r == 0 && fdatasync(fd) != 0)
-        r = -errno;
-    if (fd >= 0)
-        close(fd);
-    if (r < 0) {
-        if (fd >= 0)
-            unlinkat(s->dir_fd, s->damaged_copy, 0);
-        s->damaged_copy[0] = '\0';
-    }
-    return r;
-}
-
 static void report_damage(store_t *s)
 {
     char what[600];
-    log_replay_describe(&s->replay, what, sizeof what);
+    if (!s->lf.replay.nranges)
+        return;
+    log_replay_describe(&s->lf.replay, what, sizeof what);
     warnf(s, "damaged: %s; the damaged log is kept beside it as %s", what,
-          s->damaged_copy);
+          s->lf.damaged_copy);
     if (s->repaired)
         warnf(s,
               "%llu replayed records met a buffer changed by lost ones "
@@ -260,36 +160,9 @@ static void report_damage(store_t *s)
               (unsigned long long)s->repaired);
 }
 
-static int replay(store_t *s, const char **msg)
+static int replay(void *ctx, const uint8_t *p, size_t n, log_replay_t *out)
 {
-    struct stat st;
-    if (fstat(s->fd, &st) != 0) {
-        *msg = "cannot read the log";
-        return -errno;
-    }
-    size_t n = (size_t)st.st_size;
-    if (n == 0)
-        return 0;
-    uint8_t *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE, s->fd, 0);
-    if (p == MAP_FAILED) {
-        *msg = "cannot read the log";
-        return -errno;
-    }
-    int r = log_replay(p, n, apply, s, &s->replay);
-    if (r == -EINVAL)
-        *msg = "not a messenger log (no valid record in it); move it away "
-               "to start with an empty log";
-    else if (r < 0)
-        *msg = "cannot replay the log";
-    if (r == 0 && s->replay.nranges) {
-        r = keep_damaged(s, p, n);
-        if (r < 0)
-            *msg = "the log is damaged and a copy of it cannot be kept";
-        else
-            report_damage(s);
-    }
-    munmap(p, n);
-    return r;
+    return log_replay(p, n, apply, ctx, out);
 }
 
 /* ---------------------------------------------------------------- API */
@@ -304,23 +177,13 @@ int store_open(store_t **out, const char *dir, store_fsync_t mode,
     *msg = NULL;
     if (!s)
         return -ENOMEM;
-    s->mode = mode;
     s->warn = warn;
     s->warn_ctx = warn_ctx;
-    s->fd = -1;
-    s->dir_fd = -1;
 
-    int r = 0;
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        r = -errno, *msg = "cannot create the data directory";
-    if (r == 0 &&
-        (s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-        r = -errno, *msg = "cannot open the data directory";
-    if (r == 0 && (s->fd = openat(s->dir_fd, STORE_LOG_NAME,
-                                  O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
-        r = -errno, *msg = "cannot open the log";
+    int r = reclog_open(&s->lf, log_format(), dir, STORE_LOG_NAME,
+                        (reclog_fsync_t)mode, replay, s, msg);
     if (r == 0)
-        r = replay(s, msg);
+        report_damage(s);
     /* Always start from a compact log in the current format: that also
      * migrates a version 1 log and leaves damage behind (in its copy). */
     if (r == 0 && (r = compact(s)) < 0)
@@ -345,8 +208,9 @@ int store_push(store_t *s, uint8_t sender, uint8_t receiver, const void *data,
         return 1;
     if (!f->msgs && !(f->msgs = malloc(STORE_CAPACITY * sizeof *f->msgs)))
         return -ENOMEM;
-    size_t n = log_encode_push(rec, s->next_seq, sender, receiver, data, len);
-    int r = append(s, rec, n);
+    size_t n = log_encode_push(rec, s->lf.next_seq, sender, receiver, data,
+                               len);
+    int r = reclog_append(&s->lf, rec, BODY(rec, n));
     if (r < 0)
         return r;
     fifo_add(f, sender, data, len);
@@ -361,7 +225,8 @@ int store_take(store_t *s, uint8_t receiver, store_msg_t *out)
 
     if (f->count == 0)
         return 0;
-    int r = append(s, rec, log_encode_take(rec, s->next_seq, receiver));
+    size_t n = log_encode_take(rec, s->lf.next_seq, receiver);
+    int r = reclog_append(&s->lf, rec, BODY(rec, n));
     if (r < 0)
         return r;
     s->live_size -= LOG_PUSH_SIZE(f->msgs[f->head].len);
@@ -372,10 +237,7 @@ int store_take(store_t *s, uint8_t receiver, store_msg_t *out)
 
 int store_sync(store_t *s)
 {
-    if (!s->unsynced)
-        return 0;
-    s->unsynced = 0;
-    return fdatasync(s->fd) == 0 ? 0 : -errno;
+    return reclog_sync(&s->lf);
 }
 
 size_t store_count(const store_t *s, uint8_t receiver)
@@ -385,29 +247,24 @@ size_t store_count(const store_t *s, uint8_t receiver)
 
 uint64_t store_log_size(const store_t *s)
 {
-    return s->log_size;
+    return s->lf.size;
 }
 
 const log_replay_t *store_replay(const store_t *s)
 {
-    return &s->replay;
+    return &s->lf.replay;
 }
 
 const char *store_damaged_copy(const store_t *s)
 {
-    return s->damaged_copy[0] ? s->damaged_copy : NULL;
+    return s->lf.damaged_copy[0] ? s->lf.damaged_copy : NULL;
 }
 
 void store_close(store_t *s)
 {
     if (!s)
         return;
-    if (s->fd >= 0) {
-        store_sync(s);
-        close(s->fd);
-    }
-    if (s->dir_fd >= 0)
-        close(s->dir_fd);
+    reclog_close(&s->lf);
     for (int id = 0; id < STORE_RECEIVERS; id++)
         free(s->fifo[id].msgs);
     free(s);

@@ -13,9 +13,15 @@
  * how many records were lost. Version 1 ("WSMLOG1\n", no sync, no sequence
  * number) is still read, up to its first bad record, and then rewritten as
  * version 2 by the caller's compaction.
+ *
+ * Version 2 is a record log of examples/common/reclog.h (its framing,
+ * replay and damage report); this file adds the two record types and
+ * version 1.
  */
 #ifndef MESSENGER_STORE_LOG_H
 #define MESSENGER_STORE_LOG_H
+
+#include "reclog.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -25,13 +31,13 @@
 #define LOG_MAGIC_LEN 8
 #define LOG_PUSH 1
 #define LOG_TAKE 2
-#define LOG_HEAD 8 /* sync, body length, sequence number */
-#define LOG_CRC 4
+#define LOG_HEAD RECLOG_HEAD /* sync, body length, sequence number */
+#define LOG_CRC RECLOG_CRC
 #define LOG_PUSH_SIZE(len) (LOG_HEAD + 3 + (size_t)(len) + LOG_CRC)
 #define LOG_TAKE_SIZE (LOG_HEAD + 2 + LOG_CRC)
 #define LOG_MAX_PAYLOAD 254
 #define LOG_MAX_RECORD LOG_PUSH_SIZE(LOG_MAX_PAYLOAD)
-#define LOG_RANGES 8 /* damaged ranges remembered for the report */
+#define LOG_RANGES RECLOG_RANGES /* damaged ranges kept for the report */
 
 /* One decoded record; data points into the log. */
 typedef struct log_rec {
@@ -40,25 +46,10 @@ typedef struct log_rec {
     const uint8_t *data;
 } log_rec_t;
 
-/* A run of bytes that replay did not understand: [start, end). */
-typedef struct log_range {
-    uint64_t start, end;
-} log_range_t;
-
-/* What a replay found. */
-typedef struct log_replay {
-    int version;        /* 1 or 2 (0: an empty file) */
-    uint64_t records;   /* records applied */
-    uint64_t lost;      /* records known to be lost */
-    int tail_damaged;   /* damage runs to the end: more may be lost, */
-    uint64_t lost_most; /* but no more than this in all */
-    int torn;           /* the log ends inside a record: a crash while it
-                           was written (so never acknowledged), or its
-                           length field damaged */
-    uint64_t damaged;   /* bytes not understood, in ranges */
-    size_t nranges;     /* ranges found (range[] holds the first ones) */
-    log_range_t range[LOG_RANGES];
-} log_replay_t;
+/* A run of bytes that replay did not understand, and what a replay
+ * found (version: 1 or 2, 0 for an empty file). */
+typedef reclog_range_t log_range_t;
+typedef reclog_replay_t log_replay_t;
 
 /* Called for each record in log order. Returns 0, or -errno to stop. */
 typedef int (*log_apply_fn)(void *ctx, const log_rec_t *rec);
@@ -71,6 +62,9 @@ uint32_t log_crc32c(uint32_t crc, const uint8_t *p, size_t n);
 size_t log_encode_push(uint8_t *out, uint32_t seq, uint8_t sender,
                        uint8_t receiver, const void *data, size_t len);
 size_t log_encode_take(uint8_t *out, uint32_t seq, uint8_t receiver);
+
+/* Version 2's record log format (reclog.h), for opening the file. */
+const reclog_format_t *log_format(void);
 
 /* Replay the n bytes of a log (version 1 or 2), calling apply for every
  * record understood, and fill *out. A damaged run is skipped up to the
