@@ -267,9 +267,10 @@ static void refused_with_backoff(void)
     CHECK_INT(s.ups, 0);
     CHECK_INT(s.downs, 0); /* never up, so never down */
     CHECK(redis_link_ctx(l) == NULL);
-    /* 50 + 100 + 200 + 200 + 200 ... ms: 5 to 7 attempts in 1 s */
+    /* 50 + 100 + 200 + 200 + 200 ... ms: 6 attempts in 1 s; fewer on a
+     * loaded machine (valgrind), never more (the backoff holds) */
     th_note("failures %u: %s", redis_link_failures(l), redis_link_error(l));
-    CHECK(redis_link_failures(l) >= 5 && redis_link_failures(l) <= 8);
+    CHECK(redis_link_failures(l) >= 2 && redis_link_failures(l) <= 7);
     CHECK(strstr(redis_link_error(l), "refused") != NULL);
     redis_link_free(l);
     wsx_loop_free(loop);
@@ -349,12 +350,12 @@ static void killed_and_back(void)
     wsx_loop_free(loop);
 }
 
-/* CLIENT PAUSE holds every command for 700 ms: a link pinging every 50
- * ms with a 200 ms timeout drops itself, then comes back. */
+/* CLIENT PAUSE holds every command for 2 s: a link pinging every 100
+ * ms with a 500 ms timeout drops itself, then comes back. */
 static void ping_timeout(void)
 {
     wsx_loop_t *loop = wsx_loop_new();
-    redis_link_opts_t o = {.timeout_ms = 200, .ping_ms = 50};
+    redis_link_opts_t o = {.timeout_ms = 500, .ping_ms = 100};
     struct seen s, ps;
     redis_link_t *l = link_to(loop, redis_port, &o, &s);
     redis_link_t *pauser = link_to(loop, redis_port, NULL, &ps);
@@ -363,10 +364,10 @@ static void ping_timeout(void)
     CHECK(run_until(loop, &s.ups, 3000) && run_until(loop, &ps.ups, 3000));
     run_until(loop, &never, 200);
     CHECK_INT(s.downs, 0); /* answered pings keep it up */
-    redisAsyncCommand(ps.ac, NULL, NULL, "CLIENT PAUSE 700 ALL");
-    CHECK(run_until(loop, &s.downs, 2000));
+    redisAsyncCommand(ps.ac, NULL, NULL, "CLIENT PAUSE 2000 ALL");
+    CHECK(run_until(loop, &s.downs, 3000));
     CHECK_STR(s.why, "Redis did not answer a PING in time");
-    for (int i = 0; i < 300 && s.ups < 2; i++)
+    for (int i = 0; i < 600 && s.ups < 2; i++)
         wsx_loop_run_once(loop, 10);
     two = s.ups == 2;
     CHECK(two);
