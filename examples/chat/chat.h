@@ -20,6 +20,7 @@
 
 #define CHAT_JSON_MAX (16u * 1024u)   /* a JSON request */
 #define CHAT_FRAME_MAX (65536u + 4u)  /* a file chunk and its header */
+#define CHAT_TEXT_FRAME_MAX 65536u    /* any other message: more is 1009 */
 #define CHAT_WELCOME_HISTORY 50
 #define CHAT_DEFAULT_MAX_QUEUE (4u * 1024u * 1024u)
 

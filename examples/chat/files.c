@@ -71,7 +71,6 @@ static void progress(file_xfer_t *x)
         ev_begin(&e, "file_progress", 0);
         json_member_int(&e.w, "file", x->id);
         json_member_int(&e.w, "bytes", (int64_t)x->written);
-        json_member_int(&e.w, "size", (int64_t)x->size);
         ev_send(side ? x->to : x->from, &e);
     }
     x->reported = x->written;
@@ -188,10 +187,14 @@ void files_offer(req_t *r)
 
     if (offer_fields(r, &proto, to, sha) != 0)
         return;
-    session_t *peer = chat_name_check(to, strlen(to), key, why, sizeof why)
-                          ? NULL
-                          : session_find(srv, key);
-    if (!peer) {
+    int bad = chat_name_check(to, strlen(to), key, why, sizeof why) != NULL;
+    session_t *peer = bad ? NULL : session_find(srv, key);
+    if (!peer && (bad || srv->store->ops->lookup(srv->store, key, NULL,
+                                                 NULL) != 1)) {
+        proto_error(r->s, r->ref, "no_such_user", "no such user: %s", to);
+        return;
+    }
+    if (!peer) { /* claimed, not here: nothing is stored for it */
         file_status(r, 0, "offline");
         return;
     }
@@ -241,8 +244,6 @@ void files_answer(req_t *r)
         return;
     }
     x->accepted = 1;
-    if (x->size == 0)
-        progress(x);
 }
 
 void files_cancel(req_t *r)
@@ -254,15 +255,21 @@ void files_cancel(req_t *r)
 
 void files_result(req_t *r)
 {
-    file_xfer_t *x = request_xfer(r);
     int ok;
-    if (!x || req_bool(r, "ok", 1, &ok) != REQ_OK)
+    if (req_bool(r, "ok", 1, &ok) != REQ_OK)
+        return;
+    file_xfer_t *x = request_xfer(r);
+    if (!x)
         return;
     if (x->to != r->s) {
         proto_error(r->s, r->ref, "no_such_file",
                     "only the receiver reports a result");
         return;
     }
+    /* The receiver has what it got: the last progress goes out first. */
+    x->written = x->relayed;
+    if (x->accepted && x->reported < x->written)
+        progress(x);
     ev_t e;
     ev_begin(&e, "file_result", 0);
     json_member_int(&e.w, "file", x->id);
@@ -306,6 +313,11 @@ void files_chunk(session_t *s, const uint8_t *data, size_t len)
         cancel(srv, x, NULL, "the receiver's connection failed");
     else
         x->relayed += n;
+    /* A large chunk may have gone to the socket at once, queueing
+     * nothing and marking no work for the round: poll soon regardless. */
+    if (!srv->file_timer)
+        srv->file_timer =
+            wsx_timer_start(srv->loop, FILE_POLL_MS, 1, poll_timer, srv);
 }
 
 void files_session_gone(session_t *s)

@@ -95,6 +95,8 @@ static int find_user(session_t *s, const char *to, size_t to_len,
     return -1;
 }
 
+static int tell_sender(void *ctx, const chat_msg_t *m);
+
 void msg_direct(session_t *s, const char *to, size_t to_len,
                 const char *text, size_t len, const char *ref)
 {
@@ -116,11 +118,21 @@ void msg_direct(session_t *s, const char *to, size_t to_len,
              srv->log_messages ? ": " : "", srv->log_messages ? (int)len : 0,
              text);
     status(srv, s, NULL, &m, 0);
-    if (ev_publish_msg(srv, key, NULL, &m) > 0 &&
-        st->ops->pm_mark(st, m.seq, NULL, CHAT_PM_DELIVERED, NULL, NULL) >= 0)
-        status(srv, s, NULL, &m, CHAT_PM_DELIVERED);
-    else
+    if (ev_publish_msg(srv, key, NULL, &m) > 0) {
+        if (st->ops->pm_mark(st, m.seq, NULL, CHAT_PM_DELIVERED, NULL,
+                             NULL) >= 0)
+            status(srv, s, NULL, &m, CHAT_PM_DELIVERED);
+    } else if (!srv->hub->ops->online(srv->hub, key)) {
         status(srv, s, NULL, &m, CHAT_PM_OFFLINE);
+    }
+    /* Online elsewhere and not reached here: the process holding the
+     * recipient marks it delivered (msg_mark) and tells the sender. */
+}
+
+int msg_mark(chat_server_t *srv, uint64_t seq, const char *key, int state)
+{
+    return srv->store->ops->pm_mark(srv->store, seq, key, state,
+                                    tell_sender, srv);
 }
 
 /* pm_mark's callback: tell the message's sender where it is now. */
@@ -135,9 +147,7 @@ static int tell_sender(void *ctx, const chat_msg_t *m)
 
 void msg_read(session_t *s, uint64_t seq, const char *ref)
 {
-    chat_store_t *st = s->srv->store;
-    int r = st->ops->pm_mark(st, seq, s->key, CHAT_PM_READ, tell_sender,
-                             s->srv);
+    int r = msg_mark(s->srv, seq, s->key, CHAT_PM_READ);
     if (r == -ENOENT)
         proto_error(s, ref, "no_such_message",
                     "no direct message %llu was sent to you",
@@ -177,7 +187,6 @@ void msg_deliver_pending(session_t *s)
     pending_t p = {s, NULL, 0, 0};
     st->ops->pm_pending(st, s->key, send_pending, &p);
     for (size_t i = 0; i < p.n; i++)
-        st->ops->pm_mark(st, p.seq[i], s->key, CHAT_PM_DELIVERED,
-                         tell_sender, s->srv);
+        msg_mark(s->srv, p.seq[i], s->key, CHAT_PM_DELIVERED);
     free(p.seq);
 }

@@ -24,6 +24,11 @@ void msg_direct(session_t *s, const char *to, size_t to_len,
 /* s's client read direct message seq: its sender gets "read". */
 void msg_read(session_t *s, uint64_t seq, const char *ref);
 
+/* Direct message seq to user key moves on to state, and its sender is
+ * told through the hub (another process's hub calls this when one of
+ * its PMs reached a user here). What pm_mark returns. */
+int msg_mark(chat_server_t *srv, uint64_t seq, const char *key, int state);
+
 /* After s logged in: the direct messages waiting for it, oldest first;
  * each sender gets "delivered". */
 void msg_deliver_pending(session_t *s);

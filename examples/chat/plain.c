@@ -133,8 +133,7 @@ void plain_line(session_t *s, const char *text, size_t len)
     } else if (len && text[0] == '/') {
         const char *sp = memchr(text, ' ', len);
         size_t n = sp ? (size_t)(sp - text) : len;
-        say(s, "* error: unknown command %.*s (try /msg, /users, /exit)",
-            (int)(n < 64 ? n : 64), text);
+        say(s, "* error: unknown command %.*s", (int)(n < 64 ? n : 64), text);
     } else if (msg_check_text(s, len, "") == 0) {
         msg_lobby(s, text, len, "");
     }

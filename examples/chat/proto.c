@@ -23,6 +23,7 @@ void proto_error(session_t *s, const char *ref, const char *code,
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    chat_log(s->srv, s, "error %s: %s", code, message);
     ev_t e;
     ev_begin(&e, "error", 0);
     json_member_str(&e.w, "code", code);

@@ -136,12 +136,12 @@ static void announce(session_t *s, const char *type)
     ev_publish(s->srv, NULL, s->key, &e);
 }
 
-/* The session being replaced by a new login of the same user. */
 void session_replace(session_t *old)
 {
     proto_error(old, NULL, "replaced",
                 "you logged in again on another connection");
     old->logged_in = 0;
+    /* A login on another process leaves the entry to remove here. */
     if (session_find(old->srv, old->key) == old)
         keymap_del(&old->srv->sessions, old->key);
     chat_log(old->srv, old, "%s replaced by a new login", old->name);
@@ -188,9 +188,14 @@ static void logout(session_t *s)
 
 void session_notify_shutdown(chat_server_t *srv)
 {
-    static const char note[] =
-        "{\"type\":\"system\",\"text\":\"server is shutting down\"}";
-    chat_deliver_local(srv, NULL, NULL, note, sizeof note - 1);
+    ev_t e;
+    size_t len;
+    ev_begin(&e, "system", 0);
+    json_member_str(&e.w, "text", "server is shutting down");
+    const char *text = ev_finish(&e, &len);
+    if (text) /* to this process's clients only: it is the one stopping */
+        chat_deliver_local(srv, NULL, NULL, text, len);
+    ev_free(&e);
 }
 
 /* ------------------------------------------------------------ handlers */
@@ -235,6 +240,10 @@ static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
         else
             session_close(s, 1003, "binary messages are file chunks of "
                                    "JSON clients");
+        return;
+    }
+    if (len > CHAT_TEXT_FRAME_MAX) { /* only a file chunk may be larger */
+        session_close(s, 1009, "a text message is at most 64 KiB");
         return;
     }
     if (s->mode == MODE_NEW)

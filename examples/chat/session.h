@@ -20,8 +20,8 @@ int session_login(session_t *s, const char *name, const char *key);
  * "rate_limited"; sustained abuse also closes with 1008). */
 int session_rate(session_t *s, const char *ref);
 
-/* old is replaced by a new login of its user (here or on another
- * instance, redis_hub.c): error replaced, close 4001, no leave. */
+/* old's user logged in again (here or on another process): old is told
+ * ("replaced"), logged out without a leave, and closed with 4001. */
 void session_replace(session_t *old);
 
 /* Every logged-in session gets "server is shutting down". */
