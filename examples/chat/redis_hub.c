@@ -3,8 +3,9 @@
  * Redis pub/sub, presence in Redis (redis.h, hub.h).
  *
  * Channels: chat:all (events for everyone), chat:u:KEY (events for one
- * user, subscribed by the instance that holds KEY's session), chat:n:NODE
- * (orders for one instance: "you lost KEY to a new login elsewhere").
+ * user, subscribed by the instance that holds KEY's session),
+ * chat:replace (KEY logged in on the sending instance: whoever else holds
+ * a session of KEY replaces it, as a login on the same instance would).
  * Each payload is "NODE\nEXCEPT\nJSON": the instance it came from (which
  * delivered it to its own users already and ignores its own echo), the
  * user not to send it to, and the event.
@@ -32,6 +33,7 @@
 
 #include "events.h"
 #include "json.h"
+#include "messages.h"
 #include "session.h"
 
 #include <hiredis/hiredis.h>
@@ -208,37 +210,18 @@ static void remote_leave(rhub_t *h, const json_doc_t *d, const char *node,
     chat_deliver_local(h->srv, NULL, key, json, len);
 }
 
-/* A direct message from another instance reached `key` here: delivered
- * once (the store's pm_mark decides), and its sender told. */
-static int pm_tell_sender(void *ctx, const chat_msg_t *m)
-{
-    rhub_t *h = ctx;
-    char key[CHAT_NAME_MAX], why[96];
-    ev_t e;
-
-    if (chat_name_check(m->from, strlen(m->from), key, why, sizeof why))
-        return 0;
-    ev_begin(&e, "status", 0);
-    ev_ref(&e.w, m->ref);
-    json_member_int(&e.w, "seq", (int64_t)m->seq);
-    json_member_str(&e.w, "to", m->to);
-    json_member_str(&e.w, "status", "delivered");
-    ev_publish(h->srv, key, NULL, &e);
-    return 0;
-}
-
+/* A direct message from another instance for `key`, here: delivered
+ * once (the store's pm_mark decides, msg_mark tells its sender). */
 static void remote_pm(rhub_t *h, const json_doc_t *d, const char *key,
                       const char *json, size_t len)
 {
-    chat_store_t *st = h->srv->store;
     session_t *s = session_find(h->srv, key);
     int64_t seq;
     int r;
 
     if (!s || s->closing || json_int64(d, json_find(d, 0, "seq"), &seq))
         return; /* not here (any more): it waits in the store */
-    r = st->ops->pm_mark(st, (uint64_t)seq, key, CHAT_PM_DELIVERED,
-                         pm_tell_sender, h);
+    r = msg_mark(h->srv, (uint64_t)seq, key, CHAT_PM_DELIVERED);
     if (r == 1 || r < 0)
         chat_deliver_local(h->srv, key, NULL, json, len);
 }
@@ -316,7 +299,7 @@ static void on_sub_message(redisAsyncContext *ac, void *reply, void *priv)
         remote_event(h, NULL, node, except, json, n);
     else if (!strncmp(ch, "u:", 2))
         remote_event(h, ch + 2, node, except, json, n);
-    else if (!strncmp(ch, "n:", 2))
+    else if (!strcmp(ch, "replace"))
         replaced_elsewhere(h, json);
 }
 
@@ -471,8 +454,8 @@ static void sub_up(redis_link_t *l, redisAsyncContext *ac, void *user)
 
     (void)l;
     h->sub_ac = ac;
-    redisAsyncCommand(ac, on_sub_message, h, "SUBSCRIBE " P "all " P "n:%s",
-                      h->node);
+    redisAsyncCommand(ac, on_sub_message, h,
+                      "SUBSCRIBE " P "all " P "replace");
     while ((s = keymap_next(&h->srv->sessions, &pos)))
         subscribe_user(h, "SUBSCRIBE", s->key);
 }
@@ -539,8 +522,9 @@ static void rh_joined(chat_hub_t *hub, const char *key, const char *display)
     rhub_t *h = of(hub);
     remote_t *r = keymap_get(&h->remote, key);
 
-    if (r && h->cmd_ac) /* the same user logged in elsewhere: replace it */
-        publish_payload(h, P "n:%s", r->node, NULL, key, strlen(key));
+    /* Told to every instance, not only to the one the mirror names: it
+     * may not have heard of the other login yet. */
+    publish_payload(h, P "replace%s", "", NULL, key, strlen(key));
     if (r)
         remote_drop(h, r, 0);
     subscribe_user(h, "SUBSCRIBE", key);
