@@ -77,6 +77,7 @@ typedef struct rhub {
     wsx_timer_t *beat, *snap;
     uint64_t snap_sent, settle_until;
     int local_only; /* the users were told Redis is away */
+    int was_up;     /* connected before: this is a reconnect */
 } rhub_t;
 
 static rhub_t *of(chat_hub_t *h)
@@ -412,7 +413,11 @@ static void cmd_up(redis_link_t *l, redisAsyncContext *ac, void *user)
     (void)l;
     h->cmd_ac = ac;
     h->snap_sent = 0;
-    h->settle_until = now(h) + SETTLE_MS;
+    /* On a reconnect the mirror holds users that others are about to
+     * register again; the first time it is empty, nothing to protect. */
+    if (h->was_up)
+        h->settle_until = now(h) + SETTLE_MS;
+    h->was_up = 1;
     register_users(h);
     chat_store_redis_back(h->srv->store);
     if (h->local_only) {

@@ -426,7 +426,7 @@ class Cluster:
     def stop(self):
         bad = []
         for s in self.srv.values():
-            if not s.alive() and s.proc.returncode != -signal.SIGKILL:
+            if not s.alive() and s.proc.returncode not in (0, -signal.SIGKILL):
                 RUNNER.notes.append("chat-server %s died (%r):\n%s" % (
                     s.node, s.proc.returncode, s.err_text()))
             if s.alive() and s.stop() != 0:
@@ -585,6 +585,26 @@ def test_presence_and_typing():
         d.close()
         c.wait(typ("leave", name="dave"), what="dave's leave")
         c.close()
+
+
+def test_sigterm_instance():
+    """SIGTERM of an instance: it exits 0, and its users are offline on
+    the others within a snapshot (it removes its presence as it stops),
+    not after the expiry."""
+    need_chat_server()
+    with Cluster(("a", "b")) as cl:
+        obs = Peer(cl.srv["a"], "sam")
+        t = Peer(cl.srv["b"], "tess")
+        obs.wait(typ("join", name="tess"))
+        t0 = time.monotonic()
+        os.kill(cl.srv["b"].proc.pid, signal.SIGTERM)
+        obs.wait(typ("leave", name="tess"), timeout=3, what="tess's leave")
+        took = time.monotonic() - t0
+        eq(cl.srv["b"].stop(), 0, "exit status")
+        RUNNER.notes.append("SIGTERM: users offline elsewhere after %.1f s"
+                            % took)
+        obs.close()
+        t.close()
 
 
 def test_offline_pm_other_instance():
@@ -813,7 +833,8 @@ def main():
     RUNNER = wstest.Runner("test_redis")
     tests = [test_harness_port_collision, test_harness_restart, test_adapter,
              test_adapter_valgrind, test_options, test_pm_across_instances,
-             test_presence_and_typing, test_offline_pm_other_instance,
+             test_presence_and_typing, test_sigterm_instance,
+             test_offline_pm_other_instance,
              test_shared_state, test_login_moves_instance,
              test_broadcast_300, test_redis_restart,
              test_redis_down_memory_bounded, test_kill9_instance]
