@@ -359,6 +359,34 @@ def log_record(seq, body):
     return head + struct.pack("<I", crc32c(head))
 
 
+def chat_log_seeds():
+    """chat.log files (examples/chat/PROTOCOL.md, "Storage"): every record
+    type, then the same damaged."""
+    def s8(b):
+        return bytes([len(b)]) + b
+    q = lambda v: struct.pack("<Q", v)
+    bodies = [b"S" + q(1),
+              b"N" + b"\x61" * 32 + b"Alice",
+              b"N" + b"\x62" * 32 + "Бob".encode(),
+              b"A" + s8(b"alice") + "бob".encode(),
+              b"H" + q(1) + q(1764633600000) + s8(b"Alice") + b"hello",
+              b"P" + q(2) + q(1764633600001) + b"\x01" + s8(b"Alice") +
+              s8("Бob".encode()) + s8(b"c1") + b"psst",
+              b"P" + q(3) + q(1764633600002) + b"\x02" + s8("Бob".encode()) +
+              s8(b"Alice") + s8(b"") + b"hi",
+              b"M" + q(2) + b"\x02",
+              b"M" + q(3) + b"\x03",
+              b"X" + s8(b"alice") + "бob".encode(),
+              b"H" + q(4) + q(1764633600003) + s8(b"Alice") + b"x" * 4096]
+    log = b"WSCHAT1\n" + b"".join(log_record(i, b) for i, b in enumerate(bodies))
+    write("chat_log", "whole", log)
+    write("chat_log", "empty-log", b"WSCHAT1\n")
+    write("chat_log", "torn-tail", log[:-7])
+    write("chat_log", "flipped-byte", log[:120] + bytes([log[120] ^ 0x40]) + log[121:])
+    write("chat_log", "header-gone", bytes(8) + log[8:])
+    write("chat_log", "not-a-log", b"precious user data\n")
+
+
 def store_log_seeds():
     import zlib
     recs = [log_record(i, bytes([1, i % 7, i % 3]) + b"message %d" % i + b"~" * (i % 40))
@@ -442,6 +470,7 @@ def main():
     inflate_seeds()
     pmdeflate_seeds()
     store_log_seeds()
+    chat_log_seeds()
 
 
 if __name__ == "__main__":

@@ -18,9 +18,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CHAT_JSON_MAX (16u * 1024u)   /* a JSON request */
-#define CHAT_FRAME_MAX (65536u + 4u)  /* a file chunk and its header */
-#define CHAT_TEXT_FRAME_MAX 65536u    /* any other message: more is 1009 */
+#define CHAT_JSON_MAX (16u * 1024u)  /* a JSON request */
+#define CHAT_FRAME_MAX (65536u + 4u) /* a file chunk and its header */
+#define CHAT_TEXT_FRAME_MAX 65536u   /* any other message: more is 1009 */
 #define CHAT_WELCOME_HISTORY 50
 #define CHAT_DEFAULT_MAX_QUEUE (4u * 1024u * 1024u)
 
@@ -29,15 +29,15 @@ typedef struct chat_server {
     chat_store_t *store;
     chat_hub_t *hub;
     wsx_loop_t *loop;
-    keymap_t sessions; /* key -> the logged-in session_t */
+    keymap_t sessions;       /* key -> the logged-in session_t */
     struct file_xfer *files; /* transfers in progress */
     uint32_t next_file;
     size_t max_queue;
     unsigned rate_per_s; /* --rate-limit; 0 = off */
-    FILE *log;         /* --log, or NULL */
-    int log_messages;  /* --log-messages */
+    FILE *log;           /* --log, or NULL */
+    int log_messages;    /* --log-messages */
     chat_fsync_t fsync_mode;
-    int shutting;      /* a signal began the shutdown */
+    int shutting; /* a signal began the shutdown */
     const char *data_dir;
     char web_dir[4096];
     wsx_timer_t *file_timer; /* while transfers wait for their window */
@@ -48,9 +48,9 @@ enum session_mode { MODE_NEW, MODE_PLAIN, MODE_JSON };
 typedef struct session {
     wsx_conn_t *c;
     chat_server_t *srv;
-    int mode;          /* enum session_mode */
+    int mode; /* enum session_mode */
     int logged_in;
-    int closing;       /* a close was sent: nothing more to it */
+    int closing;              /* a close was sent: nothing more to it */
     char name[CHAT_NAME_MAX]; /* display spelling */
     char key[CHAT_NAME_MAX];  /* names.h key */
     char peer[64];
@@ -64,8 +64,8 @@ typedef struct session {
  * sessions of user `to` (NULL: all), except user `except` (NULL: none),
  * each in its mode. Returns the sessions that took it. The hubs call
  * this. */
-int chat_deliver_local(chat_server_t *srv, const char *to,
-                       const char *except, const char *json, size_t len);
+int chat_deliver_local(chat_server_t *srv, const char *to, const char *except,
+                       const char *json, size_t len);
 
 /* Send an event to one session, in its mode (a plain session gets the
  * line, or nothing for events it does not show). 0, or -1 when the

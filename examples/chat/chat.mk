@@ -14,8 +14,8 @@ CHAT_WEB  := $(patsubst examples/chat/web/%,$(CHAT_B)/web/%,$(wildcard examples/
 # The durable store (store.c on the record log of examples/common, which
 # is in libwsx like json.c and sha256.c) and the names it keys by; shared
 # by the server and the unit tests.
-CHAT_STORE := examples/chat/store.c examples/chat/names.c \
-              examples/chat/keymap.c
+CHAT_STORE := $(addprefix examples/chat/, store.c store_mem.c \
+              store_records.c names.c keymap.c)
 CHAT_SRCS := $(CHAT_STORE) $(addprefix examples/chat/, server.c session.c \
               plain.c proto.c request.c login.c messages.c contacts.c \
               typing.c rate.c files.c events.c hub_local.c chatlog.c \
@@ -39,17 +39,18 @@ $(CHAT_SRV): $(CHAT_SRCS) $(CHAT_HDRS) $(CHAT_WSX) $(STATIC) | $(CHAT_B)
 $(CHAT_B)/web/%: examples/chat/web/% | $(CHAT_B)/web
 	cp $< $@
 
-# Unit tests of the store and the names, on the library's test harness.
-$(CHAT_B)/suites.h: | $(CHAT_B)
-	printf 'SUITE(chat_names)\nSUITE(chat_store)\n' > $@
+# Unit tests of the store, the names and the hash table, on the library's
+# test harness.
+$(CHAT_B)/suites.h: examples/chat/chat.mk | $(CHAT_B)
+	printf 'SUITE(chat_keymap)\nSUITE(chat_names)\nSUITE(chat_store)\n' > $@
 
-$(CHAT_B)/test_chat_store: examples/chat/test_store.c \
-        examples/chat/test_names.c $(CHAT_STORE) $(CHAT_HDRS) \
+CHAT_TESTS := $(addprefix examples/chat/, test_keymap.c test_names.c test_store.c)
+
+$(CHAT_B)/test_chat_store: $(CHAT_TESTS) $(CHAT_STORE) $(CHAT_HDRS) \
         examples/common/reclog.c examples/common/reclog_file.c \
         tests/harness.c $(CHAT_B)/suites.h
 	$(CC) -Iexamples/chat -Iexamples/common -Itests -I$(CHAT_B) $(WARN) \
-	    $(CFLAGS) examples/chat/test_store.c examples/chat/test_names.c \
-	    $(CHAT_STORE) examples/common/reclog.c \
+	    $(CFLAGS) $(CHAT_TESTS) $(CHAT_STORE) examples/common/reclog.c \
 	    examples/common/reclog_file.c tests/harness.c -o $@
 
 chat-test: chat $(CHAT_B)/test_chat_store $(CHAT_WSCAT)

@@ -36,7 +36,7 @@ enum chat_pm_state {
 /* A lobby message (to NULL) or a direct message. Pointers are valid
  * during the call that hands the message over. */
 typedef struct chat_msg {
-    uint64_t seq, ts; /* server sequence number; ms since the epoch */
+    uint64_t seq, ts;      /* server sequence number; ms since the epoch */
     const char *from, *to; /* display spellings */
     const char *ref;       /* direct message: the sender's id, or "" */
     const char *text;
@@ -69,8 +69,7 @@ typedef struct chat_store_ops {
     /* 0; 1 when already a contact (add) or not one (remove); -ERANGE
      * past CHAT_MAX_CONTACTS. Both names are claimed keys. */
     int (*contact_add)(chat_store_t *s, const char *owner, const char *key);
-    int (*contact_remove)(chat_store_t *s, const char *owner,
-                          const char *key);
+    int (*contact_remove)(chat_store_t *s, const char *owner, const char *key);
     /* owner's contacts, display spellings sorted by key; fn may stop the
      * walk by returning nonzero (the walk then returns that). */
     int (*contacts)(chat_store_t *s, const char *owner, chat_name_fn fn,

@@ -72,8 +72,8 @@ void contacts_add(req_t *r)
         return;
     int e = st->ops->contact_add(st, r->s->key, key);
     if (e == -ERANGE)
-        proto_error(r->s, r->ref, "too_many_contacts",
-                    "at most %d contacts", CHAT_MAX_CONTACTS);
+        proto_error(r->s, r->ref, "too_many_contacts", "at most %d contacts",
+                    CHAT_MAX_CONTACTS);
     else if (e < 0)
         proto_error(r->s, r->ref, "internal", "cannot store it: %s",
                     strerror(-e));
@@ -89,8 +89,9 @@ void contacts_remove(req_t *r)
         return;
     int e = st->ops->contact_remove(st, r->s->key, key);
     if (e == 1)
-        proto_error(r->s, r->ref, "not_a_contact", "not one of your "
-                                                   "contacts");
+        proto_error(r->s, r->ref, "not_a_contact",
+                    "not one of your "
+                    "contacts");
     else if (e < 0)
         proto_error(r->s, r->ref, "internal", "cannot store it: %s",
                     strerror(-e));

@@ -42,13 +42,11 @@ int ev_send(session_t *s, ev_t *e)
     return r;
 }
 
-int ev_publish(chat_server_t *srv, const char *to, const char *except,
-               ev_t *e)
+int ev_publish(chat_server_t *srv, const char *to, const char *except, ev_t *e)
 {
     size_t len;
     const char *text = ev_finish(e, &len);
-    int r = text ? srv->hub->ops->publish(srv->hub, to, except, text, len)
-                 : -1;
+    int r = text ? srv->hub->ops->publish(srv->hub, to, except, text, len) : -1;
     ev_free(e);
     return r;
 }
@@ -96,6 +94,5 @@ int ev_publish_msg(chat_server_t *srv, const char *to, const char *except,
     ev_t e;
     size_t len;
     const char *text = msg_text(&e, m, &len);
-    return text ? srv->hub->ops->publish(srv->hub, to, except, text, len)
-                : -1;
+    return text ? srv->hub->ops->publish(srv->hub, to, except, text, len) : -1;
 }

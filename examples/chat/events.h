@@ -41,8 +41,7 @@ int ev_send(session_t *s, ev_t *e);
 
 /* Finish e, publish it through the hub (hub.h publish), free it. Returns
  * what publish did. */
-int ev_publish(chat_server_t *srv, const char *to, const char *except,
-               ev_t *e);
+int ev_publish(chat_server_t *srv, const char *to, const char *except, ev_t *e);
 
 /* A message as PROTOCOL.md's msg object: a whole value for w. */
 void ev_msg_value(json_writer_t *w, const chat_msg_t *m);

@@ -166,8 +166,7 @@ static int offer_fields(req_t *r, file_xfer_t *x, char *to, char *sha)
     return 0;
 }
 
-static void forward_offer(session_t *to, const file_xfer_t *x,
-                          const char *sha)
+static void forward_offer(session_t *to, const file_xfer_t *x, const char *sha)
 {
     ev_t e;
     ev_begin(&e, "file_offer", 0);
@@ -189,8 +188,8 @@ void files_offer(req_t *r)
         return;
     int bad = chat_name_check(to, strlen(to), key, why, sizeof why) != NULL;
     session_t *peer = bad ? NULL : session_find(srv, key);
-    if (!peer && (bad || srv->store->ops->lookup(srv->store, key, NULL,
-                                                 NULL) != 1)) {
+    if (!peer &&
+        (bad || srv->store->ops->lookup(srv->store, key, NULL, NULL) != 1)) {
         proto_error(r->s, r->ref, "no_such_user", "no such user: %s", to);
         return;
     }
@@ -213,8 +212,8 @@ void files_offer(req_t *r)
     x->to = peer;
     x->next = srv->files;
     srv->files = x;
-    chat_log(srv, r->s, "file %u %s -> %s: %s, %llu bytes", x->id,
-             r->s->name, peer->name, x->name, (unsigned long long)x->size);
+    chat_log(srv, r->s, "file %u %s -> %s: %s, %llu bytes", x->id, r->s->name,
+             peer->name, x->name, (unsigned long long)x->size);
     file_status(r, x->id, "offered");
     forward_offer(peer, x, sha);
 }
@@ -224,8 +223,8 @@ void files_answer(req_t *r)
     file_xfer_t *x = request_xfer(r);
     if (!x)
         return;
-    int accept = json_string_eq(&r->doc, json_find(&r->doc, 0, "type"),
-                                "file_accept");
+    int accept =
+        json_string_eq(&r->doc, json_find(&r->doc, 0, "type"), "file_accept");
     if (x->to != r->s || x->accepted) {
         proto_error(r->s, r->ref, "no_such_file",
                     "transfer %u is not offered to you", x->id);
@@ -301,8 +300,8 @@ void files_chunk(session_t *s, const uint8_t *data, size_t len)
     file_xfer_t *x = find(srv, get_be32(data));
     size_t n = len - 4;
     if (!x || x->from != s || !x->accepted) {
-        proto_error(s, NULL, "no_such_file",
-                    "no accepted transfer %u of yours", get_be32(data));
+        proto_error(s, NULL, "no_such_file", "no accepted transfer %u of yours",
+                    get_be32(data));
         return;
     }
     if (x->relayed + n > x->size)
@@ -338,7 +337,5 @@ void files_free_all(chat_server_t *srv)
         srv->files = x->next;
         free(x);
     }
-    if (srv->file_timer)
-        wsx_timer_stop(srv->file_timer);
-    srv->file_timer = NULL;
+    srv->file_timer = NULL; /* the loop, gone by now, freed its timers */
 }

@@ -22,8 +22,8 @@ typedef struct file_xfer {
     uint32_t id;
     session_t *from, *to;
     uint64_t size;
-    uint64_t relayed; /* data bytes queued to the receiver */
-    uint64_t written; /* of them, known to have left its queue */
+    uint64_t relayed;  /* data bytes queued to the receiver */
+    uint64_t written;  /* of them, known to have left its queue */
     uint64_t reported; /* the last "bytes" of file_progress */
     int accepted;
     char name[FILE_NAME_MAX + 1];
@@ -33,7 +33,7 @@ typedef struct file_xfer {
  * its window): acknowledge what the receivers' connections drained. */
 void files_poll(chat_server_t *srv);
 
-/* Cancel every transfer (the server is stopping). */
+/* Forget every transfer: the server has stopped (after its loop). */
 void files_free_all(chat_server_t *srv);
 
 #endif

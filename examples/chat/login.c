@@ -135,6 +135,9 @@ static int may_log_in(req_t *r, const char *key, char *display,
         token_hash(presented, n, given);
         if (has == REQ_OK && same_hash(given, stored))
             return 1;
+        /* Guessing tokens is no faster than chatting. */
+        if (!session_rate(r->s, r->ref))
+            return 0;
         chat_log(srv, r->s, "login as %s refused: %s token", display,
                  has == REQ_OK ? "wrong" : "no");
         proto_error(r->s, r->ref, "name_taken",
@@ -149,8 +152,8 @@ static int may_log_in(req_t *r, const char *key, char *display,
     int e = new_token(token);
     if (e == 0)
         token_hash(token, TOKEN_HEX, stored);
-    if (e == 0 && (e = srv->store->ops->claim(srv->store, key, display,
-                                              stored)) == 0)
+    if (e == 0 &&
+        (e = srv->store->ops->claim(srv->store, key, display, stored)) == 0)
         return 1;
     proto_error(r->s, r->ref, "internal", "cannot claim the name: %s",
                 strerror(-e));

@@ -59,8 +59,8 @@ static void storage_failed(session_t *s, const char *ref, int err)
 void msg_lobby(session_t *s, const char *text, size_t len, const char *ref)
 {
     chat_store_t *st = s->srv->store;
-    chat_msg_t m = {st->ops->next_seq(st), chat_now_ms(), s->name, NULL,
-                    ref, text, len, 0};
+    chat_msg_t m = {
+        st->ops->next_seq(st), chat_now_ms(), s->name, NULL, ref, text, len, 0};
     int r = st->ops->history_add(st, &m);
     if (r < 0) {
         storage_failed(s, ref, r);
@@ -73,10 +73,8 @@ void msg_lobby(session_t *s, const char *text, size_t len, const char *ref)
     status(s->srv, s, NULL, &m, 0);
 }
 
-/* The recipient's display spelling and key, if it is a user at all:
- * claimed, or online. 0, or -1 after the error to s. */
-static int find_user(session_t *s, const char *to, size_t to_len,
-                     char *display, char *key, const char *ref)
+int msg_find_user(session_t *s, const char *to, size_t to_len, char *display,
+                  char *key, const char *ref)
 {
     chat_server_t *srv = s->srv;
     char why[96];
@@ -90,24 +88,24 @@ static int find_user(session_t *s, const char *to, size_t to_len,
             memcpy(display, to, to_len), display[to_len] = '\0';
         return 0;
     }
-    proto_error(s, ref, "no_such_user", "no such user: %.*s", (int)to_len,
-                to);
+    proto_error(s, ref, "no_such_user", "no such user: %.*s", (int)to_len, to);
     return -1;
 }
 
 static int tell_sender(void *ctx, const chat_msg_t *m);
 
-void msg_direct(session_t *s, const char *to, size_t to_len,
-                const char *text, size_t len, const char *ref)
+void msg_direct(session_t *s, const char *to, size_t to_len, const char *text,
+                size_t len, const char *ref)
 {
     chat_server_t *srv = s->srv;
     chat_store_t *st = srv->store;
     char display[CHAT_NAME_MAX], key[CHAT_NAME_MAX];
 
-    if (find_user(s, to, to_len, display, key, ref) != 0)
+    if (msg_find_user(s, to, to_len, display, key, ref) != 0)
         return;
-    chat_msg_t m = {st->ops->next_seq(st), chat_now_ms(), s->name, display,
-                    ref, text, len, CHAT_PM_OFFLINE};
+    chat_msg_t m = {
+        st->ops->next_seq(st), chat_now_ms(), s->name, display, ref, text, len,
+        CHAT_PM_OFFLINE};
     int r = st->ops->pm_add(st, &m);
     if (r < 0) {
         storage_failed(s, ref, r);
@@ -119,8 +117,8 @@ void msg_direct(session_t *s, const char *to, size_t to_len,
              text);
     status(srv, s, NULL, &m, 0);
     if (ev_publish_msg(srv, key, NULL, &m) > 0) {
-        if (st->ops->pm_mark(st, m.seq, NULL, CHAT_PM_DELIVERED, NULL,
-                             NULL) >= 0)
+        if (st->ops->pm_mark(st, m.seq, NULL, CHAT_PM_DELIVERED, NULL, NULL) >=
+            0)
             status(srv, s, NULL, &m, CHAT_PM_DELIVERED);
     } else if (!srv->hub->ops->online(srv->hub, key)) {
         status(srv, s, NULL, &m, CHAT_PM_OFFLINE);
@@ -131,8 +129,8 @@ void msg_direct(session_t *s, const char *to, size_t to_len,
 
 int msg_mark(chat_server_t *srv, uint64_t seq, const char *key, int state)
 {
-    return srv->store->ops->pm_mark(srv->store, seq, key, state,
-                                    tell_sender, srv);
+    return srv->store->ops->pm_mark(srv->store, seq, key, state, tell_sender,
+                                    srv);
 }
 
 /* pm_mark's callback: tell the message's sender where it is now. */

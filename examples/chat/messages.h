@@ -11,6 +11,12 @@
  * "too_long"). */
 int msg_check_text(session_t *s, size_t len, const char *ref);
 
+/* The user named to[0..to_len), if it is a user at all (claimed, or
+ * online): 0 with its display spelling and key (CHAT_NAME_MAX bytes
+ * each), or -1 after the error "no_such_user" to s. */
+int msg_find_user(session_t *s, const char *to, size_t to_len,
+                  char *display, char *key, const char *ref);
+
 /* A lobby message from s: stored in history, sent to everyone else; s
  * gets status "sent". ref: the request's id, or "". */
 void msg_lobby(session_t *s, const char *text, size_t len, const char *ref);
@@ -18,8 +24,8 @@ void msg_lobby(session_t *s, const char *text, size_t len, const char *ref);
 /* A direct message from s to the name to[0..to_len): stored, delivered
  * now or at to's next login; s gets "sent", then "delivered" or
  * "offline". */
-void msg_direct(session_t *s, const char *to, size_t to_len,
-                const char *text, size_t len, const char *ref);
+void msg_direct(session_t *s, const char *to, size_t to_len, const char *text,
+                size_t len, const char *ref);
 
 /* s's client read direct message seq: its sender gets "read". */
 void msg_read(session_t *s, uint64_t seq, const char *ref);

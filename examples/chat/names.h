@@ -39,8 +39,8 @@ uint32_t chat_fold(uint32_t cp);
  * why the name is refused ("empty", "longer than 32 characters",
  * "'.' is not a letter, digit, _ or -"): a static string, or one in
  * why (cap bytes) naming the character. */
-const char *chat_name_check(const char *name, size_t len, char *key,
-                            char *why, size_t cap);
+const char *chat_name_check(const char *name, size_t len, char *key, char *why,
+                            size_t cap);
 
 /* Is key (from chat_name_check) one of the reserved names "server" and
  * "system"? */

@@ -33,9 +33,8 @@ static void say(session_t *s, const char *fmt, ...)
     int n = vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
     if (n > 0 && !s->closing)
-        wsx_conn_send_text(s->c, line,
-                           (size_t)n < sizeof line ? (size_t)n
-                                                   : sizeof line - 1);
+        wsx_conn_send_text(
+            s->c, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
 /* ", "-separated online users into a line. */
@@ -182,8 +181,7 @@ static size_t render_status(const event_t *e, char *out, size_t cap)
     if (!*to || !strcmp(st, "sent") || !strcmp(st, "read"))
         return 0;
     int k = snprintf(out, cap, "* to %s: %s", to,
-                     strcmp(st, "offline") ? st
-                                           : "offline, will be delivered");
+                     strcmp(st, "offline") ? st : "offline, will be delivered");
     return k > 0 && (size_t)k < cap ? (size_t)k : 0;
 }
 
@@ -203,8 +201,8 @@ static size_t render_notice(const event_t *e, const char *type, char *out,
     } else if (!strcmp(type, "error")) {
         member(e, "message", arg, sizeof arg, &n);
         member(e, "code", code, sizeof code, &n);
-        k = snprintf(out, cap, "* %s%s", strcmp(code, "no_such_user") ?
-                     "error: " : "", arg);
+        k = snprintf(out, cap, "* %s%s",
+                     strcmp(code, "no_such_user") ? "error: " : "", arg);
     }
     return k > 0 && (size_t)k < cap ? (size_t)k : 0;
 }

@@ -101,16 +101,18 @@ static void do_history(req_t *r)
 static void do_typing(req_t *r)
 {
     char state[16], to[CHAT_NAME_MAX * 2] = "";
-    size_t n;
+    char display[CHAT_NAME_MAX], key[CHAT_NAME_MAX];
+    size_t n, to_len = 0;
     if (req_str(r, "state", 1, state, sizeof state, &n) != REQ_OK ||
-        req_str(r, "to", 0, to, sizeof to, &n) == REQ_BAD)
+        req_str(r, "to", 0, to, sizeof to, &to_len) == REQ_BAD)
         return;
     int st = typing_parse(state);
     if (st < 0)
         proto_error(r->s, r->ref, "bad_value",
                     "field 'state' must be active, paused or done");
-    else if (typing_update(r->s, st, to) != 0)
-        proto_error(r->s, r->ref, "no_such_user", "no such user: %s", to);
+    else if (!to_len ||
+             msg_find_user(r->s, to, to_len, display, key, r->ref) == 0)
+        typing_update(r->s, st, to_len ? display : "");
 }
 
 typedef struct handler {
@@ -120,7 +122,7 @@ typedef struct handler {
 } handler_t;
 
 static const handler_t handlers[] = {
-    {"hello", login_hello, 1},
+    {"hello", login_hello, 0}, /* a refused one counts: login.c */
     {"msg", do_msg, 1},
     {"read", do_read, 1},
     {"users", do_users, 1},
@@ -163,8 +165,8 @@ static int parse(req_t *r, const char *text, size_t len)
     json_error_t err;
     if (len > CHAT_JSON_MAX) {
         proto_error(r->s, NULL, "too_long",
-                    "a JSON message is %zu bytes; at most %u are allowed",
-                    len, CHAT_JSON_MAX);
+                    "a JSON message is %zu bytes; at most %u are allowed", len,
+                    CHAT_JSON_MAX);
         return -1;
     }
     if (json_parse(&r->doc, text, len, r->tok, REQ_TOKENS, &err) != 0) {

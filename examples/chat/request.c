@@ -15,8 +15,7 @@ static int field(req_t *r, const char *key, int required)
 
 static int wrong(req_t *r, const char *key, const char *want)
 {
-    proto_error(r->s, r->ref, "wrong_type", "field '%s' must be %s", key,
-                want);
+    proto_error(r->s, r->ref, "wrong_type", "field '%s' must be %s", key, want);
     return REQ_BAD;
 }
 
@@ -37,8 +36,8 @@ int req_str(req_t *r, const char *key, int required, char *out, size_t cap,
     return REQ_OK;
 }
 
-int req_int(req_t *r, const char *key, int required, int64_t min,
-            int64_t max, int64_t *out)
+int req_int(req_t *r, const char *key, int required, int64_t min, int64_t max,
+            int64_t *out)
 {
     int i = field(r, key, required);
     if (i < 0)
@@ -47,8 +46,8 @@ int req_int(req_t *r, const char *key, int required, int64_t min,
         return wrong(r, key, "an integer");
     if (*out < min || *out > max) {
         proto_error(r->s, r->ref, "bad_value",
-                    "field '%s' must be from %lld to %lld", key,
-                    (long long)min, (long long)max);
+                    "field '%s' must be from %lld to %lld", key, (long long)min,
+                    (long long)max);
         return REQ_BAD;
     }
     return REQ_OK;

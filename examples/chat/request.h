@@ -29,8 +29,8 @@ int req_str(req_t *r, const char *key, int required, char *out, size_t cap,
 
 /* Integer field key in [min, max]: REQ_OK, REQ_ABSENT, REQ_BAD
  * ("bad_value" when out of range). */
-int req_int(req_t *r, const char *key, int required, int64_t min,
-            int64_t max, int64_t *out);
+int req_int(req_t *r, const char *key, int required, int64_t min, int64_t max,
+            int64_t *out);
 
 /* Boolean field key. */
 int req_bool(req_t *r, const char *key, int required, int *out);

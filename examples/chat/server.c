@@ -26,59 +26,59 @@ typedef struct config {
     wsx_opts_t o;
 } config_t;
 
-static void usage(FILE *f)
-{
-    fprintf(
-        f,
-        "usage: " PROG " [options]\n"
-        "\n"
-        "The chat of examples/chat/PROTOCOL.md: a lobby with history, direct\n"
-        "messages with delivery status, presence, typing, contacts and files.\n"
-        "Plain-text clients (wscat: the first line is the name) and JSON clients\n"
-        "share the server; the browser client is at http://HOST:PORT/.\n"
-        "\n"
-        "  --host HOST         address to listen on (default 127.0.0.1; :: for IPv6)\n"
-        "  --port PORT         port (default 8000; 0 = any free port)\n"
-        "  --data-dir DIR      where names, contacts, history and waiting direct\n"
-        "                      messages are kept (default ./chat-data)\n"
-        "  --fsync MODE        when the log reaches the disk:\n"
-        "                        batch   once per event-loop round, before any\n"
-        "                                answer of the round is sent (default)\n"
-        "                        always  after every record\n"
-        "                        never   when the kernel decides (survives\n"
-        "                                kill -9, not a power loss)\n"
-        "  --log FILE          one timestamped line per connect, join, leave, direct\n"
-        "                      message, file and error (appended)\n"
-        "  --log-messages      also the text of messages in --log\n"
-        "  --max-queue SIZE    a client whose unsent output passes SIZE (suffix K, M\n"
-        "                      or G; default 4M) is closed with 1008\n"
-        "  --rate-limit N      messages a second per user, bursts of 2N (default 20;\n"
-        "                      0 = no limit)\n"
-        "  --ping-interval S   ping a client silent for S seconds, drop it when\n"
-        "                      silent as long again (default 30; 0 = never)\n"
-        "  --idle-timeout S    drop a silent client after S seconds (pinged at S/2;\n"
-        "                      the same setting as --ping-interval S/2)\n"
-        "  --web DIR           the browser client's files (default: web/ next to\n"
-        "                      this program)\n"
-        "  --tls-cert FILE     serve https:// and wss:// instead (TLS 1.2+) with this\n"
-        "                      PEM certificate (chain); SIGHUP reads it again\n"
-        "  --tls-key FILE      the certificate's PEM private key\n"
-        "  --max-buffered SIZE memory all clients together may hold in message and\n"
-        "                      output buffers (default 256M); past it the largest\n"
-        "                      holders are closed (1009 / 1008)\n"
-        "  --stall-timeout S   a message that has begun must bring 1 KiB every S\n"
-        "                      seconds (default 10; 0 = no limit)\n"
-        "%s"
-        "  --help              this text\n"
-        "\n"
-        "Limits: text 4096 bytes (error, connection kept), a JSON message 16 KiB,\n"
-        "any WebSocket message 65540 bytes (a file chunk; larger: close 1009).\n"
-        "On start the log in DIR is replayed (a damaged log is replayed around the\n"
-        "damage and kept as DIR/chat.log.damaged-<time>), then 'WebSocket server\n"
-        "listening on HOST:PORT' is printed. SIGINT or SIGTERM tells every client\n"
-        "the server is shutting down, closes it with 1001, syncs the log, exits 0.\n",
-        chat_backend_help);
-}
+static const char usage_text[] =
+    "usage: " PROG " [options]\n"
+    "\n"
+    "The chat of examples/chat/PROTOCOL.md: a lobby with history, direct\n"
+    "messages with delivery status, presence, typing, contacts and files.\n"
+    "Plain-text clients (wscat: the first line is the name) and JSON\n"
+    "clients share the server; the browser client is at http://HOST:PORT/.\n"
+    "\n"
+    "  --host HOST         address to listen on (default 127.0.0.1;\n"
+    "                      :: for IPv6)\n"
+    "  --port PORT         port (default 8000; 0 = any free port)\n"
+    "  --data-dir DIR      where names, contacts, history and waiting\n"
+    "                      direct messages are kept (default ./chat-data)\n"
+    "  --fsync MODE        when the log reaches the disk:\n"
+    "                        batch   once per event-loop round, before any\n"
+    "                                answer of the round is sent (default)\n"
+    "                        always  after every record\n"
+    "                        never   when the kernel decides (survives\n"
+    "                                kill -9, not a power loss)\n"
+    "  --log FILE          one timestamped line per connect, join, leave,\n"
+    "                      direct message, file and error (appended)\n"
+    "  --log-messages      also the text of messages in --log\n"
+    "  --max-queue SIZE    a client whose unsent output passes SIZE\n"
+    "                      (suffix K, M or G; default 4M) is closed (1008)\n"
+    "  --rate-limit N      messages a second per user, bursts of 2N\n"
+    "                      (default 20; 0 = no limit)\n"
+    "  --ping-interval S   ping a client silent for S seconds, drop it when\n"
+    "                      silent as long again (default 30; 0 = never)\n"
+    "  --idle-timeout S    drop a silent client after S seconds (pinged at\n"
+    "                      S/2: the same setting as --ping-interval S/2)\n"
+    "  --web DIR           the browser client's files (default: web/ next\n"
+    "                      to this program)\n"
+    "  --tls-cert FILE     serve https:// and wss:// instead (TLS 1.2+)\n"
+    "                      with this PEM certificate (chain); SIGHUP\n"
+    "                      reads it again\n"
+    "  --tls-key FILE      the certificate's PEM private key\n"
+    "  --max-buffered SIZE memory all clients together may hold in message\n"
+    "                      and output buffers (default 256M); past it the\n"
+    "                      largest holders are closed (1009 / 1008)\n"
+    "  --stall-timeout S   a message that has begun must bring 1 KiB every\n"
+    "                      S seconds (default 10; 0 = no limit)\n";
+
+/* After the options of redis_backend.h (chat_backend_help). */
+static const char usage_tail[] =
+    "  --help              this text\n"
+    "\n"
+    "Limits: text 4096 bytes (error, connection kept), a JSON message\n"
+    "16 KiB, a text message 64 KiB and a binary one (a file chunk) 65540\n"
+    "bytes (larger: close 1009). On start the log in DIR is replayed (a\n"
+    "damaged log is replayed around the damage and kept as\n"
+    "DIR/chat.log.damaged-<time>), then 'WebSocket server listening on\n"
+    "HOST:PORT' is printed. SIGINT or SIGTERM tells every client the server\n"
+    "is shutting down, closes it with 1001, syncs the log and exits 0.\n";
 
 static int try_help(const char *unexpected)
 {
@@ -90,8 +90,7 @@ static int try_help(const char *unexpected)
 
 static int bad_value(const char *opt, const char *value, const char *want)
 {
-    fprintf(stderr, PROG ": bad value for --%s: '%s' (%s)\n", opt, value,
-            want);
+    fprintf(stderr, PROG ": bad value for --%s: '%s' (%s)\n", opt, value, want);
     return try_help(NULL);
 }
 
@@ -185,7 +184,9 @@ static int parse_args(chat_server_t *srv, config_t *cf, int argc, char **argv)
 
     while ((opt = getopt_long(argc, argv, "", longopts, &li)) != -1) {
         if (opt == 'H') {
-            usage(stdout);
+            fputs(usage_text, stdout);
+            fputs(chat_backend_help, stdout);
+            fputs(usage_tail, stdout);
             exit(0);
         }
         if (opt == 'm')
@@ -241,8 +242,8 @@ static void setup(wsx_loop_t *loop, void *ctx)
 static void store_warning(void *ctx, const char *msg)
 {
     const chat_server_t *srv = ctx;
-    fprintf(stderr, PROG ": warning: %s/%s: %s\n", srv->data_dir,
-            CHAT_LOG_NAME, msg);
+    fprintf(stderr, PROG ": warning: %s/%s: %s\n", srv->data_dir, CHAT_LOG_NAME,
+            msg);
     chat_log(srv, NULL, "warning: %s", msg);
 }
 
@@ -283,8 +284,10 @@ static int web_dir_check(chat_server_t *srv, const config_t *cf)
     if (cf->web_given)
         return wsx_http_check_static(PROG, "--web", srv->web_dir);
     if (stat(srv->web_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        fprintf(stderr, PROG ": no browser client in %s; serving WebSocket "
-                        "clients only\n", srv->web_dir);
+        fprintf(stderr,
+                PROG ": no browser client in %s; serving WebSocket "
+                     "clients only\n",
+                srv->web_dir);
         srv->web_dir[0] = '\0';
     }
     return 0;
@@ -293,8 +296,8 @@ static int web_dir_check(chat_server_t *srv, const config_t *cf)
 int main(int argc, char **argv)
 {
     static chat_server_t srv;
-    config_t cf = {.host = "127.0.0.1", .port = 8000,
-                   .o = {.ping_interval = 30000}};
+    config_t cf = {
+        .host = "127.0.0.1", .port = 8000, .o = {.ping_interval = 30000}};
     wsx_handler_t h = {0};
     int r;
 
@@ -318,8 +321,7 @@ int main(int argc, char **argv)
     session_handlers(&h);
     cf.o.max_message = CHAT_FRAME_MAX;
     cf.o.static_dir = *srv.web_dir ? srv.web_dir : NULL;
-    r = wsx_serve("WebSocket server", cf.host, cf.port, &cf.o, &h, &srv,
-                  setup);
+    r = wsx_serve("WebSocket server", cf.host, cf.port, &cf.o, &h, &srv, setup);
     files_free_all(&srv);
     srv.store->ops->close(srv.store);
     srv.hub->ops->free(srv.hub);

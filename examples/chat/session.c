@@ -88,8 +88,8 @@ static int deliver_one(session_t *s, fanout_t *f)
     return wsx_conn_send_frame(s->c, frame) == 0;
 }
 
-int chat_deliver_local(chat_server_t *srv, const char *to,
-                       const char *except, const char *json, size_t len)
+int chat_deliver_local(chat_server_t *srv, const char *to, const char *except,
+                       const char *json, size_t len)
 {
     fanout_t f = {NULL, NULL, 0, json, len};
     int reached = 0;
@@ -225,8 +225,7 @@ static int looks_like_json(const uint8_t *p, size_t len)
     return len && *p == '{';
 }
 
-static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
-                       size_t len)
+static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data, size_t len)
 {
     session_t *s = wsx_conn_data(c);
     if (!s || s->closing)
@@ -238,8 +237,9 @@ static void on_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
             proto_error(s, NULL, "not_logged_in",
                         "a binary message (file chunk) before hello");
         else
-            session_close(s, 1003, "binary messages are file chunks of "
-                                   "JSON clients");
+            session_close(s, 1003,
+                          "binary messages are file chunks of "
+                          "JSON clients");
         return;
     }
     if (len > CHAT_TEXT_FRAME_MAX) { /* only a file chunk may be larger */
@@ -264,8 +264,8 @@ static void on_close(wsx_conn_t *c, unsigned code, const char *reason,
         return;
     s->closing = 1;
     logout(s);
-    chat_log(s->srv, s, "disconnect %u%s%.*s", code, len ? " " : "",
-             (int)len, reason);
+    chat_log(s->srv, s, "disconnect %u%s%.*s", code, len ? " " : "", (int)len,
+             reason);
     wsx_conn_set_data(c, NULL);
     free(s);
 }

@@ -91,7 +91,7 @@ static void claim(chat_store_t *s, const char *key, const char *display)
 static uint64_t lobby(chat_store_t *s, const char *from, const char *text)
 {
     chat_msg_t m = {s->ops->next_seq(s), 1000, from, NULL, NULL, text,
-                    strlen(text), 0};
+                    strlen(text),        0};
     CHECK_INT(s->ops->history_add(s, &m), 0);
     return m.seq;
 }
@@ -99,8 +99,8 @@ static uint64_t lobby(chat_store_t *s, const char *from, const char *text)
 static uint64_t direct(chat_store_t *s, const char *from, const char *to,
                        const char *ref, const char *text)
 {
-    chat_msg_t m = {s->ops->next_seq(s), 2000, from, to, ref, text,
-                    strlen(text), CHAT_PM_OFFLINE};
+    chat_msg_t m = {s->ops->next_seq(s), 2000,           from, to, ref, text,
+                    strlen(text),        CHAT_PM_OFFLINE};
     CHECK_INT(s->ops->pm_add(s, &m), 0);
     return m.seq;
 }
@@ -171,22 +171,43 @@ static void run_steps(chat_store_t *s, int upto, char states[][4096],
 {
     for (int i = 0; i < upto; i++) {
         switch (i) {
-        case 0: claim(s, "alice", "Alice"); break;
-        case 1: claim(s, "bob", "bob"); break;
-        case 2: CHECK_INT(s->ops->contact_add(s, "alice", "bob"), 0); break;
-        case 3: lobby(s, "Alice", "hello"); break;
-        case 4: direct(s, "Alice", "bob", "c1", "psst"); break;
-        case 5: claim(s, "carol", "Carol"); break;
-        case 6: CHECK_INT(s->ops->contact_add(s, "alice", "carol"), 0); break;
-        case 7: direct(s, "bob", "Carol", "", "hi carol"); break;
-        case 8: lobby(s, "bob", "second"); break;
+        case 0:
+            claim(s, "alice", "Alice");
+            break;
+        case 1:
+            claim(s, "bob", "bob");
+            break;
+        case 2:
+            CHECK_INT(s->ops->contact_add(s, "alice", "bob"), 0);
+            break;
+        case 3:
+            lobby(s, "Alice", "hello");
+            break;
+        case 4:
+            direct(s, "Alice", "bob", "c1", "psst");
+            break;
+        case 5:
+            claim(s, "carol", "Carol");
+            break;
+        case 6:
+            CHECK_INT(s->ops->contact_add(s, "alice", "carol"), 0);
+            break;
+        case 7:
+            direct(s, "bob", "Carol", "", "hi carol");
+            break;
+        case 8:
+            lobby(s, "bob", "second");
+            break;
         case 9: /* the direct message of step 4, seq 2 */
-            CHECK_INT(s->ops->pm_mark(s, 2, "bob", CHAT_PM_DELIVERED, NULL,
-                                      NULL), 1);
+            CHECK_INT(
+                s->ops->pm_mark(s, 2, "bob", CHAT_PM_DELIVERED, NULL, NULL), 1);
             break;
-        case 10: CHECK_INT(s->ops->contact_remove(s, "alice", "bob"), 0);
+        case 10:
+            CHECK_INT(s->ops->contact_remove(s, "alice", "bob"), 0);
             break;
-        case 11: lobby(s, "Carol", "third, with \xe2\x82\xac"); break;
+        case 11:
+            lobby(s, "Carol", "third, with \xe2\x82\xac");
+            break;
         }
         if (states)
             snprintf(states[i], sizeof states[i], "%s", state(s));
@@ -222,13 +243,12 @@ static void answers(void)
     fresh_dir();
     chat_store_t *s = open_in(dir, CHAT_FSYNC_NEVER);
     run_steps(s, STEPS, NULL, NULL);
-    CHECK_INT(s->ops->contact_add(s, "alice", "carol"), 1); /* already */
+    CHECK_INT(s->ops->contact_add(s, "alice", "carol"), 1);  /* already */
     CHECK_INT(s->ops->contact_remove(s, "alice", "bob"), 1); /* not one */
     CHECK_INT(s->ops->lookup(s, "dave", NULL, NULL), 0);
     CHECK_INT(s->ops->pm_mark(s, 2, "carol", CHAT_PM_READ, NULL, NULL),
               -ENOENT); /* not carol's */
-    CHECK_INT(s->ops->pm_mark(s, 999, NULL, CHAT_PM_READ, NULL, NULL),
-              -ENOENT);
+    CHECK_INT(s->ops->pm_mark(s, 999, NULL, CHAT_PM_READ, NULL, NULL), -ENOENT);
     CHECK_INT(s->ops->pm_mark(s, 2, "bob", CHAT_PM_DELIVERED, NULL, NULL),
               0); /* that far already */
     CHECK_INT(s->ops->pm_mark(s, 2, "bob", CHAT_PM_READ, NULL, NULL), 1);
@@ -372,14 +392,14 @@ static void not_a_log(void)
 {
     fresh_dir();
     char cmd[600];
-    snprintf(cmd, sizeof cmd, "mkdir -p %s && echo 'not a chat log' > %s",
-             dir, log_in(dir));
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && echo 'not a chat log' > %s", dir,
+             log_in(dir));
     CHECK_INT(system(cmd), 0);
     chat_store_t *s = NULL;
     const char *msg = NULL;
-    CHECK_INT(chat_store_open_local(&s, dir, CHAT_FSYNC_NEVER, NULL, NULL,
-                                    &msg),
-              -EINVAL);
+    CHECK_INT(
+        chat_store_open_local(&s, dir, CHAT_FSYNC_NEVER, NULL, NULL, &msg),
+        -EINVAL);
     CHECK(msg && strstr(msg, "not a chat log (no valid record in it)"));
     CHECK_INT(file_size(log_in(dir)), 15); /* left alone */
 }
@@ -424,8 +444,8 @@ static void killed_while_writing(void)
             bad += atoi(p + 2) != expect;
             expect++;
         }
-        th_note("fsync mode %d: %d acknowledged, %d replayed", mode,
-                acked + 1, expect);
+        th_note("fsync mode %d: %d acknowledged, %d replayed", mode, acked + 1,
+                expect);
         CHECK_INT(bad, 0);
         CHECK(expect >= acked + 1 && expect <= acked + 2);
         s->ops->close(s);

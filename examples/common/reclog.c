@@ -55,8 +55,7 @@ size_t reclog_frame(uint8_t *out, uint32_t seq, size_t len)
     out[2] = (uint8_t)len;
     out[3] = (uint8_t)(len >> 8);
     put_le32(out + 4, seq);
-    put_le32(out + RECLOG_HEAD + len,
-             reclog_crc32c(0, out, RECLOG_HEAD + len));
+    put_le32(out + RECLOG_HEAD + len, reclog_crc32c(0, out, RECLOG_HEAD + len));
     return RECLOG_SIZE(len);
 }
 

@@ -32,10 +32,10 @@
 #define RECLOG_RANGES 8 /* damaged ranges remembered for the report */
 
 typedef struct reclog_format {
-    const char *not_log; /* what reclog_open says of a file that is not
-                            such a log: "not a messenger log (...)" */
-    const char *magic; /* RECLOG_MAGIC_LEN bytes */
-    int version;       /* reported in reclog_replay_t.version */
+    const char *not_log;       /* what reclog_open says of a file that is not
+                                  such a log: "not a messenger log (...)" */
+    const char *magic;         /* RECLOG_MAGIC_LEN bytes */
+    int version;               /* reported in reclog_replay_t.version */
     size_t min_body, max_body; /* 1 <= min_body <= max_body <= 65535 */
     /* Is this body one the application writes? NULL: any. */
     int (*valid)(const uint8_t *body, size_t len);

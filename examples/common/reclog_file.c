@@ -53,8 +53,8 @@ static int keep_damaged(reclog_file_t *lf, const uint8_t *p, size_t n)
     strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
     for (int k = 1; fd < 0 && k < 100; k++) {
         if (k == 1)
-            snprintf(lf->damaged_copy, sizeof lf->damaged_copy,
-                     "%s.damaged-%s", lf->name, stamp);
+            snprintf(lf->damaged_copy, sizeof lf->damaged_copy, "%s.damaged-%s",
+                     lf->name, stamp);
         else
             snprintf(lf->damaged_copy, sizeof lf->damaged_copy,
                      "%s.damaged-%s.%d", lf->name, stamp, k);
@@ -170,13 +170,12 @@ int reclog_rewrite(reclog_file_t *lf,
 {
     char tmp[160];
     snprintf(tmp, sizeof tmp, "%s.tmp", lf->name);
-    int fd = openat(lf->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                    0644);
+    int fd =
+        openat(lf->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
     reclog_writer_t w = {fd, 0, RECLOG_MAGIC_LEN};
-    int r = write_all(fd, (const uint8_t *)lf->format->magic,
-                      RECLOG_MAGIC_LEN);
+    int r = write_all(fd, (const uint8_t *)lf->format->magic, RECLOG_MAGIC_LEN);
     if (r == 0)
         r = emit(ctx, &w);
     if (r == 0 && lf->mode != RECLOG_FSYNC_NEVER && fdatasync(fd) != 0)

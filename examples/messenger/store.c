@@ -79,7 +79,7 @@ static void fifo_remove(fifo_t *f, store_msg_t *out)
 
 /* log_encode_* frame a record with the number given; reclog frames it
  * again with the log's own, the same one for an append. */
-#define BODY(rec, size) ((size) - LOG_HEAD - LOG_CRC)
+#define BODY(rec, size) ((size)-LOG_HEAD - LOG_CRC)
 
 static int emit_all(void *ctx, reclog_writer_t *w)
 {
@@ -90,8 +90,8 @@ static int emit_all(void *ctx, reclog_writer_t *w)
         for (unsigned i = 0; i < f->count && r == 0; i++) {
             const store_msg_t *m = &f->msgs[(f->head + i) % STORE_CAPACITY];
             uint8_t rec[LOG_MAX_RECORD];
-            size_t n = log_encode_push(rec, 0, m->sender, (uint8_t)id,
-                                       m->data, m->len);
+            size_t n = log_encode_push(rec, 0, m->sender, (uint8_t)id, m->data,
+                                       m->len);
             r = reclog_writer_add(w, rec, BODY(rec, n));
         }
     }
@@ -208,8 +208,8 @@ int store_push(store_t *s, uint8_t sender, uint8_t receiver, const void *data,
         return 1;
     if (!f->msgs && !(f->msgs = malloc(STORE_CAPACITY * sizeof *f->msgs)))
         return -ENOMEM;
-    size_t n = log_encode_push(rec, s->lf.next_seq, sender, receiver, data,
-                               len);
+    size_t n =
+        log_encode_push(rec, s->lf.next_seq, sender, receiver, data, len);
     int r = reclog_append(&s->lf, rec, BODY(rec, n));
     if (r < 0)
         return r;

@@ -53,7 +53,11 @@ static int valid_body(const uint8_t *b, size_t len)
 static const reclog_format_t messenger_format = {
     "not a messenger log (no valid record in it); move it away to start "
     "with an empty log",
-    LOG_MAGIC, 2, 2, 3 + LOG_MAX_PAYLOAD, valid_body};
+    LOG_MAGIC,
+    2,
+    2,
+    3 + LOG_MAX_PAYLOAD,
+    valid_body};
 
 const reclog_format_t *log_format(void)
 {

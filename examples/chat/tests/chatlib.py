@@ -20,7 +20,8 @@ import time
 from wstest import (OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, Client, Fail,
                     check, close_payload, eq, frame)
 
-ZERO_KEY = b"\0\0\0\0"  # a legal masking key (RFC 6455 §5.3) that costs nothing
+# A legal masking key (RFC 6455 §5.3) that costs nothing to apply.
+ZERO_KEY = b"\0\0\0\0"
 OPEN_CLIENTS = []       # closed before a server is stopped
 
 
@@ -70,7 +71,8 @@ class ChatServer:
         if self.fsync:
             cmd += ["--fsync", self.fsync]
         with open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen(cmd + self.args, stdout=subprocess.PIPE,
+            self.proc = subprocess.Popen(cmd + self.args,
+                                         stdout=subprocess.PIPE,
                                          stderr=err, stdin=subprocess.DEVNULL)
         try:
             line = read_line(self.proc.stdout, 10)
@@ -166,13 +168,15 @@ class Like:
 
 SEQ = Like(lambda v: type(v) is int and v > 0, "<seq>")
 FILE = Like(lambda v: type(v) is int and v >= 0, "<file number>")
-TOKEN = Like(lambda v: isinstance(v, str) and re.fullmatch("[0-9a-f]{32}", v) is not None,
+TOKEN = Like(lambda v: isinstance(v, str) and re.fullmatch("[0-9a-f]{32}",
+                                                           v) is not None,
              "<32 hex>")
 TEXT = Like(lambda v: isinstance(v, str) and v != "", "<text>")
 
 
 def naming(word):
-    return Like(lambda v: isinstance(v, str) and word in v, "<text naming %r>" % word)
+    return Like(lambda v: isinstance(v, str) and word in v,
+                "<text naming %r>" % word)
 
 
 def after(n):
@@ -182,7 +186,8 @@ def after(n):
 # PROTOCOL.md: "ts ... to every event it sends" (statuses and errors
 # too, chatsrv says). These carry it always; any other message may, and
 # then it is checked too.
-TS_TYPES = {"msg", "join", "leave", "typing", "welcome", "system", "status", "error"}
+TS_TYPES = {"msg", "join", "leave", "typing", "welcome", "system", "status",
+            "error"}
 
 
 def check_ts(m, what):
@@ -295,7 +300,8 @@ class ChatClient(Client):
                 self.sock.settimeout(left)
                 f = self.recv_frame()
                 if f is None or f[1] != OP_PING:
-                    raise Fail("%s: got %r" % (what, f if f is None else (f[1], f[2][:300])))
+                    raise Fail("%s: got %r" % (what,
+                        f if f is None else (f[1], f[2][:300])))
                 self.send_frame(OP_PONG, f[2])
         except socket.timeout:
             return
@@ -355,13 +361,15 @@ class JClient(ChatClient):
 
     def recv(self, what="message"):
         kind, m = self.recv_any(what)
-        check(kind == "json", "%s: a binary message (%d bytes) instead" % (what, len(m)))
+        check(kind == "json",
+              "%s: a binary message (%d bytes) instead" % (what, len(m)))
         return m
 
     def expect(self, want, what="reply"):
         got = self.recv(what)
         if got != want:
-            raise Fail("%s:\n  got  %s\n  want %s" % (what, short(got), short(want)))
+            raise Fail("%s:\n  got  %s\n  want %s" % (what, short(got),
+                                                      short(want)))
         return got
 
     def req(self, obj, want, what="reply"):
@@ -389,7 +397,8 @@ class JClient(ChatClient):
         left = list(got)
         for w in wants:
             if w not in left:
-                raise Fail("%s: %s missing; got %s" % (what, short(w), short(got)))
+                raise Fail("%s: %s missing; got %s" % (what, short(w),
+                                                       short(got)))
             left.remove(w)
         return got
 
@@ -478,11 +487,15 @@ class Swarm:
         self.sel = selectors.DefaultSelector()
         self.names = ["%s%03d" % (prefix, i) for i in range(n)]
 
-    def connect_all(self):
-        """Sequential logins (each one's welcome read); the joins the
-        others get are parsed later, by run()."""
+    def connect_all(self, plain=()):
+        """Sequential logins (each one's welcome read), plain-text for the
+        indexes in plain; the joins the others get are parsed later, by
+        run()."""
         for i in range(self.n):
-            c = JClient(self.port, self.names[i], timeout=20)
+            if i in plain:
+                c = PClient(self.port, self.names[i], timeout=20)
+            else:
+                c = JClient(self.port, self.names[i], timeout=20)
             OPEN_CLIENTS.remove(c)
             c.sock.setblocking(False)
             self.socks.append(c.sock)
@@ -490,10 +503,9 @@ class Swarm:
             self.sel.register(c.sock, selectors.EVENT_READ, i)
 
     def send(self, i, obj):
-        s = self.socks[i]
-        s.setblocking(True)
-        s.sendall(frame(OP_TEXT, dumps(obj), key=ZERO_KEY))
-        s.setblocking(False)
+        """A JSON object, or a str as a plain line."""
+        data = obj.encode() if isinstance(obj, str) else dumps(obj)
+        self.send_raw(i, frame(OP_TEXT, data, key=ZERO_KEY))
 
     def run(self, on_text, done, timeout):
         deadline = time.monotonic() + timeout
@@ -508,7 +520,8 @@ class Swarm:
                 except BlockingIOError:
                     continue
                 if not d:
-                    raise Fail("client %d: the server closed the connection" % i)
+                    raise Fail("client %d: the server closed the connection"
+                               % i)
                 buf = self.bufs[i]
                 buf += d
                 pos, end = 0, len(buf)
@@ -533,7 +546,8 @@ class Swarm:
                     elif op == OP_PING:
                         self.send_raw(i, frame(OP_PONG, payload, key=ZERO_KEY))
                     elif op != OP_PONG:
-                        raise Fail("client %d: opcode %d (%r)" % (i, op, payload[:60]))
+                        raise Fail("client %d: opcode %d (%r)" % (i, op,
+                                                                  payload[:60]))
                 del buf[:pos]
         return True
 
