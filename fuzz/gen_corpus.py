@@ -376,6 +376,7 @@ def chat_log_seeds():
               s8(b"Alice") + s8(b"") + b"hi",
               b"M" + q(2) + b"\x02",
               b"M" + q(3) + b"\x03",
+              b"T" + q(2) + b"\x02",
               b"X" + s8(b"alice") + "бob".encode(),
               b"H" + q(4) + q(1764633600003) + s8(b"Alice") + b"x" * 4096]
     log = b"WSCHAT1\n" + b"".join(log_record(i, b) for i, b in enumerate(bodies))

@@ -94,6 +94,14 @@ typedef struct chat_store_ops {
                       void *ctx);
     int (*sync)(chat_store_t *s);
     void (*close)(chat_store_t *s);
+    /* Statuses a sender missed (it was offline when its PM moved on):
+     * the direct messages from user `from` (a key) whose state is past
+     * what their sender was told, oldest first; and: the sender of seq
+     * has been told of state. Both may be NULL in a store that does not
+     * keep this (then a sender offline at the time never learns it). */
+    int (*pm_untold)(chat_store_t *s, const char *from, chat_msg_fn fn,
+                     void *ctx);
+    int (*pm_told)(chat_store_t *s, uint64_t seq, int state);
 } chat_store_ops_t;
 
 struct chat_store {

@@ -27,18 +27,21 @@ static int add_contact(void *ctx, const char *display)
     return 0;
 }
 
+static void fill_contacts(json_writer_t *w, void *ctx)
+{
+    req_t *r = ctx;
+    chat_server_t *srv = r->s->srv;
+    ev_ref(w, r->ref);
+    json_key(w, "contacts");
+    json_array_begin(w);
+    listing_t l = {w, srv->hub};
+    srv->store->ops->contacts(srv->store, r->s->key, add_contact, &l);
+    json_array_end(w);
+}
+
 static void answer(req_t *r)
 {
-    chat_server_t *srv = r->s->srv;
-    ev_t e;
-    ev_begin(&e, "contacts", CHAT_MAX_CONTACTS * 160 + 512);
-    ev_ref(&e.w, r->ref);
-    json_key(&e.w, "contacts");
-    json_array_begin(&e.w);
-    listing_t l = {&e.w, srv->hub};
-    srv->store->ops->contacts(srv->store, r->s->key, add_contact, &l);
-    json_array_end(&e.w);
-    ev_send(r->s, &e);
+    ev_send_built(r->s, "contacts", 4096, fill_contacts, r);
 }
 
 void contacts_list(req_t *r)

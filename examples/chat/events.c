@@ -42,6 +42,25 @@ int ev_send(session_t *s, ev_t *e)
     return r;
 }
 
+int ev_send_built(session_t *s, const char *type, size_t hint, ev_fill_fn fill,
+                  void *ctx)
+{
+    for (size_t cap = hint < EV_BUF ? EV_BUF : hint; cap <= EV_BUILT_MAX;
+         cap *= 2) {
+        ev_t e;
+        size_t len;
+        ev_begin(&e, type, cap);
+        fill(&e.w, ctx);
+        const char *text = ev_finish(&e, &len);
+        int r = text ? session_send(s, text, len) : -1;
+        int roomless = !text && (cap <= EV_BUF || e.heap);
+        ev_free(&e);
+        if (!roomless)
+            return r;
+    }
+    return -1;
+}
+
 int ev_publish(chat_server_t *srv, const char *to, const char *except, ev_t *e)
 {
     size_t len;

@@ -39,6 +39,15 @@ void ev_free(ev_t *e);
 /* Finish e, send it to s (session_send), free it. 0 or -1. */
 int ev_send(session_t *s, ev_t *e);
 
+/* An event of unknown size (a welcome, a history, a list): fill writes
+ * its members into w; it is built in a buffer of `hint` bytes, rebuilt
+ * in one twice as large while it does not fit (up to EV_BUILT_MAX), and
+ * sent to s. 0, or -1 (too large, out of memory, or s cannot take it). */
+#define EV_BUILT_MAX ((size_t)64 << 20)
+typedef void (*ev_fill_fn)(json_writer_t *w, void *ctx);
+int ev_send_built(session_t *s, const char *type, size_t hint, ev_fill_fn fill,
+                  void *ctx);
+
 /* Finish e, publish it through the hub (hub.h publish), free it. Returns
  * what publish did. */
 int ev_publish(chat_server_t *srv, const char *to, const char *except, ev_t *e);

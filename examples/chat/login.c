@@ -81,38 +81,43 @@ static int add_msg(void *ctx, const chat_msg_t *m)
     return 0;
 }
 
+typedef struct welcome {
+    req_t *r;
+    const char *token;
+} welcome_t;
+
+static void fill_welcome(json_writer_t *w, void *ctx)
+{
+    const welcome_t *wl = ctx;
+    session_t *s = wl->r->s;
+    chat_server_t *srv = s->srv;
+    ev_ref(w, wl->r->ref);
+    json_member_str(w, "name", s->name);
+    if (wl->token) {
+        json_member_str(w, "token", wl->token);
+        json_member_bool(w, "claimed", 1);
+    }
+    json_key(w, "users");
+    json_array_begin(w);
+    srv->hub->ops->users(srv->hub, add_name, w);
+    json_array_end(w);
+    json_key(w, "contacts");
+    json_array_begin(w);
+    void *pair[2] = {w, s};
+    srv->store->ops->contacts(srv->store, s->key, add_contact, pair);
+    json_array_end(w);
+    json_key(w, "history");
+    json_array_begin(w);
+    srv->store->ops->history(srv->store, 0, CHAT_WELCOME_HISTORY, add_msg, w);
+    json_array_end(w);
+}
+
 static void welcome(req_t *r, const char *token)
 {
-    session_t *s = r->s;
-    chat_server_t *srv = s->srv;
-    size_t users = srv->sessions.count;
-    ev_t e;
-    ev_begin(&e, "welcome",
-             CHAT_WELCOME_HISTORY * EV_MSG_MAX + users * 140 +
-                 CHAT_MAX_CONTACTS * 160 + 1024);
-    ev_ref(&e.w, r->ref);
-    json_member_str(&e.w, "name", s->name);
-    if (token) {
-        json_member_str(&e.w, "token", token);
-        json_member_bool(&e.w, "claimed", 1);
-    }
-    json_key(&e.w, "users");
-    json_array_begin(&e.w);
-    srv->hub->ops->users(srv->hub, add_name, &e.w);
-    json_array_end(&e.w);
-    json_key(&e.w, "contacts");
-    json_array_begin(&e.w);
-    void *ctx[2] = {&e.w, s};
-    srv->store->ops->contacts(srv->store, s->key, add_contact, ctx);
-    json_array_end(&e.w);
-    json_key(&e.w, "history");
-    json_array_begin(&e.w);
-    srv->store->ops->history(srv->store, 0, CHAT_WELCOME_HISTORY, add_msg,
-                             &e.w);
-    json_array_end(&e.w);
-    if (ev_send(s, &e) != 0)
-        chat_log(srv, s, "error: the welcome for %s could not be built",
-                 s->name);
+    welcome_t wl = {r, token};
+    if (ev_send_built(r->s, "welcome", 16384, fill_welcome, &wl) != 0)
+        chat_log(r->s->srv, r->s, "error: the welcome for %s not sent",
+                 r->s->name);
 }
 
 /* ------------------------------------------------------------- hello */

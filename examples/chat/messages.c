@@ -20,8 +20,8 @@ static const char *status_name(int state)
 
 /* {"type": "status", "ref", "seq", "to", "status"}: to the session, or
  * through the hub to the user `key` when s is NULL. */
-static void status(chat_server_t *srv, session_t *s, const char *key,
-                   const chat_msg_t *m, int state)
+static int status(chat_server_t *srv, session_t *s, const char *key,
+                  const chat_msg_t *m, int state)
 {
     ev_t e;
     ev_begin(&e, "status", 0);
@@ -31,9 +31,16 @@ static void status(chat_server_t *srv, session_t *s, const char *key,
         json_member_str(&e.w, "to", m->to);
     json_member_str(&e.w, "status", status_name(state));
     if (s)
-        ev_send(s, &e);
-    else
-        ev_publish(srv, key, NULL, &e);
+        return ev_send(s, &e) == 0;
+    return ev_publish(srv, key, NULL, &e);
+}
+
+/* The sender now knows that seq reached state (so that a sender who was
+ * offline can be told at its next login what it missed). */
+static void told(chat_server_t *srv, uint64_t seq, int state)
+{
+    if (srv->store->ops->pm_told)
+        srv->store->ops->pm_told(srv->store, seq, state);
 }
 
 int msg_check_text(session_t *s, size_t len, const char *ref)
@@ -92,8 +99,6 @@ int msg_find_user(session_t *s, const char *to, size_t to_len, char *display,
     return -1;
 }
 
-static int tell_sender(void *ctx, const chat_msg_t *m);
-
 void msg_direct(session_t *s, const char *to, size_t to_len, const char *text,
                 size_t len, const char *ref)
 {
@@ -118,8 +123,9 @@ void msg_direct(session_t *s, const char *to, size_t to_len, const char *text,
     status(srv, s, NULL, &m, 0);
     if (ev_publish_msg(srv, key, NULL, &m) > 0) {
         if (st->ops->pm_mark(st, m.seq, NULL, CHAT_PM_DELIVERED, NULL, NULL) >=
-            0)
-            status(srv, s, NULL, &m, CHAT_PM_DELIVERED);
+                0 &&
+            status(srv, s, NULL, &m, CHAT_PM_DELIVERED) > 0)
+            told(srv, m.seq, CHAT_PM_DELIVERED);
     } else if (!srv->hub->ops->online(srv->hub, key)) {
         status(srv, s, NULL, &m, CHAT_PM_OFFLINE);
     }
@@ -127,20 +133,35 @@ void msg_direct(session_t *s, const char *to, size_t to_len, const char *text,
      * recipient marks it delivered (msg_mark) and tells the sender. */
 }
 
-int msg_mark(chat_server_t *srv, uint64_t seq, const char *key, int state)
-{
-    return srv->store->ops->pm_mark(srv->store, seq, key, state, tell_sender,
-                                    srv);
-}
+/* What pm_mark moved, and whether its sender heard of it. */
+typedef struct moved {
+    chat_server_t *srv;
+    int reached, state;
+    uint64_t seq;
+} moved_t;
 
 /* pm_mark's callback: tell the message's sender where it is now. */
 static int tell_sender(void *ctx, const chat_msg_t *m)
 {
-    chat_server_t *srv = ctx;
+    moved_t *mv = ctx;
     char key[CHAT_NAME_MAX], why[96];
     if (!chat_name_check(m->from, strlen(m->from), key, why, sizeof why))
-        status(srv, NULL, key, m, m->state);
+        mv->reached = status(mv->srv, NULL, key, m, m->state);
+    mv->seq = m->seq;
+    mv->state = m->state;
     return 0;
+}
+
+int msg_mark(chat_server_t *srv, uint64_t seq, const char *key, int state)
+{
+    moved_t mv = {srv, 0, 0, 0};
+    int r =
+        srv->store->ops->pm_mark(srv->store, seq, key, state, tell_sender, &mv);
+    /* After the mark, not inside it: the store is not changed while it
+     * calls back. */
+    if (r == 1 && mv.reached > 0)
+        told(srv, mv.seq, mv.state);
+    return r;
 }
 
 void msg_read(session_t *s, uint64_t seq, const char *ref)
@@ -154,37 +175,55 @@ void msg_read(session_t *s, uint64_t seq, const char *ref)
         storage_failed(s, ref, r);
 }
 
-/* The seqs of the pending messages, collected before they are marked
+/* Messages walked in the store, remembered to be marked after the walk
  * (the store's walk must not change what it walks). */
-typedef struct pending {
+typedef struct marks {
     session_t *s;
-    uint64_t *seq;
+    struct mark {
+        uint64_t seq;
+        int state;
+    } * v;
     size_t n, cap;
-} pending_t;
+} marks_t;
+
+static int remember(marks_t *p, const chat_msg_t *m)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 16;
+        struct mark *v = realloc(p->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        p->v = v;
+        p->cap = cap;
+    }
+    p->v[p->n++] = (struct mark){m->seq, m->state};
+    return 0;
+}
 
 static int send_pending(void *ctx, const chat_msg_t *m)
 {
-    pending_t *p = ctx;
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? p->cap * 2 : 16;
-        uint64_t *seq = realloc(p->seq, cap * sizeof *seq);
-        if (!seq)
-            return -1;
-        p->seq = seq;
-        p->cap = cap;
-    }
-    if (ev_send_msg(p->s, m) != 0)
-        return -1;
-    p->seq[p->n++] = m->seq;
-    return 0;
+    marks_t *p = ctx;
+    return ev_send_msg(p->s, m) != 0 ? -1 : remember(p, m);
+}
+
+/* A status the sender missed while it was away. */
+static int send_untold(void *ctx, const chat_msg_t *m)
+{
+    marks_t *p = ctx;
+    return status(p->s->srv, p->s, NULL, m, m->state) > 0 ? remember(p, m) : -1;
 }
 
 void msg_deliver_pending(session_t *s)
 {
     chat_store_t *st = s->srv->store;
-    pending_t p = {s, NULL, 0, 0};
+    marks_t p = {s, NULL, 0, 0};
     st->ops->pm_pending(st, s->key, send_pending, &p);
     for (size_t i = 0; i < p.n; i++)
-        msg_mark(s->srv, p.seq[i], s->key, CHAT_PM_DELIVERED);
-    free(p.seq);
+        msg_mark(s->srv, p.v[i].seq, s->key, CHAT_PM_DELIVERED);
+    p.n = 0;
+    if (st->ops->pm_untold)
+        st->ops->pm_untold(st, s->key, send_untold, &p);
+    for (size_t i = 0; i < p.n; i++)
+        told(s->srv, p.v[i].seq, p.v[i].state);
+    free(p.v);
 }

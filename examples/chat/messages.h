@@ -14,8 +14,8 @@ int msg_check_text(session_t *s, size_t len, const char *ref);
 /* The user named to[0..to_len), if it is a user at all (claimed, or
  * online): 0 with its display spelling and key (CHAT_NAME_MAX bytes
  * each), or -1 after the error "no_such_user" to s. */
-int msg_find_user(session_t *s, const char *to, size_t to_len,
-                  char *display, char *key, const char *ref);
+int msg_find_user(session_t *s, const char *to, size_t to_len, char *display,
+                  char *key, const char *ref);
 
 /* A lobby message from s: stored in history, sent to everyone else; s
  * gets status "sent". ref: the request's id, or "". */
@@ -35,8 +35,9 @@ void msg_read(session_t *s, uint64_t seq, const char *ref);
  * its PMs reached a user here). What pm_mark returns. */
 int msg_mark(chat_server_t *srv, uint64_t seq, const char *key, int state);
 
-/* After s logged in: the direct messages waiting for it, oldest first;
- * each sender gets "delivered". */
+/* After s logged in: the direct messages waiting for it, oldest first
+ * (each sender gets "delivered"); then the statuses of its own direct
+ * messages that moved on while it was away. */
 void msg_deliver_pending(session_t *s);
 
 #endif

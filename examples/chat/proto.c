@@ -62,17 +62,20 @@ static int add_name(void *ctx, const char *display)
     return 0;
 }
 
+static void fill_users(json_writer_t *w, void *ctx)
+{
+    req_t *r = ctx;
+    chat_hub_t *hub = r->s->srv->hub;
+    ev_ref(w, r->ref);
+    json_key(w, "users");
+    json_array_begin(w);
+    hub->ops->users(hub, add_name, w);
+    json_array_end(w);
+}
+
 static void do_users(req_t *r)
 {
-    chat_hub_t *hub = r->s->srv->hub;
-    ev_t e;
-    ev_begin(&e, "users", r->s->srv->sessions.count * 140 + 512);
-    ev_ref(&e.w, r->ref);
-    json_key(&e.w, "users");
-    json_array_begin(&e.w);
-    hub->ops->users(hub, add_name, &e.w);
-    json_array_end(&e.w);
-    ev_send(r->s, &e);
+    ev_send_built(r->s, "users", 4096, fill_users, r);
 }
 
 static int add_msg(void *ctx, const chat_msg_t *m)
@@ -81,21 +84,31 @@ static int add_msg(void *ctx, const chat_msg_t *m)
     return 0;
 }
 
+typedef struct history_req {
+    req_t *r;
+    uint64_t before;
+    size_t limit;
+} history_req_t;
+
+static void fill_history(json_writer_t *w, void *ctx)
+{
+    history_req_t *h = ctx;
+    chat_store_t *st = h->r->s->srv->store;
+    ev_ref(w, h->r->ref);
+    json_key(w, "messages");
+    json_array_begin(w);
+    st->ops->history(st, h->before, h->limit, add_msg, w);
+    json_array_end(w);
+}
+
 static void do_history(req_t *r)
 {
-    chat_store_t *st = r->s->srv->store;
     int64_t before = 0, limit = CHAT_WELCOME_HISTORY;
     if (req_int(r, "before", 0, 1, INT64_MAX, &before) == REQ_BAD ||
         req_int(r, "limit", 0, 1, HISTORY_LIMIT_MAX, &limit) == REQ_BAD)
         return;
-    ev_t e;
-    ev_begin(&e, "history", (size_t)limit * EV_MSG_MAX + 512);
-    ev_ref(&e.w, r->ref);
-    json_key(&e.w, "messages");
-    json_array_begin(&e.w);
-    st->ops->history(st, (uint64_t)before, (size_t)limit, add_msg, &e.w);
-    json_array_end(&e.w);
-    ev_send(r->s, &e);
+    history_req_t h = {r, (uint64_t)before, (size_t)limit};
+    ev_send_built(r->s, "history", 16384, fill_history, &h);
 }
 
 static void do_typing(req_t *r)

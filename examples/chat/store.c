@@ -177,6 +177,38 @@ static int op_pm_pending(chat_store_t *st, const char *key, chat_msg_fn fn,
     return r;
 }
 
+static int op_pm_untold(chat_store_t *st, const char *from, chat_msg_fn fn,
+                        void *ctx)
+{
+    local_t *s = LOCAL(st);
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < s->npms; i++) {
+        const stored_t *pm = s->pms[i];
+        if (pm->m.state > CHAT_PM_OFFLINE && pm->told < pm->m.state &&
+            !strcmp(pm->from_key, from))
+            r = fn(ctx, &pm->m);
+    }
+    return r;
+}
+
+static int op_pm_told(chat_store_t *st, uint64_t seq, int state)
+{
+    local_t *s = LOCAL(st);
+    stored_t *pm = st_pm_find(s, seq);
+    if (!pm)
+        return -ENOENT;
+    if (pm->told >= state)
+        return 0;
+    body_t b = st_body_begin(s, 'T');
+    st_encode_mark(&b, seq, state);
+    int r = st_append(s, &b);
+    if (r < 0)
+        return r;
+    pm->told = state;
+    st_maybe_compact(s);
+    return 1;
+}
+
 static int op_sync(chat_store_t *st)
 {
     return reclog_sync(&LOCAL(st)->lf);
@@ -193,10 +225,10 @@ static void op_close(chat_store_t *st)
 }
 
 static const chat_store_ops_t local_ops = {
-    op_claim,    op_lookup,   op_contact_add, op_contact_remove,
-    op_contacts, op_next_seq, op_history_add, op_history,
-    op_pm_add,   op_pm_mark,  op_pm_pending,  op_sync,
-    op_close};
+    op_claim,    op_lookup,    op_contact_add, op_contact_remove,
+    op_contacts, op_next_seq,  op_history_add, op_history,
+    op_pm_add,   op_pm_mark,   op_pm_pending,  op_sync,
+    op_close,    op_pm_untold, op_pm_told};
 
 /* ------------------------------------------------------------ open */
 

@@ -30,7 +30,8 @@ typedef struct user {
 /* A stored message: the struct, then its strings (NUL-terminated). */
 typedef struct stored {
     chat_msg_t m;
-    char to_key[CHAT_NAME_MAX];
+    int told; /* direct message: the state its sender was told of */
+    char from_key[CHAT_NAME_MAX], to_key[CHAT_NAME_MAX];
     char data[];
 } stored_t;
 

@@ -54,8 +54,10 @@ static stored_t *stored_new(const chat_msg_t *m)
     memcpy(d, m->text, m->text_len);
     d[m->text_len] = '\0';
     st->m.text = d;
-    st->to_key[0] = '\0';
-    if (m->to && st_key_of(m->to, st->to_key) != 0) {
+    st->to_key[0] = st->from_key[0] = '\0';
+    st->told = 0;
+    if (m->to && (st_key_of(m->to, st->to_key) != 0 ||
+                  st_key_of(m->from, st->from_key) != 0)) {
         free(st);
         return NULL;
     }

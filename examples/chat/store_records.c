@@ -14,6 +14,7 @@
  *       to length (1) | to | ref length (1) | ref | text
  *                                         a direct message
  *   'M' seq (8) | state (1)               a direct message moved on
+ *   'T' seq (8) | state (1)               its sender was told of state
  */
 #include "store_int.h"
 
@@ -210,12 +211,17 @@ static int apply_msg(local_t *s, reader_t *r, int direct)
                : 0;
 }
 
-static int apply_mark(local_t *s, reader_t *r)
+/* 'M' (told 0) or 'T' (told 1). */
+static int apply_mark(local_t *s, reader_t *r, int told)
 {
     uint64_t seq = read64(r);
     int state = read8(r);
     stored_t *st = r->bad ? NULL : st_pm_find(s, seq);
-    if (st && state > st->m.state && state <= CHAT_PM_READ)
+    if (!st || state > CHAT_PM_READ)
+        return 0;
+    if (told && state > st->told)
+        st->told = state;
+    else if (!told && state > st->m.state)
         st->m.state = state;
     return 0;
 }
@@ -242,7 +248,8 @@ static int apply(void *ctx, const reclog_rec_t *rec)
     case 'P':
         return apply_msg(s, &r, rec->body[0] == 'P');
     case 'M':
-        return apply_mark(s, &r);
+    case 'T':
+        return apply_mark(s, &r, rec->body[0] == 'T');
     }
     return 0;
 }
@@ -250,11 +257,15 @@ static int apply(void *ctx, const reclog_rec_t *rec)
 /* The record types and the least each one's body holds. */
 static int valid_body(const uint8_t *body, size_t len)
 {
-    static const char types[] = "SNAXHPM";
-    static const uint8_t least[] = {
-        9, 1 + CHAT_HASH_LEN + 1, 4,
-        4, 1 + 16 + 2 + 1,        1 + 16 + 1 + 2 + 2 + 1 + 1,
-        10};
+    static const char types[] = "SNAXHPMT";
+    static const uint8_t least[] = {9,
+                                    1 + CHAT_HASH_LEN + 1,
+                                    4,
+                                    4,
+                                    1 + 16 + 2 + 1,
+                                    1 + 16 + 1 + 2 + 2 + 1 + 1,
+                                    10,
+                                    10};
     const char *t = memchr(types, body[0], sizeof types - 1);
     return t && len >= least[t - types];
 }
@@ -323,7 +334,8 @@ static int pm_keep(const stored_t *st, size_t *delivered_left)
 {
     if (st->m.state == CHAT_PM_OFFLINE)
         return 1;
-    if (st->m.state == CHAT_PM_DELIVERED && *delivered_left) {
+    int useful = st->m.state == CHAT_PM_DELIVERED || st->told < st->m.state;
+    if (useful && *delivered_left) {
         (*delivered_left)--;
         return 1;
     }
@@ -349,9 +361,15 @@ static int emit_pms(local_t *s, reclog_writer_t *w)
 {
     int r = 0;
     for (size_t i = 0; r == 0 && i < s->npms; i++) {
+        const stored_t *pm = s->pms[i];
         body_t b = st_body_begin(s, 'P');
-        st_encode_msg(&b, &s->pms[i]->m);
+        st_encode_msg(&b, &pm->m);
         r = reclog_writer_add(w, s->rec, st_body_len(&b));
+        if (r == 0 && pm->told) {
+            b = st_body_begin(s, 'T');
+            st_encode_mark(&b, pm->m.seq, pm->told);
+            r = reclog_writer_add(w, s->rec, st_body_len(&b));
+        }
     }
     return r;
 }

@@ -452,12 +452,48 @@ static void killed_while_writing(void)
     }
 }
 
+/* What a sender missed while offline: kept across a restart (and a
+ * compaction) until it is told. */
+static void untold_statuses(void)
+{
+    static char got[4096];
+    fresh_dir();
+    chat_store_t *s = open_in(dir, CHAT_FSYNC_BATCH);
+    uint64_t a = direct(s, "Alice", "bob", "c1", "one");
+    uint64_t b = direct(s, "Alice", "bob", "c2", "two");
+    direct(s, "bob", "Alice", "", "back");
+    CHECK_INT(s->ops->pm_mark(s, a, "bob", CHAT_PM_READ, NULL, NULL), 1);
+    CHECK_INT(s->ops->pm_mark(s, b, "bob", CHAT_PM_DELIVERED, NULL, NULL), 1);
+    CHECK_INT(s->ops->pm_told(s, b, CHAT_PM_DELIVERED), 1);
+    CHECK_INT(s->ops->pm_told(s, b, CHAT_PM_DELIVERED), 0);
+    s->ops->close(s);
+    for (int round = 0; round < 2; round++) {
+        s = open_in(dir, CHAT_FSYNC_BATCH);
+        dump_t d = {got, sizeof got, 0};
+        got[0] = '\0';
+        s->ops->pm_untold(s, "alice", put_msg, &d);
+        th_note("round %d", round);
+        CHECK_STR(got, " [1 Alice>bob c1 one]"); /* b was told; bob's own */
+        s->ops->close(s);                        /* is not alice's */
+    }
+    s = open_in(dir, CHAT_FSYNC_BATCH);
+    CHECK_INT(s->ops->pm_told(s, a, CHAT_PM_READ), 1);
+    s->ops->close(s);
+    s = open_in(dir, CHAT_FSYNC_BATCH);
+    dump_t d = {got, sizeof got, 0};
+    got[0] = '\0';
+    s->ops->pm_untold(s, "alice", put_msg, &d);
+    CHECK_STR(got, "");
+    s->ops->close(s);
+}
+
 void suite_chat_store(void);
 void suite_chat_store(void)
 {
     RUN(survives_reopen);
     RUN(answers);
     RUN(seq_grows);
+    RUN(untold_statuses);
     RUN(every_cut_point);
     RUN(damage_in_the_middle);
     RUN(history_trimmed);
