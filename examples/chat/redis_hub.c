@@ -4,8 +4,10 @@
  *
  * Channels: chat:all (events for everyone), chat:u:KEY (events for one
  * user, subscribed by the instance that holds KEY's session),
- * chat:replace (KEY logged in on the sending instance: whoever else holds
- * a session of KEY replaces it, as a login on the same instance would).
+ * chat:replace ("KEY MS": KEY logged in on the sending instance at MS,
+ * wall clock: whoever else holds an older session of KEY replaces it, as
+ * a login on the same instance would; a newer one stays, for the
+ * message may have been overtaken by that login).
  * Each payload is "NODE\nEXCEPT\nJSON": the instance it came from (which
  * delivered it to its own users already and ignores its own echo), the
  * user not to send it to, and the event.
@@ -64,6 +66,11 @@ typedef struct gone {
     uint64_t at;
 } gone_t;
 
+typedef struct login {
+    char key[CHAT_NAME_MAX];
+    uint64_t ms; /* chat_now_ms() of the login */
+} login_t;
+
 typedef struct rhub {
     chat_hub_t base;
     chat_server_t *srv;
@@ -74,6 +81,7 @@ typedef struct rhub {
     redisAsyncContext *cmd_ac, *sub_ac; /* while each is up */
     keymap_t remote; /* key -> remote_t: users online on other instances */
     keymap_t gone;   /* key -> gone_t: left lately (stale snapshots) */
+    keymap_t logins; /* key -> login_t: when our sessions logged in */
     wsx_timer_t *beat, *snap;
     uint64_t snap_sent, settle_until;
     int local_only; /* the users were told Redis is away */
@@ -227,6 +235,25 @@ static void remote_pm(rhub_t *h, const json_doc_t *d, const char *key,
         chat_deliver_local(h->srv, key, NULL, json, len);
 }
 
+/* A status from another instance for `key`, here: once it is written
+ * to key's connection, key has been told (so its next login does not
+ * tell it again). */
+static void remote_status(rhub_t *h, const json_doc_t *d, const char *key,
+                          const char *json, size_t len)
+{
+    static const char *const names[] = {"offline", "delivered", "read"};
+    chat_store_t *st = h->srv->store;
+    int i = json_find(d, 0, "status");
+    int64_t seq;
+
+    if (chat_deliver_local(h->srv, key, NULL, json, len) <= 0 ||
+        !st->ops->pm_told || json_int64(d, json_find(d, 0, "seq"), &seq))
+        return;
+    for (int k = 0; k < 3; k++)
+        if (json_string_eq(d, i, names[k]))
+            st->ops->pm_told(st, (uint64_t)seq, CHAT_PM_OFFLINE + k);
+}
+
 static void remote_event(rhub_t *h, const char *to, const char *node,
                          const char *except, const char *json, size_t len)
 {
@@ -243,20 +270,30 @@ static void remote_event(rhub_t *h, const char *to, const char *node,
         remote_leave(h, &d, node, json, len);
     else if (to && json_string_eq(&d, t, "msg") && json_find(&d, 0, "to") >= 0)
         remote_pm(h, &d, to, json, len);
+    else if (to && json_string_eq(&d, t, "status"))
+        remote_status(h, &d, to, json, len);
     else
         chat_deliver_local(h->srv, to, *except ? except : NULL, json, len);
 }
 
 static void subscribe_user(rhub_t *h, const char *verb, const char *key);
 
-/* Another instance took over `key` with a new login: no leave for it,
- * as when a login replaces a session on the same instance. */
-static void replaced_elsewhere(rhub_t *h, const char *key)
+/* Another instance took over KEY with a login at MS ("KEY MS"): no leave
+ * for it, as when a login replaces a session on the same instance. */
+static void replaced_elsewhere(rhub_t *h, char *msg)
 {
-    session_t *s = session_find(h->srv, key);
+    char *sp = strrchr(msg, ' '), *key = msg;
+    session_t *s;
+    login_t *mine;
 
-    if (!s)
+    if (!sp)
         return;
+    *sp = '\0';
+    s = session_find(h->srv, key);
+    mine = keymap_get(&h->logins, key);
+    if (!s || (mine && mine->ms > strtoull(sp + 1, NULL, 10)))
+        return;
+    free(keymap_del(&h->logins, key));
     session_replace(s);
     subscribe_user(h, "UNSUBSCRIBE", key);
     if (h->cmd_ac)
@@ -526,10 +563,23 @@ static void rh_joined(chat_hub_t *hub, const char *key, const char *display)
 {
     rhub_t *h = of(hub);
     remote_t *r = keymap_get(&h->remote, key);
+    login_t *l = keymap_get(&h->logins, key);
+    char msg[CHAT_NAME_MAX + 24];
 
+    if (!l && (l = calloc(1, sizeof *l))) {
+        snprintf(l->key, sizeof l->key, "%s", key);
+        if (keymap_put(&h->logins, l->key, l) != 0) {
+            free(l);
+            l = NULL;
+        }
+    }
+    if (l)
+        l->ms = chat_now_ms();
     /* Told to every instance, not only to the one the mirror names: it
      * may not have heard of the other login yet. */
-    publish_payload(h, P "replace%s", "", NULL, key, strlen(key));
+    snprintf(msg, sizeof msg, "%s %llu", key,
+             (unsigned long long)chat_now_ms());
+    publish_payload(h, P "replace%s", "", NULL, msg, strlen(msg));
     if (r)
         remote_drop(h, r, 0);
     subscribe_user(h, "SUBSCRIBE", key);
@@ -542,6 +592,7 @@ static void rh_left(chat_hub_t *hub, const char *key)
 {
     rhub_t *h = of(hub);
 
+    free(keymap_del(&h->logins, key));
     subscribe_user(h, "UNSUBSCRIBE", key);
     if (h->cmd_ac)
         redisAsyncCommand(h->cmd_ac, NULL, NULL, "HDEL " P "presence:%s %s",
@@ -625,6 +676,7 @@ static void rh_free(chat_hub_t *hub)
 
     free_all(&h->remote);
     free_all(&h->gone);
+    free_all(&h->logins);
     free(h);
 }
 

@@ -13,6 +13,8 @@
  *                  30 days
  *   inbox:KEY      stream of the seqs still offline for KEY, trimmed to
  *                  about CHAT_REDIS_INBOX_KEEP
+ *   untold:KEY     set of the seqs of KEY's direct messages whose state
+ *                  is past what KEY was told (it was offline then)
  *
  * Each change that reads before it writes is one Lua script, so two
  * instances never both win: a name is claimed once, a contact list does
@@ -351,6 +353,15 @@ static const char *field_str(const redisReply *fields, const char *name,
     return f && f->str ? f->str : "";
 }
 
+/* HGETALL replies by their seq field. */
+static int cmp_hash_seq(const void *a, const void *b)
+{
+    uint64_t x = field_u64(*(const redisReply *const *)a, "seq");
+    uint64_t y = field_u64(*(const redisReply *const *)b, "seq");
+
+    return x < y ? -1 : x > y;
+}
+
 static int cmp_entry_seq(const void *a, const void *b)
 {
     uint64_t x = field_u64((*(const redisReply *const *)a)->element[1], "seq");
@@ -407,22 +418,25 @@ static int rs_history(chat_store_t *st, uint64_t before, size_t limit,
 
 static int rs_pm_add(chat_store_t *st, const chat_msg_t *m)
 {
-    char key[CHAT_NAME_MAX], why[96];
+    char key[CHAT_NAME_MAX], from[CHAT_NAME_MAX], why[96];
 
-    if (chat_name_check(m->to, strlen(m->to), key, why, sizeof why))
+    if (chat_name_check(m->to, strlen(m->to), key, why, sizeof why) ||
+        chat_name_check(m->from, strlen(m->from), from, why, sizeof why))
         return -EINVAL;
     return write_cmd(
         of(st),
-        "EVAL %s 2 " P "pm:%llu " P "inbox:%s %llu %llu %s %s %s %s %b %d %d",
+        "EVAL %s 2 " P "pm:%llu " P "inbox:%s %llu %llu %s %s %s %s %b %d %d "
+        "%s",
         "local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[8],"
         " '*', 'seq', ARGV[1]) redis.call('HSET', KEYS[1], 'seq', ARGV[1],"
         " 'ts', ARGV[2], 'from', ARGV[3], 'to', ARGV[4], 'tokey', ARGV[5],"
-        " 'ref', ARGV[6], 'text', ARGV[7], 'state', 1, 'inbox', id)"
+        " 'ref', ARGV[6], 'text', ARGV[7], 'state', 1, 'inbox', id,"
+        " 'fromkey', ARGV[10], 'told', 0)"
         " redis.call('EXPIRE', KEYS[1], ARGV[9]) return 1",
         (unsigned long long)m->seq, key, (unsigned long long)m->seq,
         (unsigned long long)m->ts, m->from, m->to, key,
         m->ref ? m->ref : "", m->text, m->text_len, CHAT_REDIS_INBOX_KEEP,
-        PM_TTL_S);
+        PM_TTL_S, from);
 }
 
 /* A pm:SEQ hash (HGETALL's flat array) as a message for fn. */
@@ -441,14 +455,17 @@ static int rs_pm_mark(chat_store_t *st, uint64_t seq, const char *to,
                       int state, chat_msg_fn fn, void *ctx)
 {
     redisReply *r = call(
-        of(st), "EVAL %s 1 " P "pm:%llu %d %s",
+        of(st), "EVAL %s 1 " P "pm:%llu %d %s %llu",
         "local h = redis.call('HMGET', KEYS[1], 'state', 'tokey', 'inbox')"
         " if not h[1] or (ARGV[2] ~= '' and ARGV[2] ~= h[2]) then"
         " return -1 end if tonumber(h[1]) >= tonumber(ARGV[1]) then"
         " return 0 end redis.call('HSET', KEYS[1], 'state', ARGV[1])"
         " redis.call('XDEL', '" P "inbox:' .. h[2], h[3])"
+        " local f = redis.call('HGET', KEYS[1], 'fromkey') if f then"
+        " redis.call('SADD', '" P "untold:' .. f, ARGV[3]) end"
         " return redis.call('HGETALL', KEYS[1])",
-        (unsigned long long)seq, state, to ? to : "");
+        (unsigned long long)seq, state, to ? to : "",
+        (unsigned long long)seq);
     int v = -EIO;
 
     if (r && r->type == REDIS_REPLY_INTEGER)
@@ -486,6 +503,59 @@ static int rs_pm_pending(chat_store_t *st, const char *key, chat_msg_fn fn,
     return stop;
 }
 
+/* The statuses `from` missed: its messages in untold:FROM whose state is
+ * past what it was told (gone or caught up ones leave the set), oldest
+ * first. */
+static int rs_pm_untold(chat_store_t *st, const char *from, chat_msg_fn fn,
+                        void *ctx)
+{
+    redisReply *r = call(
+        of(st), "EVAL %s 1 " P "untold:%s",
+        "local out = {} for _, s in ipairs(redis.call('SMEMBERS', KEYS[1]))"
+        " do local h = redis.call('HMGET', '" P "pm:' .. s, 'state', 'told')"
+        " if h[1] and tonumber(h[1]) > tonumber(h[2] or 0) then"
+        " table.insert(out, redis.call('HGETALL', '" P "pm:' .. s)) else"
+        " redis.call('SREM', KEYS[1], s) end end return out",
+        from);
+    const redisReply **e;
+    size_t n;
+    int stop = 0;
+
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        if (r)
+            freeReplyObject(r);
+        return r ? -EIO : 0;
+    }
+    n = r->elements;
+    e = calloc(n + 1, sizeof *e);
+    for (size_t i = 0; e && i < n; i++)
+        e[i] = r->element[i];
+    if (e)
+        qsort(e, n, sizeof *e, cmp_hash_seq);
+    for (size_t i = 0; e && i < n && !stop; i++)
+        stop = pm_call(e[i], fn, ctx);
+    free(e);
+    freeReplyObject(r);
+    return e ? stop : -ENOMEM;
+}
+
+/* seq's sender knows it reached state: out of untold:FROM once caught
+ * up. */
+static int rs_pm_told(chat_store_t *st, uint64_t seq, int state)
+{
+    long long v = take_int(call(
+        of(st), "EVAL %s 1 " P "pm:%llu %d %llu",
+        "local h = redis.call('HMGET', KEYS[1], 'state', 'told', 'fromkey')"
+        " if not h[1] then return 0 end local t = tonumber(ARGV[1])"
+        " if t > tonumber(h[2] or 0) then"
+        " redis.call('HSET', KEYS[1], 'told', t) else t = tonumber(h[2]) end"
+        " if t >= tonumber(h[1]) and h[3] then"
+        " redis.call('SREM', '" P "untold:' .. h[3], ARGV[2]) end return 1",
+        (unsigned long long)seq, state, (unsigned long long)seq));
+
+    return v < 0 ? (int)v : 0;
+}
+
 /* ------------------------------------------------------------- life */
 
 /* Redis's own persistence (appendonly, its fsync policy) is what makes
@@ -512,7 +582,7 @@ static const chat_store_ops_t redis_store_ops = {
     rs_claim,   rs_lookup,     rs_contact_add, rs_contact_remove,
     rs_contacts, rs_next_seq,  rs_history_add, rs_history,
     rs_pm_add,  rs_pm_mark,    rs_pm_pending,  rs_sync,
-    rs_close,
+    rs_close,   rs_pm_untold,  rs_pm_told,
 };
 
 int chat_store_open_redis(chat_store_t **out, const redis_addr_t *a,

@@ -559,6 +559,21 @@ def test_pm_across_instances():
         a.wait(typ("status", ref="p1", status="read", seq=m["seq"]),
                what="read")
         b.quiet(typ("msg"), 0.5)
+        # A status alice misses while away reaches her next login, on
+        # any instance, once.
+        a.send({"type": "msg", "id": "p2", "to": "bob", "text": "again"})
+        m2 = b.wait(typ("msg", text="again"))
+        a.wait(typ("status", ref="p2", status="delivered"))
+        a.close()
+        time.sleep(0.3)
+        b.send({"type": "read", "seq": m2["seq"]})
+        time.sleep(0.3)
+        a = Peer(cl.srv["c"], "alice", token=a.token)
+        a.wait(typ("status", ref="p2", status="read"), what="missed read")
+        a.quiet(typ("status"), 0.5)
+        a.close()
+        a = Peer(cl.srv["b"], "alice", token=a.token)
+        a.quiet(typ("status"), 0.5)  # told once
         a.close()
         b.close()
 
