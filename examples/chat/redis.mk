@@ -9,7 +9,8 @@
 #                          instance without Redis, 1 and 3 instances over
 #                          Redis (same clients), and Redis's round trip
 #                          (examples/chat/tests/redis_bench.py, driving
-#                          bench/chatload); not in make check (~1 min)
+#                          bench/chatload); in make bench, not in make
+#                          check (~1.5 min)
 #
 # Read after chat.mk: $(CHAT_SRV) is chat-server.
 #
@@ -116,3 +117,5 @@ chat-redis-bench: $(REDIS_CHATLOAD) $(CHAT_SRV)
 	    --chatload $(REDIS_CHATLOAD) --chat-server $(CHAT_SRV) \
 	    --redis-server $(REDIS_SERVER)
 endif
+
+bench: chat-redis-bench
