@@ -25,6 +25,7 @@
 #define CHAT_DEFAULT_MAX_QUEUE (4u * 1024u * 1024u)
 
 typedef struct chat_server {
+    struct chat_backend *backend; /* --redis (redis_backend.c), or NULL */
     chat_store_t *store;
     chat_hub_t *hub;
     wsx_loop_t *loop;

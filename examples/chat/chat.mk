@@ -18,7 +18,8 @@ CHAT_STORE := $(addprefix examples/chat/, store.c store_mem.c \
               store_records.c names.c keymap.c)
 CHAT_SRCS := $(CHAT_STORE) $(addprefix examples/chat/, server.c session.c \
               plain.c proto.c request.c login.c messages.c contacts.c \
-              typing.c rate.c files.c events.c hub_local.c chatlog.c)
+              typing.c rate.c files.c events.c hub_local.c chatlog.c \
+              redis_backend.c)
 CHAT_HDRS := $(wildcard examples/chat/*.h) $(wildcard examples/common/*.h) \
              include/wsproto.h
 
@@ -30,8 +31,9 @@ $(CHAT_B) $(CHAT_B)/web:
 	mkdir -p $@
 
 $(CHAT_SRV): $(CHAT_SRCS) $(CHAT_HDRS) $(CHAT_WSX) $(STATIC) | $(CHAT_B)
-	$(CC) $(WSX_CPPFLAGS) -Iexamples/chat $(WARN) $(CFLAGS) $(CHAT_SRCS) \
-	    $(WSX_LIB) $(STATIC) -o $@
+	$(CC) $(WSX_CPPFLAGS) -Iexamples/chat $(CHAT_REDIS_DEFS) $(WARN) \
+	    $(CFLAGS) $(CHAT_SRCS) $(CHAT_REDIS_SRCS) $(WSX_LIB) $(STATIC) \
+	    $(CHAT_REDIS_LIBS) -o $@
 
 # The browser client sits next to the server, where it looks by default.
 $(CHAT_B)/web/%: examples/chat/web/% | $(CHAT_B)/web

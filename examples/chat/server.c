@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "chat.h"
 #include "files.h"
+#include "redis_backend.h"
 #include "session.h"
 
 #include <errno.h>
@@ -65,7 +66,10 @@ static const char usage_text[] =
     "                      and output buffers (default 256M); past it the\n"
     "                      largest holders are closed (1009 / 1008)\n"
     "  --stall-timeout S   a message that has begun must bring 1 KiB every\n"
-    "                      S seconds (default 10; 0 = no limit)\n"
+    "                      S seconds (default 10; 0 = no limit)\n";
+
+/* After the options of redis_backend.h (chat_backend_help). */
+static const char usage_tail[] =
     "  --help              this text\n"
     "\n"
     "Limits: text 4096 bytes (error, connection kept), a JSON message\n"
@@ -140,6 +144,8 @@ static int take_option(chat_server_t *srv, config_t *cf, const char *name,
     else if (!strcmp(name, "ping-interval") || !strcmp(name, "idle-timeout"))
         return wsx_parse_seconds(v, &ms) ? bad_value(name, v, "seconds")
                                          : set_ping(cf, name, ms);
+    else if (!strcmp(name, "redis") || !strcmp(name, "node-id"))
+        return chat_backend_option(srv, name, v);
     else if (!strcmp(name, "web"))
         cf->web_given =
             snprintf(srv->web_dir, sizeof srv->web_dir, "%s", v) >= 0;
@@ -170,6 +176,8 @@ static int parse_args(chat_server_t *srv, config_t *cf, int argc, char **argv)
         {"tls-key", required_argument, NULL, 0},
         {"max-buffered", required_argument, NULL, 0},
         {"stall-timeout", required_argument, NULL, 0},
+        {"redis", required_argument, NULL, 0},
+        {"node-id", required_argument, NULL, 0},
         {"help", no_argument, NULL, 'H'},
         {NULL, 0, NULL, 0}};
     int opt, li = 0, r;
@@ -177,6 +185,8 @@ static int parse_args(chat_server_t *srv, config_t *cf, int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "", longopts, &li)) != -1) {
         if (opt == 'H') {
             fputs(usage_text, stdout);
+            fputs(chat_backend_help, stdout);
+            fputs(usage_tail, stdout);
             exit(0);
         }
         if (opt == 'm')
@@ -214,6 +224,7 @@ static void on_signal(wsx_loop_t *loop, int signo, void *user)
         return;
     }
     srv->shutting = 1;
+    chat_backend_stop(srv);
     chat_log(srv, NULL, "shutting down (signal %d)", signo);
     session_notify_shutdown(srv);
     wsx_loop_shutdown(loop, 1001, 2000);
@@ -223,6 +234,7 @@ static void setup(wsx_loop_t *loop, void *ctx)
 {
     chat_server_t *srv = ctx;
     srv->loop = loop;
+    chat_backend_start(srv);
     wsx_loop_before_flush(loop, before_flush, srv);
     wsx_loop_on_signal(loop, on_signal, srv);
 }
@@ -299,8 +311,10 @@ int main(int argc, char **argv)
     if (web_dir_check(&srv, &cf) != 0 ||
         wsx_opts_tls_server(&cf.o, PROG, cf.cert, cf.key) != 0)
         return 1;
-    if (open_log(&srv, cf.log_path) != 0 || open_store(&srv) != 0 ||
-        !(srv.hub = chat_hub_local_new(&srv))) {
+    if (open_log(&srv, cf.log_path) != 0 ||
+        (r = chat_backend_open(&srv)) < 0 ||
+        (r == 0 && (open_store(&srv) != 0 ||
+                    !(srv.hub = chat_hub_local_new(&srv))))) {
         wsx_tls_free(cf.o.tls);
         return 1;
     }
