@@ -22,24 +22,29 @@ static int on_upgrade(wsx_conn_t *c, const ws_request_t *req,
     return 0;
 }
 
-/* Each answer its own message: kind 1 and one TCRP message. */
+/* Each answer its own message: kind 1 and one TCRP message. Each is
+ * measured from its header, not with tcrp_parse: the answer to a header
+ * that is not understood has operation 0 (PROTOCOL.md), which
+ * tcrp_parse refuses. */
 static void send_answers(wsx_conn_t *c, const ops_out_t *out)
 {
     size_t at = 0;
-    tcrp_msg_t m;
 
-    while (at < out->len) {
-        long n = tcrp_parse(out->buf + at, out->len - at, UINT64_MAX - 1, &m);
-        if (n <= 0)
+    while (out->len - at >= TCRP_HEADER_LEN) {
+        const uint8_t *h = out->buf + at;
+        size_t left = out->len - at - TCRP_HEADER_LEN;
+        uint64_t size = tcrp_payload_size(h, left);
+        if (h[0] > left || size > left - h[0])
             return;
-        uint8_t *msg = malloc((size_t)n + 1);
+        size_t n = TCRP_HEADER_LEN + h[0] + (size_t)size;
+        uint8_t *msg = malloc(n + 1);
         if (!msg)
             return;
         msg[0] = KIND_TCRP;
-        memcpy(msg + 1, out->buf + at, (size_t)n);
-        wsx_conn_send_binary(c, msg, (size_t)n + 1);
+        memcpy(msg + 1, h, n);
+        wsx_conn_send_binary(c, msg, n + 1);
         free(msg);
-        at += (size_t)n;
+        at += n;
     }
 }
 

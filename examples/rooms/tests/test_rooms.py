@@ -569,6 +569,12 @@ def websocket_member(web):
         eq(json.loads(a[0][3])["status"], 400, "short over /ws")
         a = ws_tcrp(ws, tcrp(6) + b"extra")
         eq(json.loads(a[0][3])["status"], 400, "long over /ws")
+        # A header not understood: answered with operation 0, as over TCP.
+        for bad, what in ((tcrp(9, "lobby", b"{}"), "operation 9"),
+                          (b"\xff" * 32, "a header of 0xff")):
+            a = ws_tcrp(ws, bad)
+            eq((a[0][0], json.loads(a[0][3])["status"]), (0, 400),
+               what + " over /ws")
         a = ws_tcrp(ws, tcrp(6))
         eq(json.loads(a[0][3])["status"], 200, "still open")
         # The socket closes: its member leaves.
