@@ -65,6 +65,7 @@ typedef struct server {
     /* TCRP over TCP */
     tcrp_conn_t *tcrp;
     size_t ntcrp;
+    unsigned long tcrp_evicted; /* connections closed to make room */
     /* datagrams */
     udp_batch_t out;
     uint8_t (*rbuf)[DGRAM_RBUF];

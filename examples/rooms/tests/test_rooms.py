@@ -497,6 +497,22 @@ def test_malformed_tcrp():
         check(srv.proc.poll() is None, "server alive")
 
 
+def test_idle_connections_lock_nobody_out():
+    """1100 TCP connections that say nothing (more than the 1024 slots)
+    must not keep a real transaction out: the oldest ones make room."""
+    with Rooms() as srv:
+        idle = []
+        try:
+            for _ in range(1100):
+                idle.append(socket.create_connection(("127.0.0.1", srv.tcp),
+                                                     timeout=3))
+            enter(srv, 1, "open", "alice")
+            eq(srv.log_text().count("closing the oldest"), 1, "logged once")
+        finally:
+            for s in idle:
+                s.close()
+
+
 # ------------------------------------------------------------- WebSocket
 
 def ws_tcrp(c, msg):
@@ -826,7 +842,8 @@ def test_client_usage():
 TESTS = [test_stage1_relay, test_stage1_idle_timeout,
          test_create_join_statuses, test_room_relay_and_spoofing,
          test_host_leave_closes_room, test_kick_and_close, test_idle_timeouts,
-         test_malformed_tcrp, test_websocket_member, test_tls_gui_port,
+         test_malformed_tcrp, test_idle_connections_lock_nobody_out,
+         test_websocket_member, test_tls_gui_port,
          test_sigint_closes_rooms, test_server_usage, test_client_chat,
          test_client_rooms, test_client_usage]
 
