@@ -222,18 +222,32 @@ static void finish(client_t *c, int status)
     wsx_loop_stop(c->loop);
 }
 
-/* A line typed: a command in a room, else a message. */
+/* A line starting with '/' that is no command: said, not sent, so that
+ * a mistyped command never reaches the room as chat. */
+static void unknown_command(client_t *c, const char *line)
+{
+    fprintf(stderr,
+            PROG ": unknown command '%s': %s; '//' at the start sends "
+                 "one '/'\n",
+            line, c->in_room ? "/leave, /kick NAME, /close, /quit" : "/quit");
+}
+
+/* A line typed: a command, else a message ("//..." is "/..."). */
 static void on_line(client_t *c, char *line, size_t len)
 {
-    if (c->in_room && !strcmp(line, "/leave")) {
+    if (line[0] == '/' && line[1] == '/') {
+        send_text(c, line + 1, len - 1);
+    } else if (c->in_room && !strcmp(line, "/leave")) {
         finish(c, room_op(c, TCRP_LEAVE, NULL) == 200 ? 0 : 1);
     } else if (c->in_room && !strcmp(line, "/close")) {
         if (room_op(c, TCRP_CLOSE, NULL) == 200)
             finish(c, 0);
-    } else if (c->in_room && !strncmp(line, "/kick ", 6)) {
+    } else if (c->in_room && !strncmp(line, "/kick ", 6) && line[6]) {
         room_op(c, TCRP_KICK, line + 6);
     } else if (!strcmp(line, "/quit")) {
         finish(c, 0);
+    } else if (line[0] == '/') {
+        unknown_command(c, line);
     } else if (len) {
         send_text(c, line, len);
     }
@@ -367,7 +381,9 @@ static void usage(FILE *f)
         "over TCRP, then the room's chat over UDP. Lines read from stdin\n"
         "are sent; lines printed are 'NAME: TEXT' for chat and '* TEXT'\n"
         "for notices. In a room: /leave (also at the end of input),\n"
-        "/kick NAME and /close (host only), /quit (just stop).\n"
+        "/kick NAME and /close (host only), /quit (just stop). Another\n"
+        "line starting with '/' is refused; '//' at its start sends\n"
+        "one '/'.\n"
         "\n"
         "  --host HOST        the server (default 127.0.0.1)\n"
         "  --chat-port PORT   its stage 1 port (default 9000)\n"
