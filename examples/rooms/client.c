@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,6 +367,33 @@ static int enter_room(client_t *c, unsigned op)
     return 0;
 }
 
+/* SIGINT, SIGTERM: as the end of input, so ^C leaves the room at once
+ * (a host's ^C closes it) instead of leaving a ghost until the idle
+ * timeout. */
+static void on_signal(wsx_loop_t *loop, int signo, void *user)
+{
+    client_t *c = user;
+    (void)loop, (void)signo;
+
+    if (!c->done)
+        finish(c, c->in_room && room_op(c, TCRP_LEAVE, NULL) != 200);
+}
+
+/* From here on SIGINT/SIGTERM come through the loop (on_signal). Not
+ * before: ^C during the first TCRP exchange just ends us. */
+static int catch_signals(client_t *c)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    wsx_loop_on_signal(c->loop, on_signal, c);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static void usage(FILE *f)
@@ -381,9 +409,9 @@ static void usage(FILE *f)
         "over TCRP, then the room's chat over UDP. Lines read from stdin\n"
         "are sent; lines printed are 'NAME: TEXT' for chat and '* TEXT'\n"
         "for notices. In a room: /leave (also at the end of input),\n"
-        "/kick NAME and /close (host only), /quit (just stop). Another\n"
-        "line starting with '/' is refused; '//' at its start sends\n"
-        "one '/'.\n"
+        "/kick NAME and /close (host only), /quit (just stop); ^C is\n"
+        "/leave. Another line starting with '/' is refused; '//' at\n"
+        "its start sends one '/'.\n"
         "\n"
         "  --host HOST        the server (default 127.0.0.1)\n"
         "  --chat-port PORT   its stage 1 port (default 9000)\n"
@@ -396,9 +424,9 @@ static void usage(FILE *f)
         "                     chat)\n"
         "  --help             this text\n"
         "\n"
-        "Exit status: 0 after /leave, /close, /quit, the end of input,\n"
-        "a room closed or a kick; 1 when the server refused or could not\n"
-        "be reached; 2 for a usage error.\n";
+        "Exit status: 0 after /leave, /close, /quit, ^C, the end of\n"
+        "input, a room closed or a kick; 1 when the server refused or\n"
+        "could not be reached; 2 for a usage error.\n";
 
     fputs(text, f);
 }
@@ -504,7 +532,8 @@ int main(int argc, char **argv)
         puts(c.entered);
         fflush(stdout);
     }
-    if (!wsx_watch_start(c.loop, 0, WSX_READABLE, on_stdin, &c) ||
+    if (catch_signals(&c) != 0 ||
+        !wsx_watch_start(c.loop, 0, WSX_READABLE, on_stdin, &c) ||
         !wsx_watch_start(c.loop, c.fd, WSX_READABLE, on_datagram, &c) ||
         !wsx_timer_start(c.loop, c.heartbeat_ms, 1, on_heartbeat, &c)) {
         fprintf(stderr, PROG ": %s\n", strerror(errno));

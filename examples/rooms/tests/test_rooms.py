@@ -819,6 +819,16 @@ def test_client_rooms():
         eq(host.end(), (0, ""), "the end of input leaves")
         eq(guest.line(), "* room closed: the host left", "guest told")
         eq(guest.end(), (0, ""), "guest exits 0")
+        # ^C leaves at once: the room hears it now, not at the timeout.
+        host = Cli(srv, "create", "r3", "host")
+        host.line()
+        guest = Cli(srv, "join", "r3", "guest")
+        guest.line(), host.line()
+        guest.p.send_signal(signal.SIGINT)
+        eq(guest.line(), "* leave: 200 left", "^C is /leave")
+        eq(host.line(), "* guest left", "the host told at once")
+        eq(guest.end(), (0, ""), "guest exits 0 after ^C")
+        eq(host.end(), (0, ""), "host exits 0")
 
 
 def test_client_usage():
