@@ -190,6 +190,21 @@ static int room_op(client_t *c, unsigned op, const char *user)
 
 /* ------------------------------------------------------------ sending */
 
+static void finish(client_t *c, int status);
+
+/* A connected UDP socket learns from the ICMP "port unreachable" that
+ * nothing listens there (ECONNREFUSED on the next send or recv): said
+ * once, and the end, rather than talking on into the void. */
+static int server_gone(client_t *c, int err)
+{
+    if (err != ECONNREFUSED)
+        return 0;
+    fprintf(stderr, PROG ": no server on %s port %d (connection refused)\n",
+            c->host, c->in_room ? c->udp_port : c->chat_port);
+    finish(c, 1);
+    return 1;
+}
+
 static void send_text(client_t *c, const char *text, size_t len)
 {
     uint8_t d[DGRAM_MAX];
@@ -207,7 +222,8 @@ static void send_text(client_t *c, const char *text, size_t len)
         fprintf(stderr, PROG ": the line is not UTF-8; not sent\n");
         return;
     }
-    send(c->fd, d, (size_t)n, 0);
+    if (send(c->fd, d, (size_t)n, 0) < 0)
+        server_gone(c, errno);
 }
 
 static void on_heartbeat(wsx_timer_t *t, void *user)
@@ -318,6 +334,8 @@ static void on_datagram(wsx_watch_t *w, int fd, unsigned ready, void *user)
     (void)w, (void)ready;
 
     ssize_t n = recv(fd, d, sizeof d - 1, MSG_DONTWAIT);
+    if (n < 0)
+        server_gone(c, errno);
     if (n <= 0)
         return;
     if (c->in_room) {
@@ -426,7 +444,8 @@ static void usage(FILE *f)
         "\n"
         "Exit status: 0 after /leave, /close, /quit, ^C, the end of\n"
         "input, a room closed or a kick; 1 when the server refused or\n"
-        "could not be reached; 2 for a usage error.\n";
+        "could not be reached (also later: its port refused); 2 for a\n"
+        "usage error.\n";
 
     fputs(text, f);
 }

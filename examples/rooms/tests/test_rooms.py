@@ -853,6 +853,17 @@ def test_client_usage():
     code, out, err = run([CLIENT, "create", "r", "x", "--tcp-port", str(free)])
     eq(code, 1, "no server")
     check("cannot connect" in err, err)
+    # Stage 1 over UDP: the port's refusal (ICMP) is said, and the end.
+    class Nobody:
+        chat = udp = tcp = free
+    c = Cli(Nobody, "chat", "x")
+    try:
+        c.p.wait(3)
+    except subprocess.TimeoutExpired:
+        pass
+    code, err = c.end()
+    eq(code, 1, "chat with no server")
+    check("no server on 127.0.0.1 port %d" % free in err, err)
 
 
 TESTS = [test_stage1_relay, test_stage1_idle_timeout,
