@@ -546,13 +546,16 @@ int main(int argc, char **argv)
     c.fd = open_socket(&c, op ? c.udp_port : c.chat_port, SOCK_DGRAM);
     if (c.fd < 0 || !(c.loop = wsx_loop_new()))
         return 1;
+    if (catch_signals(&c) != 0) { /* before we say we are in */
+        fprintf(stderr, PROG ": %s\n", strerror(errno));
+        return 1;
+    }
     send_text(&c, "", 0); /* the server learns our address at once */
     if (op) { /* said only now: from here on the room reaches us */
         puts(c.entered);
         fflush(stdout);
     }
-    if (catch_signals(&c) != 0 ||
-        !wsx_watch_start(c.loop, 0, WSX_READABLE, on_stdin, &c) ||
+    if (!wsx_watch_start(c.loop, 0, WSX_READABLE, on_stdin, &c) ||
         !wsx_watch_start(c.loop, c.fd, WSX_READABLE, on_datagram, &c) ||
         !wsx_timer_start(c.loop, c.heartbeat_ms, 1, on_heartbeat, &c)) {
         fprintf(stderr, PROG ": %s\n", strerror(errno));
