@@ -66,6 +66,7 @@ typedef struct server {
     tcrp_conn_t *tcrp;
     size_t ntcrp;
     unsigned long tcrp_evicted; /* connections closed to make room */
+    unsigned long long ws_behind; /* datagrams not sent to slow pages */
     /* datagrams */
     udp_batch_t out;
     uint8_t (*rbuf)[DGRAM_RBUF];

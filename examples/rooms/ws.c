@@ -12,6 +12,10 @@
 
 #define KIND_TCRP 1
 #define KIND_DGRAM 2
+/* A page this far behind loses room datagrams, as a UDP member whose
+ * socket buffer is full does, instead of making the server hold all it
+ * does not read (up to --max-buffered, for one member). */
+#define MAX_BEHIND (1024u * 1024u)
 
 static int on_upgrade(wsx_conn_t *c, const ws_request_t *req,
                       wsx_accept_t *acc)
@@ -124,6 +128,12 @@ void ws_send(server_t *s, void *ws, const void *json, size_t len)
 
     if (len > ROOM_JSON_MAX || !wsx_conn_is_open(ws))
         return;
+    if (wsx_conn_queued(ws) >= MAX_BEHIND) {
+        s->ws_behind++;
+        server_info(s, "ws: a datagram not sent to a page %zu bytes behind"
+                       " (%llu so far)", wsx_conn_queued(ws), s->ws_behind);
+        return;
+    }
     msg[0] = KIND_DGRAM;
     memcpy(msg + 1, json, len);
     wsx_conn_send_binary(ws, msg, len + 1);

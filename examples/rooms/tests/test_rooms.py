@@ -605,6 +605,45 @@ def websocket_member(web):
         eve.close()
 
 
+def vm_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+
+
+def test_page_that_never_reads():
+    """A /ws member that reads nothing while the room talks: the server
+    keeps at most about a MiB for it (it loses datagrams, as a full UDP
+    socket would), and the others are still served."""
+    with Rooms() as srv:
+        alice = Member(srv, 1, "busy", "alice")
+        raw = socket.create_connection(("127.0.0.1", srv.http), timeout=3)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        ws = Client(srv.http, "/ws", timeout=3, handshake=False)
+        ws.sock.close()
+        ws.sock = raw
+        ws.handshake("/ws")
+        ws_tcrp(ws, tcrp(2, "busy", {"username": "sleepy"}))
+        eq(alice.json()["text"], "sleepy joined", "alice told")
+        before = vm_rss_kib(srv.pid)
+        text = b"x" * 4000
+        for i in range(12000):
+            alice.say(text)
+            if i % 500 == 499:
+                time.sleep(0.005)  # the server reads them all (no UDP loss)
+        bob = Member(srv, 2, "busy", "bob")
+        alice.say(b"still here")
+        eq(bob.json(), {"type": "chat", "from": "alice", "text": "still here"},
+           "bob served")
+        grown = vm_rss_kib(srv.pid) - before
+        check(grown < 16 * 1024, "the server grew by %d KiB for a page that "
+              "reads nothing" % grown)
+        raw.close()
+        alice.close()
+        bob.close()
+
+
 class TLSClient(Client):
     """wstest.Client inside TLS, trusting the test CA."""
 
@@ -870,7 +909,8 @@ TESTS = [test_stage1_relay, test_stage1_idle_timeout,
          test_create_join_statuses, test_room_relay_and_spoofing,
          test_host_leave_closes_room, test_kick_and_close, test_idle_timeouts,
          test_malformed_tcrp, test_idle_connections_lock_nobody_out,
-         test_websocket_member, test_tls_gui_port,
+         test_websocket_member, test_page_that_never_reads,
+         test_tls_gui_port,
          test_sigint_closes_rooms, test_server_usage, test_client_chat,
          test_client_rooms, test_client_usage]
 
