@@ -660,7 +660,8 @@ static void usage(FILE *f)
         "\n"
         "The first login with a name claims it; its secret token is kept in\n"
         "$XDG_CONFIG_HOME/wsproto-chat/tokens (~/.config/... without it),\n"
-        "mode 0600, and shown by the next logins.\n"
+        "mode 0600, and shown by the next logins (where it cannot be\n"
+        "kept, a new name is not claimed).\n"
         "\n"
         "  --url URL           the server (default ws://127.0.0.1:8000/);\n"
         "                      wss:// is TLS, checked against the system CAs\n"
@@ -770,7 +771,9 @@ int main(int argc, char **argv)
     setlocale(LC_CTYPE, ""); /* wcwidth: the columns of what is typed */
     if (wsx_opts_tls_client(&o, "chat-client", cl.url, ca, insecure) != 0)
         return EXIT_USAGE;
-    token_load(cl.url, cl.name, cl.token, sizeof cl.token);
+    if (token_load(cl.url, cl.name, cl.token, sizeof cl.token) != 0 &&
+        token_check() != 0)
+        return EXIT_CONNECT;
     cl.loop = wsx_process_setup() == 0 ? wsx_loop_new() : NULL;
     if (!cl.loop || files_init(&cl) != 0) {
         perror("chat-client");

@@ -347,6 +347,16 @@ def test_token_kept_and_reused():
                            r"wrong: pick another name\n"
                            % re.escape(os.path.join(other, "wsproto-chat",
                                                     "tokens")), err), err)
+        # Nowhere to keep a new name's token: refused before the claim,
+        # so the name is not lost; from a writable place it is claimed.
+        code, err = s.piped("zoe", cfg="/proc/no-such-dir").wait()
+        eq(code, 2, "exit status with an unwritable config dir")
+        check(err.startswith("chat-client: cannot keep a new name's token in"
+                             " /proc/no-such-dir/wsproto-chat: "), err)
+        z = s.piped("zoe")
+        z.expect(re.compile(r"^\* zoe is yours now"))
+        z.send("/exit")
+        eq(z.wait()[0], 0, "zoe's exit")
         # Without XDG_CONFIG_HOME: ~/.config.
         h = s.piped("henry", cfg="~")
         h.expect("* henry is yours now; its token is kept in %s" % os.path.join(
