@@ -404,7 +404,9 @@ static void on_welcome(client_t *cl, const json_doc_t *d)
         term_print(&cl->term, "* %s is yours now; its token is kept in %s",
                    cl->name, path);
     }
-    if (nhist)
+    if (nhist == 1)
+        term_print(&cl->term, "* the last message:");
+    else if (nhist)
         term_print(&cl->term, "* the last %d messages:", nhist);
     for (int i = 0; i < nhist; i++)
         show_msg(cl, d, json_index(d, hist, (size_t)i), 0);

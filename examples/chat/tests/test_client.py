@@ -515,6 +515,12 @@ def test_history():
         for i in range(3):
             a.send("line %d" % i)
             a.expect("alice: line %d \u2713" % i)
+            if i == 0:  # one message: said in the singular
+                b = s.piped("bob")
+                b.expect("* the last message:")
+                b.expect("alice: line 0")
+                b.send("/exit")
+                eq(b.wait()[0], 0, "bob's exit")
         c = s.piped("carol")
         c.expect("* the last 3 messages:")
         for i in range(3):
