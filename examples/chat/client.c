@@ -311,10 +311,14 @@ static void on_line(void *user, char *line, size_t len)
         send_typing(cl, TYPING_NONE, cl->typing_to);
 }
 
-/* End of input: leave once the transfers in progress are done. */
+/* End of input: leave once the transfers under way are done. Offers
+ * made to us no longer hold us (nobody is left to answer them), and at a
+ * terminal neither do our own offers (^D means leave, not wait for
+ * someone's answer); a script's offers are waited for. */
 static void maybe_leave(client_t *cl)
 {
-    if (cl->input_done && cl->logged_in && !cl->closing && !files_active(cl))
+    if (cl->input_done && cl->logged_in && !cl->closing &&
+        !files_active(cl, !cl->term.tty))
         client_finish(cl, WS_CLOSE_NORMAL, EXIT_OK);
 }
 

@@ -146,8 +146,9 @@ void files_refused(client_t *cl, const char *ref);
 void files_chunk(client_t *cl, const uint8_t *data, size_t len);
 /* The connection can take more (pump the outgoing transfers). */
 void files_pump(client_t *cl);
-/* Transfers in progress (either way). */
-int files_active(const client_t *cl);
+/* Transfers under way (accepted, either way), and with our_offers also
+ * our offers still waiting for an answer. */
+int files_active(const client_t *cl, int our_offers);
 
 /* ---------------------------------------------------- client_token.c */
 
