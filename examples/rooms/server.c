@@ -316,8 +316,8 @@ static int set_option(server_t *s, int opt, const char *arg,
         s->tx_timeout_ms = ms;
         return 0;
     case 'm':
-        if (wsx_parse_size(arg, 64u << 20, &v) != 0)
-            return bad_usage("bad --max-payload '%s': bytes (K, M), up to 64M",
+        if (wsx_parse_size(arg, 64u << 20, &v) != 0 || v == 0)
+            return bad_usage("bad --max-payload '%s': bytes (K, M), 1 to 64M",
                              arg);
         s->max_payload = v;
         return 0;

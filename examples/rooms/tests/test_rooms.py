@@ -718,7 +718,8 @@ def test_server_usage():
     eq(code, 0, "--help")
     check(b"--idle-timeout" in out and b"listening chat=" in out, out)
     for args in (["--chat-port", "70000"], ["--idle-timeout", "x"],
-                 ["--max-payload", "1Q"], ["--max-buffered", "0"],
+                 ["--max-payload", "1Q"], ["--max-payload", "0"],
+                 ["--max-buffered", "0"],
                  ["--stall-timeout", "-1"], ["extra"], ["--bogus"]):
         code, out, err = run([SERVER] + args)
         eq(code, 1, "status for %r" % args)
