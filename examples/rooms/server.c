@@ -338,6 +338,22 @@ static int set_option(server_t *s, int opt, const char *arg,
     }
 }
 
+/* A --host that is no address of ours is said as such before any port
+ * is tried (the bind would only say "Invalid argument"). */
+static int check_host(const char *host)
+{
+    struct addrinfo hints = {.ai_flags = AI_PASSIVE}, *ai;
+    int e = getaddrinfo(host, NULL, &hints, &ai);
+
+    if (e != 0) {
+        fprintf(stderr, SERVER_NAME ": --host %s: %s (give an address, e.g."
+                        " 127.0.0.1, ::1 or 0.0.0.0)\n", host, gai_strerror(e));
+        return 1;
+    }
+    freeaddrinfo(ai);
+    return 0;
+}
+
 static int parse_options(server_t *s, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -378,6 +394,8 @@ static int parse_options(server_t *s, int argc, char **argv)
     }
     if (optind != argc)
         return bad_usage("unexpected argument '%s'", argv[optind]);
+    if (check_host(s->host) != 0)
+        return 1;
     if (wsx_http_check_static(SERVER_NAME, "--web", s->web_dir) != 0)
         return 1;
     return wsx_opts_tls_server(&s->http_opts, SERVER_NAME, cert, key) ? 1 : 0;

@@ -726,6 +726,10 @@ def test_server_usage():
         check("try 'rooms-server --help'" in err, err)
     code, out, err = run([SERVER, "--web", "/nonexistent/web"])
     eq(code, 1, "a missing --web")
+    code, out, err = run([SERVER, "--host", "999.1.1.1"])
+    eq(code, 1, "a --host that is no address")
+    check(err.startswith("rooms-server: --host 999.1.1.1: ") and
+          "e.g. 127.0.0.1" in err, err)
     with Rooms() as srv:
         code, out, err = run([SERVER, "--chat-port", "0", "--udp-port", "0",
                               "--tcp-port", str(srv.tcp), "--http-port", "0",
