@@ -300,7 +300,8 @@ static void on_stdin(wsx_watch_t *w, int fd, unsigned ready, void *user)
 
 /* ----------------------------------------------------------- receiving */
 
-/* A room's JSON body, as a line; the room closing or our kick ends us. */
+/* A room's JSON body, as a line; the room closing, or our own kick or
+ * timeout (our token is revoked then), ends us. */
 static void show_room_body(client_t *c, const char *p, size_t len)
 {
     json_tok_t toks[32];
@@ -317,10 +318,12 @@ static void show_room_body(client_t *c, const char *p, size_t len)
     } else if (json_string(&doc, json_find(&doc, 0, "text"), b, sizeof b,
                            &bl) == 0) {
         printf("* %s\n", b);
-        int user = json_find(&doc, 0, "user");
-        if (json_string_eq(&doc, json_find(&doc, 0, "event"), "close") ||
-            (json_string_eq(&doc, json_find(&doc, 0, "event"), "kick") &&
-             user >= 0 && json_string_eq(&doc, user, c->name)))
+        int user = json_find(&doc, 0, "user"),
+            event = json_find(&doc, 0, "event");
+        int me = user >= 0 && json_string_eq(&doc, user, c->name);
+        if (json_string_eq(&doc, event, "close") ||
+            (me && (json_string_eq(&doc, event, "kick") ||
+                    json_string_eq(&doc, event, "timeout"))))
             finish(c, 0);
     }
     fflush(stdout);
@@ -443,9 +446,9 @@ static void usage(FILE *f)
         "  --help             this text\n"
         "\n"
         "Exit status: 0 after /leave, /close, /quit, ^C, the end of\n"
-        "input, a room closed or a kick; 1 when the server refused or\n"
-        "could not be reached (also later: its port refused); 2 for a\n"
-        "usage error.\n";
+        "input, a room closed, a kick or our own timeout (a stopped\n"
+        "client); 1 when the server refused or could not be reached\n"
+        "(also later: its port refused); 2 for a usage error.\n";
 
     fputs(text, f);
 }

@@ -875,6 +875,23 @@ def test_client_rooms():
         eq(host.end(), (0, ""), "host exits 0")
 
 
+def test_client_timed_out():
+    """A client stopped past the idle timeout hears its own timeout when
+    it runs again: it says so and ends, instead of talking on with a
+    revoked token."""
+    with Rooms("--idle-timeout", "0.5") as srv:
+        host = Cli(srv, "create", "t", "host")
+        host.line()
+        guest = Cli(srv, "join", "t", "guest")
+        guest.line(), host.line()
+        guest.p.send_signal(signal.SIGSTOP)
+        eq(host.line(), "* guest timed out", "the host told")
+        guest.p.send_signal(signal.SIGCONT)
+        eq(guest.line(), "* guest timed out", "the guest told")
+        eq(guest.end(), (0, ""), "the guest's client ends")
+        eq(host.end(), (0, ""), "host exits 0")
+
+
 def test_client_usage():
     code, out, err = run([CLIENT, "--help"])
     eq(code, 0, "--help")
@@ -917,7 +934,7 @@ TESTS = [test_stage1_relay, test_stage1_idle_timeout,
          test_websocket_member, test_page_that_never_reads,
          test_tls_gui_port,
          test_sigint_closes_rooms, test_server_usage, test_client_chat,
-         test_client_rooms, test_client_usage]
+         test_client_rooms, test_client_timed_out, test_client_usage]
 
 
 def main():
