@@ -300,6 +300,36 @@ static void on_stdin(wsx_watch_t *w, int fd, unsigned ready, void *user)
 
 /* ----------------------------------------------------------- receiving */
 
+/* Text from the network: C0 and C1 controls and DEL are shown as '?',
+ * so that nobody's message can move our cursor, clear the screen or
+ * retitle the terminal. */
+static void put_text(const void *text, size_t len)
+{
+    const unsigned char *u = text;
+
+    for (size_t i = 0; i < len; i++) {
+        int c1 = u[i] == 0xC2 && i + 1 < len && u[i + 1] >= 0x80 &&
+                 u[i + 1] <= 0x9F;
+        putchar(u[i] < 0x20 || u[i] == 0x7f || c1 ? '?' : u[i]);
+        i += (size_t)c1;
+    }
+}
+
+/* "NAME: TEXT", or "* TEXT" for a notice (name NULL). */
+static void show_line(const void *name, size_t name_len, const void *text,
+                      size_t text_len)
+{
+    if (name) {
+        put_text(name, name_len);
+        fputs(": ", stdout);
+    } else {
+        fputs("* ", stdout);
+    }
+    put_text(text, text_len);
+    putchar('\n');
+    fflush(stdout);
+}
+
 /* A room's JSON body, as a line; the room closing, or our own kick or
  * timeout (our token is revoked then), ends us. */
 static void show_room_body(client_t *c, const char *p, size_t len)
@@ -314,10 +344,10 @@ static void show_room_body(client_t *c, const char *p, size_t len)
     if (json_string_eq(&doc, json_find(&doc, 0, "type"), "chat") &&
         json_string(&doc, json_find(&doc, 0, "from"), a, sizeof a, &al) == 0 &&
         json_string(&doc, json_find(&doc, 0, "text"), b, sizeof b, &bl) == 0) {
-        printf("%s: %s\n", a, b);
+        show_line(a, al, b, bl);
     } else if (json_string(&doc, json_find(&doc, 0, "text"), b, sizeof b,
                            &bl) == 0) {
-        printf("* %s\n", b);
+        show_line(NULL, 0, b, bl);
         int user = json_find(&doc, 0, "user"),
             event = json_find(&doc, 0, "event");
         int me = user >= 0 && json_string_eq(&doc, user, c->name);
@@ -344,9 +374,7 @@ static void on_datagram(wsx_watch_t *w, int fd, unsigned ready, void *user)
     if (c->in_room) {
         show_room_body(c, (const char *)d, (size_t)n);
     } else if (chat_dgram_parse(d, (size_t)n, &m) == 0) {
-        printf("%.*s: %.*s\n", (int)m.name_len, (const char *)m.name,
-               (int)m.text_len, (const char *)m.text);
-        fflush(stdout);
+        show_line(m.name, m.name_len, m.text, m.text_len);
     }
 }
 

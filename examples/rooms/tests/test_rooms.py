@@ -804,6 +804,11 @@ def test_client_chat():
         raw.send(chat_dgram(b"raw", b"hi"))
         eq(a.line(), "raw: hi", "from a raw client")
         eq(b.line(), "raw: hi", "from a raw client")
+        # Controls from the network are shown as '?', never sent to the
+        # terminal (ESC, BEL, the C1 CSI).
+        raw.send(chat_dgram(b"e\x1bv", b"\x1b[2J\x07hi\xc2\x9b1m"))
+        eq(a.line(), "e?v: ?[2J?hi?1m", "controls shown as '?'")
+        eq(b.line(), "e?v: ?[2J?hi?1m", "controls shown as '?'")
         b.type("x" * 5000)
         eq(a.end(), (0, ""), "ann exits 0 at the end of input")
         code, err = b.end()
