@@ -50,6 +50,7 @@ typedef struct server {
     uint64_t idle_ms;
     int tx_timeout_ms;
     uint64_t max_payload;
+    size_t max_members;
     int verbose;
     const char *failed; /* what start() could not open */
     char web_dir[PATH_MAX];

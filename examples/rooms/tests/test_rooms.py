@@ -323,6 +323,20 @@ def test_create_join_statuses():
         enter(srv, 2, "lobby", "dave", want=404)
 
 
+def test_max_members():
+    """--max-members bounds what a flood of creates and joins can make
+    the server hold: past it, 503; a member leaving makes room."""
+    with Rooms("--max-members", "3") as srv:
+        _, host = enter(srv, 1, "a", "alice")
+        enter(srv, 2, "a", "bob")
+        _, carol = enter(srv, 1, "c", "carol")
+        j, _ = enter(srv, 2, "a", "dave", want=503)
+        check("--max-members" in j["message"], j)
+        enter(srv, 1, "d", "dave", want=503)
+        room_op(srv, 3, "c", carol)
+        enter(srv, 2, "a", "dave")
+
+
 def test_room_relay_and_spoofing():
     with Rooms() as srv:
         alice = Member(srv, 1, "lobby", "alice")
@@ -933,7 +947,8 @@ def test_client_usage():
 
 
 TESTS = [test_stage1_relay, test_stage1_idle_timeout,
-         test_create_join_statuses, test_room_relay_and_spoofing,
+         test_create_join_statuses, test_max_members,
+         test_room_relay_and_spoofing,
          test_host_leave_closes_room, test_kick_and_close, test_idle_timeouts,
          test_malformed_tcrp, test_idle_connections_lock_nobody_out,
          test_websocket_member, test_page_that_never_reads,
