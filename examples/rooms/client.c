@@ -289,6 +289,8 @@ static void on_stdin(wsx_watch_t *w, int fd, unsigned ready, void *user)
     }
     for (ssize_t i = 0; i < n && !c->done; i++) {
         if (buf[i] == '\n') {
+            if (c->line_len && c->line[c->line_len - 1] == '\r')
+                c->line_len--; /* a CRLF file's line */
             c->line[c->line_len] = '\0';
             on_line(c, c->line, c->line_len);
             c->line_len = 0;

@@ -863,6 +863,8 @@ def test_client_rooms():
         bob.type("/frob")
         bob.type("//slash")
         eq(alice.line(), "bob: /slash", "only the '//' line reached alice")
+        bob.type("crlf\r")  # a line of a CRLF file: the CR is not text
+        eq(alice.line(), "bob: crlf", "CRLF line")
         bob.type("/leave")
         eq(bob.line(), "* leave: 200 left", "leave")
         code, err = bob.end()
