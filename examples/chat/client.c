@@ -311,10 +311,14 @@ static void on_line(void *user, char *line, size_t len)
         send_typing(cl, TYPING_NONE, cl->typing_to);
 }
 
-/* End of input: leave once the transfers in progress are done. */
+/* End of input: leave once the transfers under way are done. Offers
+ * made to us no longer hold us (nobody is left to answer them), and at a
+ * terminal neither do our own offers (^D means leave, not wait for
+ * someone's answer); a script's offers are waited for. */
 static void maybe_leave(client_t *cl)
 {
-    if (cl->input_done && cl->logged_in && !cl->closing && !files_active(cl))
+    if (cl->input_done && cl->logged_in && !cl->closing &&
+        !files_active(cl, !cl->term.tty))
         client_finish(cl, WS_CLOSE_NORMAL, EXIT_OK);
 }
 
@@ -404,7 +408,9 @@ static void on_welcome(client_t *cl, const json_doc_t *d)
         term_print(&cl->term, "* %s is yours now; its token is kept in %s",
                    cl->name, path);
     }
-    if (nhist)
+    if (nhist == 1)
+        term_print(&cl->term, "* the last message:");
+    else if (nhist)
         term_print(&cl->term, "* the last %d messages:", nhist);
     for (int i = 0; i < nhist; i++)
         show_msg(cl, d, json_index(d, hist, (size_t)i), 0);
@@ -660,7 +666,8 @@ static void usage(FILE *f)
         "\n"
         "The first login with a name claims it; its secret token is kept in\n"
         "$XDG_CONFIG_HOME/wsproto-chat/tokens (~/.config/... without it),\n"
-        "mode 0600, and shown by the next logins.\n"
+        "mode 0600, and shown by the next logins (where it cannot be\n"
+        "kept, a new name is not claimed).\n"
         "\n"
         "  --url URL           the server (default ws://127.0.0.1:8000/);\n"
         "                      wss:// is TLS, checked against the system CAs\n"
@@ -770,7 +777,9 @@ int main(int argc, char **argv)
     setlocale(LC_CTYPE, ""); /* wcwidth: the columns of what is typed */
     if (wsx_opts_tls_client(&o, "chat-client", cl.url, ca, insecure) != 0)
         return EXIT_USAGE;
-    token_load(cl.url, cl.name, cl.token, sizeof cl.token);
+    if (token_load(cl.url, cl.name, cl.token, sizeof cl.token) != 0 &&
+        token_check() != 0)
+        return EXIT_CONNECT;
     cl.loop = wsx_process_setup() == 0 ? wsx_loop_new() : NULL;
     if (!cl.loop || files_init(&cl) != 0) {
         perror("chat-client");

@@ -146,8 +146,9 @@ void files_refused(client_t *cl, const char *ref);
 void files_chunk(client_t *cl, const uint8_t *data, size_t len);
 /* The connection can take more (pump the outgoing transfers). */
 void files_pump(client_t *cl);
-/* Transfers in progress (either way). */
-int files_active(const client_t *cl);
+/* Transfers under way (accepted, either way), and with our_offers also
+ * our offers still waiting for an answer. */
+int files_active(const client_t *cl, int our_offers);
 
 /* ---------------------------------------------------- client_token.c */
 
@@ -157,6 +158,10 @@ int token_load(const char *url, const char *name, char *out, size_t cap);
 /* Keep it (the file created 0600, in a 0700 directory). 0, or -1 with a
  * message printed to stderr. */
 int token_save(const char *url, const char *name, const char *token);
+/* Whether a new name's token could be kept: the config directory made
+ * and writable. 0, or -1 with a line on stderr saying what to do (before
+ * a name is claimed: a claim whose token is lost is a name lost). */
+int token_check(void);
 /* The tokens file's path into out; 0, or -1 (no XDG_CONFIG_HOME, no HOME). */
 int token_path(char *out, size_t cap);
 

@@ -65,11 +65,13 @@ void files_free(client_t *cl)
     cl->files = NULL;
 }
 
-int files_active(const client_t *cl)
+int files_active(const client_t *cl, int our_offers)
 {
     int n = 0;
-    for (int i = 0; i < 2 * CLIENT_FILES; i++)
-        n += cl->files[i].used;
+    for (int i = 0; i < 2 * CLIENT_FILES; i++) {
+        const file_xfer_t *x = &cl->files[i];
+        n += x->used && (x->accepted || (our_offers && !x->incoming));
+    }
     return n;
 }
 

@@ -112,6 +112,30 @@ static int write_tokens(FILE *old, FILE *out, const char *url,
     return fflush(out) == 0 && fsync(fileno(out)) == 0 ? 0 : -1;
 }
 
+int token_check(void)
+{
+    char dir[4096], tmp[4300];
+
+    if (config_dir(dir, sizeof dir) != 0) {
+        fprintf(stderr, "chat-client: nowhere to keep a new name's token: "
+                        "set HOME or XDG_CONFIG_HOME\n");
+        return -1;
+    }
+    snprintf(tmp, sizeof tmp, "%s/tokens.%ld.tmp", dir, (long)getpid());
+    int fd = make_dirs(dir) == 0
+                 ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)
+                 : -1;
+    if (fd < 0) {
+        fprintf(stderr, "chat-client: cannot keep a new name's token in %s: "
+                        "%s; make it writable or set XDG_CONFIG_HOME\n",
+                dir, strerror(errno));
+        return -1;
+    }
+    close(fd);
+    unlink(tmp);
+    return 0;
+}
+
 int token_save(const char *url, const char *name, const char *token)
 {
     char dir[4096], path[4200], tmp[4300];

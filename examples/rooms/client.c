@@ -19,6 +19,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +190,21 @@ static int room_op(client_t *c, unsigned op, const char *user)
 
 /* ------------------------------------------------------------ sending */
 
+static void finish(client_t *c, int status);
+
+/* A connected UDP socket learns from the ICMP "port unreachable" that
+ * nothing listens there (ECONNREFUSED on the next send or recv): said
+ * once, and the end, rather than talking on into the void. */
+static int server_gone(client_t *c, int err)
+{
+    if (err != ECONNREFUSED)
+        return 0;
+    fprintf(stderr, PROG ": no server on %s port %d (connection refused)\n",
+            c->host, c->in_room ? c->udp_port : c->chat_port);
+    finish(c, 1);
+    return 1;
+}
+
 static void send_text(client_t *c, const char *text, size_t len)
 {
     uint8_t d[DGRAM_MAX];
@@ -206,7 +222,8 @@ static void send_text(client_t *c, const char *text, size_t len)
         fprintf(stderr, PROG ": the line is not UTF-8; not sent\n");
         return;
     }
-    send(c->fd, d, (size_t)n, 0);
+    if (send(c->fd, d, (size_t)n, 0) < 0)
+        server_gone(c, errno);
 }
 
 static void on_heartbeat(wsx_timer_t *t, void *user)
@@ -222,18 +239,32 @@ static void finish(client_t *c, int status)
     wsx_loop_stop(c->loop);
 }
 
-/* A line typed: a command in a room, else a message. */
+/* A line starting with '/' that is no command: said, not sent, so that
+ * a mistyped command never reaches the room as chat. */
+static void unknown_command(client_t *c, const char *line)
+{
+    fprintf(stderr,
+            PROG ": unknown command '%s': %s; '//' at the start sends "
+                 "one '/'\n",
+            line, c->in_room ? "/leave, /kick NAME, /close, /quit" : "/quit");
+}
+
+/* A line typed: a command, else a message ("//..." is "/..."). */
 static void on_line(client_t *c, char *line, size_t len)
 {
-    if (c->in_room && !strcmp(line, "/leave")) {
+    if (line[0] == '/' && line[1] == '/') {
+        send_text(c, line + 1, len - 1);
+    } else if (c->in_room && !strcmp(line, "/leave")) {
         finish(c, room_op(c, TCRP_LEAVE, NULL) == 200 ? 0 : 1);
     } else if (c->in_room && !strcmp(line, "/close")) {
         if (room_op(c, TCRP_CLOSE, NULL) == 200)
             finish(c, 0);
-    } else if (c->in_room && !strncmp(line, "/kick ", 6)) {
+    } else if (c->in_room && !strncmp(line, "/kick ", 6) && line[6]) {
         room_op(c, TCRP_KICK, line + 6);
     } else if (!strcmp(line, "/quit")) {
         finish(c, 0);
+    } else if (line[0] == '/') {
+        unknown_command(c, line);
     } else if (len) {
         send_text(c, line, len);
     }
@@ -258,6 +289,8 @@ static void on_stdin(wsx_watch_t *w, int fd, unsigned ready, void *user)
     }
     for (ssize_t i = 0; i < n && !c->done; i++) {
         if (buf[i] == '\n') {
+            if (c->line_len && c->line[c->line_len - 1] == '\r')
+                c->line_len--; /* a CRLF file's line */
             c->line[c->line_len] = '\0';
             on_line(c, c->line, c->line_len);
             c->line_len = 0;
@@ -269,7 +302,38 @@ static void on_stdin(wsx_watch_t *w, int fd, unsigned ready, void *user)
 
 /* ----------------------------------------------------------- receiving */
 
-/* A room's JSON body, as a line; the room closing or our kick ends us. */
+/* Text from the network: C0 and C1 controls and DEL are shown as '?',
+ * so that nobody's message can move our cursor, clear the screen or
+ * retitle the terminal. */
+static void put_text(const void *text, size_t len)
+{
+    const unsigned char *u = text;
+
+    for (size_t i = 0; i < len; i++) {
+        int c1 = u[i] == 0xC2 && i + 1 < len && u[i + 1] >= 0x80 &&
+                 u[i + 1] <= 0x9F;
+        putchar(u[i] < 0x20 || u[i] == 0x7f || c1 ? '?' : u[i]);
+        i += (size_t)c1;
+    }
+}
+
+/* "NAME: TEXT", or "* TEXT" for a notice (name NULL). */
+static void show_line(const void *name, size_t name_len, const void *text,
+                      size_t text_len)
+{
+    if (name) {
+        put_text(name, name_len);
+        fputs(": ", stdout);
+    } else {
+        fputs("* ", stdout);
+    }
+    put_text(text, text_len);
+    putchar('\n');
+    fflush(stdout);
+}
+
+/* A room's JSON body, as a line; the room closing, or our own kick or
+ * timeout (our token is revoked then), ends us. */
 static void show_room_body(client_t *c, const char *p, size_t len)
 {
     json_tok_t toks[32];
@@ -282,14 +346,16 @@ static void show_room_body(client_t *c, const char *p, size_t len)
     if (json_string_eq(&doc, json_find(&doc, 0, "type"), "chat") &&
         json_string(&doc, json_find(&doc, 0, "from"), a, sizeof a, &al) == 0 &&
         json_string(&doc, json_find(&doc, 0, "text"), b, sizeof b, &bl) == 0) {
-        printf("%s: %s\n", a, b);
+        show_line(a, al, b, bl);
     } else if (json_string(&doc, json_find(&doc, 0, "text"), b, sizeof b,
                            &bl) == 0) {
-        printf("* %s\n", b);
-        int user = json_find(&doc, 0, "user");
-        if (json_string_eq(&doc, json_find(&doc, 0, "event"), "close") ||
-            (json_string_eq(&doc, json_find(&doc, 0, "event"), "kick") &&
-             user >= 0 && json_string_eq(&doc, user, c->name)))
+        show_line(NULL, 0, b, bl);
+        int user = json_find(&doc, 0, "user"),
+            event = json_find(&doc, 0, "event");
+        int me = user >= 0 && json_string_eq(&doc, user, c->name);
+        if (json_string_eq(&doc, event, "close") ||
+            (me && (json_string_eq(&doc, event, "kick") ||
+                    json_string_eq(&doc, event, "timeout"))))
             finish(c, 0);
     }
     fflush(stdout);
@@ -303,14 +369,14 @@ static void on_datagram(wsx_watch_t *w, int fd, unsigned ready, void *user)
     (void)w, (void)ready;
 
     ssize_t n = recv(fd, d, sizeof d - 1, MSG_DONTWAIT);
+    if (n < 0)
+        server_gone(c, errno);
     if (n <= 0)
         return;
     if (c->in_room) {
         show_room_body(c, (const char *)d, (size_t)n);
     } else if (chat_dgram_parse(d, (size_t)n, &m) == 0) {
-        printf("%.*s: %.*s\n", (int)m.name_len, (const char *)m.name,
-               (int)m.text_len, (const char *)m.text);
-        fflush(stdout);
+        show_line(m.name, m.name_len, m.text, m.text_len);
     }
 }
 
@@ -352,6 +418,33 @@ static int enter_room(client_t *c, unsigned op)
     return 0;
 }
 
+/* SIGINT, SIGTERM: as the end of input, so ^C leaves the room at once
+ * (a host's ^C closes it) instead of leaving a ghost until the idle
+ * timeout. */
+static void on_signal(wsx_loop_t *loop, int signo, void *user)
+{
+    client_t *c = user;
+    (void)loop, (void)signo;
+
+    if (!c->done)
+        finish(c, c->in_room && room_op(c, TCRP_LEAVE, NULL) != 200);
+}
+
+/* From here on SIGINT/SIGTERM come through the loop (on_signal). Not
+ * before: ^C during the first TCRP exchange just ends us. */
+static int catch_signals(client_t *c)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    wsx_loop_on_signal(c->loop, on_signal, c);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static void usage(FILE *f)
@@ -367,7 +460,9 @@ static void usage(FILE *f)
         "over TCRP, then the room's chat over UDP. Lines read from stdin\n"
         "are sent; lines printed are 'NAME: TEXT' for chat and '* TEXT'\n"
         "for notices. In a room: /leave (also at the end of input),\n"
-        "/kick NAME and /close (host only), /quit (just stop).\n"
+        "/kick NAME and /close (host only), /quit (just stop); ^C is\n"
+        "/leave. Another line starting with '/' is refused; '//' at\n"
+        "its start sends one '/'.\n"
         "\n"
         "  --host HOST        the server (default 127.0.0.1)\n"
         "  --chat-port PORT   its stage 1 port (default 9000)\n"
@@ -380,9 +475,10 @@ static void usage(FILE *f)
         "                     chat)\n"
         "  --help             this text\n"
         "\n"
-        "Exit status: 0 after /leave, /close, /quit, the end of input,\n"
-        "a room closed or a kick; 1 when the server refused or could not\n"
-        "be reached; 2 for a usage error.\n";
+        "Exit status: 0 after /leave, /close, /quit, ^C, the end of\n"
+        "input, a room closed, a kick or our own timeout (a stopped\n"
+        "client); 1 when the server refused or could not be reached\n"
+        "(also later: its port refused); 2 for a usage error.\n";
 
     fputs(text, f);
 }
@@ -483,6 +579,10 @@ int main(int argc, char **argv)
     c.fd = open_socket(&c, op ? c.udp_port : c.chat_port, SOCK_DGRAM);
     if (c.fd < 0 || !(c.loop = wsx_loop_new()))
         return 1;
+    if (catch_signals(&c) != 0) { /* before we say we are in */
+        fprintf(stderr, PROG ": %s\n", strerror(errno));
+        return 1;
+    }
     send_text(&c, "", 0); /* the server learns our address at once */
     if (op) { /* said only now: from here on the room reaches us */
         puts(c.entered);

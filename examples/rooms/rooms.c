@@ -225,6 +225,17 @@ static int valid_user(const char *user, size_t len, const char **why)
     return 1;
 }
 
+/* Every member costs memory (about 1 KiB with its room) until it leaves
+ * or times out: past max_members, creates and joins wait their turn, so
+ * a flood of them cannot make the server grow without bound. */
+static int rooms_full(const rooms_t *r, const char **why)
+{
+    if (!r->max_members || r->nmembers < r->max_members)
+        return 0;
+    *why = "the server is full (--max-members): try again later";
+    return 1;
+}
+
 int rooms_create(rooms_t *r, const char *name, size_t name_len,
                  const char *user, size_t user_len, const char *pw,
                  size_t pw_len, const rooms_addr_t *addr, uint64_t now,
@@ -241,6 +252,8 @@ int rooms_create(rooms_t *r, const char *name, size_t name_len,
         *why = "the room exists already";
         return 409;
     }
+    if (rooms_full(r, why))
+        return 503;
     room_t *room = calloc(1, sizeof *room);
     if (!room) {
         *why = "out of memory";
@@ -289,6 +302,8 @@ int rooms_join(rooms_t *r, const char *name, size_t name_len, const char *user,
         *why = "no such room";
         return 404;
     }
+    if (rooms_full(r, why))
+        return 503;
     if (room->has_password) {
         uint8_t h[SECRET_HASH_LEN];
         secret_pbkdf2(pw ? pw : "", pw ? pw_len : 0, room->salt,

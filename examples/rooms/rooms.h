@@ -82,6 +82,7 @@ typedef struct rooms {
     rooms_io_t io;
     uint64_t idle_ms;
     unsigned iterations; /* of a password hash */
+    size_t max_members;  /* members of all rooms at once; 0 = no limit */
     char json[ROOM_JSON_MAX]; /* a chat body being relayed */
 } rooms_t;
 

@@ -185,6 +185,7 @@ static int start(server_t *s)
     s->chat_fd = s->udp_fd = s->tcp_fd = -1;
     if (rooms_init(&s->rooms, &io, s->idle_ms) != 0)
         return -1;
+    s->rooms.max_members = s->max_members;
     if (!(s->loop = wsx_loop_new()))
         return -1;
     if (udp_start(s) != 0) {
@@ -239,6 +240,8 @@ static void usage(FILE *f)
         "                     is removed (default 60; fractions allowed)\n"
         "  --max-payload N    the largest TCRP payload, suffix K or M\n"
         "                     (default 64K); larger ones get 400\n"
+        "  --max-members N    members of all rooms at once (default\n"
+        "                     100000); past it create and join get 503\n"
         "  --transaction-timeout S\n"
         "                     a TCRP request not complete in S seconds\n"
         "                     is answered 400 and closed (default 10)\n"
@@ -309,6 +312,12 @@ static int set_option(server_t *s, int opt, const char *arg,
             return bad_usage("bad --idle-timeout '%s': seconds, over 0", arg);
         s->idle_ms = (uint64_t)ms;
         return 0;
+    case 'M':
+        if (wsx_parse_uint(arg, 100000000, &v) != 0 || v == 0)
+            return bad_usage("bad --max-members '%s': a number from 1 to "
+                             "100000000", arg);
+        s->max_members = (size_t)v;
+        return 0;
     case 'x':
         if (wsx_parse_seconds(arg, &ms) != 0 || ms == 0)
             return bad_usage("bad --transaction-timeout '%s': seconds, over 0",
@@ -316,8 +325,8 @@ static int set_option(server_t *s, int opt, const char *arg,
         s->tx_timeout_ms = ms;
         return 0;
     case 'm':
-        if (wsx_parse_size(arg, 64u << 20, &v) != 0)
-            return bad_usage("bad --max-payload '%s': bytes (K, M), up to 64M",
+        if (wsx_parse_size(arg, 64u << 20, &v) != 0 || v == 0)
+            return bad_usage("bad --max-payload '%s': bytes (K, M), 1 to 64M",
                              arg);
         s->max_payload = v;
         return 0;
@@ -338,6 +347,22 @@ static int set_option(server_t *s, int opt, const char *arg,
     }
 }
 
+/* A --host that is no address of ours is said as such before any port
+ * is tried (the bind would only say "Invalid argument"). */
+static int check_host(const char *host)
+{
+    struct addrinfo hints = {.ai_flags = AI_PASSIVE}, *ai;
+    int e = getaddrinfo(host, NULL, &hints, &ai);
+
+    if (e != 0) {
+        fprintf(stderr, SERVER_NAME ": --host %s: %s (give an address, e.g."
+                        " 127.0.0.1, ::1 or 0.0.0.0)\n", host, gai_strerror(e));
+        return 1;
+    }
+    freeaddrinfo(ai);
+    return 0;
+}
+
 static int parse_options(server_t *s, int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -349,6 +374,7 @@ static int parse_options(server_t *s, int argc, char **argv)
         {"idle-timeout", required_argument, NULL, 'i'},
         {"transaction-timeout", required_argument, NULL, 'x'},
         {"max-payload", required_argument, NULL, 'm'},
+        {"max-members", required_argument, NULL, 'M'},
         {"web", required_argument, NULL, 'W'},
         {"tls-cert", required_argument, NULL, 'C'},
         {"tls-key", required_argument, NULL, 'K'},
@@ -378,6 +404,8 @@ static int parse_options(server_t *s, int argc, char **argv)
     }
     if (optind != argc)
         return bad_usage("unexpected argument '%s'", argv[optind]);
+    if (check_host(s->host) != 0)
+        return 1;
     if (wsx_http_check_static(SERVER_NAME, "--web", s->web_dir) != 0)
         return 1;
     return wsx_opts_tls_server(&s->http_opts, SERVER_NAME, cert, key) ? 1 : 0;
@@ -392,7 +420,8 @@ int main(int argc, char **argv)
                          .http_port = 9080,
                          .idle_ms = 60000,
                          .tx_timeout_ms = 10000,
-                         .max_payload = 64u << 10};
+                         .max_payload = 64u << 10,
+                         .max_members = 100000};
     int r;
 
     wsx_program_dir("web", s.web_dir, sizeof s.web_dir);

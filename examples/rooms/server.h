@@ -50,6 +50,7 @@ typedef struct server {
     uint64_t idle_ms;
     int tx_timeout_ms;
     uint64_t max_payload;
+    size_t max_members;
     int verbose;
     const char *failed; /* what start() could not open */
     char web_dir[PATH_MAX];
@@ -65,6 +66,8 @@ typedef struct server {
     /* TCRP over TCP */
     tcrp_conn_t *tcrp;
     size_t ntcrp;
+    unsigned long tcrp_evicted; /* connections closed to make room */
+    unsigned long long ws_behind; /* datagrams not sent to slow pages */
     /* datagrams */
     udp_batch_t out;
     uint8_t (*rbuf)[DGRAM_RBUF];

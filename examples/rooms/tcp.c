@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_CONNS 1024  /* TCRP transactions at once; more are refused */
+#define MAX_CONNS 1024  /* TCRP transactions at once; then the oldest go */
 #define LINGER_MS 2000  /* after the answers, for the client to close */
 #define READ_CHUNK 4096 /* what a read asks for beyond what is there */
 
@@ -193,6 +193,25 @@ static void on_conn(wsx_watch_t *w, int fd, unsigned ready, void *user)
         conn_drain(c);
 }
 
+/* All slots taken: the connection open the longest goes. Refusing the
+ * new one instead would let a client that opens MAX_CONNS connections
+ * and sends nothing lock everyone out for the transaction timeout; a
+ * real transaction is over in a few milliseconds, long before it could
+ * become the oldest. The list has the newest first. */
+static void drop_oldest(server_t *s)
+{
+    tcrp_conn_t *c = s->tcrp;
+
+    while (c && c->next)
+        c = c->next;
+    if (!c)
+        return;
+    if (!s->tcrp_evicted++)
+        server_log(s, "tcp: %d connections open: closing the oldest "
+                      "(logged once)", MAX_CONNS);
+    conn_free(c);
+}
+
 static void on_accept(wsx_watch_t *w, int fd, unsigned ready, void *user)
 {
     server_t *s = user;
@@ -202,9 +221,11 @@ static void on_accept(wsx_watch_t *w, int fd, unsigned ready, void *user)
         int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd < 0)
             return;
-        tcrp_conn_t *c = s->ntcrp < MAX_CONNS ? calloc(1, sizeof *c) : NULL;
+        if (s->ntcrp >= MAX_CONNS)
+            drop_oldest(s);
+        tcrp_conn_t *c = calloc(1, sizeof *c);
         if (!c) {
-            server_log(s, "tcp: refused a connection (%zu open)", s->ntcrp);
+            server_log(s, "tcp: out of memory for a connection");
             close(cfd);
             continue;
         }

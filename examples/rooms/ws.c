@@ -12,6 +12,10 @@
 
 #define KIND_TCRP 1
 #define KIND_DGRAM 2
+/* A page this far behind loses room datagrams, as a UDP member whose
+ * socket buffer is full does, instead of making the server hold all it
+ * does not read (up to --max-buffered, for one member). */
+#define MAX_BEHIND (1024u * 1024u)
 
 static int on_upgrade(wsx_conn_t *c, const ws_request_t *req,
                       wsx_accept_t *acc)
@@ -22,24 +26,29 @@ static int on_upgrade(wsx_conn_t *c, const ws_request_t *req,
     return 0;
 }
 
-/* Each answer its own message: kind 1 and one TCRP message. */
+/* Each answer its own message: kind 1 and one TCRP message. Each is
+ * measured from its header, not with tcrp_parse: the answer to a header
+ * that is not understood has operation 0 (PROTOCOL.md), which
+ * tcrp_parse refuses. */
 static void send_answers(wsx_conn_t *c, const ops_out_t *out)
 {
     size_t at = 0;
-    tcrp_msg_t m;
 
-    while (at < out->len) {
-        long n = tcrp_parse(out->buf + at, out->len - at, UINT64_MAX - 1, &m);
-        if (n <= 0)
+    while (out->len - at >= TCRP_HEADER_LEN) {
+        const uint8_t *h = out->buf + at;
+        size_t left = out->len - at - TCRP_HEADER_LEN;
+        uint64_t size = tcrp_payload_size(h, left);
+        if (h[0] > left || size > left - h[0])
             return;
-        uint8_t *msg = malloc((size_t)n + 1);
+        size_t n = TCRP_HEADER_LEN + h[0] + (size_t)size;
+        uint8_t *msg = malloc(n + 1);
         if (!msg)
             return;
         msg[0] = KIND_TCRP;
-        memcpy(msg + 1, out->buf + at, (size_t)n);
-        wsx_conn_send_binary(c, msg, (size_t)n + 1);
+        memcpy(msg + 1, h, n);
+        wsx_conn_send_binary(c, msg, n + 1);
         free(msg);
-        at += (size_t)n;
+        at += n;
     }
 }
 
@@ -119,6 +128,12 @@ void ws_send(server_t *s, void *ws, const void *json, size_t len)
 
     if (len > ROOM_JSON_MAX || !wsx_conn_is_open(ws))
         return;
+    if (wsx_conn_queued(ws) >= MAX_BEHIND) {
+        s->ws_behind++;
+        server_info(s, "ws: a datagram not sent to a page %zu bytes behind"
+                       " (%llu so far)", wsx_conn_queued(ws), s->ws_behind);
+        return;
+    }
     msg[0] = KIND_DGRAM;
     memcpy(msg + 1, json, len);
     wsx_conn_send_binary(ws, msg, len + 1);

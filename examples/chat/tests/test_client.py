@@ -347,6 +347,16 @@ def test_token_kept_and_reused():
                            r"wrong: pick another name\n"
                            % re.escape(os.path.join(other, "wsproto-chat",
                                                     "tokens")), err), err)
+        # Nowhere to keep a new name's token: refused before the claim,
+        # so the name is not lost; from a writable place it is claimed.
+        code, err = s.piped("zoe", cfg="/proc/no-such-dir").wait()
+        eq(code, 2, "exit status with an unwritable config dir")
+        check(err.startswith("chat-client: cannot keep a new name's token in"
+                             " /proc/no-such-dir/wsproto-chat: "), err)
+        z = s.piped("zoe")
+        z.expect(re.compile(r"^\* zoe is yours now"))
+        z.send("/exit")
+        eq(z.wait()[0], 0, "zoe's exit")
         # Without XDG_CONFIG_HOME: ~/.config.
         h = s.piped("henry", cfg="~")
         h.expect("* henry is yours now; its token is kept in %s" % os.path.join(
@@ -443,6 +453,33 @@ def test_broadcast_typing_pm_ticks_on_a_terminal():
         a.expect("* bob has left the chat")
 
 
+def test_end_of_input_with_offers_waiting():
+    """^D at a terminal, or the end of piped input, while offers wait
+    for an answer: the client leaves (nobody can answer an offer made to
+    it any more), it does not wait for ever."""
+    with Session() as s:
+        src = os.path.join(s.tmp, "n.txt")
+        with open(src, "w") as f:
+            f.write("hi\n")
+        a = s.piped("alice")
+        b = s.tty("bob")
+        c = s.piped("carol")
+        login(a)
+        login(c)
+        b.expect(b"> ")
+        a.send("/send bob %s" % src)
+        b.expect(b"* alice offers n.txt (3 B): /accept or /refuse\r\n> ")
+        b.keys(b"/send alice %s\r" % src.encode())
+        b.expect(b"* offering n.txt (3 B) to alice")
+        b.keys(b"\x04")
+        eq(b.wait()[0], 0, "^D with offers both ways")
+        a.send("/send carol %s" % src)
+        c.expect("* alice offers n.txt (3 B): /accept or /refuse")
+        eq(c.wait()[0], 0, "end of piped input with an offer made to it")
+        a.send("/exit")
+        eq(a.wait()[0], 0, "alice's exit")
+
+
 def test_terminal_restored_on_signals_and_ctrl_c():
     with Session() as s:
         b = s.tty("bob")
@@ -505,6 +542,12 @@ def test_history():
         for i in range(3):
             a.send("line %d" % i)
             a.expect("alice: line %d \u2713" % i)
+            if i == 0:  # one message: said in the singular
+                b = s.piped("bob")
+                b.expect("* the last message:")
+                b.expect("alice: line 0")
+                b.send("/exit")
+                eq(b.wait()[0], 0, "bob's exit")
         c = s.piped("carol")
         c.expect("* the last 3 messages:")
         for i in range(3):
@@ -662,6 +705,7 @@ def test_wss():
 
 
 TESTS = [test_usage, test_token_kept_and_reused,
+         test_end_of_input_with_offers_waiting,
          test_broadcast_typing_pm_ticks_on_a_terminal,
          test_terminal_restored_on_signals_and_ctrl_c, test_contacts,
          test_history, test_file_accepted_and_refused,

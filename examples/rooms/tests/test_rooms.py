@@ -323,6 +323,20 @@ def test_create_join_statuses():
         enter(srv, 2, "lobby", "dave", want=404)
 
 
+def test_max_members():
+    """--max-members bounds what a flood of creates and joins can make
+    the server hold: past it, 503; a member leaving makes room."""
+    with Rooms("--max-members", "3") as srv:
+        _, host = enter(srv, 1, "a", "alice")
+        enter(srv, 2, "a", "bob")
+        _, carol = enter(srv, 1, "c", "carol")
+        j, _ = enter(srv, 2, "a", "dave", want=503)
+        check("--max-members" in j["message"], j)
+        enter(srv, 1, "d", "dave", want=503)
+        room_op(srv, 3, "c", carol)
+        enter(srv, 2, "a", "dave")
+
+
 def test_room_relay_and_spoofing():
     with Rooms() as srv:
         alice = Member(srv, 1, "lobby", "alice")
@@ -497,6 +511,22 @@ def test_malformed_tcrp():
         check(srv.proc.poll() is None, "server alive")
 
 
+def test_idle_connections_lock_nobody_out():
+    """1100 TCP connections that say nothing (more than the 1024 slots)
+    must not keep a real transaction out: the oldest ones make room."""
+    with Rooms() as srv:
+        idle = []
+        try:
+            for _ in range(1100):
+                idle.append(socket.create_connection(("127.0.0.1", srv.tcp),
+                                                     timeout=3))
+            enter(srv, 1, "open", "alice")
+            eq(srv.log_text().count("closing the oldest"), 1, "logged once")
+        finally:
+            for s in idle:
+                s.close()
+
+
 # ------------------------------------------------------------- WebSocket
 
 def ws_tcrp(c, msg):
@@ -569,6 +599,12 @@ def websocket_member(web):
         eq(json.loads(a[0][3])["status"], 400, "short over /ws")
         a = ws_tcrp(ws, tcrp(6) + b"extra")
         eq(json.loads(a[0][3])["status"], 400, "long over /ws")
+        # A header not understood: answered with operation 0, as over TCP.
+        for bad, what in ((tcrp(9, "lobby", b"{}"), "operation 9"),
+                          (b"\xff" * 32, "a header of 0xff")):
+            a = ws_tcrp(ws, bad)
+            eq((a[0][0], json.loads(a[0][3])["status"]), (0, 400),
+               what + " over /ws")
         a = ws_tcrp(ws, tcrp(6))
         eq(json.loads(a[0][3])["status"], 200, "still open")
         # The socket closes: its member leaves.
@@ -581,6 +617,45 @@ def websocket_member(web):
            "text refused")
         alice.close()
         eve.close()
+
+
+def vm_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+
+
+def test_page_that_never_reads():
+    """A /ws member that reads nothing while the room talks: the server
+    keeps at most about a MiB for it (it loses datagrams, as a full UDP
+    socket would), and the others are still served."""
+    with Rooms() as srv:
+        alice = Member(srv, 1, "busy", "alice")
+        raw = socket.create_connection(("127.0.0.1", srv.http), timeout=3)
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        ws = Client(srv.http, "/ws", timeout=3, handshake=False)
+        ws.sock.close()
+        ws.sock = raw
+        ws.handshake("/ws")
+        ws_tcrp(ws, tcrp(2, "busy", {"username": "sleepy"}))
+        eq(alice.json()["text"], "sleepy joined", "alice told")
+        before = vm_rss_kib(srv.pid)
+        text = b"x" * 4000
+        for i in range(12000):
+            alice.say(text)
+            if i % 500 == 499:
+                time.sleep(0.005)  # the server reads them all (no UDP loss)
+        bob = Member(srv, 2, "busy", "bob")
+        alice.say(b"still here")
+        eq(bob.json(), {"type": "chat", "from": "alice", "text": "still here"},
+           "bob served")
+        grown = vm_rss_kib(srv.pid) - before
+        check(grown < 16 * 1024, "the server grew by %d KiB for a page that "
+              "reads nothing" % grown)
+        raw.close()
+        alice.close()
+        bob.close()
 
 
 class TLSClient(Client):
@@ -657,13 +732,18 @@ def test_server_usage():
     eq(code, 0, "--help")
     check(b"--idle-timeout" in out and b"listening chat=" in out, out)
     for args in (["--chat-port", "70000"], ["--idle-timeout", "x"],
-                 ["--max-payload", "1Q"], ["--max-buffered", "0"],
+                 ["--max-payload", "1Q"], ["--max-payload", "0"],
+                 ["--max-buffered", "0"],
                  ["--stall-timeout", "-1"], ["extra"], ["--bogus"]):
         code, out, err = run([SERVER] + args)
         eq(code, 1, "status for %r" % args)
         check("try 'rooms-server --help'" in err, err)
     code, out, err = run([SERVER, "--web", "/nonexistent/web"])
     eq(code, 1, "a missing --web")
+    code, out, err = run([SERVER, "--host", "999.1.1.1"])
+    eq(code, 1, "a --host that is no address")
+    check(err.startswith("rooms-server: --host 999.1.1.1: ") and
+          "e.g. 127.0.0.1" in err, err)
     with Rooms() as srv:
         code, out, err = run([SERVER, "--chat-port", "0", "--udp-port", "0",
                               "--tcp-port", str(srv.tcp), "--http-port", "0",
@@ -738,6 +818,11 @@ def test_client_chat():
         raw.send(chat_dgram(b"raw", b"hi"))
         eq(a.line(), "raw: hi", "from a raw client")
         eq(b.line(), "raw: hi", "from a raw client")
+        # Controls from the network are shown as '?', never sent to the
+        # terminal (ESC, BEL, the C1 CSI).
+        raw.send(chat_dgram(b"e\x1bv", b"\x1b[2J\x07hi\xc2\x9b1m"))
+        eq(a.line(), "e?v: ?[2J?hi?1m", "controls shown as '?'")
+        eq(b.line(), "e?v: ?[2J?hi?1m", "controls shown as '?'")
         b.type("x" * 5000)
         eq(a.end(), (0, ""), "ann exits 0 at the end of input")
         code, err = b.end()
@@ -774,9 +859,17 @@ def test_client_rooms():
         eq(carol.end(), (0, ""), "carol exits 0 after a kick")
         eq(alice.line(), "* carol was kicked by the host", "alice told")
         eq(bob.line(), "* carol was kicked by the host", "bob told")
+        # A mistyped command is refused, not sent; '//' sends one '/'.
+        bob.type("/frob")
+        bob.type("//slash")
+        eq(alice.line(), "bob: /slash", "only the '//' line reached alice")
+        bob.type("crlf\r")  # a line of a CRLF file: the CR is not text
+        eq(alice.line(), "bob: crlf", "CRLF line")
         bob.type("/leave")
         eq(bob.line(), "* leave: 200 left", "leave")
-        eq(bob.end(), (0, ""), "bob exits 0 after /leave")
+        code, err = bob.end()
+        eq(code, 0, "bob exits 0 after /leave")
+        check("unknown command '/frob'" in err, err)
         eq(alice.line(), "* bob left", "alice told")
         alice.type("/close")
         eq(alice.line(), "* close: 200 room closed", "close")
@@ -791,6 +884,33 @@ def test_client_rooms():
         eq(host.end(), (0, ""), "the end of input leaves")
         eq(guest.line(), "* room closed: the host left", "guest told")
         eq(guest.end(), (0, ""), "guest exits 0")
+        # ^C leaves at once: the room hears it now, not at the timeout.
+        host = Cli(srv, "create", "r3", "host")
+        host.line()
+        guest = Cli(srv, "join", "r3", "guest")
+        guest.line(), host.line()
+        guest.p.send_signal(signal.SIGINT)
+        eq(guest.line(), "* leave: 200 left", "^C is /leave")
+        eq(host.line(), "* guest left", "the host told at once")
+        eq(guest.end(), (0, ""), "guest exits 0 after ^C")
+        eq(host.end(), (0, ""), "host exits 0")
+
+
+def test_client_timed_out():
+    """A client stopped past the idle timeout hears its own timeout when
+    it runs again: it says so and ends, instead of talking on with a
+    revoked token."""
+    with Rooms("--idle-timeout", "0.5") as srv:
+        host = Cli(srv, "create", "t", "host")
+        host.line()
+        guest = Cli(srv, "join", "t", "guest")
+        guest.line(), host.line()
+        guest.p.send_signal(signal.SIGSTOP)
+        eq(host.line(), "* guest timed out", "the host told")
+        guest.p.send_signal(signal.SIGCONT)
+        eq(guest.line(), "* guest timed out", "the guest told")
+        eq(guest.end(), (0, ""), "the guest's client ends")
+        eq(host.end(), (0, ""), "host exits 0")
 
 
 def test_client_usage():
@@ -815,14 +935,28 @@ def test_client_usage():
     code, out, err = run([CLIENT, "create", "r", "x", "--tcp-port", str(free)])
     eq(code, 1, "no server")
     check("cannot connect" in err, err)
+    # Stage 1 over UDP: the port's refusal (ICMP) is said, and the end.
+    class Nobody:
+        chat = udp = tcp = free
+    c = Cli(Nobody, "chat", "x")
+    try:
+        c.p.wait(3)
+    except subprocess.TimeoutExpired:
+        pass
+    code, err = c.end()
+    eq(code, 1, "chat with no server")
+    check("no server on 127.0.0.1 port %d" % free in err, err)
 
 
 TESTS = [test_stage1_relay, test_stage1_idle_timeout,
-         test_create_join_statuses, test_room_relay_and_spoofing,
+         test_create_join_statuses, test_max_members,
+         test_room_relay_and_spoofing,
          test_host_leave_closes_room, test_kick_and_close, test_idle_timeouts,
-         test_malformed_tcrp, test_websocket_member, test_tls_gui_port,
+         test_malformed_tcrp, test_idle_connections_lock_nobody_out,
+         test_websocket_member, test_page_that_never_reads,
+         test_tls_gui_port,
          test_sigint_closes_rooms, test_server_usage, test_client_chat,
-         test_client_rooms, test_client_usage]
+         test_client_rooms, test_client_timed_out, test_client_usage]
 
 
 def main():
