@@ -33,7 +33,7 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wstest import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,  # noqa: E402
                     Client, FakeServer, Fail, Runner, Server, check,
-                    close_payload, eq, frame, http, run, servers)
+                    close_payload, eq, frame, http, reap, run, servers)
 
 TESTS = []
 WSECHO = WSCAT = WSXTEST = None
@@ -906,11 +906,7 @@ def run_open_stdin(cmd, timeout=10):
         p.wait(timeout)
         out, err = p.stdout.read(), p.stderr.read().decode(errors="replace")
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        for f in (p.stdin, p.stdout, p.stderr):
-            f.close()
+        reap(p)
     return p.returncode, out, err
 
 
@@ -1060,10 +1056,7 @@ def loop_api():
         a.close()
         b.close()
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        p.stdout.close()
+        reap(p)
 
 
 # ------------------------------------------------------------- memory

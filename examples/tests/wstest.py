@@ -5,11 +5,13 @@ server. Standard library only (run with /usr/bin/python3)."""
 import base64
 import hashlib
 import os
+import select
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -100,6 +102,154 @@ class Runner:
 
 # ------------------------------------------------------------ processes
 
+def read_line(f, timeout):
+    """One line from a pipe within timeout seconds ('' at EOF)."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    fd = f.fileno()
+    while not data.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise Fail("no line within %.0f s (got %r)" % (timeout, data))
+        r, _, _ = select.select([fd], [], [], left)
+        if r:
+            d = os.read(fd, 1)
+            if not d:
+                break
+            data += d
+    return data.decode(errors="replace")
+
+
+def status_kib(pid, field="VmRSS"):
+    """A "kB" field of /proc/PID/status (VmRSS, VmHWM, ...); None if the
+    kernel does not report it."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def reap(p):
+    """Kill p if it still runs, wait for it and close its pipes: the
+    cleanup of a test that drives a program on stdin/stdout."""
+    if p.poll() is None:
+        p.kill()
+        p.wait()
+    for f in (p.stdin, p.stdout, p.stderr):
+        if f is not None:
+            f.close()
+
+
+def terminate(proc, timeout=5.0, sig=signal.SIGTERM):
+    """Signal a child by its PID (SIGTERM) and wait; kill -9 after timeout
+    seconds. Returns the exit status, None if it had to be killed."""
+    if proc.poll() is None:
+        os.kill(proc.pid, sig)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+        return None
+
+
+# Clients a suite keeps open; close_clients() closes them before a server
+# is stopped, so that the server need not wait for them.
+OPEN_CLIENTS = []
+
+
+def close_clients():
+    while OPEN_CLIENTS:
+        OPEN_CLIENTS.pop().close()
+
+
+class DataServer:
+    """A server with a --data-dir on 127.0.0.1 --port 0 (chat-server,
+    messenger-server): the directory is kept across restart(), stderr goes
+    to a file per start, every stop is by PID. A subclass sets name (for
+    messages), banner (its first stdout line up to the port) and binary;
+    tmp is where data directories are made."""
+
+    name = banner = binary = tmp = None
+
+    def __init__(self, fsync=None, args=(), data_dir=None):
+        self.dir = data_dir or tempfile.mkdtemp(prefix="data-", dir=self.tmp)
+        self.fsync, self.args = fsync, list(args)
+        self.starts, self.proc = 0, None
+        self.start()
+
+    def start(self):
+        self.starts += 1
+        self.err_path = "%s.stderr.%d" % (self.dir, self.starts)
+        cmd = [self.binary, "--host", "127.0.0.1", "--port", "0",
+               "--data-dir", self.dir]
+        if self.fsync:
+            cmd += ["--fsync", self.fsync]
+        with open(self.err_path, "wb") as err:
+            self.proc = subprocess.Popen(cmd + self.args,
+                                         stdout=subprocess.PIPE,
+                                         stderr=err, stdin=subprocess.DEVNULL)
+        try:
+            line = read_line(self.proc.stdout, 10)
+        except Fail:
+            self.kill9()
+            raise
+        if not line.startswith(self.banner) or not line.endswith("\n"):
+            self.kill9()
+            raise Fail("%s did not say %r: %r; stderr: %s"
+                       % (self.name, self.banner + "PORT\\n", line,
+                          self.stderr()[-1500:]))
+        self.port = int(line.rsplit(":", 1)[1])
+        self.pid = self.proc.pid
+        return self
+
+    def restart(self):
+        check(self.proc is None, "restart of a running server")
+        return self.start()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill9(self):
+        """kill -9, by PID, and reap it."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+        self.proc.stdout.close()
+        self.proc = None
+
+    def stop(self, timeout=5.0, keep_clients=False):
+        """SIGTERM; returns the exit status (None: it had to be killed)."""
+        if self.proc is None:
+            return 0
+        if not keep_clients:
+            close_clients()
+        status = terminate(self.proc, timeout)
+        self.proc.stdout.close()
+        self.proc = None
+        return status
+
+    def stderr(self):
+        """What the server wrote to stderr since it last started."""
+        with open(self.err_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is None and self.proc is not None:
+            check(self.alive(), "%s died: status %r; stderr:\n%s"
+                  % (self.name, self.proc.poll(), self.stderr()[-2000:]))
+        status = self.stop()
+        if exc[0] is None:
+            eq(status, 0, "%s exit status after SIGTERM" % self.name)
+        return False
+
+
 class Server:
     """wsecho started with --port 0; port parsed from its one stdout line."""
 
@@ -118,11 +268,7 @@ class Server:
         self.pid = self.proc.pid
 
     def rss_kib(self):
-        with open("/proc/%d/status" % self.pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        return 0
+        return status_kib(self.pid) or 0
 
     def alive(self):
         return self.proc.poll() is None

@@ -6,149 +6,38 @@ examples/chat/PROTOCOL.md, not from the server's code. Standard library
 only (run with /usr/bin/python3)."""
 
 import json
-import os
 import re
-import select
 import selectors
-import signal
 import socket
 import struct
-import subprocess
-import tempfile
 import time
 
-from wstest import (OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, Client, Fail,
-                    check, close_payload, eq, frame)
+from wstest import (OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, OPEN_CLIENTS,
+                    Client, DataServer, Fail, check, close_payload, eq, frame,
+                    status_kib)
 
 # A legal masking key (RFC 6455 §5.3) that costs nothing to apply.
 ZERO_KEY = b"\0\0\0\0"
-OPEN_CLIENTS = []       # closed before a server is stopped
-
-
-def close_clients():
-    while OPEN_CLIENTS:
-        OPEN_CLIENTS.pop().close()
-
-
-def read_line(f, timeout):
-    """One line from a pipe within timeout seconds ('' at EOF)."""
-    deadline = time.monotonic() + timeout
-    data = b""
-    fd = f.fileno()
-    while not data.endswith(b"\n"):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise Fail("no line within %.0f s (got %r)" % (timeout, data))
-        r, _, _ = select.select([fd], [], [], left)
-        if r:
-            d = os.read(fd, 1)
-            if not d:
-                break
-            data += d
-    return data.decode(errors="replace")
 
 
 # ----------------------------------------------------------- the server
 
-class ChatServer:
+class ChatServer(DataServer):
     """chat-server on 127.0.0.1 --port 0 with its own --data-dir (kept
     across restart()); stderr to a file per start."""
 
-    binary = None  # set by main()
-    tmp = None
-
-    def __init__(self, fsync=None, args=(), data_dir=None):
-        self.dir = data_dir or tempfile.mkdtemp(prefix="data-", dir=self.tmp)
-        self.fsync, self.args = fsync, list(args)
-        self.starts, self.proc = 0, None
-        self.start()
-
-    def start(self):
-        self.starts += 1
-        self.err_path = "%s.stderr.%d" % (self.dir, self.starts)
-        cmd = [self.binary, "--host", "127.0.0.1", "--port", "0",
-               "--data-dir", self.dir]
-        if self.fsync:
-            cmd += ["--fsync", self.fsync]
-        with open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen(cmd + self.args,
-                                         stdout=subprocess.PIPE,
-                                         stderr=err, stdin=subprocess.DEVNULL)
-        try:
-            line = read_line(self.proc.stdout, 10)
-        except Fail:
-            self.kill9()
-            raise
-        want = "WebSocket server listening on 127.0.0.1:"
-        if not line.startswith(want) or not line.endswith("\n"):
-            self.kill9()
-            raise Fail("chat-server did not say %r: %r; stderr: %s"
-                       % (want + "PORT\\n", line, self.stderr()[-1500:]))
-        self.port = int(line.rsplit(":", 1)[1])
-        self.pid = self.proc.pid
-        return self
-
-    def restart(self):
-        check(self.proc is None, "restart of a running server")
-        return self.start()
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill9(self):
-        """kill -9, by PID, and reap it."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-        self.proc.stdout.close()
-        self.proc = None
-
-    def stop(self, timeout=5.0, keep_clients=False):
-        """SIGTERM; returns the exit status (None: it had to be killed)."""
-        if self.proc is None:
-            return 0
-        if not keep_clients:
-            close_clients()
-        status = None
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            status = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
-        self.proc.stdout.close()
-        self.proc = None
-        return status
+    name = "chat-server"
+    banner = "WebSocket server listening on 127.0.0.1:"
 
     def clean_restart(self, what="restart"):
         eq(self.stop(), 0, "%s: exit status after SIGTERM" % what)
         return self.restart()
 
-    def stderr(self):
-        with open(self.err_path, "rb") as f:
-            return f.read().decode(errors="replace")
-
     def status_kib(self, field):
-        with open("/proc/%d/status" % self.pid) as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-        raise Fail("no %s in /proc/%d/status" % (field, self.pid))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if exc[0] is None and self.proc is not None:
-            check(self.alive(), "chat-server died: status %r; stderr:\n%s"
-                  % (self.proc.poll(), self.stderr()[-2000:]))
-        status = self.stop()
-        if exc[0] is None:
-            eq(status, 0, "chat-server exit status after SIGTERM")
-        return False
+        kib = status_kib(self.pid, field)
+        if kib is None:
+            raise Fail("no %s in /proc/%d/status" % (field, self.pid))
+        return kib
 
 
 # ------------------------------------------------------ exact messages

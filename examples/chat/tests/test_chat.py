@@ -42,11 +42,12 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "examples", "tests"))
 sys.path.insert(0, HERE)
 from wstest import (OP_BINARY, OP_CLOSE, OP_TEXT, Fail, Runner,  # noqa: E402
-                    check, close_payload, eq, frame)
+                    check, close_clients, close_payload, eq, frame, read_line,
+                    reap)
 from chatlib import (FILE, SEQ, TEXT, TOKEN, ZERO_KEY, ChatServer,  # noqa: E402
-                     JClient, PClient, Swarm, after, claim, close_clients,
-                     dumps, error, lobby, naming, pm, read_line, room, short,
-                     status, take_join, take_leave)
+                     JClient, PClient, Swarm, after, claim, dumps, error,
+                     lobby, naming, pm, room, short, status, take_join,
+                     take_leave)
 
 WSCAT = None
 TESTS = []
@@ -1501,11 +1502,7 @@ def plain_wscat():
             check("close 1000" in err, "wscat: close code on stderr: %r" % err)
             take_leave(a, "wendy")
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            for f in (p.stdin, p.stdout, p.stderr):
-                f.close()
+            reap(p)
         # Scripted stdin from a pipe: name, one line, EOF → close 1000.
         p = subprocess.run([WSCAT, url], input=b"xavier\nfrom a script\n",
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -1528,11 +1525,7 @@ def plain_wscat():
             rc = p.wait(10)
             out, err = p.stdout.read(), p.stderr.read()
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            for f in (p.stdin, p.stdout, p.stderr):
-                f.close()
+            reap(p)
         eq((rc, out), (3, b"* name taken\n"), "wscat with a taken name")
         check(b"1008" in err, "wscat: close 1008 on stderr: %r" % err[-300:])
         a.quiet(what="alice saw nothing of the refused name")

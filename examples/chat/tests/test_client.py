@@ -35,7 +35,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tests"))
-from wstest import Fail, Runner, check, eq, run  # noqa: E402
+from wstest import Fail, Runner, check, eq, run, terminate  # noqa: E402
 from tlscerts import Certs  # noqa: E402
 
 RUNNER = Runner("chat-client")
@@ -72,13 +72,7 @@ class ChatServer:
         self.url = "ws%s://127.0.0.1:%d/" % ("s" if args else "", self.port)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc)
         self.proc.stdout.close()
         self.log.close()
 

@@ -38,18 +38,6 @@ from wstest import Fail, check, eq  # noqa: E402
 
 # ------------------------------------------------------------ redis-server
 
-def stop_pid(proc, sig, timeout):
-    """Signal a child by its PID and wait; SIGKILL if it outlives
-    timeout."""
-    if proc.poll() is None:
-        os.kill(proc.pid, sig)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 def free_port():
     """A loopback port nobody holds right now. Redis cannot be told to
     bind port 0 and say which it got, so the port is found by binding and
@@ -120,7 +108,7 @@ class RedisServer:
     def kill(self, sig=signal.SIGTERM, timeout=5.0):
         """Stop the process by its PID (the directory stays)."""
         if self.proc:
-            stop_pid(self.proc, sig, timeout)
+            wstest.terminate(self.proc, timeout, sig)
 
     def restart(self, down_for=0.0):
         """Stop it and start it again on the same port, empty."""
@@ -273,7 +261,7 @@ class ChatServer:
         return self.proc.poll() is None
 
     def stop(self, sig=signal.SIGTERM, timeout=10):
-        stop_pid(self.proc, sig, timeout)
+        wstest.terminate(self.proc, timeout, sig)
         self.proc.stdout.close()
         self.err.close()
         return self.proc.returncode
@@ -775,14 +763,6 @@ def test_redis_restart():
             p.close()
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def test_redis_down_memory_bounded():
     """While Redis is away, an instance queues what it must write back
     only up to its bound (4 MiB): past it a message is refused with an
@@ -793,7 +773,7 @@ def test_redis_down_memory_bounded():
         q = Peer(cl.srv["a"], "rita", plain=True)
         cl.redis.kill()
         p.wait(lambda m: m.startswith("* the chat is running locally only"))
-        before = rss_kib(cl.srv["a"].proc.pid)
+        before = wstest.status_kib(cl.srv["a"].proc.pid)
         text = "x" * 4000
         errors = delivered = 0
         for i in range(1500):  # 6 MB of lobby messages
@@ -804,7 +784,7 @@ def test_redis_down_memory_bounded():
             1 for m in p.q if m.startswith("* error: ")) >= 1500)
         errors = sum(1 for m in p.q if m.startswith("* error: "))
         delivered = sum(1 for m in q.q if m.startswith("quinn: "))
-        grown = rss_kib(cl.srv["a"].proc.pid) - before
+        grown = wstest.status_kib(cl.srv["a"].proc.pid) - before
         check(errors > 0 and delivered > 900 and errors + delivered == 1500,
               "%d delivered, %d refused" % (delivered, errors))
         check(grown < 24 * 1024, "RSS grew by %d KiB" % grown)

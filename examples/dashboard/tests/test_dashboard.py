@@ -21,7 +21,6 @@ import json
 import math
 import os
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -56,17 +55,12 @@ class Dashboard:
         return self.proc.poll() is None
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise Fail("ws-dashboard ignored SIGTERM")
+        status = wstest.terminate(self.proc)
         self.proc.stdout.close()
         self.log.close()
-        return self.proc.returncode
+        if status is None:
+            raise Fail("ws-dashboard ignored SIGTERM")
+        return status
 
 
 class Events:
@@ -342,14 +336,6 @@ def generated_messages():
         ev.close()
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def generated_message_is_paced():
     """32 MiB in 64-byte frames (524,288 frames) to a client that does
     not read yet: the server sends as the queue drains, so it holds about
@@ -368,7 +354,7 @@ def generated_message_is_paced():
     check(time.monotonic() - t < 2, "another client waited %.1f s"
           % (time.monotonic() - t))
     other.close()
-    rss = rss_kib(SRV.proc.pid)
+    rss = wstest.status_kib(SRV.proc.pid)
     RUNNER.notes.append("server RSS while 32 MiB are generated for a client "
                         "not reading: %d KiB" % rss)
     check(rss < 16 * 1024, "server RSS %d KiB while 32 MiB are generated" % rss)

@@ -20,9 +20,7 @@ status 1 if any failed.
 import argparse
 import json
 import os
-import select
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -34,21 +32,16 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "examples", "tests"))
-from wstest import (OP_BINARY, OP_CLOSE, OP_TEXT, Client, Fail, Runner,  # noqa: E402
-                    Skip, check, close_payload, eq, frame)
+from wstest import (OP_BINARY, OP_CLOSE, OP_TEXT, OPEN_CLIENTS,  # noqa: E402
+                    Client, DataServer, Fail, Runner, Skip, check,
+                    close_clients, close_payload, eq, frame, read_line, reap)
 
 SERVER = CLIENT = None
 TMP = None
 TESTS = []
-OPEN_CLIENTS = []  # closed before a server is stopped, so it need not wait for them
 RUNNER = Runner("messenger")
 NOTES = RUNNER.notes
 report = RUNNER.report
-
-
-def close_clients():
-    while OPEN_CLIENTS:
-        OPEN_CLIENTS.pop().close()
 
 
 NODE_MODULES = os.path.join(ROOT, "tests", "interop", "node_modules")
@@ -90,113 +83,18 @@ def name_of(p):
 
 # ------------------------------------------------------------- server
 
-def read_line(f, timeout):
-    """One line from a pipe within timeout seconds ('' at EOF)."""
-    deadline = time.monotonic() + timeout
-    data = b""
-    fd = f.fileno()
-    while not data.endswith(b"\n"):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise Fail("no line within %.0f s (got %r)" % (timeout, data))
-        r, _, _ = select.select([fd], [], [], left)
-        if r:
-            d = os.read(fd, 1)
-            if not d:
-                break
-            data += d
-    return data.decode(errors="replace")
-
-
-class MServer:
+class MServer(DataServer):
     """messenger-server on 127.0.0.1, --port 0, its own data directory
     (kept across restart()); stderr to a file per start."""
 
-    def __init__(self, fsync="never", data_dir=None, args=(), verbose=False):
-        self.fsync = fsync
-        self.dir = data_dir or tempfile.mkdtemp(prefix="data-", dir=TMP)
-        self.args = list(args) + (["--verbose"] if verbose else [])
-        self.starts = 0
-        self.proc = None
-        self.start()
+    name = "messenger-server"
+    banner = "messenger-server listening on 127.0.0.1:"
 
-    def start(self):
-        self.starts += 1
-        self.err_path = os.path.join(self.dir + ".stderr.%d" % self.starts)
-        err = open(self.err_path, "wb")
-        cmd = [SERVER, "--host", "127.0.0.1", "--port", "0", "--data-dir", self.dir]
-        if self.fsync:
-            cmd += ["--fsync", self.fsync]
-        self.proc = subprocess.Popen(cmd + self.args, stdout=subprocess.PIPE, stderr=err,
-                                     stdin=subprocess.DEVNULL)
-        err.close()
-        try:
-            line = read_line(self.proc.stdout, 10)
-        except Fail:
-            self.kill9()
-            raise
-        if not line.startswith("messenger-server listening on 127.0.0.1:"):
-            self.kill9()
-            raise Fail("messenger-server did not say where it listens: %r; stderr: %s"
-                       % (line, self.stderr()[-1000:]))
-        self.port = int(line.rsplit(":", 1)[1])
-        self.pid = self.proc.pid
-        return self
-
-    def restart(self):
-        check(self.proc is None, "restart of a running server")
-        return self.start()
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill9(self):
-        """kill -9, by PID, and reap it."""
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-        self.proc.stdout.close()
-        self.proc = None
-
-    def stop(self, timeout=5.0):
-        """SIGTERM (graceful); returns the exit status, None if it had to
-        be killed."""
-        if self.proc is None:
-            return 0
-        close_clients()
-        status = None
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-        try:
-            status = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
-        self.proc.stdout.close()
-        self.proc = None
-        return status
-
-    def stderr(self, start=None):
-        path = self.err_path if start is None else os.path.join(self.dir + ".stderr.%d" % start)
-        with open(path, "rb") as f:
-            return f.read().decode(errors="replace")
+    def __init__(self, fsync="never", data_dir=None, args=()):
+        DataServer.__init__(self, fsync, args, data_dir)
 
     def log_path(self):
         return os.path.join(self.dir, "messenger.log")
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if exc[0] is None and self.proc is not None:
-            check(self.alive(), "messenger-server died: status %r; stderr:\n%s"
-                  % (self.proc.poll(), self.stderr()[-2000:]))
-        status = self.stop()
-        if exc[0] is None:
-            eq(status, 0, "messenger-server exit status after SIGTERM")
-        return False
 
 
 class MClient(Client):
@@ -1235,12 +1133,7 @@ def cli_errors():
             s.kill9()
             eq(p.wait(10), 3, "exit status when the server dies")
         finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            p.stdin.close()
-            p.stdout.close()
-            p.stderr.close()
+            reap(p)
         s.restart()  # durable: the message is still there
         eq(MClient(s.port, 22).get_all(), [(21, b"x")], "message survived the kill")
 
@@ -1334,7 +1227,8 @@ def main():
                     help="a test that cannot run (no browser, no node) fails")
     args = ap.parse_args()
     SERVER, CLIENT = os.path.abspath(args.server), os.path.abspath(args.client)
-    TMP = tempfile.mkdtemp(prefix="messenger-test-")
+    MServer.binary = SERVER
+    TMP = MServer.tmp = tempfile.mkdtemp(prefix="messenger-test-")
 
     RUNNER.no_skip = args.no_skip
     # The browser test (two pages and a server restart) is the longest:

@@ -32,7 +32,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "examples", "tests"))
 from wstest import (OP_BINARY, OP_CLOSE, OP_TEXT,  # noqa: E402
-                    Client, Fail, Runner, Server, Skip, check, eq, run)
+                    Client, Fail, Runner, Server, Skip, check, eq, run,
+                    status_kib)
 
 SERVER = CLIENT = None
 QUIET = 0.3  # seconds to wait for a datagram that must NOT arrive
@@ -619,13 +620,6 @@ def websocket_member(web):
         eve.close()
 
 
-def vm_rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-
-
 def test_page_that_never_reads():
     """A /ws member that reads nothing while the room talks: the server
     keeps at most about a MiB for it (it loses datagrams, as a full UDP
@@ -640,7 +634,7 @@ def test_page_that_never_reads():
         ws.handshake("/ws")
         ws_tcrp(ws, tcrp(2, "busy", {"username": "sleepy"}))
         eq(alice.json()["text"], "sleepy joined", "alice told")
-        before = vm_rss_kib(srv.pid)
+        before = status_kib(srv.pid)
         text = b"x" * 4000
         for i in range(12000):
             alice.say(text)
@@ -650,7 +644,7 @@ def test_page_that_never_reads():
         alice.say(b"still here")
         eq(bob.json(), {"type": "chat", "from": "alice", "text": "still here"},
            "bob served")
-        grown = vm_rss_kib(srv.pid) - before
+        grown = status_kib(srv.pid) - before
         check(grown < 16 * 1024, "the server grew by %d KiB for a page that "
               "reads nothing" % grown)
         raw.close()
