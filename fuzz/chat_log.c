@@ -22,6 +22,7 @@
 #include "../examples/chat/store_records.c"
 #include "../examples/common/reclog.c"
 #include "../examples/common/reclog_file.c"
+#include "../examples/common/fdio.c"
 
 static void check_store(local_t *s)
 {

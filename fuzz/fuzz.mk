@@ -50,7 +50,7 @@ $(FUZZ_B)/json: examples/common/json.c examples/common/json.h
 $(FUZZ_B)/chat_log: $(wildcard examples/chat/store*.[ch] examples/chat/names.[ch] \
                        examples/chat/keymap.[ch]) examples/chat/chat_store.h \
                     examples/common/reclog.c examples/common/reclog_file.c \
-                    examples/common/reclog.h
+                    examples/common/reclog.h examples/common/fdio.[ch]
 $(FUZZ_B)/chat_log: FUZZ_FLAGS += -Iexamples/common -Iexamples/chat
 # The inflate target holds our decoder to zlib's (the oracle, -lz).
 FUZZ_LIBS_inflate := -lz

@@ -50,11 +50,11 @@ CHAT_TESTS := $(addprefix examples/chat/, test_keymap.c test_names.c \
 $(CHAT_B)/test_chat_store: $(CHAT_TESTS) $(CHAT_STORE) examples/chat/rate.c \
         $(CHAT_HDRS) \
         examples/common/reclog.c examples/common/reclog_file.c \
-        tests/harness.c $(CHAT_B)/suites.h
+        examples/common/fdio.c tests/harness.c $(CHAT_B)/suites.h
 	$(CC) -Iexamples/chat -Iexamples/common -Itests -I$(CHAT_B) $(WARN) \
 	    $(CFLAGS) $(CHAT_TESTS) $(CHAT_STORE) examples/chat/rate.c \
-	    examples/common/reclog.c \
-	    examples/common/reclog_file.c tests/harness.c -o $@
+	    examples/common/reclog.c examples/common/reclog_file.c \
+	    examples/common/fdio.c tests/harness.c -o $@
 
 chat-test: chat $(CHAT_B)/test_chat_store $(CHAT_WSCAT)
 	$(CHAT_B)/test_chat_store

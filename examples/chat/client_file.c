@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include "client.h"
+#include "fdio.h"
 #include "sha256.h"
 
 #include <errno.h>
@@ -363,20 +364,6 @@ void files_answer(client_t *cl, int accept)
         receive_done(cl, x);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 void files_chunk(client_t *cl, const uint8_t *data, size_t len)
 {
     if (len < 5)
@@ -389,7 +376,7 @@ void files_chunk(client_t *cl, const uint8_t *data, size_t len)
     const char *why = NULL;
     if (len - 4 > x->size - x->done)
         why = "more data than the offered size";
-    else if (write_all(x->fd, data + 4, len - 4) != 0)
+    else if (wsx_write_all(x->fd, data + 4, len - 4) != 0)
         why = strerror(errno);
     if (why) {
         term_print(&cl->term, "* error: receiving %s: %s; cancelled", x->name,

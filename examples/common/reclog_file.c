@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include "reclog.h"
+#include "fdio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,20 +26,6 @@ struct reclog_writer {
     uint32_t seq;
     uint64_t size;
 };
-
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 /* Keep the log as it was, bytes replay skipped and all, as
  * NAME.damaged-<UTC time>[.N], before compaction replaces it. */
@@ -63,7 +50,7 @@ static int keep_damaged(reclog_file_t *lf, const uint8_t *p, size_t n)
         if (fd < 0 && errno != EEXIST)
             break;
     }
-    int r = fd < 0 ? -errno : write_all(fd, p, n);
+    int r = fd < 0 ? -errno : wsx_write_all(fd, p, n);
     if (r == 0 && fdatasync(fd) != 0)
         r = -errno;
     if (fd >= 0)
@@ -134,7 +121,7 @@ int reclog_open(reclog_file_t *lf, const reclog_format_t *f, const char *dir,
 int reclog_append(reclog_file_t *lf, uint8_t *rec, size_t len)
 {
     size_t n = reclog_frame(rec, lf->next_seq, len);
-    int r = write_all(lf->fd, rec, n);
+    int r = wsx_write_all(lf->fd, rec, n);
     if (r == 0 && lf->mode == RECLOG_FSYNC_ALWAYS && fdatasync(lf->fd) != 0)
         r = -errno;
     if (r < 0) {
@@ -160,7 +147,7 @@ int reclog_writer_add(reclog_writer_t *w, uint8_t *rec, size_t len)
 {
     size_t n = reclog_frame(rec, w->seq++, len);
     w->size += n;
-    return write_all(w->fd, rec, n);
+    return wsx_write_all(w->fd, rec, n);
 }
 
 /* Written whole and durable before the rename, the directory synced so
@@ -175,7 +162,7 @@ int reclog_rewrite(reclog_file_t *lf,
     if (fd < 0)
         return -errno;
     reclog_writer_t w = {fd, 0, RECLOG_MAGIC_LEN};
-    int r = write_all(fd, (const uint8_t *)lf->format->magic, RECLOG_MAGIC_LEN);
+    int r = wsx_write_all(fd, lf->format->magic, RECLOG_MAGIC_LEN);
     if (r == 0)
         r = emit(ctx, &w);
     if (r == 0 && lf->mode != RECLOG_FSYNC_NEVER && fdatasync(fd) != 0)

@@ -25,7 +25,8 @@ $(MSG_B) $(MSG_B)/web:
 MSG_STORE := examples/messenger/store.c examples/messenger/store_log.c
 MSG_STORE_H := examples/messenger/store.h examples/messenger/store_log.h \
                examples/common/reclog.h
-MSG_RECLOG := examples/common/reclog.c examples/common/reclog_file.c
+MSG_RECLOG := examples/common/reclog.c examples/common/reclog_file.c \
+              examples/common/fdio.c
 
 $(MSG_SRV): examples/messenger/server.c $(MSG_STORE) $(MSG_STORE_H) $(MSG_DEPS) | $(MSG_B)
 	$(CC) $(WSX_CPPFLAGS) $(WARN) $(CFLAGS) examples/messenger/server.c \
