@@ -683,13 +683,7 @@ static void usage(FILE *f)
 
 static int bad_usage(const char *fmt, const char *arg)
 {
-    if (fmt) {
-        fputs("chat-client: ", stderr);
-        fprintf(stderr, fmt, arg);
-        fputc('\n', stderr);
-    }
-    fputs("try 'chat-client --help'\n", stderr);
-    return EXIT_USAGE;
+    return wsx_usage_error("chat-client", EXIT_USAGE, fmt, arg);
 }
 
 static int parse_args(int argc, char **argv, client_t *cl, const char **ca,

@@ -46,6 +46,18 @@ void wsx_opts_resolve(wsx_opts_t *o, const wsx_opts_t *in, ws_role_t role)
         o->max_connections = (unsigned)(rl.rlim_cur - 32);
 }
 
+int wsx_usage_error(const char *prog, int status, const char *fmt,
+                    const char *arg)
+{
+    if (fmt) {
+        fprintf(stderr, "%s: ", prog);
+        fprintf(stderr, fmt, arg);
+        fputc('\n', stderr);
+    }
+    fprintf(stderr, "try '%s --help'\n", prog);
+    return status;
+}
+
 int wsx_parse_uint(const char *s, unsigned long long max,
                    unsigned long long *out)
 {

@@ -610,6 +610,13 @@ int wsx_opts_set(wsx_opts_t *o, const char *name, const char *value);
 int wsx_parse_size(const char *s, unsigned long long max,
                    unsigned long long *out);
 
+/* A command-line mistake, as every example program reports it: "PROG:
+ * " and fmt (one %s: arg) on a line of stderr, unless fmt is NULL (getopt
+ * already said what), then "try 'PROG --help'". Returns status, the exit
+ * status the program gives a usage error. */
+int wsx_usage_error(const char *prog, int status, const char *fmt,
+                    const char *arg);
+
 /* "DIR/sub" into out[0..cap), DIR being the running program's directory
  * (where a server's web/ files are installed next to it); just "sub"
  * when it cannot be found. */

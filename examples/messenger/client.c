@@ -355,13 +355,7 @@ static void usage(FILE *f)
 /* One line, then where to find more. */
 static int bad_usage(const char *fmt, const char *arg)
 {
-    if (fmt) {
-        fputs("messenger-client: ", stderr);
-        fprintf(stderr, fmt, arg);
-        fputc('\n', stderr);
-    }
-    fputs("try 'messenger-client --help'\n", stderr);
-    return EXIT_USAGE;
+    return wsx_usage_error("messenger-client", EXIT_USAGE, fmt, arg);
 }
 
 int main(int argc, char **argv)

@@ -485,13 +485,7 @@ static void usage(FILE *f)
 
 static int bad_usage(const char *fmt, const char *arg)
 {
-    if (fmt) {
-        fprintf(stderr, PROG ": ");
-        fprintf(stderr, fmt, arg);
-        fputc('\n', stderr);
-    }
-    fputs("try 'rooms-client --help'\n", stderr);
-    return 2;
+    return wsx_usage_error(PROG, 2, fmt, arg);
 }
 
 static int set_port(int *port, const char *arg)

@@ -269,13 +269,7 @@ static void usage(FILE *f)
 
 static int bad_usage(const char *fmt, const char *arg)
 {
-    if (fmt) {
-        fprintf(stderr, SERVER_NAME ": ");
-        fprintf(stderr, fmt, arg);
-        fputc('\n', stderr);
-    }
-    fputs("try 'rooms-server --help'\n", stderr);
-    return 1;
+    return wsx_usage_error(SERVER_NAME, 1, fmt, arg);
 }
 
 static int parse_port(const char *arg, int *port)
