@@ -74,22 +74,15 @@ run() {
             /usr/bin/python3 "$here/chat_ref_py.py" 0 ;;
     esac
     port=${line##*:}
-    if ! "$chatload" $cpu_opt --kv --pid "$pid" --port "$port" \
+    measure "chat $w $s" "chatload against $s ($clients clients)" \
+        "$chatload" $cpu_opt --kv --pid "$pid" --port "$port" \
         --clients "$clients" --inflight "$inflight" --time "$time" \
-        --warmup "$warmup" >"$tmp/one" 2>"$tmp/one.err"; then
-        echo "$prog: chatload against $s ($clients clients) failed:" >&2
-        cat "$tmp/one.err" "$tmp/one" >&2
-        exit 1
-    fi
-    echo "chat $w $s $(cat "$tmp/one")" >>"$tmp/results"
+        --warmup "$warmup"
     stop "$pid"
     rm -rf "$tmp/data$w"
 }
 
-busy=0 busy_after=0
-[ "$smoke" = 0 ] && busy=$(busy_now)
-: >"$tmp/results"
-each_run "$servers"
+run_all "$servers"
 
 if [ "$smoke" = 1 ]; then
     awk -f "$here/stats.awk" -f - "$tmp/results" <<'AWK' |
@@ -101,18 +94,10 @@ AWK
         "order ($servers)"
     exit 0
 fi
-busy_after=$(busy_now)
 
-echo "chat-bench: broadcast chat, plain-text protocol, loopback," \
-    "$(cpu_model), $(date -u +%Y-%m-%d)"
-echo "$pinned; each figure: median (and min-max) of $runs runs of $time s" \
-    "after a $warmup s warm-up, a fresh server process for every run," \
-    "the servers taking turns"
-busy_warning "$busy" "$busy_after"
-echo
+heading "chat-bench: broadcast chat, plain-text protocol, loopback" server
 awk -v node_ver="$node_ver" -v py_ver="$py_ver" -f "$here/stats.awk" -f - \
     "$tmp/results" <<'EOF'
-function ms(v) { return v >= 10000 ? sprintf("%.0f", v / 1000) : sprintf("%.2f", v / 1000) }
 {
     w = $2; s = $3; k = w SUBSEP s SUBSEP
     clients[w] = kv("clients"); inflight[w] = kv("inflight")

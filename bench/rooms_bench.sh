@@ -67,20 +67,13 @@ EOF
         args="--mode rooms --udp-port $udp --tcp-port $tcp --rooms $groups"
         args="$args --members $members"
     fi
-    if ! "$roomsload" $cpu_opt --kv --pid "$pid" $args --rate "$rate" \
-        --time "$time" --warmup "$warmup" >"$tmp/one" 2>"$tmp/one.err"; then
-        echo "$prog: roomsload $args against $s failed:" >&2
-        cat "$tmp/one.err" "$tmp/one" >&2
-        exit 1
-    fi
-    echo "udp $w $s $(cat "$tmp/one")" >>"$tmp/results"
+    measure "udp $w $s" "roomsload $args against $s" \
+        "$roomsload" $cpu_opt --kv --pid "$pid" $args --rate "$rate" \
+        --time "$time" --warmup "$warmup"
     stop "$pid"
 }
 
-busy=0 busy_after=0
-[ "$smoke" = 0 ] && busy=$(busy_now)
-: >"$tmp/results"
-each_run "$relays"
+run_all "$relays"
 
 if [ "$smoke" = 1 ]; then
     awk -f "$here/stats.awk" -f - "$tmp/results" <<'AWK' |
@@ -102,17 +95,9 @@ AWK
         "order, nearly nothing was lost ($relays)"
     exit 0
 fi
-busy_after=$(busy_now)
 
-echo "rooms-bench: UDP relaying, loopback, $(cpu_model)," \
-    "$(date -u +%Y-%m-%d)"
-echo "$pinned; each figure: median (and min-max) of $runs runs of $time s" \
-    "after a $warmup s warm-up, a fresh relay process for every run, the" \
-    "relays taking turns"
-busy_warning "$busy" "$busy_after"
-echo
+heading "rooms-bench: UDP relaying, loopback" relay
 awk -v py_ver="$py_ver" -f "$here/stats.awk" -f - "$tmp/results" <<'AWK'
-function ms(v) { return v >= 10000 ? sprintf("%.0f", v / 1000) : sprintf("%.2f", v / 1000) }
 {
     w = $2; s = $3; k = w SUBSEP s SUBSEP
     if (w > nw) nw = w

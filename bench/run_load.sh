@@ -65,13 +65,8 @@ load() {
     tag=$1
     spid=$2
     shift 2
-    if ! "$wsload" $cpu_opt --spin --kv --pid "$spid" "$@" >"$tmp/one" \
-        2>"$tmp/one.err"; then
-        echo "run_load: wsload $* failed:" >&2
-        cat "$tmp/one.err" "$tmp/one" >&2
-        exit 1
-    fi
-    echo "$tag $(cat "$tmp/one")" >>"$tmp/results"
+    measure "$tag" "wsload $*" \
+        "$wsload" $cpu_opt --spin --kv --pid "$spid" "$@"
 }
 
 busy=0 busy_after=0

@@ -49,13 +49,9 @@ start_echo() {
 run() {
     tag=$1 scheme=$2 p=$3 spid=$4
     shift 4
-    if ! $gen_pin "$tlsbench" --url "$scheme://127.0.0.1:$p/" --pid "$spid" \
-        -d "$time" --warmup "$warmup" "$@" >"$tmp/one" 2>"$tmp/one.err"; then
-        echo "run_tls: tlsbench $scheme $* failed:" >&2
-        cat "$tmp/one.err" "$tmp/one" >&2
-        exit 1
-    fi
-    echo "$tag $scheme $(cat "$tmp/one")" >>"$tmp/results"
+    measure "$tag $scheme" "tlsbench $scheme $*" \
+        $gen_pin "$tlsbench" --url "$scheme://127.0.0.1:$p/" --pid "$spid" \
+        -d "$time" --warmup "$warmup" "$@"
 }
 
 start_echo ws

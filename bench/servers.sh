@@ -102,6 +102,44 @@ each_run() {
     done
 }
 
+# measure TAG WHAT COMMAND [ARGS]: one run of a load generator; its
+# key=value line goes to $tmp/results after TAG. A failed run ends the
+# script with what the generator said (WHAT names the run).
+measure() {
+    tag=$1 what=$2
+    shift 2
+    if ! "$@" >"$tmp/one" 2>"$tmp/one.err"; then
+        echo "$prog: $what failed:" >&2
+        cat "$tmp/one.err" "$tmp/one" >&2
+        exit 1
+    fi
+    echo "$tag $(cat "$tmp/one")" >>"$tmp/results"
+}
+
+# run_all CONTENDERS: each_run into a fresh $tmp/results, how busy the
+# machine was just before it in $busy (not measured for --smoke, which
+# takes no timings).
+run_all() {
+    busy=0 busy_after=0
+    [ "$smoke" = 0 ] && busy=$(busy_now)
+    : >"$tmp/results"
+    each_run "$1"
+}
+
+# heading TITLE WHAT: a table's first lines, after the runs: TITLE with
+# the CPU and the date, how the figures were taken (a fresh WHAT process
+# for every run, the WHATs taking turns) and, when the machine was busy
+# before or after the runs, the warning.
+heading() {
+    busy_after=$(busy_now)
+    echo "$1, $(cpu_model), $(date -u +%Y-%m-%d)"
+    echo "$pinned; each figure: median (and min-max) of $runs runs of $time s" \
+        "after a $warmup s warm-up, a fresh $2 process for every run," \
+        "the $2s taking turns"
+    busy_warning "$busy" "$busy_after"
+    echo
+}
+
 # The CPU's name, for a table's heading.
 cpu_model() {
     m=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)

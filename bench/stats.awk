@@ -1,6 +1,7 @@
 # stats.awk — what the bench scripts' tables share (run_load.sh,
-# run_tls.sh): KEY=VALUE fields, samples gathered per key, their median and
-# spread, and the units figures are printed in. Used as
+# run_tls.sh, chat_bench.sh, rooms_bench.sh): KEY=VALUE fields, samples
+# gathered per key, their median and spread, and the units figures are
+# printed in. Used as
 #   awk -f bench/stats.awk -f - RESULTS <<'EOF' ... EOF
 # kv(key): the value of field KEY=VALUE on the current line, or "".
 function kv(key,    i, a) {
@@ -31,13 +32,15 @@ function median(k,    i, j, t, m, x) {
         }
     return m % 2 ? x[(m + 1) / 2] : (x[m / 2] + x[m / 2 + 1]) / 2
 }
-# Units: 1.23 M / 45.6 k, µs, B / KiB / MiB, MiB, digits grouped by 3.
+# Units: 1.23 M / 45.6 k, µs, ms, B / KiB / MiB, MiB, digits grouped by 3.
 function si(v) {
     if (v >= 1e6) return sprintf("%.2f M", v / 1e6)
     if (v >= 1e3) return sprintf("%.1f k", v / 1e3)
     return sprintf("%.0f", v)
 }
 function us(v) { return v >= 100 ? sprintf("%.0f", v) : sprintf("%.1f", v) }
+# ms(us): microseconds as milliseconds, 2 decimals below 10 ms.
+function ms(v) { return v >= 10000 ? sprintf("%.0f", v / 1000) : sprintf("%.2f", v / 1000) }
 function size(b) {
     if (b >= 1048576) return (b / 1048576) " MiB"
     if (b >= 1024) return (b / 1024) " KiB"
