@@ -16,7 +16,6 @@ Every test is bounded in time; every process started is stopped by PID.
 Ends with "N passed, N failed"; exit status 1 if any failed.
 """
 
-import argparse
 import os
 import resource
 import shutil
@@ -33,7 +32,8 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wstest import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,  # noqa: E402
                     Client, FakeServer, Fail, Runner, Server, check,
-                    close_payload, eq, frame, http, reap, run, servers)
+                    close_payload, eq, frame, http, reap, run, servers,
+                    suite_args)
 
 TESTS = []
 WSECHO = WSCAT = WSXTEST = None
@@ -1268,14 +1268,8 @@ def wscat_deflate():
 
 def main():
     global WSECHO, WSCAT, WSXTEST, TMP
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--wsecho", required=True, help="the wsecho to test")
-    ap.add_argument("--wscat", required=True, help="the wscat to test")
-    ap.add_argument("--wsxtest", required=True, help="the loop API test server")
-    ap.add_argument("-k", default="", help="run tests whose name contains this")
-    args = ap.parse_args()
-    WSECHO, WSCAT = os.path.abspath(args.wsecho), os.path.abspath(args.wscat)
-    WSXTEST = os.path.abspath(args.wsxtest)
+    args = suite_args("wsecho", "wscat", "wsxtest")
+    WSECHO, WSCAT, WSXTEST = args.wsecho, args.wscat, args.wsxtest
     TMP = tempfile.mkdtemp(prefix="wsx-test-")
     runner = Runner("examples")
     runner.notes = NOTES

@@ -2,6 +2,7 @@
 WebSocket client over a plain socket, and a small scriptable WebSocket
 server. Standard library only (run with /usr/bin/python3)."""
 
+import argparse
 import base64
 import hashlib
 import os
@@ -101,6 +102,28 @@ class Runner:
 
 
 # ------------------------------------------------------------ processes
+
+def suite_args(*programs, no_skip=False):
+    """A suite's command line: --PROGRAM PATH for each of programs (each
+    required, made absolute), -k NAME (run only the cases whose name
+    contains NAME) and, when the suite has cases that skip, --no-skip.
+    Returns the parsed arguments ("--chat-server" as .chat_server)."""
+    ap = argparse.ArgumentParser()
+    for name in programs:
+        ap.add_argument("--" + name, required=True,
+                        help="the %s to test" % name)
+    ap.add_argument("-k", default="",
+                    help="run the cases whose name contains this")
+    if no_skip:
+        ap.add_argument("--no-skip", action="store_true",
+                        help="a case that cannot run (no browser, no node) "
+                        "fails")
+    args = ap.parse_args()
+    for name in programs:
+        dest = name.replace("-", "_")
+        setattr(args, dest, os.path.abspath(getattr(args, dest)))
+    return args
+
 
 def read_line(f, timeout):
     """One line from a pipe within timeout seconds ('' at EOF)."""

@@ -22,7 +22,6 @@ bounded in time. One line per case; ends with "N passed, N failed"; exit
 status 1 if any failed.
 """
 
-import argparse
 import hashlib
 import json
 import os
@@ -43,7 +42,7 @@ sys.path.insert(0, os.path.join(ROOT, "examples", "tests"))
 sys.path.insert(0, HERE)
 from wstest import (OP_BINARY, OP_CLOSE, OP_TEXT, Fail, Runner,  # noqa: E402
                     check, close_clients, close_payload, eq, frame, read_line,
-                    reap)
+                    reap, suite_args)
 from chatlib import (FILE, SEQ, TEXT, TOKEN, ZERO_KEY, ChatServer,  # noqa: E402
                      JClient, PClient, Swarm, after, claim, dumps, error,
                      lobby, naming, pm, room, short, status, take_join,
@@ -1927,14 +1926,8 @@ def server_usage():
 
 def main():
     global WSCAT
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--server", required=True)
-    ap.add_argument("--wscat", required=True)
-    ap.add_argument("-k", default="",
-                    help="run the tests whose name contains this")
-    args = ap.parse_args()
-    ChatServer.binary = os.path.abspath(args.server)
-    WSCAT = os.path.abspath(args.wscat)
+    args = suite_args("server", "wscat")
+    ChatServer.binary, WSCAT = args.server, args.wscat
     ChatServer.tmp = tempfile.mkdtemp(prefix="chat-test-")
     status_ = RUNNER.run(TESTS, args.k, deadline=90, after_each=close_clients)
     shutil.rmtree(ChatServer.tmp, ignore_errors=True)

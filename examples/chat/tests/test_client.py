@@ -15,7 +15,6 @@ Usage: test_client.py --client build/examples/chat/chat-client
                       --server build/examples/chat/chat-server [-k NAME]
 """
 
-import argparse
 import fcntl
 import hashlib
 import os
@@ -35,7 +34,8 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "tests"))
-from wstest import Fail, Runner, check, eq, run, terminate  # noqa: E402
+from wstest import (Fail, Runner, check, eq, run, suite_args,  # noqa: E402
+                    terminate)
 from tlscerts import Certs  # noqa: E402
 
 RUNNER = Runner("chat-client")
@@ -708,13 +708,7 @@ TESTS = [test_usage, test_token_kept_and_reused,
 
 def main():
     global ARGS
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--client", required=True)
-    ap.add_argument("--server", required=True)
-    ap.add_argument("-k", default="", help="run the cases whose name has K")
-    ARGS = ap.parse_args()
-    ARGS.client = os.path.abspath(ARGS.client)
-    ARGS.server = os.path.abspath(ARGS.server)
+    ARGS = suite_args("client", "server")
     sys.exit(RUNNER.run(TESTS, ARGS.k, deadline=60))
 
 

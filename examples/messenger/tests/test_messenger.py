@@ -17,7 +17,6 @@ bounded in time. One line per case; ends with "N passed, N failed"; exit
 status 1 if any failed.
 """
 
-import argparse
 import json
 import os
 import shutil
@@ -34,7 +33,8 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "examples", "tests"))
 from wstest import (OP_BINARY, OP_CLOSE, OP_TEXT, OPEN_CLIENTS,  # noqa: E402
                     Client, DataServer, Fail, Runner, Skip, check,
-                    close_clients, close_payload, eq, frame, read_line, reap)
+                    close_clients, close_payload, eq, frame, read_line, reap,
+                    suite_args)
 
 SERVER = CLIENT = None
 TMP = None
@@ -1219,14 +1219,8 @@ def browser():
 
 def main():
     global SERVER, CLIENT, TMP
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--server", required=True)
-    ap.add_argument("--client", required=True)
-    ap.add_argument("-k", default="", help="run tests whose name contains this")
-    ap.add_argument("--no-skip", action="store_true",
-                    help="a test that cannot run (no browser, no node) fails")
-    args = ap.parse_args()
-    SERVER, CLIENT = os.path.abspath(args.server), os.path.abspath(args.client)
+    args = suite_args("server", "client", no_skip=True)
+    SERVER, CLIENT = args.server, args.client
     MServer.binary = SERVER
     TMP = MServer.tmp = tempfile.mkdtemp(prefix="messenger-test-")
 

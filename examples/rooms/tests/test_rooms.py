@@ -16,7 +16,6 @@ process started is stopped by its PID; every wait is bounded. One line per
 case; ends with "N passed, N failed"; exit status 1 if any failed.
 """
 
-import argparse
 import json
 import os
 import re
@@ -33,7 +32,7 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "examples", "tests"))
 from wstest import (OP_BINARY, OP_CLOSE, OP_TEXT,  # noqa: E402
                     Client, Fail, Runner, Server, Skip, check, eq, run,
-                    status_kib)
+                    status_kib, suite_args)
 
 SERVER = CLIENT = None
 QUIET = 0.3  # seconds to wait for a datagram that must NOT arrive
@@ -955,12 +954,8 @@ TESTS = [test_stage1_relay, test_stage1_idle_timeout,
 
 def main():
     global SERVER, CLIENT
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--server", required=True)
-    ap.add_argument("--client", required=True)
-    ap.add_argument("-k", default="")
-    args = ap.parse_args()
-    SERVER, CLIENT = os.path.abspath(args.server), os.path.abspath(args.client)
+    args = suite_args("server", "client")
+    SERVER, CLIENT = args.server, args.client
     sys.exit(Runner("test_rooms").run(TESTS, args.k, deadline=30))
 
 
