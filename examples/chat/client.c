@@ -231,18 +231,6 @@ static void help(client_t *cl)
         term_print(&cl->term, "%s", lines[i]);
 }
 
-/* The next word of *s (NUL-terminated in place), or NULL. */
-static char *next_word(char **s)
-{
-    char *p = *s + strspn(*s, " ");
-    if (!*p)
-        return NULL;
-    char *end = p + strcspn(p, " ");
-    *s = *end ? end + 1 : end;
-    *end = '\0';
-    return p;
-}
-
 static void user_command(client_t *cl, const char *cmd, const char *user)
 {
     if (!user)
@@ -255,9 +243,9 @@ static void user_command(client_t *cl, const char *cmd, const char *user)
 
 static void command(client_t *cl, char *line)
 {
-    char *rest = line, *cmd = next_word(&rest);
+    char *rest = line, *cmd = wsx_next_word(&rest, " ");
     if (!strcmp(cmd, "/msg")) {
-        char *to = next_word(&rest);
+        char *to = wsx_next_word(&rest, " ");
         if (!to || !*rest)
             term_print(&cl->term, "* usage: /msg USER TEXT");
         else
@@ -267,9 +255,9 @@ static void command(client_t *cl, char *line)
     } else if (!strcmp(cmd, "/contacts")) {
         send_simple(cl, "contacts", NULL, NULL);
     } else if (!strcmp(cmd, "/add") || !strcmp(cmd, "/remove")) {
-        user_command(cl, cmd, next_word(&rest));
+        user_command(cl, cmd, wsx_next_word(&rest, " "));
     } else if (!strcmp(cmd, "/send")) {
-        char *to = next_word(&rest);
+        char *to = wsx_next_word(&rest, " ");
         rest += strspn(rest, " ");
         if (!to || !*rest)
             term_print(&cl->term, "* usage: /send USER PATH");

@@ -46,6 +46,17 @@ void wsx_opts_resolve(wsx_opts_t *o, const wsx_opts_t *in, ws_role_t role)
         o->max_connections = (unsigned)(rl.rlim_cur - 32);
 }
 
+char *wsx_next_word(char **s, const char *sep)
+{
+    char *p = *s + strspn(*s, sep);
+    if (!*p)
+        return NULL;
+    char *end = p + strcspn(p, sep);
+    *s = *end ? end + 1 : end;
+    *end = '\0';
+    return p;
+}
+
 int wsx_usage_error(const char *prog, int status, const char *fmt,
                     const char *arg)
 {

@@ -617,6 +617,12 @@ int wsx_parse_size(const char *s, unsigned long long max,
 int wsx_usage_error(const char *prog, int status, const char *fmt,
                     const char *arg);
 
+/* The next word of *s, a command a client's user typed: the run of bytes
+ * up to one in sep (or the end), after any bytes of sep, NUL-terminated in
+ * place; *s moves past it and the one separator after it. NULL when only
+ * separators are left. */
+char *wsx_next_word(char **s, const char *sep);
+
 /* "DIR/sub" into out[0..cap), DIR being the running program's directory
  * (where a server's web/ files are installed next to it); just "sub"
  * when it cannot be found. */

@@ -115,26 +115,14 @@ static int parse_id(const char *s, int *id)
     *id = (int)v;
     return 0;
 }
-/* The next space-separated word of *s (NUL-terminated in place), or NULL;
- * *s moves past it and one separator. */
-static char *next_word(char **s)
-{
-    char *p = *s + strspn(*s, " \t");
-    if (!*p)
-        return NULL;
-    char *end = p + strcspn(p, " \t");
-    *s = *end ? end + 1 : end;
-    *end = '\0';
-    return p;
-}
 
 static void command(client_t *cl, char *line)
 {
-    char *rest = line, *cmd = next_word(&rest);
+    char *rest = line, *cmd = wsx_next_word(&rest, " \t");
     if (!cmd)
         return; /* blank line */
     if (!strcmp(cmd, "send")) {
-        char *to_s = next_word(&rest);
+        char *to_s = wsx_next_word(&rest, " \t");
         size_t len = strlen(rest); /* the text: the rest of the line */
         int to;
         if (!to_s)
