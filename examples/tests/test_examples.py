@@ -32,7 +32,7 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from wstest import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,  # noqa: E402
                     Client, FakeServer, Fail, Runner, Server, check,
-                    close_payload, eq, frame, http, reap, run, servers,
+                    close_payload, eq, exchange, frame, http, reap, run, servers,
                     suite_args)
 
 TESTS = []
@@ -205,22 +205,8 @@ def make_files(root, files):
 
 def get_raw(port, path, method="GET", extra=b""):
     """The whole answer, unparsed, to a one-line request."""
-    return http_raw(port, ("%s %s HTTP/1.1\r\nHost: x\r\n" % (method, path))
+    return exchange(port, ("%s %s HTTP/1.1\r\nHost: x\r\n" % (method, path))
                     .encode() + extra + b"\r\n")
-
-
-def http_raw(port, request, timeout=5.0):
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    try:
-        s.sendall(request)
-        data = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                return data
-            data += d
-    finally:
-        s.close()
 
 
 @test
@@ -347,7 +333,7 @@ def static_out_of_descriptors_503():
             # file no longer gets it: the first such answer must be a 503.
             for _ in range(60):
                 idle.append(Client(s.port))
-                raw = http_raw(s.port, req)
+                raw = exchange(s.port, req)
                 if not raw.startswith(b"HTTP/1.1 200 "):
                     first = raw
                     break

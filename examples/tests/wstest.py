@@ -501,17 +501,30 @@ class Client:
             pass
 
 
-def http(port, request, host="127.0.0.1", timeout=5.0):
-    """Send raw bytes, read to EOF; returns (status, headers dict, body)."""
-    s = socket.create_connection((host, port), timeout=timeout)
-    s.sendall(request)
+def recv_to_eof(sock):
+    """Everything sock receives until the peer closes."""
     data = b""
     while True:
-        d = s.recv(65536)
+        d = sock.recv(65536)
         if not d:
-            break
+            return data
         data += d
-    s.close()
+
+
+def exchange(port, request, host="127.0.0.1", timeout=5.0):
+    """Connect, send raw bytes, return all that comes back until the
+    server closes."""
+    s = socket.create_connection((host, port), timeout=timeout)
+    try:
+        s.sendall(request)
+        return recv_to_eof(s)
+    finally:
+        s.close()
+
+
+def http(port, request, host="127.0.0.1", timeout=5.0):
+    """Send raw bytes, read to EOF; returns (status, headers dict, body)."""
+    data = exchange(port, request, host, timeout)
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.split(b"\r\n")
     status = int(lines[0].split()[1]) if lines and len(lines[0].split()) > 1 else 0

@@ -32,7 +32,7 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "examples", "tests"))
 from wstest import (OP_BINARY, OP_CLOSE, OP_TEXT,  # noqa: E402
                     Client, Fail, Runner, Server, Skip, check, eq, run,
-                    status_kib, suite_args)
+                    exchange, recv_to_eof, status_kib, suite_args)
 
 SERVER = CLIENT = None
 QUIET = 0.3  # seconds to wait for a datagram that must NOT arrive
@@ -107,21 +107,7 @@ def parse_tcrp(data):
 
 def transact(srv, msg, timeout=3.0):
     """One TCP transaction: the answers, read until the server closes."""
-    s = socket.create_connection(("127.0.0.1", srv.tcp), timeout=timeout)
-    try:
-        s.sendall(msg)
-        return read_to_eof(s)
-    finally:
-        s.close()
-
-
-def read_to_eof(s):
-    data = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            return parse_tcrp(data)
-        data += d
+    return parse_tcrp(exchange(srv.tcp, msg, timeout=timeout))
 
 
 def status_of(answers):
@@ -458,7 +444,7 @@ def test_malformed_tcrp():
                 s.sendall(c)
             if shut:
                 s.shutdown(socket.SHUT_WR)
-            a = read_to_eof(s)
+            a = parse_tcrp(recv_to_eof(s))
             s.close()
             eq(len(a), 1, "one answer: " + what)
             j = json.loads(a[0][3])
@@ -499,11 +485,11 @@ def test_malformed_tcrp():
             except OSError:
                 break
             time.sleep(0.1)
-        a = read_to_eof(slow)
+        a = parse_tcrp(recv_to_eof(slow))
         took = time.monotonic() - t0
         slow.close()
         eq(json.loads(a[0][3])["status"], 400, "slowloris answered 400")
-        a = read_to_eof(mute)
+        a = parse_tcrp(recv_to_eof(mute))
         mute.close()
         eq(a[0][:3], (0, 1, b""), "a silent client's answer: op 0, no name")
         eq(json.loads(a[0][3])["status"], 400, "a silent client answered 400")
@@ -563,15 +549,8 @@ def test_websocket_member():
 
 def websocket_member(web):
     with Rooms(web=web) as srv:
-        s = socket.create_connection(("127.0.0.1", srv.http), timeout=3)
-        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        page = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            page += d
-        s.close()
+        page = exchange(srv.http, b"GET / HTTP/1.1\r\nHost: x\r\n"
+                        b"Connection: close\r\n\r\n", timeout=3)
         check(page.startswith(b"HTTP/1.1 200") and b"<title>rooms" in page,
               "the page: %r" % page[:200])
         alice = Member(srv, 1, "lobby", "alice")
