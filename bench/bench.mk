@@ -102,6 +102,9 @@ bench-smoke: $(B)/bench/parsebench $(B)/bench/deflatebench $(BENCH_LOAD) $(B)/be
 	$(B)/bench/fanout --smoke --node-dir tests/interop
 
 CHECK_STEPS += bench-smoke
+# The Node references run in the smoke too (so they cannot rot): the npm
+# stamp's rule is in tests/interop/interop.mk, read after this file.
+bench-smoke: tests/interop/node_modules/.installed
 
 
 # Broadcast chat (bench/chat_bench.sh): chat-server's plain-text mode
