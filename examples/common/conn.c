@@ -758,9 +758,12 @@ static int send_frame(wsx_conn_t *c, ws_opcode_t op, int fin, int whole,
 
     if (!wsx_conn_is_open(c))
         return WS_ESTATE;
+    /* Not with a group commit hook: the round's output must wait for it
+     * (wsx_loop_before_flush), large messages too. */
     if (whole && len >= SEND_NOW_MIN && c->ep->ops->role == WS_ROLE_SERVER &&
         (rsv == 0 || !wsx_conn_deflate(c)) && !c->out.head &&
-        !(tr_pending(c) & WSX_TR_WRITE) && c->fd >= 0)
+        !(tr_pending(c) & WSX_TR_WRITE) && c->fd >= 0 &&
+        !c->ep->loop->before_flush)
         return send_now(c, op, data, len);
     need = ws_conn_frame_size(&c->ws, len);
     if (!(p = wsx_out_reserve(c, need)))

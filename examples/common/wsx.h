@@ -280,7 +280,9 @@ void wsx_loop_on_signal(wsx_loop_t *loop,
  * acknowledges writes to a log makes the round's records durable here,
  * so no acknowledgement leaves before its record is safe.
  * (Output queued during a round goes out only at its end: a connection's
- * writable event is handled before its readable one.) NULL cb removes it. */
+ * writable event is handled before its readable one. With a hook set, a
+ * large message waits too, where it would otherwise be written at once.)
+ * NULL cb removes it. */
 void wsx_loop_before_flush(wsx_loop_t *loop,
                            void (*cb)(wsx_loop_t *loop, void *user),
                            void *user);

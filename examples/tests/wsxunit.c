@@ -1335,6 +1335,64 @@ static void test_large_in_place(void)
     wsx_loop_free(loop);
 }
 
+/* Group commit (wsx_loop_before_flush): a round's output leaves only
+ * after the hook, even a message large enough to be written at once
+ * (send_now) when no hook is set: an application that acknowledges
+ * records makes them durable in the hook, before any answer goes. */
+typedef struct flush_look {
+    int peer_fd;
+    int calls;
+    int early; /* bytes had reached the peer when it first ran */
+} flush_look_t;
+
+static void look_before_flush(wsx_loop_t *loop, void *user)
+{
+    flush_look_t *fl = user;
+    uint8_t b;
+    (void)loop;
+    /* The first round with output is the answer's. */
+    if (fl->calls++ == 0 &&
+        recv(fl->peer_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0)
+        fl->early = 1;
+}
+
+static void answer_big(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
+                       size_t len)
+{
+    static uint8_t big[100000];
+    (void)op;
+    (void)data;
+    (void)len;
+    CHECK_EQ(wsx_conn_send_binary(c, big, sizeof big), 0);
+}
+
+static void test_group_commit(void)
+{
+    static peer_t p;
+    uint8_t frame[32];
+    wsx_handler_t h = {.on_message = answer_big};
+    wsx_loop_t *loop = wsx_loop_new();
+    wsx_server_t *s = wsx_server_new(loop, "127.0.0.1", 0, NULL, &h, NULL);
+    flush_look_t fl = {0};
+
+    CHECK(s != NULL);
+    if (!s || peer_open(loop, &p, wsx_server_port(s), 1 << 20) != 0) {
+        fail(__LINE__, "no WebSocket");
+        wsx_loop_free(loop);
+        return;
+    }
+    fl.peer_fd = p.fd;
+    wsx_loop_before_flush(loop, look_before_flush, &fl);
+    size_t n = client_frame(frame, WS_OP_TEXT, "go", 2);
+    CHECK(send(p.fd, frame, n, 0) == (ssize_t)n);
+    peer_wait(loop, &p, 100000 + 10, 3000); /* a 64-bit length: 10 */
+    CHECK_EQ(p.len, 100000 + 10);
+    CHECK(fl.calls >= 1);
+    CHECK_EQ(fl.early, 0);
+    close(p.fd);
+    wsx_loop_free(loop);
+}
+
 /* -------------------------------------------------------------- alloc */
 
 static void count_message(wsx_conn_t *c, ws_opcode_t op, uint8_t *data,
@@ -1822,6 +1880,8 @@ static const unit_test_t tests[] = {
     {"transport: output waits for its handshake", test_transport_handshake},
     {"url: ws:// and wss://, default ports", test_url},
     {"large messages: read in place, sent at once", test_large_in_place},
+    {"group commit: output waits for before_flush, large too",
+     test_group_commit},
     {"alloc: large reassembly buffers go to the pool", test_reassembly_pool},
     {"limits: what the memory budget counts", test_budget_accounting},
     {"limits: the largest holders are closed, 1008/1009",

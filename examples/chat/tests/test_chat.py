@@ -1310,10 +1310,12 @@ def file_window_enforced():
             a.send(chunk)
         cancel = {"type": "file_cancel", "file": f, "by": "server",
                   "reason": TEXT}
+        acked = 0  # what the server said had left for bob
         while True:
             m = a.recv("alice: the cancel")
             if m.get("type") != "file_progress":
                 break
+            acked = max(acked, m["bytes"])
         eq(m, cancel, "alice: a chunk beyond the window")
         while True:  # the chunks sent after it: refused one by one
             try:
@@ -1333,9 +1335,15 @@ def file_window_enforced():
             elif m.get("type") != "file_progress":
                 break
         eq(m, cancel, "bob: told of the cancel")
-        check(n <= 262144, "bob got %d bytes, more than the window" % n)
-        NOTES.append("window ignored: cancelled after %d bytes relayed; "
-                     "server VmHWM %d KiB" % (n, hwm))
+        # Progress is reported as bytes leave the server for bob's
+        # socket (the kernel may take a lot on loopback), and the sender
+        # may run one window ahead of it: never more.
+        check(n <= acked + 262144,
+              "bob got %d bytes, more than %d acknowledged + the window"
+              % (n, acked))
+        NOTES.append("window ignored: cancelled after %d bytes relayed "
+                     "(%d acknowledged); server VmHWM %d KiB"
+                     % (n, acked, hwm))
 
 
 @test
